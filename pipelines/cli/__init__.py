@@ -1,0 +1,1 @@
+"""The ``mlops`` command: one click group, one module per noun."""

@@ -1,0 +1,75 @@
+"""Job scripts as content-addressed S3 objects.
+
+The builder never uploads anything: it names each script of ``steps/`` by the sha256 of its
+bytes, ``s3://{bucket}/{prefix}/code/{digest16}/{file}``, so the same scripts always render
+the same definition. Whoever runs the definition (``run-pipeline`` on AWS, the local engine)
+calls :func:`find` on the definition to learn which files to put at which URI; a digest that
+no longer matches the file on disk means the definition is stale, and says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import steps as _steps_package
+
+from pipelines.errors import DefinitionError
+
+STEPS_DIR = Path(_steps_package.__file__).resolve().parent
+DIGEST_CHARS = 16
+_CODE_URI = re.compile(r"^s3://[^/]+/(?:.+/)?code/(?P<digest>[0-9a-f]{%d})/(?P<name>[\w.-]+\.py)$" % DIGEST_CHARS)
+
+
+@dataclass(frozen=True)
+class CodeAsset:
+    """One job script and the S3 URI the definition knows it by."""
+
+    uri: str
+    path: Path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_CHARS]
+
+
+def script_uri(bucket: str, prefix: str, script: str) -> str:
+    """The S3 URI of ``steps/<script>`` under ``s3://bucket/prefix/code/``."""
+    path = STEPS_DIR / script
+    if not path.is_file():
+        raise DefinitionError(f"job script steps/{script} does not exist")
+    key_prefix = f"{prefix.strip('/')}/code" if prefix.strip("/") else "code"
+    return f"s3://{bucket}/{key_prefix}/{digest(path)}/{script}"
+
+
+def find(definition: dict[str, Any]) -> list[CodeAsset]:
+    """Every job script the definition refers to, checked against ``steps/``."""
+    assets: dict[str, CodeAsset] = {}
+    for pointer, value in _strings(definition, ""):
+        match = _CODE_URI.match(value)
+        if not match:
+            continue
+        path = STEPS_DIR / match["name"]
+        if not path.is_file():
+            raise DefinitionError(f"{pointer}: {value} names steps/{match['name']}, which does not exist")
+        if digest(path) != match["digest"]:
+            raise DefinitionError(
+                f"{pointer}: {value} was rendered from another version of steps/{match['name']}; "
+                "render the definition again"
+            )
+        assets[value] = CodeAsset(uri=value, path=path)
+    return sorted(assets.values(), key=lambda asset: asset.uri)
+
+
+def _strings(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, str):
+        yield pointer, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{pointer}/{index}")

@@ -1,0 +1,402 @@
+"""The credit-card-default pipeline, defined with the SageMaker Python SDK v3.
+
+    Preprocess --+--> DataQualityBaseline ------------------------------+
+                 |                                                      v
+                 +--> Train --> Evaluate --> CheckAuc --(AUC >= threshold)--> Register
+                                                |                              |
+                                                |                     CheckApproval (Approved?)
+                                                |                              |
+                                                |            CreateModel -> EndpointConfig -> Deploy
+                                                +--(otherwise)--> AucTooLow (Fail)
+
+Implements ``get_pipeline(...)``, the contract of AWS's model-build template. Rendering makes
+no network call: job scripts are referenced by content-addressed S3 URIs (see
+``pipelines.code_assets``) and the SDK is prepared for offline use (``pipelines.sdk``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import code_assets, sdk
+
+# The built-in images the jobs run in. Versions are part of the contract with the local engine,
+# which maps these images to local runtimes.
+SKLEARN_FRAMEWORK_VERSION = "1.2-1"
+XGBOOST_FRAMEWORK_VERSION = "1.7-1"
+
+PROCESSING = "/opt/ml/processing"
+DEFAULT_HYPERPARAMETERS: dict[str, float | int] = {
+    "MaxDepth": 5,
+    "Eta": 0.1,
+    "NumRound": 200,
+    "Subsample": 0.8,
+    "MinChildWeight": 1,
+    "Gamma": 0.0,
+    "EarlyStoppingRounds": 10,
+}
+# Pipeline parameter name -> built-in XGBoost hyperparameter name.
+HYPERPARAMETER_NAMES = {
+    "MaxDepth": "max_depth",
+    "Eta": "eta",
+    "NumRound": "num_round",
+    "Subsample": "subsample",
+    "MinChildWeight": "min_child_weight",
+    "Gamma": "gamma",
+    "EarlyStoppingRounds": "early_stopping_rounds",
+}
+
+
+def get_pipeline(
+    region: str = "us-east-1",
+    role: str | None = None,
+    default_bucket: str | None = None,
+    pipeline_name: str = "CreditDefaultPipeline",
+    model_package_group_name: str = "CreditDefaultPackageGroup",
+    base_job_prefix: str = "credit-default",
+    sagemaker_session: Any = None,
+    endpoint_name: str = "credit-default-staging",
+    capture_sampling_percentage: int = 100,
+    train_ratio: float = 0.7,
+    validation_ratio: float = 0.15,
+    test_ratio: float = 0.15,
+    split_seed: int = 42,
+    cache_expire_after: str = "P30D",
+) -> Any:
+    """Return the SageMaker Pipeline object for the credit-default classifier.
+
+    Args:
+        region: AWS region the jobs run in (also picks the built-in image URIs).
+        role: IAM role ARN the jobs run as. A placeholder is used when rendering without one.
+        default_bucket: S3 bucket for code, data and artifacts
+            (default ``sagemaker-{region}-mlops``).
+        pipeline_name: Name of the pipeline resource.
+        model_package_group_name: Model registry group new model versions go to.
+        base_job_prefix: Prefix of job names and of every S3 key the pipeline writes.
+        sagemaker_session: A PipelineSession to build with; one is made when omitted.
+        endpoint_name: Endpoint the conditional deployment creates.
+        capture_sampling_percentage: Share of requests the endpoint captures (0-100).
+        train_ratio, validation_ratio, test_ratio: The stratified split (they sum to 1).
+        split_seed: Seed of the split.
+        cache_expire_after: ISO-8601 duration step results are reused for.
+    """
+    sdk.prepare(region)
+    from sagemaker.core import image_uris
+    from sagemaker.core.helper.session_helper import production_variant
+    from sagemaker.core.model_monitor import DataCaptureConfig, DatasetFormat
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (
+        DriftCheckBaselines,
+        DriftCheckModelDataQuality,
+        MetadataProperties,
+        MetricsSource,
+        ModelDataQuality,
+        ModelMetrics,
+        ModelQuality,
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+    from sagemaker.core.workflow.functions import JsonGet
+    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow import (
+        CacheConfig,
+        CheckJobConfig,
+        ConditionStep,
+        EndpointConfigStep,
+        EndpointStep,
+        FailStep,
+        ModelStep,
+        Pipeline,
+        ProcessingStep,
+        QualityCheckStep,
+        TrainingStep,
+    )
+    from sagemaker.mlops.workflow.quality_check_step import DataQualityCheckConfig
+    from sagemaker.serve.model_builder import ModelBuilder
+    from sagemaker.train import ModelTrainer
+
+    _check_ratios(train_ratio, validation_ratio, test_ratio)
+    if not 0 <= capture_sampling_percentage <= 100:
+        raise ValueError(f"capture_sampling_percentage must be within 0-100, got {capture_sampling_percentage}")
+
+    default_bucket = default_bucket or f"sagemaker-{region}-mlops"
+    role = role or _placeholder_role(region)
+    session = sagemaker_session or sdk.pipeline_session(region, default_bucket)
+    prefix = base_job_prefix.strip("/")
+    s3_root = f"s3://{default_bucket}/{prefix}"
+
+    # ---- parameters ---------------------------------------------------------------------
+    input_data = ParameterString("InputDataUrl", default_value=f"{s3_root}/data/credit_default.csv")
+    processing_instance_type = ParameterString("ProcessingInstanceType", default_value="ml.m5.xlarge")
+    training_instance_type = ParameterString("TrainingInstanceType", default_value="ml.m5.xlarge")
+    approval_status = ParameterString("ModelApprovalStatus", default_value="PendingManualApproval")
+    auc_threshold = ParameterFloat("AucThreshold", default_value=0.75)
+    git_commit = ParameterString("GitCommit", default_value="unknown")
+    hyper = {
+        name: (ParameterInteger if isinstance(value, int) else ParameterFloat)(name, default_value=value)
+        for name, value in DEFAULT_HYPERPARAMETERS.items()
+    }
+    cache = CacheConfig(enable_caching=True, expire_after=cache_expire_after)
+
+    # ---- Preprocess -----------------------------------------------------------------------
+    sklearn_image = image_uris.retrieve("sklearn", region=region, version=SKLEARN_FRAMEWORK_VERSION)
+    preprocessor = ScriptProcessor(
+        role=role,
+        image_uri=sklearn_image,
+        command=["python3"],
+        instance_type=processing_instance_type,
+        instance_count=1,
+        base_job_name=f"{prefix}-preprocess",
+        sagemaker_session=session,
+        env={"GIT_COMMIT": git_commit},
+    )
+    split_outputs = ("train", "validation", "test", "baseline")
+    preprocess = ProcessingStep(
+        name="Preprocess",
+        step_args=preprocessor.run(
+            code=code_assets.script_uri(default_bucket, prefix, "preprocess.py"),
+            inputs=[_processing_input(ProcessingInput, ProcessingS3Input, "raw", input_data, f"{PROCESSING}/input")],
+            outputs=[
+                _processing_output(ProcessingOutput, ProcessingS3Output, name, f"{PROCESSING}/{name}")
+                for name in split_outputs
+            ],
+            arguments=[
+                "--input", f"{PROCESSING}/input",
+                "--output-dir", PROCESSING,
+                "--train-ratio", str(train_ratio),
+                "--validation-ratio", str(validation_ratio),
+                "--test-ratio", str(test_ratio),
+                "--seed", str(split_seed),
+            ],
+        ),
+        cache_config=cache,
+    )
+    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    # ---- DataQualityBaseline --------------------------------------------------------------
+    baseline = QualityCheckStep(
+        name="DataQualityBaseline",
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=outputs["baseline"].S3Output.S3Uri,
+            dataset_format=DatasetFormat.csv(header=True, output_columns_position="START"),
+            output_s3_uri=Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]),
+        ),
+        check_job_config=CheckJobConfig(
+            role=role,
+            instance_count=1,
+            instance_type="ml.m5.xlarge",
+            volume_size_in_gb=20,
+            base_job_name=f"{prefix}-baseline",
+            sagemaker_session=session,
+        ),
+        skip_check=True,
+        register_new_baseline=True,
+        model_package_group_name=model_package_group_name,
+        cache_config=cache,
+    )
+
+    # ---- Train ------------------------------------------------------------------------------
+    xgboost_image = image_uris.retrieve("xgboost", region=region, version=XGBOOST_FRAMEWORK_VERSION)
+    hyperparameters: dict[str, Any] = {"objective": "binary:logistic", "eval_metric": "auc"}
+    for name, parameter in hyper.items():
+        hyperparameters[HYPERPARAMETER_NAMES[name]] = parameter.to_string()
+    trainer = ModelTrainer(
+        training_image=xgboost_image,
+        role=role,
+        base_job_name=f"{prefix}-train",
+        sagemaker_session=session,
+        compute=Compute(instance_type=training_instance_type, instance_count=1, volume_size_in_gb=30),
+        stopping_condition=StoppingCondition(max_runtime_in_seconds=3600),
+        hyperparameters=hyperparameters,
+        output_data_config=OutputDataConfig(s3_output_path=f"{s3_root}/models"),
+        environment={"GIT_COMMIT": git_commit},
+    )
+    train = TrainingStep(
+        name="Train",
+        step_args=trainer.train(
+            input_data_config=[
+                InputData(channel_name=channel, data_source=outputs[channel].S3Output.S3Uri, content_type="text/csv")
+                for channel in ("train", "validation")
+            ]
+        ),
+        cache_config=cache,
+    )
+    model_data = train.properties.ModelArtifacts.S3ModelArtifacts
+
+    # ---- Evaluate ---------------------------------------------------------------------------
+    evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    evaluator = ScriptProcessor(
+        role=role,
+        image_uri=xgboost_image,
+        command=["python3"],
+        instance_type=processing_instance_type,
+        instance_count=1,
+        base_job_name=f"{prefix}-evaluate",
+        sagemaker_session=session,
+        env={"GIT_COMMIT": git_commit},
+    )
+    evaluate = ProcessingStep(
+        name="Evaluate",
+        step_args=evaluator.run(
+            code=code_assets.script_uri(default_bucket, prefix, "evaluate.py"),
+            inputs=[
+                _processing_input(ProcessingInput, ProcessingS3Input, "model", model_data, f"{PROCESSING}/model"),
+                _processing_input(ProcessingInput, ProcessingS3Input, "test", outputs["test"].S3Output.S3Uri, f"{PROCESSING}/test"),
+            ],
+            outputs=[_processing_output(ProcessingOutput, ProcessingS3Output, "evaluation", f"{PROCESSING}/evaluation")],
+            arguments=[
+                "--model-dir", f"{PROCESSING}/model",
+                "--test-dir", f"{PROCESSING}/test",
+                "--output-dir", f"{PROCESSING}/evaluation",
+            ],
+        ),
+        property_files=[evaluation_report],
+        cache_config=cache,
+    )
+    auc = JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path="binary_classification_metrics.auc.value")
+    evaluation_uri = Join(
+        on="/", values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"]
+    )
+
+    # ---- Register -----------------------------------------------------------------------------
+    baseline_statistics = baseline.properties.CalculatedBaselineStatistics
+    baseline_constraints = baseline.properties.CalculatedBaselineConstraints
+    builder = ModelBuilder(
+        image_uri=xgboost_image,
+        s3_model_data_url=model_data,
+        role_arn=role,
+        sagemaker_session=session,
+        dependencies=None,
+    )
+    register = ModelStep(
+        name="Register",
+        step_args=builder.register(
+            model_package_group_name=model_package_group_name,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.t2.medium", "ml.m5.large", "ml.m5.xlarge"],
+            transform_instances=["ml.m5.large"],
+            approval_status=approval_status,
+            model_metrics=ModelMetrics(
+                model_quality=ModelQuality(statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")),
+                model_data_quality=ModelDataQuality(
+                    statistics=MetricsSource(s3_uri=baseline_statistics, content_type="application/json"),
+                    constraints=MetricsSource(s3_uri=baseline_constraints, content_type="application/json"),
+                ),
+            ),
+            drift_check_baselines=DriftCheckBaselines(
+                model_data_quality=DriftCheckModelDataQuality(
+                    statistics=MetricsSource(
+                        s3_uri=baseline.properties.BaselineUsedForDriftCheckStatistics, content_type="application/json"
+                    ),
+                    constraints=MetricsSource(
+                        s3_uri=baseline.properties.BaselineUsedForDriftCheckConstraints, content_type="application/json"
+                    ),
+                )
+            ),
+            customer_metadata_properties={"GitCommit": git_commit},
+            metadata_properties=MetadataProperties(commit_id=git_commit),
+            description="XGBoost credit-card-default classifier",
+        ),
+    )
+
+    # ---- conditional deployment (only for runs that approve automatically) ---------------------
+    create_model = ModelStep(name="CreateModel", step_args=builder.build(), depends_on=[register])
+    endpoint_config_name = Join(on="-", values=[endpoint_name, "config", ExecutionVariables.PIPELINE_EXECUTION_ID])
+    endpoint_config = EndpointConfigStep(
+        name="EndpointConfig",
+        step_args=session.create_endpoint_config(
+            name=endpoint_config_name,
+            production_variants=[
+                production_variant(
+                    model_name=create_model.properties.ModelName,
+                    instance_type="ml.m5.large",
+                    initial_instance_count=1,
+                    variant_name="AllTraffic",
+                )
+            ],
+            data_capture_config_dict=DataCaptureConfig(
+                enable_capture=True,
+                sampling_percentage=capture_sampling_percentage,
+                destination_s3_uri=f"{s3_root}/data-capture",
+                capture_options=["REQUEST", "RESPONSE"],
+                csv_content_types=["text/csv"],
+                sagemaker_session=session,
+            )._to_request_dict(),
+        ),
+    )
+    deploy = EndpointStep(
+        name="Deploy",
+        step_args=session.create_endpoint(endpoint_name=endpoint_name, config_name=endpoint_config_name),
+        depends_on=[endpoint_config],
+    )
+    check_approval = ConditionStep(
+        name="CheckApproval",
+        conditions=[ConditionEquals(left=approval_status, right="Approved")],
+        if_steps=[create_model, endpoint_config, deploy],
+        else_steps=[],
+        depends_on=[register],
+    )
+
+    # ---- CheckAuc ---------------------------------------------------------------------------------
+    auc_too_low = FailStep(
+        name="AucTooLow",
+        error_message=Join(
+            on=" ",
+            values=["Test AUC", auc, "is below the threshold", auc_threshold, "for commit", git_commit],
+        ),
+    )
+    check_auc = ConditionStep(
+        name="CheckAuc",
+        conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=auc_threshold)],
+        if_steps=[register, check_approval],
+        else_steps=[auc_too_low],
+    )
+
+    return Pipeline(
+        name=pipeline_name,
+        parameters=[
+            input_data,
+            processing_instance_type,
+            training_instance_type,
+            approval_status,
+            auc_threshold,
+            git_commit,
+            *hyper.values(),
+        ],
+        steps=[preprocess, baseline, train, evaluate, check_auc],
+        sagemaker_session=session,
+    )
+
+
+def _processing_input(input_cls: Any, s3_cls: Any, name: str, source: Any, local_path: str) -> Any:
+    return input_cls(
+        input_name=name,
+        s3_input=s3_cls(s3_uri=source, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"),
+    )
+
+
+def _processing_output(output_cls: Any, s3_cls: Any, name: str, local_path: str) -> Any:
+    # No S3Uri given: the SDK derives one from the execution, so each execution's outputs
+    # land under their own prefix.
+    return output_cls(
+        output_name=name,
+        s3_output=s3_cls(s3_uri=local_path, local_path=local_path, s3_upload_mode="EndOfJob"),
+    )
+
+
+def _check_ratios(*ratios: float) -> None:
+    if any(not 0 < ratio < 1 for ratio in ratios) or abs(sum(ratios) - 1) > 1e-9:
+        raise ValueError(f"train/validation/test ratios must each be within (0, 1) and sum to 1, got {ratios}")
+
+
+def _placeholder_role(region: str) -> str:
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    return f"arn:{partition}:iam::000000000000:role/SageMakerExecutionRole"

@@ -1,0 +1,228 @@
+"""SageMaker's built-in XGBoost algorithm (1.7-1), as the local engine runs it.
+
+The contract of that container, kept here so a training job's arguments run unchanged:
+- channels ``train`` (required) and ``validation`` (optional): CSV files with no header,
+  the label in the first column (``text/csv``);
+- hyperparameters arrive as strings and are parsed per parameter; one the container would
+  not accept is refused by name;
+- ``model.tar.gz`` holding ``xgboost-model``. The container of 1.7-1 writes XGBoost's legacy
+  binary format there; XGBoost 2+ cannot write that any more, so this writes UBJSON, which
+  XGBoost 1.6+ (the 1.7-1 container included) loads with the same ``load_model`` call;
+- final metrics named like the container's: ``train:auc``, ``validation:auc``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "xgboost-model"
+ARCHIVE = "model.tar.gz"
+
+
+class HyperparameterError(ValueError):
+    """A hyperparameter the built-in algorithm would refuse; the message names it."""
+
+
+class ChannelError(ValueError):
+    """A channel's data does not fit the algorithm's CSV contract."""
+
+
+def _int(minimum: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = float(text)
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"must be >= {minimum}")
+        return int(value)
+
+    return parse
+
+
+def _float(low: float | None = None, high: float | None = None, low_open: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if math.isnan(value):
+            raise ValueError("must be a number")
+        if low is not None and (value < low or (low_open and value == low)):
+            raise ValueError(f"must be {'>' if low_open else '>='} {low}")
+        if high is not None and value > high:
+            raise ValueError(f"must be <= {high}")
+        return value
+
+    return parse
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def _metrics(text: str) -> list[str]:
+    allowed = {"auc", "aucpr", "error", "logloss", "rmse", "mae", "map", "ndcg", "merror", "mlogloss", "poisson-nloglik", "gamma-nloglik", "cox-nloglik", "tweedie-nloglik"}
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name.split("@", 1)[0] not in allowed]
+    if not names or unknown:
+        raise ValueError(f"unsupported metric(s) {', '.join(unknown) or '(none)'}; use {', '.join(sorted(allowed))}")
+    return names
+
+
+# name -> parser. What the 1.7-1 container documents and this engine implements.
+HYPERPARAMETERS: dict[str, Callable[[str], object]] = {
+    "num_round": _int(1),
+    "objective": _choice("binary:logistic", "binary:logitraw", "binary:hinge", "reg:squarederror", "reg:logistic", "reg:absoluteerror", "count:poisson", "reg:tweedie", "reg:gamma", "multi:softprob", "multi:softmax"),
+    "eval_metric": _metrics,
+    "eta": _float(0, 1),
+    "max_depth": _int(0),
+    "subsample": _float(0, 1, low_open=True),
+    "min_child_weight": _float(0),
+    "gamma": _float(0),
+    "early_stopping_rounds": _int(1),
+    "alpha": _float(0),
+    "lambda": _float(0),
+    "colsample_bytree": _float(0, 1, low_open=True),
+    "colsample_bylevel": _float(0, 1, low_open=True),
+    "colsample_bynode": _float(0, 1, low_open=True),
+    "max_delta_step": _float(0),
+    "scale_pos_weight": _float(0, low_open=True),
+    "max_bin": _int(2),
+    "max_leaves": _int(0),
+    "grow_policy": _choice("depthwise", "lossguide"),
+    "tree_method": _choice("auto", "exact", "approx", "hist"),
+    "num_class": _int(2),
+    "base_score": _float(),
+    "seed": _int(),
+    "verbosity": _int(0),
+    "num_parallel_tree": _int(1),
+}
+_NOT_BOOSTER_PARAMS = {"num_round", "early_stopping_rounds"}
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What the Training handler reports back: SageMaker's FinalMetricDataList shape."""
+
+    final_metrics: dict[str, float]
+    best_iteration: int
+    rounds: int
+
+
+def parse_hyperparameters(raw: dict[str, str]) -> dict[str, object]:
+    unsupported = sorted(set(raw) - set(HYPERPARAMETERS))
+    if unsupported:
+        raise HyperparameterError(
+            f"unsupported hyperparameter(s) {', '.join(unsupported)} for the built-in XGBoost algorithm; "
+            f"supported: {', '.join(sorted(HYPERPARAMETERS))}"
+        )
+    if "num_round" not in raw:
+        raise HyperparameterError("num_round is required by the built-in XGBoost algorithm")
+    parsed: dict[str, object] = {}
+    for name, text in raw.items():
+        try:
+            parsed[name] = HYPERPARAMETERS[name](str(text).strip())
+        except ValueError as exc:
+            raise HyperparameterError(f"hyperparameter {name}={text!r}: {exc}") from exc
+    return parsed
+
+
+def read_channel(path: Path, channel: str) -> tuple[np.ndarray, np.ndarray]:
+    """Label and features of every CSV file under ``path`` (a file or a directory)."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise ChannelError(f"channel {channel}: no data files under {path}")
+    blocks = []
+    for file in files:
+        try:
+            block = np.loadtxt(file, delimiter=",", ndmin=2, dtype=np.float64)
+        except ValueError as exc:
+            raise ChannelError(f"channel {channel}: {file.name}: not numeric CSV without a header ({exc})") from exc
+        if block.size:
+            blocks.append(block)
+    if not blocks:
+        raise ChannelError(f"channel {channel}: the files under {path} are empty")
+    widths = {b.shape[1] for b in blocks}
+    if len(widths) != 1:
+        raise ChannelError(f"channel {channel}: files have different column counts {sorted(widths)}")
+    data = np.vstack(blocks)
+    if data.shape[1] < 2:
+        raise ChannelError(f"channel {channel}: needs the label then at least one feature per row")
+    return data[:, 0], data[:, 1:]
+
+
+def train(channels: dict[str, Path], hyperparameters: dict[str, str], model_dir: Path) -> TrainingResult:
+    """Train like the container; write ``model_dir/model.tar.gz``; return the final metrics."""
+    import xgboost
+
+    params = parse_hyperparameters(hyperparameters)
+    if "train" not in channels:
+        raise ChannelError("the built-in XGBoost algorithm needs a train channel")
+    unknown = sorted(set(channels) - {"train", "validation"})
+    if unknown:
+        raise ChannelError(f"unsupported channel(s) {', '.join(unknown)}; use train and validation")
+    if "early_stopping_rounds" in params and "validation" not in channels:
+        raise HyperparameterError("early_stopping_rounds needs a validation channel")
+
+    labels, features = read_channel(channels["train"], "train")
+    dtrain = xgboost.DMatrix(features, label=labels)
+    evals = [(dtrain, "train")]
+    if "validation" in channels:
+        v_labels, v_features = read_channel(channels["validation"], "validation")
+        if v_features.shape[1] != features.shape[1]:
+            raise ChannelError(f"channel validation has {v_features.shape[1]} features; train has {features.shape[1]}")
+        evals.append((xgboost.DMatrix(v_features, label=v_labels), "validation"))
+
+    booster_params: dict[str, object] = {k: v for k, v in params.items() if k not in _NOT_BOOSTER_PARAMS}
+    metrics = booster_params.pop("eval_metric", None)
+    if metrics is not None:
+        booster_params["eval_metric"] = metrics
+    booster_params.setdefault("seed", 0)
+    booster_params.setdefault("verbosity", 1)
+    history: dict[str, dict[str, list[float]]] = {}
+    booster = xgboost.train(
+        booster_params,
+        dtrain,
+        num_boost_round=int(params["num_round"]),  # type: ignore[arg-type]
+        evals=evals,
+        evals_result=history,
+        early_stopping_rounds=params.get("early_stopping_rounds"),  # type: ignore[arg-type]
+        verbose_eval=False,
+    )
+    best = getattr(booster, "best_iteration", None)
+    rounds = booster.num_boosted_rounds()
+    index = best if best is not None else rounds - 1
+    final = {f"{channel}:{metric}": float(values[index]) for channel, per in history.items() for metric, values in per.items()}
+    for channel, per in history.items():
+        for metric, values in per.items():
+            for i in range(0, len(values), max(1, len(values) // 10)):
+                logger.info("[%d]#011%s-%s:%.5f", i, channel, metric, values[i])
+    write_model(booster, model_dir)
+    return TrainingResult(final_metrics=final, best_iteration=index, rounds=rounds)
+
+
+def write_model(booster: object, model_dir: Path) -> Path:
+    """``model.tar.gz`` with ``xgboost-model`` (UBJSON) inside, written whole or not at all."""
+    raw = bytes(booster.save_raw(raw_format="ubj"))  # type: ignore[attr-defined]
+    model_dir.mkdir(parents=True, exist_ok=True)
+    partial = model_dir / f".{ARCHIVE}.partial"
+    with tarfile.open(partial, "w:gz") as tar:
+        info = tarfile.TarInfo(MODEL_FILE)
+        info.size = len(raw)
+        info.mode = 0o644
+        tar.addfile(info, io.BytesIO(raw))
+    final = model_dir / ARCHIVE
+    partial.replace(final)
+    return final

@@ -1,0 +1,141 @@
+"""``run-pipeline``: upsert the pipeline on SageMaker and start an execution of the current commit.
+
+The command of AWS's model-build template, done right: JSON for ``--kwargs``,
+``--parameters`` and ``--tags`` (each checked, errors naming the key), the git commit
+carried by the pipeline's tags, the execution's ``GitCommit`` parameter, display name
+(``git-<sha12>``) and description, job scripts uploaded to their content-addressed URIs,
+and one clear line for an AWS error.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import click
+
+from pipelines import aws, code_assets, commit as commits, definition, jsonargs, parameters
+from pipelines.cli import handler
+from pipelines.errors import UsageError
+
+COMMIT_PARAMETER = "GitCommit"
+DESCRIPTION_LIMIT = 3072
+TERMINAL = {"Succeeded", "Failed", "Stopped"}
+
+
+def commit_tags(commit: commits.Commit) -> list[dict[str, str]]:
+    tags = {"GitCommit": commit.sha, "GitBranch": commit.branch, "GitRepository": commit.remote_url, "GitDirty": "true" if commit.dirty else None}
+    return [{"Key": key, "Value": value[:256]} for key, value in tags.items() if value]
+
+
+def merge_tags(user: list[dict[str, str]], ours: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The user's tags plus the commit's; the commit's win (they are the lineage)."""
+    keys = {tag["Key"] for tag in ours}
+    return [tag for tag in user if tag["Key"] not in keys] + ours
+
+
+@click.command(
+    help=__doc__.split("\n")[0].split(": ", 1)[1],
+    epilog="Example:\n\n  run-pipeline --module-name pipelines.credit_default.pipeline "
+    "--role-arn arn:aws:iam::111122223333:role/SageMakerPipelineRole "
+    "--kwargs '{\"region\": \"eu-west-1\", \"default_bucket\": \"my-bucket\"}' "
+    "--tags '{\"project\": \"credit-default\"}' --wait",
+)
+@click.option("-n", "--module-name", default=definition.DEFAULT_MODULE, show_default=True, help="module with get_pipeline()")
+@click.option("-role-arn", "--role-arn", required=True, help="role the pipeline and its jobs run as")
+@click.option("-kwargs", "--kwargs", "kwargs_json", default=None, help="JSON object of get_pipeline() keyword arguments")
+@click.option("-tags", "--tags", "tags_json", default=None, help='JSON tags: {"k": "v"} or [{"Key": "k", "Value": "v"}]')
+@click.option("-description", "--description", default=None, help="pipeline description")
+@click.option("--parameters", "parameters_json", default=None, help="JSON object of pipeline parameter overrides")
+@click.option("--wait/--no-wait", default=False, help="follow the execution to its end; exit 1 unless it Succeeded")
+@click.option("--allow-dirty", is_flag=True, help="run a working tree with uncommitted changes (marked dirty)")
+@click.option("--poll-seconds", type=click.FloatRange(min=0.0), default=30.0, show_default=True, help="with --wait, seconds between checks")
+def command(
+    module_name: str,
+    role_arn: str,
+    kwargs_json: str | None,
+    tags_json: str | None,
+    description: str | None,
+    parameters_json: str | None,
+    wait: bool,
+    allow_dirty: bool,
+    poll_seconds: float,
+) -> int:
+    kwargs = jsonargs.parse_object(kwargs_json, "--kwargs")
+    user_tags = jsonargs.parse_tags(tags_json)
+    overrides = jsonargs.parse_object(parameters_json, "--parameters")
+    if "role" in kwargs and kwargs["role"] != role_arn:
+        raise UsageError("--kwargs: role differs from --role-arn; give the role once, with --role-arn")
+    if COMMIT_PARAMETER in overrides:
+        raise UsageError(f"--parameters: {COMMIT_PARAMETER} is set from the commit being run; leave it out")
+    commit = commits.resolve(".", allow_dirty=allow_dirty)
+    aws.configure_retries()
+
+    pipeline = definition.build(module_name, {**kwargs, "role": role_arn})
+    document = definition.render(pipeline)
+    declared = parameters.declared(document)
+    if COMMIT_PARAMETER in declared:
+        overrides[COMMIT_PARAMETER] = commit.sha
+    parameters.check_overrides(document, overrides)
+
+    session = pipeline.sagemaker_session
+    assets = code_assets.find(document)
+    uploaded = aws.upload_code(session.boto_session.client("s3"), assets)
+    click.echo(f"code: {len(uploaded)} uploaded, {len(assets) - len(uploaded)} already in place", err=True)
+    with aws.translated(f"upserting pipeline {pipeline.name}"):
+        upserted = pipeline.upsert(role_arn=role_arn, description=description, tags=merge_tags(user_tags, commit_tags(commit)))
+    click.echo(f"pipeline: {upserted['PipelineArn']}", err=True)
+    execution_description = f"{commit.short} {commit.subject or ''}".strip()[:DESCRIPTION_LIMIT]
+    with aws.translated(f"starting pipeline {pipeline.name}"):
+        execution = pipeline.start(
+            parameters=overrides, execution_display_name=commit.display_name, execution_description=execution_description
+        )
+    click.echo(execution.arn)
+    if not wait:
+        return 0
+    status = follow(session.sagemaker_client, execution.arn, poll_seconds)
+    return 0 if status == "Succeeded" else 1
+
+
+def follow(client: Any, execution_arn: str, poll_seconds: float) -> str:
+    """Print each step's status as it changes until the execution ends; its final status."""
+    seen: dict[str, str] = {}
+    while True:
+        with aws.translated(f"describing {execution_arn}"):
+            status = client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+        for step in _steps(client, execution_arn):
+            name, step_status = step["StepName"], step.get("StepStatus", "?")
+            if seen.get(name) != step_status:
+                seen[name] = step_status
+                reason = f" - {step['FailureReason']}" if step.get("FailureReason") else ""
+                click.echo(f"  {name}: {step_status}{reason}", err=True)
+        current = status["PipelineExecutionStatus"]
+        if current in TERMINAL:
+            reason = f": {status['FailureReason']}" if status.get("FailureReason") else ""
+            click.echo(f"execution {current}{reason}", err=True)
+            return current
+        time.sleep(poll_seconds)
+
+
+def _steps(client: Any, execution_arn: str) -> list[dict[str, Any]]:
+    import botocore.exceptions
+
+    try:
+        pages = client.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=execution_arn)
+        steps = [step for page in pages for step in page.get("PipelineExecutionSteps", [])]
+    except (botocore.exceptions.ClientError, NotImplementedError):
+        return []
+    return list(reversed(steps))  # the API lists the newest first
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return handler.run(command, argv, prog_name="run-pipeline")
+
+
+def console() -> None:
+    """The console-script entry point."""
+    handler.exit_now(main())
+
+
+if __name__ == "__main__":
+    console()

@@ -1,0 +1,101 @@
+"""The seam between this package and the SageMaker Python SDK v3.
+
+Importing and using the SDK to *render* a definition must not reach AWS: the SDK looks for a
+region at import time, validates roles with IAM, sends telemetry on every step build and
+checks that the default bucket exists. ``prepare()`` turns all of that off before the SDK is
+imported; ``pipeline_session()`` gives a session that never has to ask AWS anything.
+
+Only the builder (``pipelines/<name>/pipeline.py``) and the AWS commands import this module;
+the local engine reads definition JSON and never touches the SDK.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+# Values that make the SDK and botocore quiet and local. setdefault: a real configuration
+# (a CodeBuild role, a developer's profile) always wins.
+_OFFLINE_ENV = {
+    "AWS_EC2_METADATA_DISABLED": "true",  # no instance-metadata probe for credentials
+    "SAGEMAKER_VALIDATE_ROLE": "false",  # no iam:SimulatePrincipalPolicy at build time
+}
+_FALLBACK_REGION = "us-east-1"
+
+_prepared = False
+
+
+def prepare(region: str | None = None) -> None:
+    """Make the SDK importable and usable for rendering without AWS. Idempotent."""
+    global _prepared
+    for key, value in _OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    if region:
+        os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    os.environ.setdefault("AWS_DEFAULT_REGION", _FALLBACK_REGION)
+    if _prepared:
+        return
+    _silence_telemetry()
+    _share_service_models()
+    _prepared = True
+
+
+def _share_service_models() -> None:
+    """Parse each botocore service model once per process, not once per session.
+
+    The SDK creates throwaway sessions while a pipeline is defined (every ProcessingStep builds
+    a local client only to read a method name), and each new botocore session re-parses the
+    same JSON models: most of a render's time. The parsed models are read-only to botocore (one
+    session already hands the same objects to all its clients), so sharing them across
+    sessions changes nothing but the time.
+    """
+    from botocore import loaders
+
+    original = loaders.JSONFileLoader.load_file
+    if getattr(original, "_shared", False):
+        return
+    parsed: dict[str, Any] = {}
+
+    def load_file(self: loaders.JSONFileLoader, file_path: str) -> Any:
+        if file_path not in parsed:
+            parsed[file_path] = original(self, file_path)
+        return parsed[file_path]
+
+    load_file._shared = True  # type: ignore[attr-defined]
+    loaders.JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
+
+
+def _silence_telemetry() -> None:
+    # The decorators look these names up in their module at call time, so replacing the
+    # module attribute is enough. Opting out through the SDK config works too but costs
+    # seconds per render (the config is re-validated on every step build).
+    from sagemaker.core.telemetry import telemetry_logging
+
+    telemetry_logging._send_telemetry_request = _no_telemetry  # type: ignore[assignment]
+    try:
+        from sagemaker.serve.utils import telemetry_logger
+    except ImportError:  # pragma: no cover - serve is part of sagemaker 3.x
+        return
+    telemetry_logger._send_telemetry = _no_telemetry  # type: ignore[assignment]
+
+
+def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+def pipeline_session(region: str, default_bucket: str) -> Any:
+    """A PipelineSession for ``region`` whose default bucket is taken as given.
+
+    Credentials are not needed to render; botocore only signs requests, and no request is
+    sent while a pipeline is being defined.
+    """
+    prepare(region)
+    import boto3
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+    boto_session = boto3.Session(region_name=region)
+    session = PipelineSession(boto_session=boto_session, default_bucket=default_bucket)
+    # The SDK would otherwise HeadBucket/CreateBucket the default bucket when it first
+    # needs it (ModelBuilder.register does); the bucket is the caller's to provide.
+    session._default_bucket = default_bucket
+    return session

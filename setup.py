@@ -1,0 +1,40 @@
+"""Package definition. Direct dependencies are pinned here; constraints.txt pins the rest."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+RUNTIME = [
+    "sagemaker==3.27.0",
+    "boto3==1.44.8",
+    "xgboost-cpu==3.2.0",
+    "pandas==3.1.1",
+    "numpy==2.4.6",
+    "scikit-learn==1.9.1",
+    "GitPython==3.2.1",
+    "click==8.5.1",
+]
+DEV = [
+    "pytest==9.2.0",
+    "pytest-timeout==2.4.0",
+    "moto[server]==5.2.5",
+]
+
+setup(
+    name="credit-default-mlops",
+    version="0.1.0",
+    description="SageMaker Pipelines for a credit-card-default classifier, with a local twin",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pipelines", "pipelines.*", "steps"]),
+    install_requires=RUNTIME,
+    extras_require={"runtime": RUNTIME, "dev": DEV},
+    entry_points={
+        "console_scripts": [
+            "get-pipeline-definition=pipelines.get_pipeline_definition:console",
+            "run-pipeline=pipelines.run_pipeline:console",
+            "mlops=pipelines.cli.main:console",
+        ]
+    },
+)

@@ -1,0 +1,90 @@
+"""Test setup: fake AWS credentials, a fixed region, and no network beyond loopback.
+
+This runs before any test module imports the SDK or boto3, so nothing can pick up a real
+profile, and every non-loopback connection fails the test that made it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import netguard  # noqa: E402
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "SAGEMAKER_VALIDATE_ROLE": "false",
+}
+for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "MLOPS_HOME"):
+    os.environ.pop(_name, None)
+os.environ.update(FAKE_AWS_ENV)
+netguard.install()
+
+DATA_DIR = ROOT / "data" / "credit-card-default"
+RAW_CSV = DATA_DIR / "credit_default.csv"
+
+
+@pytest.fixture(scope="session")
+def raw_csv() -> Path:
+    return RAW_CSV
+
+
+@pytest.fixture(scope="session")
+def preprocessed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real data run through steps/preprocess.py once for the session."""
+    from steps import preprocess
+
+    out = tmp_path_factory.mktemp("preprocessed")
+    assert preprocess.main(["--input", str(RAW_CSV), "--output-dir", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def model_dir(preprocessed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model.tar.gz shaped like the built-in XGBoost container's, trained on the real split."""
+    import tarfile
+
+    import numpy as np
+    import xgboost
+
+    train = np.loadtxt(preprocessed / "train" / "train.csv", delimiter=",")
+    validation = np.loadtxt(preprocessed / "validation" / "validation.csv", delimiter=",")
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "eval_metric": "auc", "max_depth": 4, "eta": 0.2},
+        xgboost.DMatrix(train[:, 1:], label=train[:, 0]),
+        num_boost_round=40,
+        evals=[(xgboost.DMatrix(validation[:, 1:], label=validation[:, 0]), "validation")],
+        verbose_eval=False,
+    )
+    work = tmp_path_factory.mktemp("model")
+    booster.save_model(str(work / "model.ubj"))  # UBJSON, as XGBoost writes by default
+    target = tmp_path_factory.mktemp("model-dir")
+    with tarfile.open(target / "model.tar.gz", "w:gz") as tar:
+        tar.add(work / "model.ubj", arcname="xgboost-model")
+    shutil.rmtree(work)
+    return target
+
+
+@pytest.fixture
+def guarded_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a subprocess: fake AWS settings and the network guard, logging refusals."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(FAKE_AWS_ENV)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "guarded"), str(ROOT)])
+    env["MLOPS_NETGUARD_LOG"] = str(tmp_path / "netguard.log")
+    return env

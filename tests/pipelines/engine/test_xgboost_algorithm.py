@@ -1,0 +1,79 @@
+"""The built-in XGBoost algorithm's contract, run locally on the real split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.engine import xgboost_algorithm as algo
+from steps import evaluate
+
+HYPER = {"objective": "binary:logistic", "eval_metric": "auc", "num_round": "60", "max_depth": "4", "eta": "0.2", "early_stopping_rounds": "10", "subsample": "0.8"}
+
+
+def test_train_writes_the_container_archive_and_metrics(preprocessed: Path, tmp_path: Path) -> None:
+    channels = {"train": preprocessed / "train", "validation": preprocessed / "validation"}
+    result = algo.train(channels, HYPER, tmp_path / "model")
+    assert set(result.final_metrics) == {"train:auc", "validation:auc"}
+    assert 0.75 < result.final_metrics["validation:auc"] < result.final_metrics["train:auc"] < 1
+    assert result.rounds <= 60
+    # evaluate.py reads it the way it reads the container's archive
+    assert evaluate.main(["--model-dir", str(tmp_path / "model"), "--test-dir", str(preprocessed / "test"), "--output-dir", str(tmp_path / "eval")]) == 0
+    auc = json.loads((tmp_path / "eval" / "evaluation.json").read_text())["binary_classification_metrics"]["auc"]["value"]
+    assert auc > 0.75
+    assert [p.name for p in (tmp_path / "model").iterdir()] == ["model.tar.gz"]
+
+
+def test_same_inputs_same_model(preprocessed: Path, tmp_path: Path) -> None:
+    channels = {"train": preprocessed / "validation"}
+    hyper = {"num_round": "5", "objective": "binary:logistic"}
+    algo.train(channels, hyper, tmp_path / "a")
+    algo.train(channels, hyper, tmp_path / "b")
+    import tarfile
+
+    def model_bytes(d: Path) -> bytes:
+        with tarfile.open(d / "model.tar.gz") as tar:
+            return tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
+
+    assert model_bytes(tmp_path / "a") == model_bytes(tmp_path / "b")
+
+
+@pytest.mark.parametrize(
+    ("hyper", "message"),
+    [
+        ({"num_round": "5", "learning_rate": "0.1"}, "unsupported hyperparameter(s) learning_rate"),
+        ({"objective": "binary:logistic"}, "num_round is required"),
+        ({"num_round": "5.5"}, "num_round='5.5': must be a whole number"),
+        ({"num_round": "5", "eta": "2"}, "eta='2': must be <= 1"),
+        ({"num_round": "5", "subsample": "0"}, "subsample='0': must be > 0"),
+        ({"num_round": "5", "eval_metric": "auc,foo"}, "unsupported metric(s) foo"),
+        ({"num_round": "five"}, "num_round='five'"),
+    ],
+)
+def test_bad_hyperparameters_are_named(hyper: dict[str, str], message: str) -> None:
+    with pytest.raises(algo.HyperparameterError) as exc:
+        algo.parse_hyperparameters(hyper)
+    assert message in str(exc.value)
+
+
+def test_early_stopping_needs_validation(preprocessed: Path, tmp_path: Path) -> None:
+    with pytest.raises(algo.HyperparameterError, match="needs a validation channel"):
+        algo.train({"train": preprocessed / "train"}, {"num_round": "5", "early_stopping_rounds": "2"}, tmp_path)
+
+
+def test_channel_with_a_header_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "t.csv").write_text("Label,a\n0,1\n")
+    with pytest.raises(algo.ChannelError, match="channel train: t.csv: not numeric CSV without a header"):
+        algo.train({"train": tmp_path / "train"}, {"num_round": "2"}, tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_empty_and_unknown_channels(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    with pytest.raises(algo.ChannelError, match="no data files"):
+        algo.train({"train": tmp_path / "train"}, {"num_round": "2"}, tmp_path / "m")
+    with pytest.raises(algo.ChannelError, match="unsupported channel"):
+        algo.train({"train": tmp_path / "train", "test": tmp_path}, {"num_round": "2"}, tmp_path / "m")

@@ -1,0 +1,111 @@
+"""run-pipeline against moto's SageMaker and S3 (in process, no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import boto3
+import git
+import pytest
+from moto import mock_aws
+
+from pipelines import run_pipeline
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerPipelineRole"
+BUCKET = "mlops-test-bucket"
+KWARGS = f'{{"default_bucket": "{BUCKET}", "region": "us-east-1"}}'
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> git.Repo:
+    repository = git.Repo.init(tmp_path / "repo")
+    (tmp_path / "repo" / "README.md").write_text("hello\n")
+    repository.index.add(["README.md"])
+    actor = git.Actor("Ada Lovelace", "ada@example.com")
+    repository.index.commit("Train on the new split", author=actor, committer=actor)
+    repository.create_remote("origin", "https://user:s3cret@git.example.com/team/credit.git")
+    monkeypatch.chdir(tmp_path / "repo")
+    monkeypatch.delenv("CODEBUILD_RESOLVED_SOURCE_VERSION", raising=False)
+    return repository
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        yield
+
+
+def run(*extra: str) -> int:
+    return run_pipeline.main(["--role-arn", ROLE, "--kwargs", KWARGS, *extra])
+
+
+def test_upsert_and_start_carry_the_commit(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+    sha = repo.head.commit.hexsha
+    assert run("--tags", '{"project": "credit"}', "--parameters", '{"AucThreshold": 0.7}') == 0
+    out = capsys.readouterr()
+    execution_arn = out.out.strip()
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    pipeline_arn = sm.describe_pipeline(PipelineName="CreditDefaultPipeline")["PipelineArn"]
+    tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=pipeline_arn)["Tags"]}
+    assert tags["GitCommit"] == sha and tags["GitBranch"] == repo.active_branch.name and tags["project"] == "credit"
+    assert tags["GitRepository"] == "https://git.example.com/team/credit.git"  # credentials stripped
+    execution = sm.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+    assert execution["PipelineExecutionDisplayName"] == f"git-{sha[:12]}"
+    assert execution["PipelineExecutionDescription"] == f"{sha[:12]} Train on the new split"
+    params = {
+        p["Name"]: p["Value"]
+        for p in sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)["PipelineParameters"]
+    }
+    assert params["GitCommit"] == sha and params["AucThreshold"] == "0.7"
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["evaluate.py", "preprocess.py"]
+    assert "code: 2 uploaded" in out.err
+
+
+def test_codebuild_commit_wins(repo: git.Repo, aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CODEBUILD_RESOLVED_SOURCE_VERSION", "0123456789abcdef0123456789abcdef01234567")
+    assert run() == 0
+    arn = capsys.readouterr().out.strip()
+    execution = boto3.client("sagemaker", region_name="us-east-1").describe_pipeline_execution(PipelineExecutionArn=arn)
+    assert execution["PipelineExecutionDisplayName"] == "git-0123456789ab"
+
+
+def test_dirty_tree_is_refused_unless_allowed(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("README.md").write_text("changed\n")
+    assert run() == 1
+    assert "uncommitted changes (README.md)" in capsys.readouterr().err
+    assert run("--allow-dirty") == 0
+    arn = capsys.readouterr().out.strip()
+    name = boto3.client("sagemaker", region_name="us-east-1").describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionDisplayName"]
+    assert name.endswith("-dirty")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--parameters", '{"AucThreshhold": 0.7}'), "unknown parameter(s) AucThreshhold; the pipeline has: "),
+        (("--parameters", '{"AucThreshold": "high"}'), 'AucThreshold is a Float parameter, got "high"'),
+        (("--parameters", '{"GitCommit": "abc"}'), "GitCommit is set from the commit"),
+        (("--tags", '[{"Key": "a"}]'), "--tags[0]: each tag needs exactly the keys Key and Value"),
+        (("--tags", "[1,"), "--tags: not valid JSON"),
+    ],
+)
+def test_bad_input_is_one_clear_line(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str) -> None:
+    assert run(*args) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_missing_bucket_is_an_aws_error(repo: git.Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        assert run() == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("AWS error: uploading ") and "NoSuchBucket" in err[-1]
+
+
+def test_wait_follows_to_the_end(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+    # moto's executions succeed at once and run no step.
+    assert run("--wait", "--poll-seconds", "0") == 0
+    assert "execution Succeeded" in capsys.readouterr().err
