@@ -37,6 +37,10 @@ class ChannelError(ValueError):
     """A channel's data does not fit the algorithm's CSV contract."""
 
 
+class TrainingStopped(Exception):
+    """Training was asked to stop before it finished; nothing was written."""
+
+
 def _int(minimum: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         value = float(text)
@@ -163,8 +167,18 @@ def read_channel(path: Path, channel: str) -> tuple[np.ndarray, np.ndarray]:
     return data[:, 0], data[:, 1:]
 
 
-def train(channels: dict[str, Path], hyperparameters: dict[str, str], model_dir: Path) -> TrainingResult:
-    """Train like the container; write ``model_dir/model.tar.gz``; return the final metrics."""
+def train(
+    channels: dict[str, Path],
+    hyperparameters: dict[str, str],
+    model_dir: Path,
+    log: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainingResult:
+    """Train like the container; write ``model_dir/model.tar.gz``; return the final metrics.
+
+    ``log`` receives the container's per-round lines; ``should_stop`` is asked after every
+    round, and a True answer ends training with :class:`TrainingStopped`.
+    """
     import xgboost
 
     params = parse_hyperparameters(hyperparameters)
@@ -192,6 +206,16 @@ def train(channels: dict[str, Path], hyperparameters: dict[str, str], model_dir:
     booster_params.setdefault("seed", 0)
     booster_params.setdefault("verbosity", 1)
     history: dict[str, dict[str, list[float]]] = {}
+    emit = log or (lambda line: logger.info("%s", line))
+
+    class _Progress(xgboost.callback.TrainingCallback):
+        def after_iteration(self, model: object, epoch: int, evals_log: dict) -> bool:
+            scores = "\t".join(f"{c}-{m}:{v[-1]:.5f}" for c, per in evals_log.items() for m, v in per.items())
+            emit(f"[{epoch}]#011{scores}")
+            if should_stop is not None and should_stop():
+                raise TrainingStopped("training stopped")
+            return False
+
     booster = xgboost.train(
         booster_params,
         dtrain,
@@ -200,15 +224,12 @@ def train(channels: dict[str, Path], hyperparameters: dict[str, str], model_dir:
         evals_result=history,
         early_stopping_rounds=params.get("early_stopping_rounds"),  # type: ignore[arg-type]
         verbose_eval=False,
+        callbacks=[_Progress()],
     )
     best = getattr(booster, "best_iteration", None)
     rounds = booster.num_boosted_rounds()
     index = best if best is not None else rounds - 1
     final = {f"{channel}:{metric}": float(values[index]) for channel, per in history.items() for metric, values in per.items()}
-    for channel, per in history.items():
-        for metric, values in per.items():
-            for i in range(0, len(values), max(1, len(values) // 10)):
-                logger.info("[%d]#011%s-%s:%.5f", i, channel, metric, values[i])
     write_model(booster, model_dir)
     return TrainingResult(final_metrics=final, best_iteration=index, rounds=rounds)
 

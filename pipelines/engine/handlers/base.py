@@ -1,0 +1,99 @@
+"""What every step handler receives and returns.
+
+A handler is registered by the step ``Type`` it runs (``handlers/__init__.py``). The
+orchestrator resolves the step's arguments, gives the handler a :class:`StepRun` and records
+the :class:`StepOutcome` it returns. Statuses use SageMaker's words. Exceptions are for bugs;
+a job that fails returns ``Failed`` with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TextIO
+
+from pipelines.engine.expressions import Scope
+from pipelines.engine.runtimes import Runtimes
+from pipelines.engine.store import ObjectStore
+from pipelines.graph import Node
+
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+STOPPED = "Stopped"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition, where it is."""
+
+    pointer: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.pointer}: {self.message}"
+
+
+@dataclass
+class StepRun:
+    node: Node
+    arguments: dict[str, Any]  # resolved
+    scope: Scope
+    store: ObjectStore
+    runtimes: Runtimes
+    job_name: str
+    job_dir: Path
+    log: TextIO
+    region: str
+    account: str
+    cancel: threading.Event
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    def arn(self, resource: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account}:{resource}/{self.job_name}"
+
+
+@dataclass
+class StepOutcome:
+    status: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    failure_reason: str | None = None
+    branch: bool | None = None  # a Condition's outcome
+    execution_failure: str | None = None  # a Fail step's message, which ends the execution
+
+
+class Handler:
+    """Base class: one subclass per step type."""
+
+    type: ClassVar[str]
+    # First token of every property path a later step may read, e.g. "ModelArtifacts".
+    properties: ClassVar[frozenset[str]] = frozenset()
+    # Fields of the resolved arguments that make up the cache key (SageMaker's list per type).
+    cache_fields: ClassVar[tuple[str, ...]] = ()
+    makes_job: ClassVar[bool] = False
+
+    def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
+        return []
+
+    def check_property(self, node: Node, tokens: list[str | int]) -> str | None:
+        """None when ``tokens`` names a property this step will have, else why not."""
+        if not tokens or tokens[0] not in self.properties:
+            return f"{self.type} steps have no property {tokens[0] if tokens else ''!r}; they have {', '.join(sorted(self.properties))}"
+        return None
+
+    def cache_inputs(self, arguments: dict[str, Any]) -> list[str]:
+        """URIs or paths whose content the cache key covers."""
+        return []
+
+    def run(self, job: StepRun) -> StepOutcome:
+        raise NotImplementedError
+
+
+def job_name(execution_id: str, step: str, suffix: str) -> str:
+    """``pipelines-<execution>-<step>-<suffix>``, within SageMaker's 63 characters."""
+    clean = re.sub(r"[^A-Za-z0-9-]", "-", step)[:20].strip("-") or "step"
+    return f"pipelines-{execution_id}-{clean}-{suffix}"[:63].rstrip("-").lower()

@@ -1,0 +1,209 @@
+"""``Processing``: the SageMaker processing-job contract, as a local subprocess.
+
+- Each job gets a sandbox, ``$MLOPS_HOME/jobs/<job-name>/``. A path the definition names under
+  ``/opt/ml/`` (input and output LocalPaths, the entrypoint, arguments and environment values
+  that start with it) becomes the same path under the sandbox: ``/opt/ml/processing/input``
+  is ``<sandbox>/opt/ml/processing/input``. Job scripts that take their paths as arguments
+  (all of ``steps/``) run unchanged.
+- Inputs are copied to their LocalPath before the job starts; output directories exist
+  when it starts; outputs are published to the store only when the job exits 0, each in one
+  rename (EndOfJob). A failed or stopped job publishes nothing.
+- The entrypoint's interpreter comes from the image's local runtime (``runtimes.py``).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
+from pipelines.engine.runtimes import Runtimes
+from pipelines.graph import Node
+
+OPT_ML = "/opt/ml/"
+PROCESSING_ROOT = "/opt/ml/processing"
+TAIL_LINES = 12
+REASON_LIMIT = 1024  # SageMaker's FailureReason length
+
+
+class ProcessingHandler(Handler):
+    type = "Processing"
+    properties = frozenset(
+        {"ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus", "ProcessingOutputConfig", "ProcessingInputs", "AppSpecification", "Environment", "ExitMessage", "FailureReason", "PropertyFiles"}
+    )
+    cache_fields = ("AppSpecification", "Environment", "ProcessingInputs")
+    makes_job = True
+
+    def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
+        arguments = node.step.get("Arguments") or {}
+        here = f"{node.pointer}/Arguments"
+        problems = []
+        app = arguments.get("AppSpecification") or {}
+        image = app.get("ImageUri")
+        entrypoint = app.get("ContainerEntrypoint") or []
+        if not isinstance(image, str):
+            problems.append(Problem(f"{here}/AppSpecification/ImageUri", "a literal image URI is required"))
+        elif not entrypoint or not isinstance(entrypoint[0], str):
+            problems.append(Problem(f"{here}/AppSpecification/ContainerEntrypoint", "the local engine needs an entrypoint (the image's own is unknown)"))
+        elif runtimes.command(image, entrypoint[0]) is None and not entrypoint[0].startswith(OPT_ML):
+            problems.append(
+                Problem(f"{here}/AppSpecification/ImageUri", f"image {image} has no local runtime for {entrypoint[0]!r}: {runtimes.hint(image, entrypoint[0])}")
+            )
+        for index, item in enumerate(arguments.get("ProcessingInputs") or []):
+            s3 = item.get("S3Input")
+            if not isinstance(s3, dict):
+                problems.append(Problem(f"{here}/ProcessingInputs/{index}", "only S3Input inputs are supported locally"))
+                continue
+            local = s3.get("LocalPath")
+            if not isinstance(local, str) or not local.startswith(PROCESSING_ROOT):
+                problems.append(Problem(f"{here}/ProcessingInputs/{index}/S3Input/LocalPath", f"must be a path under {PROCESSING_ROOT}"))
+        outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        for index, item in enumerate(outputs):
+            s3 = item.get("S3Output")
+            local = s3.get("LocalPath") if isinstance(s3, dict) else None
+            if not isinstance(local, str) or not local.startswith(PROCESSING_ROOT):
+                problems.append(Problem(f"{here}/ProcessingOutputConfig/Outputs/{index}/S3Output/LocalPath", f"must be a path under {PROCESSING_ROOT}"))
+        return problems
+
+    def check_property(self, node: Node, tokens: list[str | int]) -> str | None:
+        problem = super().check_property(node, tokens)
+        if problem or tokens[0] != "ProcessingOutputConfig":
+            return problem
+        if len(tokens) < 3 or tokens[1] != "Outputs":
+            return "expected ProcessingOutputConfig.Outputs['<name>']..."
+        names = [o.get("OutputName") for o in ((node.step.get("Arguments") or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or []]
+        if isinstance(tokens[2], str) and tokens[2] not in names:
+            return f"step {node.name} has no output {tokens[2]!r}; it has {', '.join(map(str, names)) or 'none'}"
+        return None
+
+    def cache_inputs(self, arguments: dict[str, Any]) -> list[str]:
+        return [item["S3Input"]["S3Uri"] for item in arguments.get("ProcessingInputs") or [] if "S3Input" in item]
+
+    def run(self, job: StepRun) -> StepOutcome:
+        arguments = job.arguments
+        sandbox = Sandbox(job.job_dir)
+        inputs = arguments.get("ProcessingInputs") or []
+        outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        for item in inputs:
+            s3 = item["S3Input"]
+            try:
+                count = job.store.materialize(s3["S3Uri"], sandbox.path(s3["LocalPath"]))
+            except FileNotFoundError:
+                return StepOutcome(FAILED, failure_reason=f"ClientError: input {item.get('InputName')}: no data at {s3['S3Uri']}")
+            job.log.write(f"input {item.get('InputName')}: {count} file(s) from {s3['S3Uri']}\n")
+        for item in outputs:
+            sandbox.path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+
+        app = arguments["AppSpecification"]
+        command = [sandbox.map(str(part)) for part in [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]]
+        program = job.runtimes.command(app["ImageUri"], command[0])
+        if program:
+            command[0] = program
+        environment = {key: sandbox.map(str(value)) for key, value in (arguments.get("Environment") or {}).items()}
+        limit = (arguments.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        job.log.write(f"running: {' '.join(command)}\n")
+        job.log.flush()
+        status, reason = run_process(command, sandbox.root, environment, job, limit)
+        if status != SUCCEEDED:
+            return StepOutcome(status, failure_reason=reason, properties=self._describe(job, arguments, status, reason))
+        for item in outputs:
+            s3 = item["S3Output"]
+            count = job.store.publish(sandbox.path(s3["LocalPath"]), s3["S3Uri"])
+            job.log.write(f"output {item.get('OutputName')}: {count} file(s) to {s3['S3Uri']}\n")
+        return StepOutcome(SUCCEEDED, properties=self._describe(job, arguments, "Completed", None))
+
+    def _describe(self, job: StepRun, arguments: dict[str, Any], status: str, reason: str | None) -> dict[str, Any]:
+        described = {
+            "ProcessingJobName": job.job_name,
+            "ProcessingJobArn": job.arn("processing-job"),
+            "ProcessingJobStatus": status,
+            **{k: v for k, v in arguments.items() if k in ("ProcessingInputs", "ProcessingOutputConfig", "AppSpecification", "Environment", "ProcessingResources")},
+        }
+        if reason:
+            described["FailureReason"] = reason
+        return described
+
+
+class Sandbox:
+    """``/opt/ml/...`` inside one job's directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, container_path: str) -> Path:
+        return Path(self.map(container_path))
+
+    def map(self, value: str) -> str:
+        if value == OPT_ML.rstrip("/") or value.startswith(OPT_ML):
+            return str(self.root) + value
+        return value
+
+
+def run_process(command: list[str], cwd: Path, environment: dict[str, str], job: StepRun, limit: int | None) -> tuple[str, str | None]:
+    """Run the job's command; stdout and stderr go to the step log, stderr's tail is kept."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT") if key in os.environ}
+    env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update(environment)
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    try:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=job.log, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    except OSError as exc:
+        return "Failed", f"ClientError: cannot start {command[0]}: {exc.strerror}"
+
+    def pump() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            job.log.write(line)
+            tail.append(line.rstrip("\n"))
+        job.log.flush()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + limit if limit else None
+    stopped = timed_out = False
+    while process.poll() is None:
+        if job.cancel.is_set():
+            stopped = True
+            _terminate(process)
+        elif deadline is not None and time.monotonic() > deadline:
+            timed_out = True
+            _terminate(process)
+        try:
+            process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            pass
+    reader.join(timeout=5)
+    if stopped:
+        return STOPPED, "Stopped by the user"
+    if timed_out:
+        return FAILED, f"ClientError: the job exceeded MaxRuntimeInSeconds ({limit})"
+    if process.returncode != 0:
+        script = Path(command[1] if len(command) > 1 else command[0]).name
+        reason = f"AlgorithmError: {script} exited with code {process.returncode}"
+        detail = "\n".join(tail)
+        if detail:
+            room = REASON_LIMIT - len(reason) - len("; stderr tail:\n")
+            reason += "; stderr tail:\n" + detail[-room:]
+        return FAILED, reason
+    return SUCCEEDED, None
+
+
+def _terminate(process: subprocess.Popen[str]) -> None:
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -1,0 +1,270 @@
+"""Run one execution of a definition: schedule steps, call their handlers, record everything.
+
+A step starts when every step it waits for (DependsOn, data references, its condition) has
+Succeeded, up to ``max_parallel`` at once. A condition's untaken branch never runs (and is not
+listed, as in SageMaker). When a step fails, nothing new starts, running steps finish, and
+the execution ends Failed with that step's reason. Ctrl-C (KeyboardInterrupt) stops running
+jobs, publishes nothing of theirs, and ends the execution Stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from pipelines import code_assets, parameters as parameter_values
+from pipelines.engine import cache
+from pipelines.engine.expressions import ExpressionError, Scope
+from pipelines.engine.handlers import HANDLERS
+from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, StepOutcome, StepRun, job_name
+from pipelines.engine.home import Home
+from pipelines.engine.records import Records, now
+from pipelines.engine.runtimes import Runtimes
+from pipelines.engine.store import ObjectStore
+from pipelines.engine.validation import validate
+from pipelines.graph import Node
+
+NOT_EXECUTED = "NotExecuted"  # recorded for steps of types the local engine cannot run yet
+ACCOUNT = "000000000000"
+ProgressCallback = Callable[[str, str, dict[str, Any]], None]
+
+
+@dataclass
+class StepSummary:
+    name: str
+    type: str
+    status: str
+    seconds: float = 0.0
+    cached: bool = False
+    failure_reason: str | None = None
+    log_path: str | None = None
+
+
+@dataclass
+class ExecutionResult:
+    execution_id: str
+    arn: str
+    status: str
+    failure_reason: str | None
+    steps: list[StepSummary] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"PipelineExecutionArn": self.arn, "PipelineExecutionStatus": self.status}
+        if self.failure_reason:
+            result["FailureReason"] = self.failure_reason
+        result["Steps"] = [
+            {k: v for k, v in {"StepName": s.name, "StepType": s.type, "StepStatus": s.status, "Seconds": round(s.seconds, 3), "CacheHit": s.cached, "FailureReason": s.failure_reason, "LogPath": s.log_path}.items() if v is not None}
+            for s in self.steps
+        ]
+        return result
+
+
+class Engine:
+    def __init__(
+        self,
+        home: Home,
+        handlers: dict[str, Handler] | None = None,
+        max_parallel: int = 2,
+        progress: ProgressCallback | None = None,
+        region: str | None = None,
+    ) -> None:
+        self.home = home
+        self.handlers = handlers if handlers is not None else HANDLERS
+        self.max_parallel = max(1, max_parallel)
+        self.progress = progress or (lambda name, status, info: None)
+        self.region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.store = ObjectStore(home.store)
+        self.runtimes = Runtimes.load(home.images)
+
+    def run(
+        self,
+        definition: dict[str, Any],
+        pipeline_name: str,
+        overrides: dict[str, Any] | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        allow_unsupported: bool = False,
+    ) -> ExecutionResult:
+        """Validate, then execute to the end; the result says how it ended."""
+        nodes = validate(definition, self.runtimes, self.handlers, allow_unsupported=allow_unsupported)
+        values = parameter_values.resolved(definition, overrides or {})
+        for asset in code_assets.find(definition):
+            if self.store.digest(asset.uri) != self.store.digest(str(asset.path)):
+                self.store.put_file(asset.path, asset.uri)
+        execution_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
+        arn = f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:pipeline/{pipeline_name.lower()}/execution/{execution_id}"
+        records = Records(self.home.database)
+        try:
+            records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition)
+            run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name)
+            return run.execute()
+        finally:
+            records.close()
+
+
+class _Execution:
+    def __init__(self, engine: Engine, records: Records, nodes: list[Node], values: dict[str, Any], execution_id: str, arn: str, pipeline_name: str) -> None:
+        self.engine = engine
+        self.records = records
+        self.nodes = {node.name: node for node in nodes}
+        self.order = [node.name for node in nodes]
+        self.execution_id = execution_id
+        self.arn = arn
+        self.directory = engine.home.execution_dir(execution_id)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.cancel = threading.Event()
+        self.started = time.monotonic()
+        self.scope = Scope(
+            parameters=values,
+            execution={
+                "PipelineExecutionId": execution_id,
+                "PipelineExecutionArn": arn,
+                "PipelineName": pipeline_name,
+                "StartDateTime": datetime.now(timezone.utc).isoformat(),
+            },
+            property_files={n.name: {f["PropertyFileName"]: f for f in n.step.get("PropertyFiles") or []} for n in nodes},
+            read_text=lambda uri: engine.store.path(uri).read_text(),
+        )
+        self.state: dict[str, str] = {name: "pending" for name in self.order}
+        self.outcomes: dict[str, bool] = {}  # condition -> outcome
+        self.summaries: dict[str, StepSummary] = {}
+
+    # -- scheduling -------------------------------------------------------------------------
+    def execute(self) -> ExecutionResult:
+        status, failure = "Succeeded", None
+        futures: dict[Future[StepOutcome], str] = {}
+        stopping = False
+        with ThreadPoolExecutor(max_workers=self.engine.max_parallel, thread_name_prefix="step") as pool:
+            while True:
+                if not stopping:
+                    for name in self._ready():
+                        futures[pool.submit(self._run_step, self.nodes[name])] = name
+                if not futures:
+                    break
+                try:
+                    done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    self.cancel.set()
+                    stopping, status, failure = True, "Stopped", "Stopped by the user (interrupt)"
+                    continue
+                for future in done:
+                    name = futures.pop(future)
+                    outcome = future.result()
+                    self.state[name] = outcome.status
+                    if outcome.status == SUCCEEDED:
+                        self.scope.properties[name] = outcome.properties
+                        if outcome.branch is not None:
+                            self.outcomes[name] = outcome.branch
+                    elif status == "Succeeded":
+                        stopping = True
+                        status = "Stopped" if outcome.status == STOPPED else "Failed"
+                        failure = outcome.execution_failure or f"Step {name} failed: {outcome.failure_reason}"
+        ended = time.monotonic() - self.started
+        self.records.end_execution(self.execution_id, status, failure)
+        self.engine.progress("", status, {"failure_reason": failure, "seconds": ended})
+        steps = [self.summaries[name] for name in self.order if name in self.summaries]
+        return ExecutionResult(self.execution_id, self.arn, status, failure, steps, ended)
+
+    def _ready(self) -> list[str]:
+        """Steps that can start now; steps that never will are settled on the way."""
+        ready = []
+        changed = True
+        while changed:
+            changed = False
+            for name in self.order:
+                if self.state[name] != "pending":
+                    continue
+                node = self.nodes[name]
+                verdict = self._verdict(node)
+                if verdict == "skip":
+                    self.state[name] = "skipped"
+                    changed = True
+                elif verdict == "unsupported":
+                    self._record_not_executed(node)
+                    changed = True
+                elif verdict == "ready":
+                    self.state[name] = "running"
+                    ready.append(name)
+        return ready
+
+    def _verdict(self, node: Node) -> str:
+        if node.condition:
+            if node.condition not in self.outcomes:
+                return "skip" if self.state[node.condition] in ("skipped", NOT_EXECUTED) else "wait"
+            taken = "if" if self.outcomes[node.condition] else "else"
+            if not (node.branch or "").endswith(f".{taken}"):
+                return "skip"
+        upstream = [self.state[u] for u in node.upstream if u in self.state]
+        if any(s in ("skipped", NOT_EXECUTED) for s in upstream):
+            return "skip"
+        if not all(s == SUCCEEDED for s in upstream):
+            return "wait"
+        return "ready" if node.type in self.engine.handlers else "unsupported"
+
+    def _record_not_executed(self, node: Node) -> None:
+        reason = f"type {node.type} is not supported by the local engine yet"
+        self.state[node.name] = NOT_EXECUTED
+        self.records.start_step(self.execution_id, node.name, node.type, NOT_EXECUTED)
+        self.records.update_step(self.execution_id, node.name, failure_reason=reason, ended=now())
+        self.summaries[node.name] = StepSummary(node.name, node.type, NOT_EXECUTED, failure_reason=reason)
+        self.engine.progress(node.name, NOT_EXECUTED, {"type": node.type, "failure_reason": reason})
+
+    # -- one step ---------------------------------------------------------------------------
+    def _run_step(self, node: Node) -> StepOutcome:
+        handler = self.engine.handlers[node.type]
+        started = time.monotonic()
+        name = job_name(self.execution_id, node.name, secrets.token_hex(3)) if handler.makes_job else node.name
+        log_path = self.directory / f"{node.name}.log"
+        self.records.start_step(self.execution_id, node.name, node.type, "Executing", name if handler.makes_job else None, log_path)
+        self.engine.progress(node.name, "Executing", {"type": node.type})
+        cached_from = None
+        arguments: dict[str, Any] = {}
+        with log_path.open("w", encoding="utf-8") as log:
+            try:
+                arguments = self._arguments(node)
+                window = cache.settings(node.step, node.pointer) if handler.makes_job else None
+                key = cache.key(handler, arguments, self.engine.store) if window else None
+                hit = self.records.cached(key, cache.not_before(window)) if key and window else None
+                if hit and cache.outputs_present(hit[1], self.engine.store):
+                    cached_from = hit[0]
+                    log.write(f"cache hit: reusing the result of {cached_from}\n")
+                    outcome = StepOutcome(SUCCEEDED, properties=hit[1])
+                else:
+                    outcome = handler.run(
+                        StepRun(
+                            node=node, arguments=arguments, scope=self.scope, store=self.engine.store,
+                            runtimes=self.engine.runtimes, job_name=name, job_dir=self.engine.home.jobs / name,
+                            log=log, region=self.engine.region, account=ACCOUNT, cancel=self.cancel,
+                        )
+                    )  # fmt: skip
+                if key:
+                    self.records.update_step(self.execution_id, node.name, cache_key=key)
+            except ExpressionError as exc:
+                outcome = StepOutcome(FAILED, failure_reason=str(exc))
+                log.write(f"{exc}\n")
+            except Exception as exc:  # noqa: BLE001 - a bug in a handler: record it, keep the traceback
+                log.write(traceback.format_exc())
+                outcome = StepOutcome(FAILED, failure_reason=f"InternalError: {type(exc).__name__}: {exc} (traceback in {log_path})")
+        seconds = time.monotonic() - started
+        self.records.update_step(
+            self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,
+            arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(),
+        )  # fmt: skip
+        self.summaries[node.name] = StepSummary(node.name, node.type, outcome.status, seconds, cached_from is not None, outcome.failure_reason, str(log_path))
+        self.engine.progress(node.name, outcome.status, {"type": node.type, "seconds": seconds, "cached": cached_from is not None, "failure_reason": outcome.failure_reason})
+        return outcome
+
+    def _arguments(self, node: Node) -> dict[str, Any]:
+        arguments = node.step.get("Arguments") or {}
+        if node.type == "Condition":
+            return {}  # its handler evaluates the conditions; IfSteps/ElseSteps are steps of their own
+        return self.scope.resolve(arguments, f"{node.pointer}/Arguments")

@@ -1,0 +1,199 @@
+"""Executions and their steps, recorded durably in SQLite under ``MLOPS_HOME``.
+
+Answers in SageMaker's shapes: DescribePipelineExecution, ListPipelineExecutions summaries and
+ListPipelineExecutionSteps, so scripts written against the API read local records unchanged.
+Several processes may record at once (WAL mode, a busy timeout); each write is one short
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from pipelines.errors import UsageError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    id TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    pipeline_name TEXT NOT NULL,
+    display_name TEXT,
+    description TEXT,
+    status TEXT NOT NULL,
+    failure_reason TEXT,
+    parameters TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    created TEXT NOT NULL,
+    ended TEXT
+);
+CREATE TABLE IF NOT EXISTS steps (
+    execution_id TEXT NOT NULL REFERENCES executions(id),
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started TEXT,
+    ended TEXT,
+    failure_reason TEXT,
+    arguments TEXT,
+    properties TEXT,
+    job_name TEXT,
+    log_path TEXT,
+    cache_key TEXT,
+    cache_source_arn TEXT,
+    PRIMARY KEY (execution_id, name)
+);
+CREATE INDEX IF NOT EXISTS steps_cache ON steps(cache_key, status);
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Records:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._db.executescript(SCHEMA)  # executescript manages its own transaction
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- executions -------------------------------------------------------------------------
+    def create_execution(self, execution_id: str, arn: str, pipeline_name: str, display_name: str | None, description: str | None, parameters: dict[str, Any], definition: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO executions (id, arn, pipeline_name, display_name, description, status, parameters, definition, created) VALUES (?,?,?,?,?,?,?,?,?)",
+                (execution_id, arn, pipeline_name, display_name, description, "Executing", json.dumps(parameters), json.dumps(definition), now()),
+            )
+
+    def end_execution(self, execution_id: str, status: str, failure_reason: str | None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE executions SET status=?, failure_reason=?, ended=? WHERE id=?", (status, failure_reason, now(), execution_id))
+
+    def describe_execution(self, execution_id: str) -> dict[str, Any]:
+        """DescribePipelineExecution's shape (plus the parameters)."""
+        row = self._db.execute("SELECT * FROM executions WHERE id=? OR arn=?", (execution_id, execution_id)).fetchone()
+        if row is None:
+            raise UsageError(f"no execution {execution_id!r} under {self.path.parent}; see `mlops executions list`")
+        return _execution(row)
+
+    def list_executions(self, limit: int = 20) -> list[dict[str, Any]]:
+        """ListPipelineExecutions summaries, newest first."""
+        rows = self._db.execute("SELECT * FROM executions ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+        return [
+            {
+                "PipelineExecutionArn": row["arn"],
+                "PipelineExecutionDisplayName": row["display_name"],
+                "PipelineExecutionDescription": row["description"],
+                "PipelineExecutionStatus": row["status"],
+                "StartTime": row["created"],
+                "PipelineExecutionFailureReason": row["failure_reason"],
+            }
+            for row in rows
+        ]
+
+    def definition_of(self, execution_id: str) -> dict[str, Any]:
+        row = self._db.execute("SELECT definition FROM executions WHERE id=?", (execution_id,)).fetchone()
+        return json.loads(row["definition"])
+
+    # -- steps ------------------------------------------------------------------------------
+    def start_step(self, execution_id: str, name: str, step_type: str, status: str, job_name: str | None = None, log_path: Path | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO steps (execution_id, name, type, status, started, job_name, log_path) VALUES (?,?,?,?,?,?,?)",
+                (execution_id, name, step_type, status, now(), job_name, str(log_path) if log_path else None),
+            )
+
+    def update_step(self, execution_id: str, name: str, **fields: Any) -> None:
+        allowed = {"status", "failure_reason", "arguments", "properties", "cache_key", "cache_source_arn", "ended"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown step fields {unknown}")
+        values = {k: json.dumps(v) if k in ("arguments", "properties") else v for k, v in fields.items()}
+        assignments = ", ".join(f"{k}=?" for k in values)
+        with self._write() as db:
+            db.execute(f"UPDATE steps SET {assignments} WHERE execution_id=? AND name=?", (*values.values(), execution_id, name))
+
+    def list_steps(self, execution_id: str) -> list[dict[str, Any]]:
+        """ListPipelineExecutionSteps' shape, newest first as the API lists them."""
+        rows = self._db.execute("SELECT * FROM steps WHERE execution_id=? ORDER BY started DESC, rowid DESC", (execution_id,)).fetchall()
+        return [_step(row) for row in rows]
+
+    def step_properties(self, execution_id: str, name: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT properties FROM steps WHERE execution_id=? AND name=?", (execution_id, name)).fetchone()
+        return json.loads(row["properties"]) if row and row["properties"] else None
+
+    def cached(self, cache_key: str, not_before: str) -> tuple[str, dict[str, Any]] | None:
+        """The newest Succeeded step run with ``cache_key`` that started at or after ``not_before``."""
+        row = self._db.execute(
+            "SELECT s.properties, e.arn FROM steps s JOIN executions e ON e.id = s.execution_id "
+            "WHERE s.cache_key=? AND s.status='Succeeded' AND s.started>=? ORDER BY s.started DESC LIMIT 1",
+            (cache_key, not_before),
+        ).fetchone()
+        return (row["arn"], json.loads(row["properties"])) if row else None
+
+
+def _execution(row: sqlite3.Row) -> dict[str, Any]:
+    described = {
+        "PipelineArn": row["arn"].rsplit("/execution/", 1)[0],
+        "PipelineExecutionArn": row["arn"],
+        "PipelineExecutionDisplayName": row["display_name"],
+        "PipelineExecutionStatus": row["status"],
+        "PipelineExecutionDescription": row["description"],
+        "CreationTime": row["created"],
+        "LastModifiedTime": row["ended"] or row["created"],
+        "PipelineParameters": [{"Name": k, "Value": str(v)} for k, v in json.loads(row["parameters"]).items()],
+    }
+    if row["failure_reason"]:
+        described["FailureReason"] = row["failure_reason"]
+    return {k: v for k, v in described.items() if v is not None}
+
+
+def _step(row: sqlite3.Row) -> dict[str, Any]:
+    step: dict[str, Any] = {
+        "StepName": row["name"],
+        "StepType": row["type"],
+        "StepStatus": row["status"],
+        "StartTime": row["started"],
+        "EndTime": row["ended"],
+        "FailureReason": row["failure_reason"],
+        "LogPath": row["log_path"],
+    }
+    properties = json.loads(row["properties"]) if row["properties"] else {}
+    metadata = {}
+    if "ProcessingJobArn" in properties:
+        metadata["ProcessingJob"] = {"Arn": properties["ProcessingJobArn"]}
+    if "TrainingJobArn" in properties:
+        metadata["TrainingJob"] = {"Arn": properties["TrainingJobArn"]}
+    if "Outcome" in properties:
+        metadata["Condition"] = {"Outcome": str(properties["Outcome"]).capitalize()}
+    if row["type"] == "Fail" and row["failure_reason"]:
+        metadata["Fail"] = {"ErrorMessage": row["failure_reason"]}
+    if metadata:
+        step["Metadata"] = metadata
+    if row["cache_source_arn"]:
+        step["CacheHitResult"] = {"SourcePipelineExecutionArn": row["cache_source_arn"]}
+    return {k: v for k, v in step.items() if v is not None}

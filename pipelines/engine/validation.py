@@ -1,0 +1,164 @@
+"""Everything that can be checked about a definition before any step runs.
+
+Unknown step types, types the local engine cannot run yet, duplicate names, references to
+parameters, execution variables, steps, properties and property files that do not exist,
+DependsOn naming no step, cycles, and each handler's own checks (images, paths,
+hyperparameters). Every problem names the JSON pointer where it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import graph
+from pipelines.engine.expressions import EXECUTION_VARIABLES, parse_path
+from pipelines.engine.handlers import HANDLERS, SAGEMAKER_TYPES
+from pipelines.engine.handlers.base import Handler, Problem
+from pipelines.engine.runtimes import Runtimes
+from pipelines.errors import DefinitionError
+
+PARAMETER_TYPES = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
+
+
+class ValidationError(DefinitionError):
+    """The definition cannot run; ``problems`` lists every reason, each with its pointer."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        listed = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"the definition has {len(problems)} problem(s):\n{listed}")
+
+
+def validate(
+    definition: Any, runtimes: Runtimes, handlers: dict[str, Handler] = HANDLERS, allow_unsupported: bool = False
+) -> list[graph.Node]:
+    """The definition's steps, or :class:`ValidationError` listing every problem.
+
+    ``allow_unsupported``: step types SageMaker knows but this engine cannot run yet are not
+    errors; the orchestrator records them as not executed.
+    """
+    problems: list[Problem] = []
+    if not isinstance(definition, dict):
+        raise ValidationError([Problem("", "a definition is a JSON object")])
+    if not isinstance(definition.get("Steps"), list) or not definition["Steps"]:
+        raise ValidationError([Problem("/Steps", "a definition needs a non-empty list of Steps")])
+    parameters = _parameters(definition, problems)
+    nodes = graph.steps(definition)
+    by_name: dict[str, graph.Node] = {}
+    for node in nodes:
+        if not node.name or node.name == "None":
+            problems.append(Problem(f"{node.pointer}/Name", "every step needs a Name"))
+        elif node.name in by_name:
+            problems.append(Problem(f"{node.pointer}/Name", f"duplicate step name {node.name!r} (also at {by_name[node.name].pointer})"))
+        else:
+            by_name[node.name] = node
+        if node.type in handlers:
+            problems.extend(handlers[node.type].validate(node, runtimes))
+        elif node.type in SAGEMAKER_TYPES:
+            if not allow_unsupported:
+                problems.append(Problem(f"{node.pointer}/Type", f"step {node.name}: type {node.type} is not supported by the local engine yet"))
+        else:
+            problems.append(Problem(f"{node.pointer}/Type", f"step {node.name}: unknown step type {node.type!r}"))
+
+    for node in nodes:
+        for index, name in enumerate(node.depends_on):
+            if name not in by_name:
+                problems.append(Problem(f"{node.pointer}/DependsOn/{index}", f"step {node.name} depends on {name!r}, which is not a step"))
+        for reference in node.references:
+            problem = _check_reference(reference, parameters, by_name, handlers)
+            if problem:
+                problems.append(Problem(reference.pointer, f"step {node.name}: {problem}"))
+        problems.extend(_check_property_files(node, by_name))
+    problems.extend(_cycles(nodes, by_name))
+    if problems:
+        raise ValidationError(problems)
+    return nodes
+
+
+def _parameters(definition: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    declared = {}
+    for index, parameter in enumerate(definition.get("Parameters") or []):
+        here = f"/Parameters/{index}"
+        name, kind = parameter.get("Name"), parameter.get("Type", "String")
+        if not isinstance(name, str) or not name:
+            problems.append(Problem(f"{here}/Name", "every parameter needs a Name"))
+            continue
+        if name in declared:
+            problems.append(Problem(f"{here}/Name", f"duplicate parameter {name!r}"))
+        if kind not in PARAMETER_TYPES:
+            problems.append(Problem(f"{here}/Type", f"parameter {name}: unknown type {kind!r}; known: {', '.join(PARAMETER_TYPES)}"))
+        elif "DefaultValue" in parameter:
+            value = parameter["DefaultValue"]
+            if not isinstance(value, PARAMETER_TYPES[kind]) or (isinstance(value, bool) and kind != "Boolean"):
+                problems.append(Problem(f"{here}/DefaultValue", f"parameter {name}: default {value!r} is not a {kind}"))
+        declared[name] = parameter
+    return declared
+
+
+def _check_reference(reference: graph.Reference, parameters: dict[str, Any], steps: dict[str, graph.Node], handlers: dict[str, Handler]) -> str | None:
+    kind, _, rest = reference.target.partition(".")
+    if kind == "Parameters":
+        return None if rest in parameters else f"parameter {rest!r} is not defined"
+    if kind == "Execution":
+        return None if rest in EXECUTION_VARIABLES else f"unknown execution variable {rest!r}; known: {', '.join(EXECUTION_VARIABLES)}"
+    if kind != "Steps":
+        return f"cannot resolve {reference.target!r}: a Get names Parameters.*, Execution.* or Steps.*"
+    name, _, path = rest.partition(".")
+    source = steps.get(name)
+    if source is None:
+        return f"refers to step {name!r}, which is not defined"
+    try:
+        tokens = parse_path(path)
+    except ValueError as exc:
+        return str(exc)
+    if tokens[0] == "PropertyFiles":
+        return None  # checked with the Std:JsonGet that holds it
+    handler = handlers.get(source.type)
+    if handler is not None:
+        problem = handler.check_property(source, tokens)
+        return f"{name}.{path}: {problem}" if problem else None
+    known = SAGEMAKER_TYPES.get(source.type, frozenset())
+    if known and tokens[0] not in known:
+        return f"{source.type} steps have no property {tokens[0]!r}; they have {', '.join(sorted(known))}"
+    return None
+
+
+def _check_property_files(node: graph.Node, steps: dict[str, graph.Node]) -> list[Problem]:
+    problems = []
+    for reference in node.references:
+        tokens = reference.target.split(".")
+        if len(tokens) < 3 or tokens[0] != "Steps" or tokens[2] != "PropertyFiles":
+            continue
+        source = steps.get(tokens[1])
+        if source is None:
+            continue
+        declared = {f.get("PropertyFileName"): f for f in source.step.get("PropertyFiles") or []}
+        wanted = tokens[3] if len(tokens) > 3 else ""
+        if wanted not in declared:
+            problems.append(Problem(reference.pointer, f"step {tokens[1]} declares no property file {wanted!r}"))
+            continue
+        outputs = {o.get("OutputName") for o in ((source.step.get("Arguments") or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or []}
+        if declared[wanted].get("OutputName") not in outputs:
+            problems.append(Problem(reference.pointer, f"property file {wanted} names output {declared[wanted].get('OutputName')!r}, which step {tokens[1]} does not have"))
+    return problems
+
+
+def _cycles(nodes: list[graph.Node], steps: dict[str, graph.Node]) -> list[Problem]:
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    problems: list[Problem] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2 or name not in steps:
+            return
+        if state.get(name) == 1:
+            cycle = trail[trail.index(name):] + [name]
+            problems.append(Problem(steps[name].pointer, f"steps form a cycle: {' -> '.join(reversed(cycle))}"))
+            return
+        state[name] = 1
+        for upstream in steps[name].upstream:
+            visit(upstream, [*trail, name])
+        state[name] = 2
+
+    for node in nodes:
+        visit(node.name, [])
+    return problems
