@@ -14,8 +14,10 @@ from typing import Any, Sequence
 
 import click
 
-from pipelines import aws, code_assets, commit as commits, definition, jsonargs, parameters
+from pipelines import aws, code_assets, commit as commits, definition, jsonargs, local_run, parameters
 from pipelines.cli import handler
+from pipelines.cli.progress import Printer, summary
+from pipelines.engine.home import Home
 from pipelines.errors import UsageError
 
 COMMIT_PARAMETER = "GitCommit"
@@ -42,7 +44,7 @@ def merge_tags(user: list[dict[str, str]], ours: list[dict[str, str]]) -> list[d
     "--tags '{\"project\": \"credit-default\"}' --wait",
 )
 @click.option("-n", "--module-name", default=definition.DEFAULT_MODULE, show_default=True, help="module with get_pipeline()")
-@click.option("-role-arn", "--role-arn", required=True, help="role the pipeline and its jobs run as")
+@click.option("-role-arn", "--role-arn", default=None, help="role the pipeline and its jobs run as (required unless --local)")
 @click.option("-kwargs", "--kwargs", "kwargs_json", default=None, help="JSON object of get_pipeline() keyword arguments")
 @click.option("-tags", "--tags", "tags_json", default=None, help='JSON tags: {"k": "v"} or [{"Key": "k", "Value": "v"}]')
 @click.option("-description", "--description", default=None, help="pipeline description")
@@ -50,9 +52,10 @@ def merge_tags(user: list[dict[str, str]], ours: list[dict[str, str]]) -> list[d
 @click.option("--wait/--no-wait", default=False, help="follow the execution to its end; exit 1 unless it Succeeded")
 @click.option("--allow-dirty", is_flag=True, help="run a working tree with uncommitted changes (marked dirty)")
 @click.option("--poll-seconds", type=click.FloatRange(min=0.0), default=30.0, show_default=True, help="with --wait, seconds between checks")
+@click.option("--local", is_flag=True, help="run on the local engine under MLOPS_HOME instead of SageMaker (waits)")
 def command(
     module_name: str,
-    role_arn: str,
+    role_arn: str | None,
     kwargs_json: str | None,
     tags_json: str | None,
     description: str | None,
@@ -60,15 +63,20 @@ def command(
     wait: bool,
     allow_dirty: bool,
     poll_seconds: float,
+    local: bool,
 ) -> int:
     kwargs = jsonargs.parse_object(kwargs_json, "--kwargs")
     user_tags = jsonargs.parse_tags(tags_json)
     overrides = jsonargs.parse_object(parameters_json, "--parameters")
-    if "role" in kwargs and kwargs["role"] != role_arn:
+    if role_arn is None and not local:
+        raise UsageError("--role-arn is required to run on SageMaker (or pass --local)")
+    if role_arn is not None and "role" in kwargs and kwargs["role"] != role_arn:
         raise UsageError("--kwargs: role differs from --role-arn; give the role once, with --role-arn")
     if COMMIT_PARAMETER in overrides:
         raise UsageError(f"--parameters: {COMMIT_PARAMETER} is set from the commit being run; leave it out")
     commit = commits.resolve(".", allow_dirty=allow_dirty)
+    if local:
+        return _run_locally(module_name, {**kwargs, **({"role": role_arn} if role_arn else {})}, overrides, commit, description)
     aws.configure_retries()
 
     pipeline = definition.build(module_name, {**kwargs, "role": role_arn})
@@ -95,6 +103,15 @@ def command(
         return 0
     status = follow(session.sagemaker_client, execution.arn, poll_seconds)
     return 0 if status == "Succeeded" else 1
+
+
+def _run_locally(module_name: str, kwargs: dict[str, Any], overrides: dict[str, Any], commit: commits.Commit, description: str | None) -> int:
+    home = Home.resolve()
+    document, name = local_run.load_definition(module_name, kwargs, None, None)
+    result = local_run.run(home, document, name, overrides, commit, description=description, progress=Printer())
+    click.echo(summary(result, home), err=True)
+    click.echo(result.arn)
+    return 0 if result.status == "Succeeded" else 1
 
 
 def follow(client: Any, execution_arn: str, poll_seconds: float) -> str:

@@ -7,20 +7,24 @@ from typing import Sequence
 import click
 
 from pipelines import __version__
-from pipelines.cli import definition, handler
+from pipelines.cli import definition, executions, handler, run
 
 
 @click.group(
     help="Build, run and inspect the credit-default pipeline, locally or on SageMaker.",
-    epilog="Example:\n\n  mlops definition graph",
+    epilog="Examples:\n\n  mlops run\n\n  mlops executions list\n\n  mlops definition graph",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="mlops")
-def cli() -> None:
-    pass
+@click.option("--home", envvar="MLOPS_HOME", default=None, help="where local state lives (env MLOPS_HOME, default ./.mlops)")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    ctx.obj = {"home": home}
 
 
 cli.add_command(definition.group)
+cli.add_command(run.command)
+cli.add_command(executions.group)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -171,27 +171,34 @@ class Scope:
         except KeyError as exc:
             raise ExpressionError(f"{where}/Path: {path!r} is not in {name} ({uri})") from exc
 
-    def condition(self, condition: Any, pointer: str) -> bool:
-        """Evaluate one condition of a ConditionStep."""
+    def condition(self, condition: Any, pointer: str, trace: list[str] | None = None) -> bool:
+        """Evaluate one condition of a ConditionStep; ``trace`` collects what was compared."""
         if not isinstance(condition, dict) or condition.get("Type") not in CONDITION_TYPES:
             kind = condition.get("Type") if isinstance(condition, dict) else condition
             raise ExpressionError(f"{pointer}/Type: unknown condition type {kind!r}; known: {', '.join(CONDITION_TYPES)}")
         kind = condition["Type"]
         if kind == "Not":
-            return not self.condition(condition.get("Expression"), f"{pointer}/Expression")
+            return not self.condition(condition.get("Expression"), f"{pointer}/Expression", trace)
         if kind == "Or":
-            return any(self.condition(c, f"{pointer}/Conditions/{i}") for i, c in enumerate(condition.get("Conditions") or []))
+            return any(self.condition(c, f"{pointer}/Conditions/{i}", trace) for i, c in enumerate(condition.get("Conditions") or []))
         if kind == "In":
             query = self.resolve(condition.get("QueryValue"), f"{pointer}/QueryValue")
             values = self.resolve(condition.get("Values") or [], f"{pointer}/Values")
-            return any(_same(query, v) for v in values)
+            result = any(_same(query, v) for v in values)
+            if trace is not None:
+                trace.append(f"{query!r} In {values!r}: {str(result).lower()}")
+            return result
         left = self.resolve(condition.get("LeftValue"), f"{pointer}/LeftValue")
         right = self.resolve(condition.get("RightValue"), f"{pointer}/RightValue")
         if kind == "Equals":
-            return _same(left, right)
-        if not (_is_number(left) and _is_number(right)) and not (isinstance(left, str) and isinstance(right, str)):
+            result = _same(left, right)
+        elif not (_is_number(left) and _is_number(right)) and not (isinstance(left, str) and isinstance(right, str)):
             raise ExpressionError(f"{pointer}: cannot compare {left!r} with {right!r} ({kind})")
-        return COMPARISONS[kind](left, right)
+        else:
+            result = COMPARISONS[kind](left, right)
+        if trace is not None:
+            trace.append(f"{left!r} {kind} {right!r}: {str(result).lower()}")
+        return result
 
 
 def _is_number(value: Any) -> bool:

@@ -46,6 +46,7 @@ class StepSummary:
     cached: bool = False
     failure_reason: str | None = None
     log_path: str | None = None
+    detail: str | None = None
 
 
 @dataclass
@@ -62,7 +63,7 @@ class ExecutionResult:
         if self.failure_reason:
             result["FailureReason"] = self.failure_reason
         result["Steps"] = [
-            {k: v for k, v in {"StepName": s.name, "StepType": s.type, "StepStatus": s.status, "Seconds": round(s.seconds, 3), "CacheHit": s.cached, "FailureReason": s.failure_reason, "LogPath": s.log_path}.items() if v is not None}
+            {k: v for k, v in {"StepName": s.name, "StepType": s.type, "StepStatus": s.status, "Seconds": round(s.seconds, 3), "CacheHit": s.cached, "FailureReason": s.failure_reason, "Detail": s.detail, "LogPath": s.log_path}.items() if v is not None}
             for s in self.steps
         ]
         return result
@@ -145,29 +146,29 @@ class _Execution:
         stopping = False
         with ThreadPoolExecutor(max_workers=self.engine.max_parallel, thread_name_prefix="step") as pool:
             while True:
-                if not stopping:
-                    for name in self._ready():
-                        futures[pool.submit(self._run_step, self.nodes[name])] = name
-                if not futures:
-                    break
                 try:
+                    if not stopping:
+                        for name in self._ready():
+                            futures[pool.submit(self._run_step, self.nodes[name])] = name
+                    if not futures:
+                        break
                     done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        name = futures.pop(future)
+                        outcome = future.result()
+                        self.state[name] = outcome.status
+                        if outcome.status == SUCCEEDED:
+                            self.scope.properties[name] = outcome.properties
+                            if outcome.branch is not None:
+                                self.outcomes[name] = outcome.branch
+                        elif status == "Succeeded":
+                            stopping = True
+                            status = "Stopped" if outcome.status == STOPPED else "Failed"
+                            failure = outcome.execution_failure or f"Step {name} failed: {outcome.failure_reason}"
                 except KeyboardInterrupt:
+                    # Ctrl-C: running jobs are told to stop; the loop goes on collecting them.
                     self.cancel.set()
                     stopping, status, failure = True, "Stopped", "Stopped by the user (interrupt)"
-                    continue
-                for future in done:
-                    name = futures.pop(future)
-                    outcome = future.result()
-                    self.state[name] = outcome.status
-                    if outcome.status == SUCCEEDED:
-                        self.scope.properties[name] = outcome.properties
-                        if outcome.branch is not None:
-                            self.outcomes[name] = outcome.branch
-                    elif status == "Succeeded":
-                        stopping = True
-                        status = "Stopped" if outcome.status == STOPPED else "Failed"
-                        failure = outcome.execution_failure or f"Step {name} failed: {outcome.failure_reason}"
         ended = time.monotonic() - self.started
         self.records.end_execution(self.execution_id, status, failure)
         self.engine.progress("", status, {"failure_reason": failure, "seconds": ended})
@@ -255,12 +256,14 @@ class _Execution:
                 log.write(traceback.format_exc())
                 outcome = StepOutcome(FAILED, failure_reason=f"InternalError: {type(exc).__name__}: {exc} (traceback in {log_path})")
         seconds = time.monotonic() - started
+        if outcome.detail is None and outcome.status == SUCCEEDED:
+            outcome.detail = handler.detail(outcome.properties)
         self.records.update_step(
             self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,
             arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(),
         )  # fmt: skip
-        self.summaries[node.name] = StepSummary(node.name, node.type, outcome.status, seconds, cached_from is not None, outcome.failure_reason, str(log_path))
-        self.engine.progress(node.name, outcome.status, {"type": node.type, "seconds": seconds, "cached": cached_from is not None, "failure_reason": outcome.failure_reason})
+        self.summaries[node.name] = StepSummary(node.name, node.type, outcome.status, seconds, cached_from is not None, outcome.failure_reason, str(log_path), outcome.detail)
+        self.engine.progress(node.name, outcome.status, {"type": node.type, "seconds": seconds, "cached": cached_from is not None, "failure_reason": outcome.failure_reason, "detail": outcome.detail})
         return outcome
 
     def _arguments(self, node: Node) -> dict[str, Any]:

@@ -64,6 +64,7 @@ class StepOutcome:
     failure_reason: str | None = None
     branch: bool | None = None  # a Condition's outcome
     execution_failure: str | None = None  # a Fail step's message, which ends the execution
+    detail: str | None = None  # one line for people: what a condition compared, a job's final metrics
 
 
 class Handler:
@@ -83,6 +84,10 @@ class Handler:
         """None when ``tokens`` names a property this step will have, else why not."""
         if not tokens or tokens[0] not in self.properties:
             return f"{self.type} steps have no property {tokens[0] if tokens else ''!r}; they have {', '.join(sorted(self.properties))}"
+        return None
+
+    def detail(self, properties: dict[str, Any]) -> str | None:
+        """One line for people about a finished step (fresh or from the cache)."""
         return None
 
     def cache_inputs(self, arguments: dict[str, Any]) -> list[str]:

@@ -24,9 +24,10 @@ class ConditionHandler(Handler):
     def run(self, job: StepRun) -> StepOutcome:
         conditions = job.node.step["Arguments"]["Conditions"]
         here = f"{job.node.pointer}/Arguments/Conditions"
-        outcome = all(job.scope.condition(c, f"{here}/{i}") for i, c in enumerate(conditions))
-        job.log.write(f"conditions evaluated to {str(outcome).lower()}: running the {'IfSteps' if outcome else 'ElseSteps'}\n")
-        return StepOutcome(SUCCEEDED, properties={"Outcome": outcome}, branch=outcome)
+        trace: list[str] = []
+        outcome = all(job.scope.condition(c, f"{here}/{i}", trace) for i, c in enumerate(conditions))
+        job.log.write("\n".join(trace) + f"\nconditions evaluated to {str(outcome).lower()}: running the {'IfSteps' if outcome else 'ElseSteps'}\n")
+        return StepOutcome(SUCCEEDED, properties={"Outcome": outcome}, branch=outcome, detail="; ".join(trace))
 
 
 def _check_condition(condition: object, pointer: str) -> list[Problem]:

@@ -181,6 +181,8 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
         except subprocess.TimeoutExpired:
             pass
     reader.join(timeout=5)
+    if process.stderr is not None:
+        process.stderr.close()
     if stopped:
         return STOPPED, "Stopped by the user"
     if timed_out:

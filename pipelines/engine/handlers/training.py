@@ -45,6 +45,10 @@ class TrainingHandler(Handler):
             problems.append(Problem(f"{here}/OutputDataConfig/S3OutputPath", "required"))
         return problems
 
+    def detail(self, properties: dict[str, Any]) -> str | None:
+        metrics = properties.get("FinalMetricDataList") or []
+        return ", ".join(f"{m['MetricName']} {m['Value']:.4f}" for m in metrics) or None
+
     def cache_inputs(self, arguments: dict[str, Any]) -> list[str]:
         return [c["DataSource"]["S3DataSource"]["S3Uri"] for c in arguments.get("InputDataConfig") or []]
 

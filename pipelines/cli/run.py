@@ -1,0 +1,53 @@
+"""``mlops run``: the pipeline on the local engine, with live progress and a summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pipelines import definition as definitions
+from pipelines import jsonargs, local_run
+from pipelines.cli.progress import Printer, summary
+from pipelines.engine.home import Home
+
+
+@click.command(
+    "run",
+    help="Run the pipeline on the local engine (no AWS, no Docker). Exit 0 only when it Succeeded.",
+    epilog="Examples:\n\n  mlops run\n\n  mlops run --parameters '{\"AucThreshold\": 0.9}' --json\n\n"
+    "  mlops run --file definition.json --pipeline-name CreditDefaultPipeline",
+)
+@click.option("-n", "--module-name", default=definitions.DEFAULT_MODULE, show_default=True, help="module with get_pipeline()")
+@click.option("--kwargs", "kwargs_json", default=None, help="JSON object of get_pipeline() keyword arguments")
+@click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path), default=None, help="run this definition JSON instead of building one")
+@click.option("--pipeline-name", default=None, help="name for the pipeline (default: the builder's, or the file's stem)")
+@click.option("--parameters", "parameters_json", default=None, help="JSON object of pipeline parameter overrides")
+@click.option("--max-parallel", type=click.IntRange(min=1), default=2, show_default=True, help="steps that may run at once")
+@click.option("--strict", is_flag=True, help="refuse step types the local engine cannot run yet, instead of skipping them")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object (DescribePipelineExecution's names) on stdout")
+@click.pass_obj
+def command(
+    obj: dict,
+    module_name: str,
+    kwargs_json: str | None,
+    file_: Path | None,
+    pipeline_name: str | None,
+    parameters_json: str | None,
+    max_parallel: int,
+    strict: bool,
+    as_json: bool,
+) -> int:
+    home = Home.resolve(obj.get("home"))
+    kwargs = jsonargs.parse_object(kwargs_json, "--kwargs")
+    overrides = jsonargs.parse_object(parameters_json, "--parameters")
+    document, name = local_run.load_definition(module_name, kwargs, file_, pipeline_name)
+    result = local_run.run(
+        home, document, name, overrides, local_run.local_commit(allow_dirty=True),
+        max_parallel=max_parallel, allow_unsupported=not strict, progress=Printer(),
+    )  # fmt: skip
+    click.echo(summary(result, home), err=True)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    return 0 if result.status == "Succeeded" else 1

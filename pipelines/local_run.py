@@ -1,0 +1,76 @@
+"""Running a pipeline on the local engine: the definition, the commit and the parameters.
+
+Shared by ``mlops run`` and ``run-pipeline --local``. The definition comes from a builder
+module (rendered offline with the SDK) or from a JSON file (no SDK involved); the engine only
+ever sees the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pipelines import commit as commits
+from pipelines import definition as definitions
+from pipelines import parameters
+from pipelines.engine.home import Home
+from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback
+from pipelines.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_DATA = ROOT / "data" / "credit-card-default" / "credit_default.csv"
+COMMIT_PARAMETER = "GitCommit"
+INPUT_PARAMETER = "InputDataUrl"
+
+
+def load_definition(module_name: str, kwargs: dict[str, Any], file: Path | None, pipeline_name: str | None) -> tuple[dict[str, Any], str]:
+    """The definition and the pipeline's name, from a file or from a builder module."""
+    if file is not None:
+        try:
+            document = json.loads(Path(file).read_text())
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
+        except OSError as exc:
+            raise UsageError(f"{file}: {exc.strerror}") from exc
+        return document, pipeline_name or Path(file).stem
+    pipeline = definitions.build(module_name, kwargs)
+    return definitions.render(pipeline), pipeline_name or pipeline.name
+
+
+def local_commit(allow_dirty: bool = True) -> commits.Commit | None:
+    """The commit of the working directory, or None outside a repository."""
+    try:
+        return commits.resolve(".", allow_dirty=allow_dirty)
+    except UsageError:
+        if not allow_dirty:
+            raise
+        return None
+
+
+def run(
+    home: Home,
+    document: dict[str, Any],
+    pipeline_name: str,
+    overrides: dict[str, Any],
+    commit: commits.Commit | None,
+    description: str | None = None,
+    max_parallel: int = 2,
+    allow_unsupported: bool = True,
+    progress: ProgressCallback | None = None,
+    bundled_data: bool = True,
+) -> ExecutionResult:
+    declared = parameters.declared(document)
+    overrides = dict(overrides)
+    if COMMIT_PARAMETER in overrides and commit is not None:
+        raise UsageError(f"--parameters: {COMMIT_PARAMETER} is set from the commit being run; leave it out")
+    if COMMIT_PARAMETER in declared and commit is not None:
+        overrides[COMMIT_PARAMETER] = commit.sha
+    if bundled_data and INPUT_PARAMETER in declared and INPUT_PARAMETER not in overrides:
+        overrides[INPUT_PARAMETER] = str(BUNDLED_DATA)
+    parameters.check_overrides(document, overrides)
+    engine = Engine(home, max_parallel=max_parallel, progress=progress)
+    display_name = commit.display_name if commit else None
+    if description is None and commit is not None:
+        description = f"{commit.short} {commit.subject or ''}".strip()
+    return engine.run(document, pipeline_name, overrides, display_name, description, allow_unsupported=allow_unsupported)

@@ -1,0 +1,90 @@
+"""Small definitions for engine tests, as JSON the way the SDK writes them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+WRITE = """
+import argparse, pathlib, sys, time
+p = argparse.ArgumentParser()
+p.add_argument("--out"); p.add_argument("--text", default="hello"); p.add_argument("--sleep", type=float, default=0)
+p.add_argument("--fail", action="store_true"); p.add_argument("--stamp")
+a = p.parse_args()
+started = time.time()
+time.sleep(a.sleep)
+pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
+(pathlib.Path(a.out) / "value.txt").write_text(a.text)
+(pathlib.Path(a.out) / "report.json").write_text('{"score": {"value": 0.8}, "items": [1, 2, 3]}')
+if a.stamp:
+    pathlib.Path(a.stamp).write_text(f"{started} {time.time()}")
+if a.fail:
+    print("something went wrong in the job", file=sys.stderr)
+    sys.exit(3)
+"""
+
+COPY = """
+import argparse, pathlib
+p = argparse.ArgumentParser(); p.add_argument("--src"); p.add_argument("--out")
+a = p.parse_args()
+text = (pathlib.Path(a.src) / "value.txt").read_text()
+pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
+(pathlib.Path(a.out) / "value.txt").write_text(text + "+copied")
+"""
+
+
+
+def processing(name: str, script: Path, arguments: list[Any], inputs: list[tuple[str, Any]] = (), cache: bool = False, depends_on: list[str] | None = None) -> dict[str, Any]:
+    step: dict[str, Any] = {
+        "Name": name,
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}},
+            "AppSpecification": {
+                "ImageUri": SKLEARN_IMAGE,
+                "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/code/{script.name}"],
+                "ContainerArguments": arguments,
+            },
+            "RoleArn": "arn:aws:iam::000000000000:role/r",
+            "ProcessingInputs": [
+                *[
+                    {"InputName": input_name, "S3Input": {"S3Uri": uri, "LocalPath": f"/opt/ml/processing/{input_name}", "S3DataType": "S3Prefix", "S3InputMode": "File"}}
+                    for input_name, uri in inputs
+                ],
+                {"InputName": "code", "S3Input": {"S3Uri": str(script), "LocalPath": "/opt/ml/processing/input/code", "S3DataType": "S3Prefix", "S3InputMode": "File"}},
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "out",
+                        "S3Output": {
+                            "S3Uri": {"Std:Join": {"On": "/", "Values": ["s3://bucket/p", {"Get": "Execution.PipelineExecutionId"}, name, "out"]}},
+                            "LocalPath": "/opt/ml/processing/out",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+        },
+        "PropertyFiles": [{"PropertyFileName": "Report", "OutputName": "out", "FilePath": "report.json"}],
+    }
+    if cache:
+        step["CacheConfig"] = {"Enabled": True, "ExpireAfter": "PT1H"}
+    if depends_on:
+        step["DependsOn"] = depends_on
+    return step
+
+
+def definition(steps: list[dict[str, Any]], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"Version": "2020-12-01", "Metadata": {}, "Parameters": parameters or [], "Steps": steps}
+
+
+def out_uri(step: str) -> dict[str, Any]:
+    return {"Get": f"Steps.{step}.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}
+
+
+PYTHON = sys.executable
