@@ -20,6 +20,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/definition.py
+	$(BIN)/python bench/local_pipeline.py
 
 clean:
 	rm -rf .mlops build *.egg-info .pytest_cache

@@ -1,0 +1,103 @@
+"""Benchmark: the real pipeline on the local engine, cold and cached, per step and whole.
+
+    python bench/local_pipeline.py [--runs 3]
+
+Each round uses a fresh ``MLOPS_HOME`` and measures, as fresh processes:
+- ``mlops run`` cold (builds the definition with the SDK, runs every step);
+- ``mlops run`` again (every job step a cache hit);
+- ``mlops run --file definition.json`` again (cached, and no SDK import at all);
+and, inside the engine, each step's time from the cold run's records.
+Baseline, in the same job: the same work without the engine — the two job scripts and the
+built-in XGBoost contract called one after the other in a fresh process each.
+Aims on the 2-core reference machine: cold under 20 s, cached under 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "credit-card-default" / "credit_default.csv"
+TRAIN = """
+import sys
+from pathlib import Path
+from pipelines.credit_default.pipeline import DEFAULT_HYPERPARAMETERS, HYPERPARAMETER_NAMES
+from pipelines.engine import xgboost_algorithm
+work = Path(sys.argv[1])
+hyper = {"objective": "binary:logistic", "eval_metric": "auc", **{HYPERPARAMETER_NAMES[k]: str(v) for k, v in DEFAULT_HYPERPARAMETERS.items()}}
+xgboost_algorithm.train({"train": work / "train", "validation": work / "validation"}, hyper, work / "model")
+"""
+
+
+def env(home: Path) -> dict[str, str]:
+    result = dict(os.environ)
+    result.update({"MLOPS_HOME": str(home), "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": result.get("AWS_DEFAULT_REGION", "us-east-1")})
+    return result
+
+
+def timed(argv: list[str], home: Path, cwd: Path = ROOT) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, text=True, env=env(home), cwd=cwd)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stderr[-2000:]}")
+    return seconds, result.stdout
+
+
+def baseline(work: Path) -> float:
+    python = sys.executable
+    started = time.perf_counter()
+    for argv in (
+        [python, str(ROOT / "steps" / "preprocess.py"), "--input", str(DATA), "--output-dir", str(work)],
+        [python, "-c", TRAIN, str(work)],
+        [python, str(ROOT / "steps" / "evaluate.py"), "--model-dir", str(work / "model"), "--test-dir", str(work / "test"), "--output-dir", str(work / "evaluation")],
+    ):
+        subprocess.run(argv, check=True, capture_output=True, env=env(work), cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    python = sys.executable
+    mlops = [python, "-m", "pipelines.cli.main"]
+    rows: dict[str, list[float]] = {"baseline: job scripts alone": [], "mlops run (cold)": [], "mlops run (cached)": [], "mlops run --file (cached, no SDK)": []}
+    per_step: dict[str, list[float]] = {}
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            home = Path(tmp) / "home"
+            rows["baseline: job scripts alone"].append(baseline(Path(tmp) / "baseline"))
+            seconds, out = timed([*mlops, "run", "--json"], home)
+            rows["mlops run (cold)"].append(seconds)
+            for step in json.loads(out)["Steps"]:
+                if step["StepStatus"] == "Succeeded":
+                    per_step.setdefault(step["StepName"], []).append(step["Seconds"])
+            rows["mlops run (cached)"].append(timed([*mlops, "run", "--json"], home)[0])
+            timed([*mlops, "definition", "render", "-o", str(Path(tmp) / "definition.json")], home)
+            rows["mlops run --file (cached, no SDK)"].append(
+                timed([*mlops, "run", "--json", "--file", str(Path(tmp) / "definition.json"), "--pipeline-name", "CreditDefaultPipeline"], home)[0]
+            )
+
+    print(f"local pipeline benchmark, {args.runs} rounds, fresh processes, median (min-max) seconds")
+    print(f"{'what':<40} {'median':>8} {'min':>8} {'max':>8}")
+    for name, values in rows.items():
+        print(f"{name:<40} {statistics.median(values):8.2f} {min(values):8.2f} {max(values):8.2f}")
+    print("cold run, time inside the engine per step:")
+    for name, values in per_step.items():
+        print(f"{'  ' + name:<40} {statistics.median(values):8.2f} {min(values):8.2f} {max(values):8.2f}")
+    cold, cached = statistics.median(rows["mlops run (cold)"]), statistics.median(rows["mlops run (cached)"])
+    print(f"aims: cold < 20 s -> {'met' if cold < 20 else 'NOT met'} ({cold:.2f} s); cached < 3 s -> {'met' if cached < 3 else 'NOT met'} ({cached:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

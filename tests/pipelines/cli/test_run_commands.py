@@ -1,0 +1,118 @@
+"""The real pipeline end to end on the local engine, as a user drives it from the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import git
+import pytest
+
+from pipelines import run_pipeline
+from pipelines.cli import main as mlops
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mlops-home")
+
+
+@pytest.fixture(scope="module")
+def first_run(home: Path) -> dict:
+    """One cold run of the default pipeline on the bundled data, shared by the tests below."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = mlops.main(["--home", str(home), "run", "--json"])
+    return {"code": code, "result": json.loads(out.getvalue()), "stderr": err.getvalue()}
+
+
+def test_default_run_succeeds_and_reports_the_auc(first_run: dict) -> None:
+    assert first_run["code"] == 0, first_run["stderr"]
+    result = first_run["result"]
+    assert result["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in result
+    steps = {s["StepName"]: s for s in result["Steps"]}
+    assert [s for s in steps if steps[s]["StepStatus"] == "Succeeded"] == ["Preprocess", "Train", "Evaluate", "CheckAuc"]
+    auc = float(steps["CheckAuc"]["Detail"].split()[0])
+    assert 0.75 < auc < 0.85
+    assert steps["CheckAuc"]["Detail"].endswith("GreaterThanOrEqualTo 0.75: true")
+    assert "validation:auc" in steps["Train"]["Detail"]
+    assert steps["DataQualityBaseline"]["StepStatus"] == "NotExecuted"
+    assert "[ ok ] Evaluate" in first_run["stderr"] and "not supported by the local engine yet" in first_run["stderr"]
+
+
+def test_threshold_above_the_auc_fires_the_fail_step(first_run: dict, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlops.main(["--home", str(home), "run", "--parameters", '{"AucThreshold": 0.99}', "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["PipelineExecutionStatus"] == "Failed"
+    assert result["FailureReason"].startswith("Test AUC 0.") and "is below the threshold 0.99 for commit" in result["FailureReason"]
+    steps = {s["StepName"]: s for s in result["Steps"]}
+    assert steps["Preprocess"]["CacheHit"] and steps["Train"]["CacheHit"] and steps["Evaluate"]["CacheHit"]
+    assert steps["AucTooLow"]["StepStatus"] == "Failed" and "Register" not in steps
+
+
+def test_broken_input_fails_with_the_jobs_stderr(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Label,AGE\n0,30\n1,40\n")
+    assert mlops.main(["--home", str(home), "run", "--parameters", json.dumps({"InputDataUrl": str(bad)}), "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["FailureReason"].startswith("Step Preprocess failed: AlgorithmError: preprocess.py exited with code 2; stderr tail:")
+    assert "missing columns: PAY_AMT1" in result["FailureReason"]
+
+
+def test_unknown_parameter_is_refused(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlops.main(["--home", str(home), "run", "--parameters", '{"AucTreshold": 0.5}']) == 1
+    err = capsys.readouterr().err
+    assert "usage error: --parameters: unknown parameter(s) AucTreshold; the pipeline has: " in err
+
+
+def test_executions_list_and_describe(first_run: dict, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    arn = first_run["result"]["PipelineExecutionArn"]
+    execution_id = arn.rsplit("/", 1)[1]
+    assert mlops.main(["--home", str(home), "executions", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["PipelineExecutionSummaries"]
+    assert arn in [item["PipelineExecutionArn"] for item in listed]
+    assert mlops.main(["--home", str(home), "executions", "describe", execution_id, "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["PipelineExecutionStatus"] == "Succeeded"
+    assert {s["StepName"] for s in described["PipelineExecutionSteps"]} >= {"Preprocess", "Train", "Evaluate", "CheckAuc"}
+    params = {p["Name"]: p["Value"] for p in described["PipelineParameters"]}
+    assert params["InputDataUrl"].endswith("credit_default.csv")
+    assert mlops.main(["--home", str(home), "executions", "describe", execution_id]) == 0
+    assert "Preprocess" in capsys.readouterr().out
+    assert mlops.main(["--home", str(home), "executions", "describe", "nope"]) == 1
+    assert "no execution 'nope'" in capsys.readouterr().err
+
+
+def test_run_from_a_definition_file(first_run: dict, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlops.main(["definition", "render", "-o", str(tmp_path / "definition.json")]) == 0
+    assert mlops.main(["--home", str(home), "run", "--file", str(tmp_path / "definition.json"), "--pipeline-name", "CreditDefaultPipeline", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert all(s["CacheHit"] for s in result["Steps"] if s["StepType"] in ("Processing", "Training"))
+
+
+def test_strict_refuses_unsupported_types(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlops.main(["--home", str(home), "run", "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "definition error: the definition has 5 problem(s):" in err
+    assert "/Steps/1/Type: step DataQualityBaseline: type QualityCheck is not supported by the local engine yet" in err
+
+
+def test_run_pipeline_local_carries_the_commit(first_run: dict, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = git.Repo.init(tmp_path / "repo")
+    (tmp_path / "repo" / "f").write_text("x")
+    repo.index.add(["f"])
+    repo.index.commit("Local try")
+    monkeypatch.chdir(tmp_path / "repo")
+    monkeypatch.setenv("MLOPS_HOME", str(home))
+    monkeypatch.delenv("CODEBUILD_RESOLVED_SOURCE_VERSION", raising=False)
+    assert run_pipeline.main(["--local"]) == 0
+    arn = capsys.readouterr().out.strip().splitlines()[-1]
+    assert mlops.main(["--home", str(home), "executions", "describe", arn, "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    sha = repo.head.commit.hexsha
+    assert described["PipelineExecutionDisplayName"] == f"git-{sha[:12]}"
+    assert {"Name": "GitCommit", "Value": sha} in described["PipelineParameters"]
+    assert described["PipelineExecutionDescription"] == f"{sha[:12]} Local try"

@@ -1,0 +1,130 @@
+"""Validation names every problem and where it is, before anything runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine_defs import definition, out_uri, processing
+from pipelines.engine.runtimes import Runtimes
+from pipelines.engine.validation import ValidationError, validate
+
+RUNTIMES = Runtimes(mapped={})
+
+
+def problems(doc: Any, **kwargs: Any) -> list[str]:
+    with pytest.raises(ValidationError) as exc:
+        validate(doc, RUNTIMES, **kwargs)
+    return [str(p) for p in exc.value.problems]
+
+
+def test_a_valid_definition_passes(tmp_path: Path) -> None:
+    nodes = validate(definition([processing("A", tmp_path / "w.py", [])]), RUNTIMES)
+    assert [n.name for n in nodes] == ["A"]
+
+
+def test_unknown_and_unsupported_types(tmp_path: Path) -> None:
+    doc = definition([processing("A", tmp_path / "w.py", []), {"Name": "B", "Type": "Teleport", "Arguments": {}}, {"Name": "C", "Type": "RegisterModel", "Arguments": {}}])
+    found = problems(doc)
+    assert "/Steps/1/Type: step B: unknown step type 'Teleport'" in found
+    assert "/Steps/2/Type: step C: type RegisterModel is not supported by the local engine yet" in found
+    # With allow_unsupported the SageMaker type passes (recorded as not executed), the unknown one never does.
+    assert problems(doc, allow_unsupported=True) == ["/Steps/1/Type: step B: unknown step type 'Teleport'"]
+
+
+def test_duplicate_names(tmp_path: Path) -> None:
+    doc = definition([processing("A", tmp_path / "w.py", []), processing("A", tmp_path / "w.py", [])])
+    assert "/Steps/1/Name: duplicate step name 'A' (also at /Steps/0)" in problems(doc)
+
+
+def test_undefined_parameter_execution_variable_and_step(tmp_path: Path) -> None:
+    doc = definition(
+        [
+            processing(
+                "A",
+                tmp_path / "w.py",
+                [{"Get": "Parameters.Nope"}, {"Get": "Execution.Tomorrow"}],
+                inputs=[("src", out_uri("Ghost"))],
+            )
+        ]
+    )
+    found = problems(doc)
+    assert "/Steps/0/Arguments/AppSpecification/ContainerArguments/0: step A: parameter 'Nope' is not defined" in found
+    assert any(p.startswith("/Steps/0/Arguments/AppSpecification/ContainerArguments/1: step A: unknown execution variable 'Tomorrow'") for p in found)
+    assert "/Steps/0/Arguments/ProcessingInputs/0/S3Input/S3Uri: step A: refers to step 'Ghost', which is not defined" in found
+
+
+def test_unknown_property_and_output(tmp_path: Path) -> None:
+    doc = definition(
+        [
+            processing("A", tmp_path / "w.py", []),
+            processing("B", tmp_path / "w.py", [{"Get": "Steps.A.ModelArtifacts.S3ModelArtifacts"}], inputs=[("src", {"Get": "Steps.A.ProcessingOutputConfig.Outputs['nope'].S3Output.S3Uri"})]),
+        ]
+    )
+    found = problems(doc)
+    assert any(p.startswith("/Steps/1/Arguments/AppSpecification/ContainerArguments/0: step B: A.ModelArtifacts.S3ModelArtifacts: Processing steps have no property 'ModelArtifacts'") for p in found)
+    assert "/Steps/1/Arguments/ProcessingInputs/0/S3Input/S3Uri: step B: A.ProcessingOutputConfig.Outputs['nope'].S3Output.S3Uri: step A has no output 'nope'; it has out" in found
+
+
+def test_property_file_must_be_declared(tmp_path: Path) -> None:
+    doc = definition(
+        [
+            processing("A", tmp_path / "w.py", []),
+            {"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.A.PropertyFiles.Missing"}, "Path": "x"}}}},
+        ]
+    )
+    assert "/Steps/1/Arguments/ErrorMessage/Std:JsonGet/PropertyFile: step A declares no property file 'Missing'" in problems(doc)
+
+
+def test_depends_on_unknown_step_and_cycles(tmp_path: Path) -> None:
+    a = processing("A", tmp_path / "w.py", [], inputs=[("src", out_uri("B"))])
+    b = processing("B", tmp_path / "w.py", [], inputs=[("src", out_uri("A"))], depends_on=["Z"])
+    found = problems(definition([a, b]))
+    assert "/Steps/1/DependsOn/0: step B depends on 'Z', which is not a step" in found
+    assert any("steps form a cycle: " in p and "A" in p and "B" in p for p in found)
+
+
+def test_unmapped_image_says_how_to_map_it(tmp_path: Path) -> None:
+    step = processing("A", tmp_path / "w.py", [])
+    step["Arguments"]["AppSpecification"]["ImageUri"] = "123.dkr.ecr.us-east-1.amazonaws.com/my-image:1"
+    (found,) = problems(definition([step]))
+    assert found.startswith("/Steps/0/Arguments/AppSpecification/ImageUri: image 123.dkr.ecr.us-east-1.amazonaws.com/my-image:1 has no local runtime for 'python3': map it in $MLOPS_HOME/images.json")
+    mapped = Runtimes(mapped={"123.dkr.ecr.us-east-1.amazonaws.com/my-image:1": {"python3": "/usr/bin/python3"}})
+    assert validate(definition([step]), mapped)
+
+
+def test_unsupported_hyperparameter_is_named(tmp_path: Path) -> None:
+    training = {
+        "Name": "T",
+        "Type": "Training",
+        "Arguments": {
+            "AlgorithmSpecification": {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
+            "HyperParameters": {"num_round": "10", "learning_rate": "0.1"},
+            "InputDataConfig": [],
+            "OutputDataConfig": {"S3OutputPath": "s3://b/m"},
+        },
+    }
+    (found,) = problems(definition([training]))
+    assert found.startswith("/Steps/0/Arguments/HyperParameters: unsupported hyperparameter(s) learning_rate; supported: ")
+
+
+def test_bad_parameter_declarations() -> None:
+    doc = {"Parameters": [{"Name": "X", "Type": "Integer", "DefaultValue": "3"}, {"Name": "Y", "Type": "Decimal"}], "Steps": [{"Name": "F", "Type": "Fail", "Arguments": {}}]}
+    found = problems(doc)
+    assert "/Parameters/0/DefaultValue: parameter X: default '3' is not a Integer" in found
+    assert "/Parameters/1/Type: parameter Y: unknown type 'Decimal'; known: String, Integer, Float, Boolean" in found
+
+
+def test_unknown_condition_type() -> None:
+    doc = definition([{"Name": "C", "Type": "Condition", "Arguments": {"Conditions": [{"Type": "Maybe"}], "IfSteps": [], "ElseSteps": []}}])
+    assert problems(doc) == ["/Steps/0/Arguments/Conditions/0/Type: unknown condition type 'Maybe'; known: Equals, GreaterThan, GreaterThanOrEqualTo, LessThan, LessThanOrEqualTo, In, Not, Or"]
+
+
+def test_the_real_definition_is_valid_apart_from_unsupported_types() -> None:
+    golden = Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json"
+    doc = json.loads(golden.read_text())
+    assert [p.split(":")[0] for p in problems(doc)] == ["/Steps/1/Type", "/Steps/4/Arguments/IfSteps/0/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/0/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/1/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/2/Type"]
+    assert len(validate(doc, RUNTIMES, allow_unsupported=True)) == 11
