@@ -1,0 +1,195 @@
+"""The analyzer: a data-quality baseline, or a monitoring run against one.
+
+Used three ways: by the local engine's QualityCheck handler, by ``mlops monitor``, and as
+``python -m pipelines.monitor.analyzer`` driven by the environment contract of SageMaker's
+model-monitor-analyzer container, so a definition's QualityCheck (or a monitoring schedule's
+job) runs as written:
+
+    dataset_format             {"csv": {"header": true, "output_columns_position": "START"}}
+                               or {"sagemakerCaptureJson": {...}} for captured traffic
+    dataset_source             a file or directory with the data
+    output_path                where statistics.json, constraints.json or
+                               constraint_violations.json are written
+    baseline_statistics        (monitoring) the baseline's statistics.json
+    baseline_constraints       (monitoring) the baseline's constraints.json
+    start_time, end_time       (monitoring capture) the analysis window, ISO-8601
+    publish_cloudwatch_metrics Enabled: the metrics are written to cloudwatch_metrics.json
+
+Without baseline files it suggests a baseline (statistics.json, constraints.json); with them
+it checks the data (statistics.json, constraint_violations.json). An empty dataset or window
+is a failure with a reason, as in SageMaker. Exit codes: 0 done (violations or not), 1 failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+from pipelines.fileio import write_text_atomic
+from pipelines.monitor import checks, constraints, dataset, statistics
+
+logger = logging.getLogger("pipelines.monitor.analyzer")
+
+STATISTICS = "statistics.json"
+CONSTRAINTS = "constraints.json"
+VIOLATIONS = "constraint_violations.json"
+METRICS = "cloudwatch_metrics.json"
+REPORT = "analysis_report.json"
+CAPTURE_FORMAT = "sagemakerCaptureJson"
+
+
+class AnalysisFailed(Exception):
+    """The run could not produce a result (no data, unreadable baseline); the message is the reason."""
+
+
+@dataclass
+class Result:
+    kind: str  # "baseline" or "monitoring"
+    output: Path
+    violations: list[dict[str, str]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    counters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """A monitoring execution's status in SageMaker's words."""
+        return "CompletedWithViolations" if self.violations else "Completed"
+
+    @property
+    def message(self) -> str:
+        if self.violations:
+            return f"Job completed successfully with {len(self.violations)} violations."
+        return "Job completed successfully with no violations." if self.kind == "monitoring" else "Baseline suggested."
+
+
+def baseline(source: Path, output: Path, header: bool = True) -> Result:
+    """statistics.json and suggested constraints.json for a CSV dataset (output column first)."""
+    data = dataset.read_csv(source, header=header)
+    if data.rows == 0:
+        raise AnalysisFailed(f"No data in the baseline dataset {source}")
+    profiles = [statistics.profile(name, column) for name, column in zip(data.names, data.columns)]
+    stats = statistics.statistics_document(profiles, data.rows)
+    suggested = constraints.suggest(stats)
+    _write(output, {STATISTICS: stats, CONSTRAINTS: suggested, REPORT: {"dataset": data.counters.as_dict()}})
+    return Result("baseline", output, counters=data.counters.as_dict())
+
+
+def monitor(
+    source: Path,
+    output: Path,
+    baseline_statistics: Path,
+    baseline_constraints: Path,
+    capture: bool = True,
+    header: bool = False,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    publish_metrics: bool = False,
+) -> Result:
+    """statistics.json and constraint_violations.json of a dataset or capture window against a baseline."""
+    base_stats = _read_json(baseline_statistics, "baseline_statistics")
+    base_constraints = _read_json(baseline_constraints, "baseline_constraints")
+    names = [f["name"] for f in base_constraints.get("features", [])] or [f["name"] for f in base_stats.get("features", [])]
+    if capture:
+        data = dataset.read_capture(source, start, end, width=len(names))
+    else:
+        data = dataset.read_csv(source, header=header, names=None if header else names)
+    if data.rows == 0:
+        window = f" between {start.isoformat() if start else 'the beginning'} and {end.isoformat() if end else 'now'}" if capture else ""
+        raise AnalysisFailed(f"No data to analyze in {source}{window}: {json.dumps(data.counters.as_dict())}")
+    by_position = names if capture or not header else data.names
+    types = {f["name"]: f.get("inferred_type") for f in base_constraints.get("features", [])}
+    profiles = [
+        statistics.profile(name, column, categories=types.get(name) == statistics.STRING)
+        for name, column in zip(by_position, data.columns)
+    ]
+    outcome = checks.run_checks(base_stats, base_constraints, profiles, data.counters.widths)
+    stats = statistics.statistics_document(profiles, data.rows)
+    files: dict[str, Any] = {
+        STATISTICS: stats,
+        VIOLATIONS: {"violations": outcome.violations},
+        REPORT: {"dataset": data.counters.as_dict(), "distances": outcome.distances},
+    }
+    if publish_metrics:
+        files[METRICS] = {"namespace": "aws/sagemaker/Endpoints/data-metrics", "metrics": outcome.metrics}
+    _write(output, files)
+    return Result("monitoring", output, outcome.violations, outcome.metrics, data.counters.as_dict())
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise AnalysisFailed(f"{what}: {path} does not exist") from exc
+    except json.JSONDecodeError as exc:
+        raise AnalysisFailed(f"{what}: {path} is not JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("features"), list):
+        raise AnalysisFailed(f"{what}: {path} has no features list")
+    return document
+
+
+def _write(output: Path, files: dict[str, Any]) -> None:
+    output.mkdir(parents=True, exist_ok=True)
+    for name, document in files.items():
+        write_text_atomic(output / name, json.dumps(document, indent=2) + "\n")
+
+
+# -- the container's environment contract ----------------------------------------------------
+def resolve_file(value: str | None, name: str) -> Path | None:
+    """A baseline file given as a file or as the directory holding it."""
+    if not value:
+        return None
+    path = Path(value)
+    return path / name if path.is_dir() else path
+
+
+def run_from_environment(environ: Mapping[str, str]) -> Result:
+    try:
+        dataset_format = json.loads(environ.get("dataset_format") or '{"csv": {"header": true}}')
+    except json.JSONDecodeError as exc:
+        raise AnalysisFailed(f"dataset_format is not JSON: {exc.msg}") from exc
+    source = environ.get("dataset_source")
+    output = environ.get("output_path")
+    if not source or not output:
+        raise AnalysisFailed("dataset_source and output_path are required")
+    statistics_file = resolve_file(environ.get("baseline_statistics"), STATISTICS)
+    constraints_file = resolve_file(environ.get("baseline_constraints"), CONSTRAINTS)
+    capture = CAPTURE_FORMAT in dataset_format
+    header = bool((dataset_format.get("csv") or {}).get("header", False))
+    if statistics_file is None and constraints_file is None:
+        return baseline(Path(source), Path(output), header=header)
+    if statistics_file is None or constraints_file is None:
+        raise AnalysisFailed("a monitoring run needs both baseline_statistics and baseline_constraints")
+    return monitor(
+        Path(source),
+        Path(output),
+        statistics_file,
+        constraints_file,
+        capture=capture,
+        header=header,
+        start=dataset.parse_time(environ.get("start_time")),
+        end=dataset.parse_time(environ.get("end_time")),
+        publish_metrics=environ.get("publish_cloudwatch_metrics", "Disabled") == "Enabled",
+    )
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        result = run_from_environment(os.environ)
+    except AnalysisFailed as exc:
+        print(f"analysis failed: {exc}", file=sys.stderr)
+        return 1
+    logger.info("%s: %s (%s)", result.kind, result.message, json.dumps(result.counters))
+    for item in result.violations:
+        logger.info("violation: %s %s: %s", item["feature_name"], item["constraint_check_type"], item["description"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

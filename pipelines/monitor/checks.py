@@ -1,0 +1,153 @@
+"""The checks of a monitoring run, with the container's descriptions.
+
+data_type_check, completeness_check, baseline_drift_check (numeric: L-infinity between the
+CDFs of the two KLL sketches, Simple or Robust; categorical: LInfinity or ChiSquared),
+missing_column_check, extra_column_check and categorical_values_check, honouring the
+thresholds of ``monitoring_config`` and each feature's ``monitoringConfigOverrides``.
+Also the per-feature metrics SageMaker publishes to CloudWatch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.monitor import constraints as constraint_settings
+from pipelines.monitor.kll import KLLSketch, linf_distance
+from pipelines.monitor.statistics import FRACTIONAL, INTEGRAL, STRING, Profile, sketch_of
+
+C_ALPHA = 1.8  # the KS critical-value coefficient the Robust method subtracts (alpha ~ 0.003)
+
+
+@dataclass
+class Outcome:
+    violations: list[dict[str, str]]
+    metrics: dict[str, float]
+    distances: dict[str, float]
+
+
+def violation(name: str, check: str, description: str) -> dict[str, str]:
+    return {"feature_name": name, "constraint_check_type": check, "description": description}
+
+
+def percent(value: float) -> str:
+    """A ratio as the container prints it: ``100.0``, ``99.64592817400101``."""
+    return repr(float(value) * 100)
+
+
+def robust(distance: float, n: int, m: int) -> float:
+    if n == 0 or m == 0:
+        return distance
+    return max(0.0, distance - C_ALPHA * math.sqrt((n + m) / (n * m)))
+
+
+def categorical_distance(baseline: dict[str, float], current: dict[str, float]) -> float:
+    n, m = sum(baseline.values()), sum(current.values())
+    if not n or not m:
+        return 0.0
+    return max(abs(baseline.get(k, 0) / n - current.get(k, 0) / m) for k in set(baseline) | set(current))
+
+
+def chi_squared_distance(baseline: dict[str, float], current: dict[str, float]) -> float:
+    """1 - p-value of a chi-square test of the current counts against the baseline's proportions
+    (categories under 5 expected counts pooled), so that larger means more drift, like LInfinity."""
+    from scipy import stats
+
+    n, m = sum(baseline.values()), sum(current.values())
+    if not n or not m:
+        return 0.0
+    observed, expected, other_observed, other_expected = [], [], 0.0, 0.0
+    for key in sorted(set(baseline) | set(current)):
+        e = baseline.get(key, 0) / n * m
+        if e < 5:
+            other_observed += current.get(key, 0)
+            other_expected += e
+        else:
+            observed.append(current.get(key, 0))
+            expected.append(e)
+    if other_expected > 0:
+        observed.append(other_observed)
+        expected.append(other_expected)
+    if len(observed) < 2:
+        return 0.0
+    return float(1 - stats.chisquare(observed, expected).pvalue)
+
+
+def run_checks(baseline: dict[str, Any], constraints: dict[str, Any], current: list[Profile], widths: dict[int, int]) -> Outcome:
+    violations: list[dict[str, str]] = []
+    metrics: dict[str, float] = {}
+    distances: dict[str, float] = {}
+    by_name = {f["name"]: f for f in baseline.get("features", [])}
+    declared = [f["name"] for f in constraints.get("features", [])] or list(by_name)
+    expected_width = len(declared)
+    fewer = sorted(w for w in widths if w < expected_width)
+    more = sorted(w for w in widths if w > expected_width)
+    if fewer:
+        for name in declared[min(fewer):]:
+            violations.append(violation(name, "missing_column_check", f"There are missing columns in current dataset. Number of columns in current dataset: {min(fewer)}, Number of columns in baseline constraints: {expected_width}"))
+    if more:
+        violations.append(violation(f"_c{expected_width}", "extra_column_check", f"There are extra columns in current dataset. Number of columns in current dataset: {max(more)}, Number of columns in baseline constraints: {expected_width}"))
+
+    profiles = {p.name: p for p in current}
+    for feature in constraints.get("features", []):
+        name = feature["name"]
+        p = profiles.get(name)
+        if p is None:
+            continue
+        config = constraint_settings.settings(constraints, feature)
+        metrics[f"feature_non_null_{name}"] = p.completeness
+        metrics[f"feature_data_{name}"] = float(p.present)
+        if config.get("evaluate_constraints", "Enabled") != "Enabled":
+            continue
+        expected_type = feature.get("inferred_type")
+        if expected_type in (INTEGRAL, FRACTIONAL) and p.present:
+            ratio = p.match_ratio(expected_type)
+            metrics[f"feature_data_type_{name}"] = ratio
+            if ratio < float(config.get("datatype_check_threshold", 1.0)):
+                violations.append(violation(name, "data_type_check", f"Data type match requirement is not met. Expected data type: {expected_type}, Expected match: {percent(float(config.get('datatype_check_threshold', 1.0)))}%. Observed: Only {percent(ratio)}% of data is {expected_type}."))
+        required = float(feature.get("completeness", 0.0))
+        if p.completeness < required:
+            violations.append(violation(name, "completeness_check", f"Data completeness requirement is not met. Expected completeness: {percent(required)}%. Observed: Only {percent(p.completeness)}% of data is present."))
+        domains = (feature.get("string_constraints") or {}).get("domains")
+        if domains and p.present:
+            inside = sum(count for value, count in p.categories.items() if value in set(domains)) / p.present
+            if inside < float(config.get("domain_content_threshold", 1.0)):
+                violations.append(violation(name, "categorical_values_check", f"Categorical values requirement is not met. Expected: {percent(float(config.get('domain_content_threshold', 1.0)))}% of values in the baseline domain. Observed: Only {percent(inside)}% of data is in the domain."))
+        drift = config["distribution_constraints"]
+        if drift.get("perform_comparison", "Enabled") != "Enabled" or name not in by_name or not p.present:
+            continue
+        distance, threshold = _drift(by_name[name], p, drift)
+        if distance is None:
+            continue
+        distances[name] = distance
+        metrics[f"feature_baseline_drift_{name}"] = distance
+        if distance > threshold:
+            violations.append(violation(name, "baseline_drift_check", f"Baseline drift distance: {distance} exceeds threshold: {threshold}"))
+    return Outcome(violations, metrics, distances)
+
+
+def _drift(baseline_feature: dict[str, Any], current: Profile, drift: dict[str, Any]) -> tuple[float | None, float]:
+    if baseline_feature.get("inferred_type") == STRING or "string_statistics" in baseline_feature:
+        buckets = baseline_feature.get("string_statistics", {}).get("distribution", {}).get("categorical", {}).get("buckets", [])
+        baseline_counts = {str(b["value"]): float(b["count"]) for b in buckets}
+        current_counts = {k: float(v) for k, v in current.categories.items()} or _as_categories(current)
+        method = drift.get("categorical_drift_method", "LInfinity")
+        distance = chi_squared_distance(baseline_counts, current_counts) if method == "ChiSquared" else categorical_distance(baseline_counts, current_counts)
+        return distance, float(drift.get("categorical_comparison_threshold", 0.1))
+    baseline_sketch = sketch_of(baseline_feature)
+    if baseline_sketch is None or not len(current.values):
+        return None, 0.0
+    current_sketch = KLLSketch().update(current.values)
+    distance = linf_distance(baseline_sketch, current_sketch)
+    if drift.get("comparison_method", "Robust") == "Robust":
+        distance = robust(distance, baseline_sketch.count, current_sketch.count)
+    return distance, float(drift.get("comparison_threshold", 0.1))
+
+
+def _as_categories(p: Profile) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for value in p.values:
+        key = str(value)
+        counts[key] = counts.get(key, 0.0) + 1
+    return counts

@@ -1,0 +1,149 @@
+"""The KLL quantile sketch in Deequ's layout (``QuantileNonSample``), as SageMaker writes it.
+
+SageMaker's analyzer (Spark + Deequ) stores one sketch per numeric feature in
+``statistics.json``: ``{"parameters": {"c": 0.64, "k": 2048.0}, "data": [[level 0], [level 1], ...]}``.
+Level ``h`` holds items of weight ``2**h``; a level is compacted when it reaches
+``2 * (ceil(k * c**h / 2) + 1)`` items, which sorts it and keeps every other item, starting at
+an offset that alternates from one compaction of that level to the next (deterministic, as
+in Deequ), the odd last item staying behind. This module follows those rules exactly, in
+blocks of items rather than one at a time, so a sketch made here can be read by the
+container and the other way round.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+SKETCH_SIZE = 2048
+SHRINKING_FACTOR = 0.64
+
+
+class KLLSketch:
+    def __init__(self, sketch_size: int = SKETCH_SIZE, shrinking_factor: float = SHRINKING_FACTOR) -> None:
+        self.k = sketch_size
+        self.c = shrinking_factor
+        self.levels: list[list[np.ndarray]] = [[]]  # each level: chunks in insertion order
+        self.sizes: list[int] = [0]
+        self.compressions: list[int] = [0]
+        self.offsets: list[int] = [0]
+
+    # -- building ---------------------------------------------------------------------------
+    def capacity(self, height: int) -> int:
+        return 2 * (math.ceil(self.k * self.c**height / 2) + 1)
+
+    def _total_capacity(self) -> int:
+        return sum(self.capacity(h) for h in range(len(self.levels)))
+
+    def update(self, values: np.ndarray) -> "KLLSketch":
+        """Add values in order; the same as Deequ's ``update`` called for each of them."""
+        values = np.asarray(values, dtype=np.float64)
+        position, count = 0, len(values)
+        while position < count:
+            room = self._total_capacity() - sum(self.sizes)
+            take = min(room + 1, count - position)  # the item that overflows triggers a condense
+            if take > 0:
+                self.levels[0].append(values[position : position + take])
+                self.sizes[0] += take
+                position += take
+            if sum(self.sizes) > self._total_capacity():
+                self._condense()
+        return self
+
+    def _condense(self) -> None:
+        for height in range(len(self.levels)):
+            if self.sizes[height] >= self.capacity(height):
+                if height + 1 >= len(self.levels):
+                    self.levels.append([])
+                    self.sizes.append(0)
+                    self.compressions.append(0)
+                    self.offsets.append(0)
+                output = self._compact(height)
+                self.levels[height + 1].append(output)
+                self.sizes[height + 1] += len(output)
+                return
+
+    def _compact(self, height: int) -> np.ndarray:
+        buffer = np.concatenate(self.levels[height]) if self.levels[height] else np.empty(0)
+        items = len(buffer)
+        even = items - items % 2
+        if self.compressions[height] % 2 == 1:
+            self.offsets[height] = 1 - self.offsets[height]
+        output = np.sort(buffer[:even], kind="stable")[self.offsets[height] :: 2]
+        remaining = buffer[items - 1 :] if items % 2 else np.empty(0)
+        self.levels[height] = [remaining] if len(remaining) else []
+        self.sizes[height] = len(remaining)
+        self.compressions[height] += 1
+        return output
+
+    # -- reading ----------------------------------------------------------------------------
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every retained item and its weight, sorted by item."""
+        values, weights = [], []
+        for height, chunks in enumerate(self.levels):
+            for chunk in chunks:
+                values.append(chunk)
+                weights.append(np.full(len(chunk), 1 << height, dtype=np.int64))
+        if not values:
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        v, w = np.concatenate(values), np.concatenate(weights)
+        order = np.argsort(v, kind="stable")
+        return v[order], w[order]
+
+    @property
+    def count(self) -> int:
+        return int(sum(size << height for height, size in enumerate(self.sizes)))
+
+    def rank(self, points: np.ndarray | float) -> np.ndarray:
+        """Total weight of items <= each point (Deequ's inclusive ``getRank``)."""
+        values, weights = self.items()
+        cumulative = np.concatenate([[0], np.cumsum(weights)])
+        return cumulative[np.searchsorted(values, points, side="right")]
+
+    def rank_exclusive(self, points: np.ndarray | float) -> np.ndarray:
+        """Total weight of items < each point (Deequ's ``getRankExclusive``)."""
+        values, weights = self.items()
+        cumulative = np.concatenate([[0], np.cumsum(weights)])
+        return cumulative[np.searchsorted(values, points, side="left")]
+
+    def buckets(self, low: float, high: float, count: int = 10) -> list[dict[str, float]]:
+        """Equal-width buckets from ``low`` to ``high`` with counts from the sketch, the last one inclusive."""
+        edges = [low + (high - low) * i / count for i in range(count + 1)]
+        lower = self.rank_exclusive(np.array(edges[:-1]))
+        upper_exclusive = self.rank_exclusive(np.array(edges[1:]))
+        upper_last = self.rank(np.array([edges[-1]]))[0]
+        result = []
+        for i in range(count):
+            top = upper_last if i == count - 1 else upper_exclusive[i]
+            result.append({"lower_bound": float(edges[i]), "upper_bound": float(edges[i + 1]), "count": float(top - lower[i])})
+        return result
+
+    # -- the statistics.json form -----------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        data = []
+        for chunks in self.levels:
+            level = np.concatenate(chunks) if chunks else np.empty(0)
+            data.append([float(x) for x in level])
+        return {"parameters": {"c": self.c, "k": float(self.k)}, "data": data}
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> "KLLSketch":
+        parameters = document.get("parameters") or {}
+        sketch = cls(int(parameters.get("k", SKETCH_SIZE)), float(parameters.get("c", SHRINKING_FACTOR)))
+        levels = document.get("data") or [[]]
+        sketch.levels = [[np.asarray(level, dtype=np.float64)] if len(level) else [] for level in levels]
+        sketch.sizes = [len(level) for level in levels]
+        sketch.compressions = [0] * len(levels)
+        sketch.offsets = [0] * len(levels)
+        return sketch
+
+
+def linf_distance(first: KLLSketch, second: KLLSketch) -> float:
+    """L-infinity distance between the two CDFs: max over retained items of |F1(x) - F2(x)|."""
+    n, m = first.count, second.count
+    if n == 0 or m == 0:
+        return 0.0
+    points = np.union1d(first.items()[0], second.items()[0])
+    return float(np.max(np.abs(first.rank(points) / n - second.rank(points) / m)))

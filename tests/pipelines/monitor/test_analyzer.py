@@ -1,0 +1,192 @@
+"""The analyzer on the real data: SageMaker's file shapes, and drift found exactly where it is."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.monitor import analyzer
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "monitor"
+DRIFTED = {"LIMIT_BAL", "EDUCATION", "MARRIAGE"}
+
+
+@pytest.fixture(scope="module")
+def base(preprocessed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("baseline")
+    analyzer.baseline(preprocessed / "baseline" / "baseline.csv", out)
+    return out
+
+
+def traffic(preprocessed: Path, rng: np.random.Generator | None = None, rows: int | None = None) -> pd.DataFrame:
+    test = pd.read_csv(preprocessed / "test" / "test.csv")
+    if rows is not None:
+        test = test.sample(n=rows, random_state=int(rng.integers(1 << 31)) if rng is not None else 0)
+    return test
+
+
+def inject_drift(frame: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
+    """The workshop's drift: LIMIT_BAL / 1000 on half the rows, EDUCATION negated on 75%, MARRIAGE negated on half."""
+    rng = np.random.default_rng(seed)
+    drifted = frame.copy()
+    n = len(drifted)
+    half = rng.random(n) < 0.5
+    drifted["LIMIT_BAL"] = np.where(half, drifted["LIMIT_BAL"] // 1000, drifted["LIMIT_BAL"])
+    drifted["EDUCATION"] = np.where(rng.random(n) < 0.75, -drifted["EDUCATION"], drifted["EDUCATION"])
+    drifted["MARRIAGE"] = np.where(rng.random(n) < 0.5, -drifted["MARRIAGE"], drifted["MARRIAGE"])
+    return drifted
+
+
+def check(frame: pd.DataFrame, base: Path, tmp: Path) -> analyzer.Result:
+    tmp.mkdir(parents=True, exist_ok=True)
+    source = tmp / "current.csv"
+    frame.to_csv(source, header=False, index=False)
+    return analyzer.monitor(source, tmp / "out", base / "statistics.json", base / "constraints.json", capture=False)
+
+
+def test_baseline_statistics_have_sagemakers_shape(base: Path) -> None:
+    stats = json.loads((base / "statistics.json").read_text())
+    real = json.loads((GOLDEN / "statistics_xgb_churn_partial.json").read_text())
+    assert set(stats) == set(real) and stats["version"] == 0.0
+    assert stats["dataset"] == {"item_count": 21000}
+    label, pay_amt1 = stats["features"][0], stats["features"][1]
+    assert (label["name"], label["inferred_type"], pay_amt1["inferred_type"]) == ("Label", "Integral", "Fractional")
+    real_numeric = real["features"][1]["numerical_statistics"]
+    ours = pay_amt1["numerical_statistics"]
+    assert set(ours) == set(real_numeric)
+    assert set(ours["common"]) == set(real_numeric["common"]) and ours["common"]["num_present"] == 21000.0
+    kll = ours["distribution"]["kll"]
+    assert len(kll["buckets"]) == 10 and sum(b["count"] for b in kll["buckets"]) == 21000.0
+    assert set(kll["buckets"][0]) == {"lower_bound", "upper_bound", "count"}
+    assert kll["sketch"]["parameters"] == {"c": 0.64, "k": 2048.0}
+    assert sum(len(level) << h for h, level in enumerate(kll["sketch"]["data"])) == 21000
+
+
+def test_suggested_constraints_have_sagemakers_shape(base: Path) -> None:
+    ours = json.loads((base / "constraints.json").read_text())
+    real = json.loads((GOLDEN / "constraints_xgb_churn.json").read_text())
+    assert set(ours) == set(real)
+    assert set(real["monitoring_config"]) <= set(ours["monitoring_config"])
+    assert set(real["monitoring_config"]["distribution_constraints"]) <= set(ours["monitoring_config"]["distribution_constraints"])
+    assert set(ours["features"][0]) == set(real["features"][0])
+    by_name = {f["name"]: f for f in ours["features"]}
+    assert by_name["AGE"]["num_constraints"] == {"is_non_negative": True}
+    assert by_name["PAY_0"]["num_constraints"] == {"is_non_negative": False}
+    assert all(f["completeness"] == 1.0 for f in ours["features"])
+
+
+def test_unchanged_traffic_raises_nothing(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+    result = check(traffic(preprocessed), base, tmp_path)
+    assert result.violations == [] and result.status == "Completed"
+    written = json.loads((tmp_path / "out" / "constraint_violations.json").read_text())
+    assert written == {"violations": []}
+
+
+def test_the_workshops_drift_is_flagged_on_exactly_the_changed_features(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+    result = check(inject_drift(traffic(preprocessed)), base, tmp_path)
+    drift = {v["feature_name"] for v in result.violations if v["constraint_check_type"] == "baseline_drift_check"}
+    assert drift == DRIFTED
+    assert {v["feature_name"] for v in result.violations} <= DRIFTED
+    assert result.status == "CompletedWithViolations"
+    for v in result.violations:
+        if v["constraint_check_type"] == "baseline_drift_check":
+            assert v["description"].startswith("Baseline drift distance: ") and v["description"].endswith(" exceeds threshold: 0.1")
+
+
+def test_hourly_windows_of_a_few_hundred_unchanged_rows_stay_clean(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(2024)
+    for hour in range(12):
+        result = check(traffic(preprocessed, rng, rows=int(rng.integers(200, 500))), base, tmp_path / str(hour))
+        assert [v for v in result.violations if v["constraint_check_type"] == "baseline_drift_check"] == [], hour
+
+
+def test_simple_method_is_noisier_on_small_windows(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+    """What Robust is for: the same small windows judged by Simple raise false alarms."""
+    constraints = json.loads((base / "constraints.json").read_text())
+    constraints["monitoring_config"]["distribution_constraints"]["comparison_method"] = "Simple"
+    simple = tmp_path / "simple"
+    simple.mkdir()
+    (simple / "constraints.json").write_text(json.dumps(constraints))
+    (simple / "statistics.json").write_text((base / "statistics.json").read_text())
+    rng = np.random.default_rng(5)
+    alarms = sum(
+        bool([v for v in check(traffic(preprocessed, rng, rows=100), simple, tmp_path / str(i)).violations if v["constraint_check_type"] == "baseline_drift_check"])
+        for i in range(6)
+    )
+    assert alarms >= 1
+
+
+def test_per_feature_override_of_the_threshold(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+    constraints = json.loads((base / "constraints.json").read_text())
+    for feature in constraints["features"]:
+        if feature["name"] == "MARRIAGE":
+            feature["monitoringConfigOverrides"] = {"comparison_threshold": 0.99}
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "constraints.json").write_text(json.dumps(constraints))
+    (custom / "statistics.json").write_text((base / "statistics.json").read_text())
+    result = check(inject_drift(traffic(preprocessed)), custom, tmp_path)
+    assert {v["feature_name"] for v in result.violations if v["constraint_check_type"] == "baseline_drift_check"} == {"LIMIT_BAL", "EDUCATION"}
+
+
+def test_data_type_and_completeness_violations_use_the_containers_words(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+    frame = traffic(preprocessed).head(1000).astype(object)
+    frame.loc[:3, "AGE"] = "unknown"
+    frame.loc[10:19, "SEX"] = None
+    result = check(frame, base, tmp_path)
+    by_check = {(v["feature_name"], v["constraint_check_type"]): v["description"] for v in result.violations}
+    assert by_check[("AGE", "data_type_check")] == "Data type match requirement is not met. Expected data type: Integral, Expected match: 100.0%. Observed: Only 99.6% of data is Integral."
+    assert by_check[("SEX", "completeness_check")] == "Data completeness requirement is not met. Expected completeness: 100.0%. Observed: Only 99.0% of data is present."
+
+
+def test_rows_with_missing_and_extra_columns_are_counted_and_reported(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+    frame = traffic(preprocessed).head(200)
+    lines = [",".join(map(str, row)) for row in frame.itertuples(index=False)]
+    lines[0] = ",".join(lines[0].split(",")[:20])  # 20 values instead of 24
+    lines[1] = lines[1] + ",1,2"  # 26 values
+    lines.append("{not csv at all")
+    (tmp_path / "current.csv").write_text("\n".join(lines) + "\n")
+    result = analyzer.monitor(tmp_path / "current.csv", tmp_path / "out", base / "statistics.json", base / "constraints.json", capture=False)
+    kinds = {(v["constraint_check_type"], v["feature_name"]) for v in result.violations}
+    assert ("missing_column_check", "PAY_AMT3") in kinds and ("extra_column_check", "_c24") in kinds
+    assert result.counters["rows_with_wrong_column_count"] == {"1": 1, "20": 1, "26": 1}
+    assert result.counters["rows"] == 198
+
+
+def test_string_features_get_categorical_statistics_domains_and_drift(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    base_frame = pd.DataFrame({"score": rng.random(2000).round(4), "colour": rng.choice(["red", "green", "blue"], 2000, p=[0.5, 0.3, 0.2])})
+    base_frame.to_csv(tmp_path / "base.csv", index=False)
+    analyzer.baseline(tmp_path / "base.csv", tmp_path / "b")
+    stats = json.loads((tmp_path / "b" / "statistics.json").read_text())
+    colour = stats["features"][1]
+    assert colour["inferred_type"] == "String" and colour["string_statistics"]["distinct_count"] == 3.0
+    assert {b["value"] for b in colour["string_statistics"]["distribution"]["categorical"]["buckets"]} == {"red", "green", "blue"}
+    constraints = json.loads((tmp_path / "b" / "constraints.json").read_text())
+    assert constraints["features"][1]["string_constraints"] == {"domains": ["red", "green", "blue"]}
+    current = pd.DataFrame({"score": rng.random(500).round(4), "colour": rng.choice(["red", "green", "purple"], 500, p=[0.2, 0.3, 0.5])})
+    current.to_csv(tmp_path / "cur.csv", index=False, header=False)
+    result = analyzer.monitor(tmp_path / "cur.csv", tmp_path / "o", tmp_path / "b" / "statistics.json", tmp_path / "b" / "constraints.json", capture=False)
+    kinds = {(v["feature_name"], v["constraint_check_type"]) for v in result.violations}
+    assert kinds == {("colour", "baseline_drift_check"), ("colour", "categorical_values_check")}
+
+
+def test_the_container_contract_from_the_environment(preprocessed: Path, base: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "PYTHON"))}
+    env.update({"dataset_format": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}), "dataset_source": str(preprocessed / "baseline"), "output_path": str(tmp_path / "suggested"), "publish_cloudwatch_metrics": "Disabled"})
+    done = subprocess.run([sys.executable, "-m", "pipelines.monitor.analyzer"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "suggested" / "statistics.json").read_text()) == json.loads((base / "statistics.json").read_text())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env.update({"dataset_source": str(empty), "output_path": str(tmp_path / "nothing")})
+    failed = subprocess.run([sys.executable, "-m", "pipelines.monitor.analyzer"], env=env, capture_output=True, text=True)
+    assert failed.returncode == 1 and "analysis failed: No data in the baseline dataset" in failed.stderr
+    assert not (tmp_path / "nothing").exists()
