@@ -85,8 +85,21 @@ class ProcessingHandler(Handler):
         return [item["S3Input"]["S3Uri"] for item in arguments.get("ProcessingInputs") or [] if "S3Input" in item]
 
     def run(self, job: StepRun) -> StepOutcome:
-        arguments = job.arguments
+        app = job.arguments["AppSpecification"]
         sandbox = Sandbox(job.job_dir)
+        command = [sandbox.map(str(part)) for part in [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]]
+        program = job.runtimes.command(app["ImageUri"], command[0])
+        if program:
+            command[0] = program
+        return self.run_job(job, sandbox, command)
+
+    def run_job(self, job: StepRun, sandbox: "Sandbox", command: list[str], after: Any = None) -> StepOutcome:
+        """Inputs in, ``command`` run, outputs published: the processing-job contract.
+
+        ``after(job, sandbox)``, when given, runs between a successful exit and publishing, and
+        may turn the outcome into a failure (the QualityCheck's violations).
+        """
+        arguments = job.arguments
         inputs = arguments.get("ProcessingInputs") or []
         outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
         for item in inputs:
@@ -98,24 +111,25 @@ class ProcessingHandler(Handler):
             job.log.write(f"input {item.get('InputName')}: {count} file(s) from {s3['S3Uri']}\n")
         for item in outputs:
             sandbox.path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
-
-        app = arguments["AppSpecification"]
-        command = [sandbox.map(str(part)) for part in [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]]
-        program = job.runtimes.command(app["ImageUri"], command[0])
-        if program:
-            command[0] = program
         environment = {key: sandbox.map(str(value)) for key, value in (arguments.get("Environment") or {}).items()}
         limit = (arguments.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
         job.log.write(f"running: {' '.join(command)}\n")
         job.log.flush()
         status, reason = run_process(command, sandbox.root, environment, job, limit)
-        if status != SUCCEEDED:
-            return StepOutcome(status, failure_reason=reason, properties=self._describe(job, arguments, status, reason))
+        outcome = StepOutcome(status, failure_reason=reason)
+        if status == SUCCEEDED and after is not None:
+            outcome = after(job, sandbox)
+        if outcome.status != SUCCEEDED and not outcome.properties:
+            outcome.properties = self._describe(job, arguments, outcome.status, outcome.failure_reason)
+            return outcome
+        if outcome.status != SUCCEEDED:
+            return outcome
         for item in outputs:
             s3 = item["S3Output"]
             count = job.store.publish(sandbox.path(s3["LocalPath"]), s3["S3Uri"])
             job.log.write(f"output {item.get('OutputName')}: {count} file(s) to {s3['S3Uri']}\n")
-        return StepOutcome(SUCCEEDED, properties=self._describe(job, arguments, "Completed", None))
+        outcome.properties = {**self._describe(job, arguments, "Completed", None), **outcome.properties}
+        return outcome
 
     def _describe(self, job: StepRun, arguments: dict[str, Any], status: str, reason: str | None) -> dict[str, Any]:
         described = {
