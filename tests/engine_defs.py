@@ -88,3 +88,30 @@ def out_uri(step: str) -> dict[str, Any]:
 
 
 PYTHON = sys.executable
+
+
+ANALYZER_IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+
+
+def quality_check(name: str, dataset: Any, skip: Any = True, register_new: Any = True, fail_on_violation: Any = True, supplied: tuple[Any, Any] | None = None) -> dict[str, Any]:
+    """A QualityCheck step as the SDK renders a DataQualityCheckConfig."""
+    return {
+        "Name": name,
+        "Type": "QualityCheck",
+        "Arguments": {
+            "ProcessingInputs": [{"InputName": "baseline_dataset_input", "S3Input": {"S3Uri": dataset, "LocalPath": "/opt/ml/processing/input/baseline_dataset_input", "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
+            "ProcessingOutputConfig": {"Outputs": [{"OutputName": "quality_check_output", "S3Output": {"S3Uri": {"Std:Join": {"On": "/", "Values": ["s3://bucket/checks", {"Get": "Execution.PipelineExecutionId"}, name]}}, "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+            "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
+            "AppSpecification": {"ImageUri": ANALYZER_IMAGE},
+            "RoleArn": "arn:aws:iam::000000000000:role/r",
+            "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+            "Environment": {"output_path": "/opt/ml/processing/output", "publish_cloudwatch_metrics": "Disabled", "dataset_format": '{"csv": {"header": true, "output_columns_position": "START"}}', "dataset_source": "/opt/ml/processing/input/baseline_dataset_input"},
+        },
+        "CheckType": "DATA_QUALITY",
+        "ModelPackageGroupName": "Group",
+        "SkipCheck": skip,
+        "FailOnViolation": fail_on_violation,
+        "RegisterNewBaseline": register_new,
+        "SuppliedBaselineStatistics": supplied[0] if supplied else None,
+        "SuppliedBaselineConstraints": supplied[1] if supplied else None,
+    }

@@ -10,10 +10,12 @@ from __future__ import annotations
 from pipelines.engine.handlers.base import Handler
 from pipelines.engine.handlers.control import ConditionHandler, FailHandler
 from pipelines.engine.handlers.processing import ProcessingHandler
+from pipelines.engine.handlers.quality_check import QualityCheckHandler
 from pipelines.engine.handlers.training import TrainingHandler
 
 HANDLERS: dict[str, Handler] = {
-    handler.type: handler for handler in (ProcessingHandler(), TrainingHandler(), ConditionHandler(), FailHandler())
+    handler.type: handler
+    for handler in (ProcessingHandler(), TrainingHandler(), ConditionHandler(), FailHandler(), QualityCheckHandler())
 }
 
 # Step types SageMaker Pipelines accepts, and the first tokens of each one's properties.

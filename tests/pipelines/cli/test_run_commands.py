@@ -34,12 +34,12 @@ def test_default_run_succeeds_and_reports_the_auc(first_run: dict) -> None:
     result = first_run["result"]
     assert result["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in result
     steps = {s["StepName"]: s for s in result["Steps"]}
-    assert [s for s in steps if steps[s]["StepStatus"] == "Succeeded"] == ["Preprocess", "Train", "Evaluate", "CheckAuc"]
+    assert [s for s in steps if steps[s]["StepStatus"] == "Succeeded"] == ["Preprocess", "DataQualityBaseline", "Train", "Evaluate", "CheckAuc"]
     auc = float(steps["CheckAuc"]["Detail"].split()[0])
     assert 0.75 < auc < 0.85
     assert steps["CheckAuc"]["Detail"].endswith("GreaterThanOrEqualTo 0.75: true")
     assert "validation:auc" in steps["Train"]["Detail"]
-    assert steps["DataQualityBaseline"]["StepStatus"] == "NotExecuted"
+    assert steps["Register"]["StepStatus"] == "NotExecuted"
     assert "[ ok ] Evaluate" in first_run["stderr"] and "not supported by the local engine yet" in first_run["stderr"]
 
 
@@ -96,8 +96,8 @@ def test_run_from_a_definition_file(first_run: dict, home: Path, tmp_path: Path,
 def test_strict_refuses_unsupported_types(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert mlops.main(["--home", str(home), "run", "--strict"]) == 1
     err = capsys.readouterr().err
-    assert "definition error: the definition has 5 problem(s):" in err
-    assert "/Steps/1/Type: step DataQualityBaseline: type QualityCheck is not supported by the local engine yet" in err
+    assert "definition error: the definition has 4 problem(s):" in err
+    assert "/Steps/4/Arguments/IfSteps/0/Type: step Register: type RegisterModel is not supported by the local engine yet" in err
 
 
 def test_run_pipeline_local_carries_the_commit(first_run: dict, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

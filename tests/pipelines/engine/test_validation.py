@@ -126,5 +126,5 @@ def test_unknown_condition_type() -> None:
 def test_the_real_definition_is_valid_apart_from_unsupported_types() -> None:
     golden = Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json"
     doc = json.loads(golden.read_text())
-    assert [p.split(":")[0] for p in problems(doc)] == ["/Steps/1/Type", "/Steps/4/Arguments/IfSteps/0/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/0/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/1/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/2/Type"]
+    assert [p.split(":")[0] for p in problems(doc)] == ["/Steps/4/Arguments/IfSteps/0/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/0/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/1/Type", "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/2/Type"]
     assert len(validate(doc, RUNTIMES, allow_unsupported=True)) == 11

@@ -1,0 +1,137 @@
+"""``QualityCheck`` (DATA_QUALITY): SageMaker's QualityCheckStep, on the local analyzer.
+
+The step's arguments are the processing job of the model-monitor-analyzer image; here that
+image's program is ``python -m pipelines.monitor.analyzer``, driven by the same environment,
+so the definition runs as written. Then the step's own fields, as SageMaker documents them:
+
+- the job always calculates a new baseline (``statistics.json``, ``constraints.json``):
+  ``CalculatedBaselineStatistics`` / ``CalculatedBaselineConstraints``;
+- ``SkipCheck`` false: the data is checked against the baseline used for drift checks (the
+  supplied one, else the latest approved model package's of the group); violations are written
+  to ``constraint_violations.json``, and with ``FailOnViolation`` they fail the step;
+- ``BaselineUsedForDriftCheck*`` are the calculated files when ``RegisterNewBaseline`` is true,
+  else the baseline the check used.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun
+from pipelines.engine.handlers.processing import ProcessingHandler, Sandbox
+from pipelines.engine.runtimes import Runtimes
+from pipelines.graph import Node
+from pipelines.monitor import analyzer
+
+ANALYZER_IMAGE = "sagemaker-model-monitor-analyzer"
+PROGRAM = [sys.executable, "-m", "pipelines.monitor.analyzer"]
+# (model package group) -> (statistics URI, constraints URI) of its latest approved package, or None.
+BaselineLookup = Callable[[str], "tuple[str, str] | None"]
+
+
+def no_registry(group: str) -> tuple[str, str] | None:
+    return None
+
+
+class QualityCheckHandler(ProcessingHandler):
+    type = "QualityCheck"
+    properties = frozenset({"CalculatedBaselineStatistics", "CalculatedBaselineConstraints", "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints"})
+    cache_fields = ("AppSpecification", "Environment", "ProcessingInputs")
+
+    def __init__(self, baseline_lookup: BaselineLookup = no_registry) -> None:
+        self.baseline_lookup = baseline_lookup
+
+    def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
+        here = f"{node.pointer}"
+        problems = []
+        if node.step.get("CheckType") != "DATA_QUALITY":
+            problems.append(Problem(f"{here}/CheckType", f"only DATA_QUALITY checks run locally, not {node.step.get('CheckType')!r}"))
+        arguments = node.step.get("Arguments") or {}
+        image = (arguments.get("AppSpecification") or {}).get("ImageUri")
+        if not isinstance(image, str) or ANALYZER_IMAGE not in image:
+            problems.append(Problem(f"{here}/Arguments/AppSpecification/ImageUri", f"expected the {ANALYZER_IMAGE} image, got {image!r}"))
+        outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        if len(outputs) != 1:
+            problems.append(Problem(f"{here}/Arguments/ProcessingOutputConfig/Outputs", "a QualityCheck has exactly one output"))
+        return problems
+
+    def check_property(self, node: Node, tokens: list[str | int]) -> str | None:
+        if not tokens or tokens[0] not in self.properties:
+            return f"QualityCheck steps have no property {tokens[0] if tokens else ''!r}; they have {', '.join(sorted(self.properties))}"
+        return None
+
+    def run(self, job: StepRun) -> StepOutcome:
+        fields = {key: job.scope.resolve(job.node.step.get(key), f"{job.node.pointer}/{key}") for key in ("SkipCheck", "FailOnViolation", "RegisterNewBaseline", "SuppliedBaselineStatistics", "SuppliedBaselineConstraints", "ModelPackageGroupName")}
+        output_uri = str(job.arguments["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]).rstrip("/")
+        calculated = (f"{output_uri}/{analyzer.STATISTICS}", f"{output_uri}/{analyzer.CONSTRAINTS}")
+        drift_baseline: tuple[str, str] | None = None
+        if fields["SuppliedBaselineStatistics"] and fields["SuppliedBaselineConstraints"]:
+            drift_baseline = (str(fields["SuppliedBaselineStatistics"]), str(fields["SuppliedBaselineConstraints"]))
+        elif fields["ModelPackageGroupName"]:
+            drift_baseline = self.baseline_lookup(str(fields["ModelPackageGroupName"]))
+        skip = _true(fields["SkipCheck"])
+        if not skip and drift_baseline is None:
+            return StepOutcome(FAILED, failure_reason="ClientError: SkipCheck is false but there is no baseline to check against: supply SuppliedBaselineStatistics/Constraints or approve a model package with drift-check baselines in the group")
+
+        def check(job: StepRun, sandbox: Sandbox) -> StepOutcome:
+            if skip or drift_baseline is None:
+                job.log.write("SkipCheck: the new baseline is calculated, not checked\n")
+                return StepOutcome(SUCCEEDED)
+            return self._check(job, sandbox, drift_baseline, _true(fields["FailOnViolation"]))
+
+        outcome = self.run_job(job, Sandbox(job.job_dir), list(PROGRAM), after=check)
+        if outcome.status != SUCCEEDED:
+            return outcome
+        used = calculated if _true(fields["RegisterNewBaseline"]) or drift_baseline is None else drift_baseline
+        outcome.properties = {
+            "CalculatedBaselineStatistics": calculated[0],
+            "CalculatedBaselineConstraints": calculated[1],
+            "BaselineUsedForDriftCheckStatistics": used[0],
+            "BaselineUsedForDriftCheckConstraints": used[1],
+            **{k: v for k, v in outcome.properties.items() if k.startswith("Processing")},
+        }
+        return outcome
+
+    def _check(self, job: StepRun, sandbox: Sandbox, baseline: tuple[str, str], fail_on_violation: bool) -> StepOutcome:
+        environment = job.arguments.get("Environment") or {}
+        local = job.job_dir / "drift-baseline"
+        for uri, name in zip(baseline, (analyzer.STATISTICS, analyzer.CONSTRAINTS)):
+            try:
+                job.store.materialize(uri, local / name.split(".")[0])
+            except FileNotFoundError:
+                return StepOutcome(FAILED, failure_reason=f"ClientError: the drift-check baseline {uri} does not exist")
+        dataset_format = json.loads(environment.get("dataset_format") or '{"csv": {"header": true}}')
+        checked = job.job_dir / "check"
+        try:
+            result = analyzer.monitor(
+                Path(sandbox.map(environment["dataset_source"])),
+                checked,
+                _only_file(local / "statistics"),
+                _only_file(local / "constraints"),
+                capture=False,
+                header=bool((dataset_format.get("csv") or {}).get("header", False)),
+            )
+        except analyzer.AnalysisFailed as exc:
+            return StepOutcome(FAILED, failure_reason=f"ClientError: {exc}")
+        # The output keeps the calculated baseline; the check adds its violations next to it.
+        shutil.copyfile(checked / analyzer.VIOLATIONS, Path(sandbox.map(environment["output_path"])) / analyzer.VIOLATIONS)
+        job.log.write(f"check against {baseline[0]}: {result.message}\n")
+        if result.violations and fail_on_violation:
+            listed = "; ".join(f"{v['feature_name']} {v['constraint_check_type']}" for v in result.violations[:10])
+            return StepOutcome(FAILED, failure_reason=f"ClientError: Quality check failed with {len(result.violations)} violation(s): {listed}")
+        return StepOutcome(SUCCEEDED, detail=result.message)
+
+
+def _only_file(folder: Path) -> Path:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return files[0]
+
+
+def _true(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
