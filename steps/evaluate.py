@@ -1,9 +1,14 @@
-"""Evaluate: score the test split with the trained model and write ``evaluation.json``.
+"""Evaluate: score the test split with the trained model, and write Model Monitor's baseline.
 
 Input: ``model.tar.gz`` as the built-in XGBoost container writes it (``xgboost-model``
-inside, in XGBoost's own format) and ``test.csv`` (header, label first).
+inside, in XGBoost's own format), ``test.csv`` (header, label first) and, optionally, the
+training split (``train.csv``: no header, label first).
 Output: ``evaluation.json`` with ``binary_classification_metrics``, each metric as
-``{"value": ...}`` the way AWS's templates and SageMaker's model-quality reports shape them.
+``{"value": ...}`` the way AWS's templates and SageMaker's model-quality reports shape them;
+and, with ``--train-dir``, ``baseline.csv``: the data-quality baseline for Model Monitor. It has
+a header, the model's output first (``prediction``, the probability the endpoint answers) and
+the 23 features after it, exactly what a captured request and its response hold, in that order
+(``output_columns_position: START``), so unchanged traffic matches the baseline column by column.
 The archive is extracted safely: an entry that would land outside the target directory, or a
 link, is refused. The model is read with XGBoost's loader, never unpickled.
 """
@@ -29,6 +34,8 @@ logger = logging.getLogger("evaluate")
 MODEL_ARCHIVE = "model.tar.gz"
 MODEL_FILE = "xgboost-model"
 REPORT_FILE = "evaluation.json"
+BASELINE_FILE = "baseline.csv"
+OUTPUT_COLUMN = "prediction"
 
 
 class EvaluationError(ValueError):
@@ -41,6 +48,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--test-dir", default="/opt/ml/processing/test", help="directory holding test.csv")
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation", help=f"where {REPORT_FILE} goes")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability at or above which a row is predicted 1")
+    parser.add_argument("--train-dir", default=None, help="directory holding train.csv; with it, the monitoring baseline is written")
+    parser.add_argument("--baseline-dir", default="/opt/ml/processing/baseline", help=f"where {BASELINE_FILE} goes")
     args = parser.parse_args(argv)
     if not 0 < args.threshold < 1:
         parser.error("--threshold must be within (0, 1)")
@@ -89,7 +98,8 @@ def load_model(model_dir: Path, workdir: Path):
     return booster
 
 
-def load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+def load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Labels, features and the feature names of test.csv."""
     path = test_dir / "test.csv" if test_dir.is_dir() else test_dir
     if not path.is_file():
         raise EvaluationError(f"{path} does not exist")
@@ -99,7 +109,27 @@ def load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     labels = frame.iloc[:, 0].to_numpy()
     if not np.isin(labels, (0, 1)).all():
         raise EvaluationError(f"{path}: the first column ({frame.columns[0]}) must hold labels 0 or 1")
-    return labels.astype(int), frame.iloc[:, 1:].to_numpy(dtype=float)
+    return labels.astype(int), frame.iloc[:, 1:].to_numpy(dtype=float), [str(c) for c in frame.columns[1:]]
+
+
+def write_baseline(booster, train_dir: Path, names: list[str], baseline_dir: Path) -> int:
+    """The monitoring baseline: the model's output on each training row, then that row's features."""
+    import xgboost
+
+    path = train_dir / "train.csv" if train_dir.is_dir() else train_dir
+    if not path.is_file():
+        raise EvaluationError(f"{path} does not exist")
+    raw = pd.read_csv(path, header=None, dtype=str)  # the features are copied as they were written
+    if raw.shape[1] != len(names) + 1:
+        raise EvaluationError(f"{path} has {raw.shape[1]} columns; expected the label and {len(names)} features")
+    features = raw.iloc[:, 1:].astype(float).to_numpy()
+    scores = booster.predict(xgboost.DMatrix(features))
+    baseline = pd.concat([pd.Series([repr(float(s)) for s in scores], name=OUTPUT_COLUMN), raw.iloc[:, 1:].set_axis(names, axis=1)], axis=1)
+    baseline_dir.mkdir(parents=True, exist_ok=True)
+    partial = baseline_dir / f".{BASELINE_FILE}.partial"
+    baseline.to_csv(partial, index=False, lineterminator="\n")
+    os.replace(partial, baseline_dir / BASELINE_FILE)
+    return len(baseline)
 
 
 def binary_classification_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
@@ -137,7 +167,7 @@ def _downsample(values: np.ndarray, points: int = 101) -> list[float]:
 def run(args: argparse.Namespace) -> dict:
     import xgboost
 
-    labels, features = load_test(Path(args.test_dir))
+    labels, features, names = load_test(Path(args.test_dir))
     with tempfile.TemporaryDirectory(prefix="model-") as workdir:
         booster = load_model(Path(args.model_dir), Path(workdir))
     expected = booster.num_features()
@@ -150,6 +180,8 @@ def run(args: argparse.Namespace) -> dict:
         "test_rows": int(len(labels)),
         "positives": int(labels.sum()),
     }
+    if args.train_dir:
+        report["baseline_rows"] = write_baseline(booster, Path(args.train_dir), names, Path(args.baseline_dir))
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     partial = output_dir / f".{REPORT_FILE}.partial"

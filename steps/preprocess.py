@@ -7,9 +7,7 @@ Input: one CSV file (or a directory holding exactly one) with a header, in eithe
 Output (each a directory under ``--output-dir``):
 - ``train/train.csv``, ``validation/validation.csv``: no header, label first (what the
   built-in XGBoost algorithm reads);
-- ``test/test.csv``: header, label first;
-- ``baseline/baseline.csv``: header, the output column (``Label``) first, then the features:
-  the data-quality baseline for Model Monitor (``output_columns_position: START``);
+- ``test/test.csv``: header, label first (its header names the features for later steps);
 - ``report/preprocess_report.json``: row counts, dropped rows and why, split sizes.
 
 The features are passed through untouched: clients send the same raw 23 values to the
@@ -52,7 +50,7 @@ class InputDataError(ValueError):
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--input", default="/opt/ml/processing/input", help="CSV file, or a directory holding one")
-    parser.add_argument("--output-dir", default="/opt/ml/processing", help="where train/ validation/ test/ baseline/ report/ go")
+    parser.add_argument("--output-dir", default="/opt/ml/processing", help="where train/ validation/ test/ report/ go")
     parser.add_argument("--train-ratio", type=float, default=0.7)
     parser.add_argument("--validation-ratio", type=float, default=0.15)
     parser.add_argument("--test-ratio", type=float, default=0.15)
@@ -196,7 +194,6 @@ def write_outputs(parts: dict[str, pd.DataFrame], report: dict, output_dir: Path
             "train/train.csv": (parts["train"], False),
             "validation/validation.csv": (parts["validation"], False),
             "test/test.csv": (parts["test"], True),
-            "baseline/baseline.csv": (parts["train"], True),
         }
         for relative, (frame, header) in files.items():
             target = staging / relative

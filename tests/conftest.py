@@ -88,3 +88,37 @@ def guarded_env(tmp_path: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "guarded"), str(ROOT)])
     env["MLOPS_NETGUARD_LOG"] = str(tmp_path / "netguard.log")
     return env
+
+
+@pytest.fixture(scope="session")
+def evaluated(preprocessed: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """steps/evaluate.py on the real split: evaluation/evaluation.json and baseline/baseline.csv."""
+    from steps import evaluate
+
+    out = tmp_path_factory.mktemp("evaluated")
+    code = evaluate.main([
+        "--model-dir", str(model_dir), "--test-dir", str(preprocessed / "test"), "--output-dir", str(out / "evaluation"),
+        "--train-dir", str(preprocessed / "train"), "--baseline-dir", str(out / "baseline"),
+    ])  # fmt: skip
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def scored_test(preprocessed: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test rows as the endpoint sees them: the model's output first (instead of the label), then the features."""
+    import tarfile
+
+    import pandas as pd
+    import xgboost
+
+    work = tmp_path_factory.mktemp("scored")
+    with tarfile.open(model_dir / "model.tar.gz") as tar:
+        raw = tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(raw))
+    test = pd.read_csv(preprocessed / "test" / "test.csv")
+    scores = booster.predict(xgboost.DMatrix(test.iloc[:, 1:].to_numpy(dtype=float)))
+    scored = pd.concat([pd.Series([repr(float(s)) for s in scores], name="prediction"), test.iloc[:, 1:]], axis=1)
+    scored.to_csv(work / "scored_test.csv", index=False)
+    return work / "scored_test.csv"

@@ -1,13 +1,17 @@
 """The credit-card-default pipeline, defined with the SageMaker Python SDK v3.
 
-    Preprocess --+--> DataQualityBaseline ------------------------------+
-                 |                                                      v
-                 +--> Train --> Evaluate --> CheckAuc --(AUC >= threshold)--> Register
-                                                |                              |
-                                                |                     CheckApproval (Approved?)
-                                                |                              |
-                                                |            CreateModel -> EndpointConfig -> Deploy
+    Preprocess --> Train --> Evaluate --+--> DataQualityBaseline ---------------+
+                                        |                                        v
+                                        +--> CheckAuc --(AUC >= threshold)--> Register
+                                                |                                |
+                                                |                   CheckApproval (Approved?)
+                                                |                                |
+                                                |          CreateModel -> EndpointConfig -> Deploy
                                                 +--(otherwise)--> AucTooLow (Fail)
+
+The data-quality baseline is computed on what Evaluate writes: the training rows with the
+model's output first, the shape of a captured request and response, so that the monitor
+compares like with like (the output column included).
 
 Implements ``get_pipeline(...)``, the contract of AWS's model-build template. Rendering makes
 no network call: job scripts are referenced by content-addressed S3 URIs (see
@@ -157,7 +161,7 @@ def get_pipeline(
         sagemaker_session=session,
         env={"GIT_COMMIT": git_commit},
     )
-    split_outputs = ("train", "validation", "test", "baseline")
+    split_outputs = ("train", "validation", "test", "report")
     preprocess = ProcessingStep(
         name="Preprocess",
         step_args=preprocessor.run(
@@ -179,28 +183,6 @@ def get_pipeline(
         cache_config=cache,
     )
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
-
-    # ---- DataQualityBaseline --------------------------------------------------------------
-    baseline = QualityCheckStep(
-        name="DataQualityBaseline",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=outputs["baseline"].S3Output.S3Uri,
-            dataset_format=DatasetFormat.csv(header=True, output_columns_position="START"),
-            output_s3_uri=Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]),
-        ),
-        check_job_config=CheckJobConfig(
-            role=role,
-            instance_count=1,
-            instance_type="ml.m5.xlarge",
-            volume_size_in_gb=20,
-            base_job_name=f"{prefix}-baseline",
-            sagemaker_session=session,
-        ),
-        skip_check=True,
-        register_new_baseline=True,
-        model_package_group_name=model_package_group_name,
-        cache_config=cache,
-    )
 
     # ---- Train ------------------------------------------------------------------------------
     xgboost_image = image_uris.retrieve("xgboost", region=region, version=XGBOOST_FRAMEWORK_VERSION)
@@ -249,12 +231,18 @@ def get_pipeline(
             inputs=[
                 _processing_input(ProcessingInput, ProcessingS3Input, "model", model_data, f"{PROCESSING}/model"),
                 _processing_input(ProcessingInput, ProcessingS3Input, "test", outputs["test"].S3Output.S3Uri, f"{PROCESSING}/test"),
+                _processing_input(ProcessingInput, ProcessingS3Input, "train", outputs["train"].S3Output.S3Uri, f"{PROCESSING}/train"),
             ],
-            outputs=[_processing_output(ProcessingOutput, ProcessingS3Output, "evaluation", f"{PROCESSING}/evaluation")],
+            outputs=[
+                _processing_output(ProcessingOutput, ProcessingS3Output, name, f"{PROCESSING}/{name}")
+                for name in ("evaluation", "baseline")
+            ],
             arguments=[
                 "--model-dir", f"{PROCESSING}/model",
                 "--test-dir", f"{PROCESSING}/test",
                 "--output-dir", f"{PROCESSING}/evaluation",
+                "--train-dir", f"{PROCESSING}/train",
+                "--baseline-dir", f"{PROCESSING}/baseline",
             ],
         ),
         property_files=[evaluation_report],
@@ -263,6 +251,28 @@ def get_pipeline(
     auc = JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path="binary_classification_metrics.auc.value")
     evaluation_uri = Join(
         on="/", values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"]
+    )
+
+    # ---- DataQualityBaseline --------------------------------------------------------------
+    baseline = QualityCheckStep(
+        name="DataQualityBaseline",
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=evaluate.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri,
+            dataset_format=DatasetFormat.csv(header=True, output_columns_position="START"),
+            output_s3_uri=Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]),
+        ),
+        check_job_config=CheckJobConfig(
+            role=role,
+            instance_count=1,
+            instance_type="ml.m5.xlarge",
+            volume_size_in_gb=20,
+            base_job_name=f"{prefix}-baseline",
+            sagemaker_session=session,
+        ),
+        skip_check=True,
+        register_new_baseline=True,
+        model_package_group_name=model_package_group_name,
+        cache_config=cache,
     )
 
     # ---- Register -----------------------------------------------------------------------------
@@ -371,7 +381,7 @@ def get_pipeline(
             git_commit,
             *hyper.values(),
         ],
-        steps=[preprocess, baseline, train, evaluate, check_auc],
+        steps=[preprocess, train, evaluate, baseline, check_auc],
         sagemaker_session=session,
     )
 

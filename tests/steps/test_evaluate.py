@@ -108,3 +108,18 @@ def test_feature_count_mismatch(model_dir: Path, tmp_path: Path, capsys: pytest.
     (tmp_path / "t" / "test.csv").write_text("Label,a,b\n0,1,2\n1,3,4\n")
     assert run(model_dir, tmp_path / "t", tmp_path / "out") == 2
     assert "test set has 2 feature columns; the model expects 23" in capsys.readouterr().err
+
+
+def test_monitoring_baseline_is_the_models_output_then_the_features(evaluated: Path, preprocessed: Path) -> None:
+    import pandas as pd
+
+    from steps.preprocess import FEATURES
+
+    baseline = pd.read_csv(evaluated / "baseline" / "baseline.csv")
+    train = pd.read_csv(preprocessed / "train" / "train.csv", header=None)
+    assert list(baseline.columns) == ["prediction", *FEATURES]
+    assert len(baseline) == len(train) == 21000
+    assert baseline["prediction"].between(0, 1).all()
+    assert (baseline.iloc[:, 1:].to_numpy() == train.iloc[:, 1:].to_numpy()).all()  # features copied as they were
+    report = json.loads((evaluated / "evaluation" / "evaluation.json").read_text())
+    assert report["baseline_rows"] == 21000

@@ -50,14 +50,10 @@ def test_real_data_split_is_stratified_and_complete(preprocessed: Path, raw_csv:
 
 def test_headers_and_column_order(preprocessed: Path) -> None:
     test_header = (preprocessed / "test" / "test.csv").read_text().splitlines()[0]
-    baseline_header = (preprocessed / "baseline" / "baseline.csv").read_text().splitlines()[0]
     assert test_header.split(",") == list(COLUMNS)
-    assert baseline_header.split(",") == [LABEL, *FEATURES]  # output column first
     first_train_value = (preprocessed / "train" / "train.csv").read_text().split(",", 1)[0]
     assert first_train_value in {"0", "1"}  # no header, label first
-    baseline = pd.read_csv(preprocessed / "baseline" / "baseline.csv")
-    train = pd.read_csv(preprocessed / "train" / "train.csv", header=None)
-    assert len(baseline) == len(train)
+    assert sorted(p.name for p in preprocessed.iterdir()) == ["report", "test", "train", "validation"]
 
 
 def test_features_are_not_transformed(preprocessed: Path, raw_csv: Path) -> None:
@@ -110,7 +106,7 @@ def test_uci_original_layout_is_accepted(raw_csv: Path, tmp_path: Path) -> None:
     frame.to_csv(tmp_path / "ours.csv", index=False)
     assert run(tmp_path / "uci.csv", tmp_path / "from-uci") == 0
     assert run(tmp_path / "ours.csv", tmp_path / "from-ours") == 0
-    for name in ("train/train.csv", "test/test.csv", "baseline/baseline.csv"):
+    for name in ("train/train.csv", "validation/validation.csv", "test/test.csv"):
         assert (tmp_path / "from-uci" / name).read_bytes() == (tmp_path / "from-ours" / name).read_bytes()
 
 

@@ -35,7 +35,7 @@ def test_mlops_graph_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert mlops.main(["definition", "render", "-o", str(tmp_path / "d.json")]) == 0
     assert mlops.main(["definition", "graph", "--file", str(tmp_path / "d.json"), "--json"]) == 0
     nodes = json.loads(capsys.readouterr().out)
-    assert [n["Name"] for n in nodes][:4] == ["Preprocess", "DataQualityBaseline", "Train", "Evaluate"]
+    assert [n["Name"] for n in nodes][:4] == ["Preprocess", "Train", "Evaluate", "DataQualityBaseline"]
     assert mlops.main(["definition", "graph", "--file", str(tmp_path / "d.json")]) == 0
     assert "Register" in capsys.readouterr().out
 

@@ -34,7 +34,7 @@ def test_default_run_succeeds_and_reports_the_auc(first_run: dict) -> None:
     result = first_run["result"]
     assert result["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in result
     steps = {s["StepName"]: s for s in result["Steps"]}
-    assert [s for s in steps if steps[s]["StepStatus"] == "Succeeded"] == ["Preprocess", "DataQualityBaseline", "Train", "Evaluate", "CheckAuc"]
+    assert [s for s in steps if steps[s]["StepStatus"] == "Succeeded"] == ["Preprocess", "Train", "Evaluate", "DataQualityBaseline", "CheckAuc"]
     auc = float(steps["CheckAuc"]["Detail"].split()[0])
     assert 0.75 < auc < 0.85
     assert steps["CheckAuc"]["Detail"].endswith("GreaterThanOrEqualTo 0.75: true")

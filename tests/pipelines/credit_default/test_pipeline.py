@@ -17,7 +17,7 @@ from pipelines.errors import DefinitionError, UsageError
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json"
 EXECUTION_VARIABLES = {"PipelineExecutionId", "PipelineExecutionArn", "PipelineName", "StartDateTime", "CurrentDateTime"}
-JOB_STEPS = ("Preprocess", "DataQualityBaseline", "Train", "Evaluate")
+JOB_STEPS = ("Preprocess", "Train", "Evaluate", "DataQualityBaseline")
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +39,9 @@ def test_step_graph(nodes: dict[str, graph.Node]) -> None:
     shape = {name: (node.type, node.branch, node.upstream) for name, node in nodes.items()}
     assert shape == {
         "Preprocess": ("Processing", None, []),
-        "DataQualityBaseline": ("QualityCheck", None, ["Preprocess"]),
         "Train": ("Training", None, ["Preprocess"]),
         "Evaluate": ("Processing", None, ["Preprocess", "Train"]),
+        "DataQualityBaseline": ("QualityCheck", None, ["Evaluate"]),
         "CheckAuc": ("Condition", None, ["Evaluate"]),
         "Register": ("RegisterModel", "CheckAuc.if", ["CheckAuc", "DataQualityBaseline", "Evaluate", "Train"]),
         "CheckApproval": ("Condition", "CheckAuc.if", ["CheckAuc", "Register"]),
@@ -172,8 +172,10 @@ def test_registration_carries_metrics_and_baselines(nodes: dict[str, graph.Node]
     assert register["InferenceSpecification"]["Containers"][0]["Environment"] == {}  # no script-mode variables
 
 
-def test_quality_check_registers_a_new_baseline(nodes: dict[str, graph.Node]) -> None:
+def test_quality_check_registers_a_new_baseline_from_the_evaluated_rows(nodes: dict[str, graph.Node]) -> None:
     step = nodes["DataQualityBaseline"].step
+    dataset = step["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
+    assert dataset == {"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"}
     assert step["CheckType"] == "DATA_QUALITY" and step["RegisterNewBaseline"] is True and step["SkipCheck"] is True
     env = step["Arguments"]["Environment"]
     assert json.loads(env["dataset_format"]) == {"csv": {"header": True, "output_columns_position": "START"}}

@@ -19,17 +19,36 @@ DRIFTED = {"LIMIT_BAL", "EDUCATION", "MARRIAGE"}
 
 
 @pytest.fixture(scope="module")
-def base(preprocessed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def base(evaluated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("baseline")
-    analyzer.baseline(preprocessed / "baseline" / "baseline.csv", out)
+    analyzer.baseline(evaluated / "baseline" / "baseline.csv", out)
     return out
 
 
-def traffic(preprocessed: Path, rng: np.random.Generator | None = None, rows: int | None = None) -> pd.DataFrame:
-    test = pd.read_csv(preprocessed / "test" / "test.csv")
+def traffic(scored: Path, rng: np.random.Generator | None = None, rows: int | None = None) -> pd.DataFrame:
+    test = pd.read_csv(scored, dtype={"prediction": str})
     if rows is not None:
         test = test.sample(n=rows, random_state=int(rng.integers(1 << 31)) if rng is not None else 0)
     return test
+
+
+@pytest.fixture(scope="module")
+def rescore(model_dir: Path):  # type: ignore[no-untyped-def]
+    """Score rows again with the model, as the endpoint would after their features changed."""
+    import tarfile
+
+    import xgboost
+
+    with tarfile.open(model_dir / "model.tar.gz") as tar:
+        raw = tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(raw))
+
+    def score(frame: pd.DataFrame) -> pd.DataFrame:
+        scores = booster.predict(xgboost.DMatrix(frame.iloc[:, 1:].to_numpy(dtype=float)))
+        return frame.assign(prediction=[repr(float(x)) for x in scores])
+
+    return score
 
 
 def inject_drift(frame: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
@@ -57,7 +76,7 @@ def test_baseline_statistics_have_sagemakers_shape(base: Path) -> None:
     assert set(stats) == set(real) and stats["version"] == 0.0
     assert stats["dataset"] == {"item_count": 21000}
     label, pay_amt1 = stats["features"][0], stats["features"][1]
-    assert (label["name"], label["inferred_type"], pay_amt1["inferred_type"]) == ("Label", "Integral", "Fractional")
+    assert (label["name"], label["inferred_type"], pay_amt1["inferred_type"]) == ("prediction", "Fractional", "Fractional")
     real_numeric = real["features"][1]["numerical_statistics"]
     ours = pay_amt1["numerical_statistics"]
     assert set(ours) == set(real_numeric)
@@ -82,32 +101,33 @@ def test_suggested_constraints_have_sagemakers_shape(base: Path) -> None:
     assert all(f["completeness"] == 1.0 for f in ours["features"])
 
 
-def test_unchanged_traffic_raises_nothing(base: Path, preprocessed: Path, tmp_path: Path) -> None:
-    result = check(traffic(preprocessed), base, tmp_path)
+def test_unchanged_traffic_raises_nothing(base: Path, scored_test: Path, tmp_path: Path) -> None:
+    result = check(traffic(scored_test), base, tmp_path)
     assert result.violations == [] and result.status == "Completed"
     written = json.loads((tmp_path / "out" / "constraint_violations.json").read_text())
     assert written == {"violations": []}
 
 
-def test_the_workshops_drift_is_flagged_on_exactly_the_changed_features(base: Path, preprocessed: Path, tmp_path: Path) -> None:
-    result = check(inject_drift(traffic(preprocessed)), base, tmp_path)
+def test_the_workshops_drift_is_flagged_on_exactly_the_changed_features(base: Path, scored_test: Path, tmp_path: Path, rescore) -> None:  # type: ignore[no-untyped-def]
+    result = check(rescore(inject_drift(traffic(scored_test))), base, tmp_path)
     drift = {v["feature_name"] for v in result.violations if v["constraint_check_type"] == "baseline_drift_check"}
-    assert drift == DRIFTED
-    assert {v["feature_name"] for v in result.violations} <= DRIFTED
+    # The three changed features, and the model's output, which moves with them; no other feature.
+    assert drift - {"prediction"} == DRIFTED
+    assert {v["feature_name"] for v in result.violations} <= DRIFTED | {"prediction"}
     assert result.status == "CompletedWithViolations"
     for v in result.violations:
         if v["constraint_check_type"] == "baseline_drift_check":
             assert v["description"].startswith("Baseline drift distance: ") and v["description"].endswith(" exceeds threshold: 0.1")
 
 
-def test_hourly_windows_of_a_few_hundred_unchanged_rows_stay_clean(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+def test_hourly_windows_of_a_few_hundred_unchanged_rows_stay_clean(base: Path, scored_test: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(2024)
     for hour in range(12):
-        result = check(traffic(preprocessed, rng, rows=int(rng.integers(200, 500))), base, tmp_path / str(hour))
+        result = check(traffic(scored_test, rng, rows=int(rng.integers(200, 500))), base, tmp_path / str(hour))
         assert [v for v in result.violations if v["constraint_check_type"] == "baseline_drift_check"] == [], hour
 
 
-def test_simple_method_is_noisier_on_small_windows(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+def test_simple_method_is_noisier_on_small_windows(base: Path, scored_test: Path, tmp_path: Path) -> None:
     """What Robust is for: the same small windows judged by Simple raise false alarms."""
     constraints = json.loads((base / "constraints.json").read_text())
     constraints["monitoring_config"]["distribution_constraints"]["comparison_method"] = "Simple"
@@ -117,13 +137,13 @@ def test_simple_method_is_noisier_on_small_windows(base: Path, preprocessed: Pat
     (simple / "statistics.json").write_text((base / "statistics.json").read_text())
     rng = np.random.default_rng(5)
     alarms = sum(
-        bool([v for v in check(traffic(preprocessed, rng, rows=100), simple, tmp_path / str(i)).violations if v["constraint_check_type"] == "baseline_drift_check"])
+        bool([v for v in check(traffic(scored_test, rng, rows=100), simple, tmp_path / str(i)).violations if v["constraint_check_type"] == "baseline_drift_check"])
         for i in range(6)
     )
     assert alarms >= 1
 
 
-def test_per_feature_override_of_the_threshold(base: Path, preprocessed: Path, tmp_path: Path) -> None:
+def test_per_feature_override_of_the_threshold(base: Path, scored_test: Path, tmp_path: Path, rescore) -> None:  # type: ignore[no-untyped-def]
     constraints = json.loads((base / "constraints.json").read_text())
     for feature in constraints["features"]:
         if feature["name"] == "MARRIAGE":
@@ -132,12 +152,12 @@ def test_per_feature_override_of_the_threshold(base: Path, preprocessed: Path, t
     custom.mkdir()
     (custom / "constraints.json").write_text(json.dumps(constraints))
     (custom / "statistics.json").write_text((base / "statistics.json").read_text())
-    result = check(inject_drift(traffic(preprocessed)), custom, tmp_path)
-    assert {v["feature_name"] for v in result.violations if v["constraint_check_type"] == "baseline_drift_check"} == {"LIMIT_BAL", "EDUCATION"}
+    result = check(rescore(inject_drift(traffic(scored_test))), custom, tmp_path)
+    assert {v["feature_name"] for v in result.violations if v["constraint_check_type"] == "baseline_drift_check"} - {"prediction"} == {"LIMIT_BAL", "EDUCATION"}
 
 
-def test_data_type_and_completeness_violations_use_the_containers_words(base: Path, preprocessed: Path, tmp_path: Path) -> None:
-    frame = traffic(preprocessed).head(1000).astype(object)
+def test_data_type_and_completeness_violations_use_the_containers_words(base: Path, scored_test: Path, tmp_path: Path) -> None:
+    frame = traffic(scored_test).head(1000).astype(object)
     frame.loc[:3, "AGE"] = "unknown"
     frame.loc[10:19, "SEX"] = None
     result = check(frame, base, tmp_path)
@@ -146,8 +166,8 @@ def test_data_type_and_completeness_violations_use_the_containers_words(base: Pa
     assert by_check[("SEX", "completeness_check")] == "Data completeness requirement is not met. Expected completeness: 100.0%. Observed: Only 99.0% of data is present."
 
 
-def test_rows_with_missing_and_extra_columns_are_counted_and_reported(base: Path, preprocessed: Path, tmp_path: Path) -> None:
-    frame = traffic(preprocessed).head(200)
+def test_rows_with_missing_and_extra_columns_are_counted_and_reported(base: Path, scored_test: Path, tmp_path: Path) -> None:
+    frame = traffic(scored_test).head(200)
     lines = [",".join(map(str, row)) for row in frame.itertuples(index=False)]
     lines[0] = ",".join(lines[0].split(",")[:20])  # 20 values instead of 24
     lines[1] = lines[1] + ",1,2"  # 26 values
@@ -178,9 +198,9 @@ def test_string_features_get_categorical_statistics_domains_and_drift(tmp_path: 
     assert kinds == {("colour", "baseline_drift_check"), ("colour", "categorical_values_check")}
 
 
-def test_the_container_contract_from_the_environment(preprocessed: Path, base: Path, tmp_path: Path) -> None:
+def test_the_container_contract_from_the_environment(evaluated: Path, base: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "PYTHON"))}
-    env.update({"dataset_format": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}), "dataset_source": str(preprocessed / "baseline"), "output_path": str(tmp_path / "suggested"), "publish_cloudwatch_metrics": "Disabled"})
+    env.update({"dataset_format": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}), "dataset_source": str(evaluated / "baseline"), "output_path": str(tmp_path / "suggested"), "publish_cloudwatch_metrics": "Disabled"})
     done = subprocess.run([sys.executable, "-m", "pipelines.monitor.analyzer"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "suggested" / "statistics.json").read_text()) == json.loads((base / "statistics.json").read_text())
