@@ -70,14 +70,22 @@ class Result:
 
 def baseline(source: Path, output: Path, header: bool = True) -> Result:
     """statistics.json and suggested constraints.json for a CSV dataset (output column first)."""
-    data = dataset.read_csv(source, header=header)
-    if data.rows == 0:
+    counters = dataset.Counters()
+    names = dataset.header_of(source) if header else []
+    if not names and not header:
+        first = next(iter(dataset.data_files(source, (".csv",))), None)
+        width = len(first.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0].split(",")) if first else 0
+        names = [f"_c{i}" for i in range(width)]
+    profiles = [statistics.Profile(name) for name in names]
+    for chunk in dataset.read_csv(source, header, names, counters):
+        for p, column in zip(profiles, chunk):
+            p.add(column)
+    if counters.rows == 0:
         raise AnalysisFailed(f"No data in the baseline dataset {source}")
-    profiles = [statistics.profile(name, column) for name, column in zip(data.names, data.columns)]
-    stats = statistics.statistics_document(profiles, data.rows)
+    stats = statistics.statistics_document(profiles, counters.rows)
     suggested = constraints.suggest(stats)
-    _write(output, {STATISTICS: stats, CONSTRAINTS: suggested, REPORT: {"dataset": data.counters.as_dict()}})
-    return Result("baseline", output, counters=data.counters.as_dict())
+    _write(output, {STATISTICS: stats, CONSTRAINTS: suggested, REPORT: {"dataset": counters.as_dict()}})
+    return Result("baseline", output, counters=counters.as_dict())
 
 
 def monitor(
@@ -95,30 +103,27 @@ def monitor(
     base_stats = _read_json(baseline_statistics, "baseline_statistics")
     base_constraints = _read_json(baseline_constraints, "baseline_constraints")
     names = [f["name"] for f in base_constraints.get("features", [])] or [f["name"] for f in base_stats.get("features", [])]
-    if capture:
-        data = dataset.read_capture(source, start, end, width=len(names))
-    else:
-        data = dataset.read_csv(source, header=header, names=None if header else names)
-    if data.rows == 0:
-        window = f" between {start.isoformat() if start else 'the beginning'} and {end.isoformat() if end else 'now'}" if capture else ""
-        raise AnalysisFailed(f"No data to analyze in {source}{window}: {json.dumps(data.counters.as_dict())}")
-    by_position = names if capture or not header else data.names
     types = {f["name"]: f.get("inferred_type") for f in base_constraints.get("features", [])}
-    profiles = [
-        statistics.profile(name, column, categories=types.get(name) == statistics.STRING)
-        for name, column in zip(by_position, data.columns)
-    ]
-    outcome = checks.run_checks(base_stats, base_constraints, profiles, data.counters.widths)
-    stats = statistics.statistics_document(profiles, data.rows)
+    profiles = [statistics.Profile(name, keep_categories=types.get(name) == statistics.STRING) for name in names]
+    counters = dataset.Counters()
+    chunks = dataset.read_capture(source, names, counters, start, end) if capture else dataset.read_csv(source, header, names, counters)
+    for chunk in chunks:
+        for p, column in zip(profiles, chunk):
+            p.add(column)
+    if counters.rows == 0:
+        window = f" between {start.isoformat() if start else 'the beginning'} and {end.isoformat() if end else 'now'}" if capture else ""
+        raise AnalysisFailed(f"No data to analyze in {source}{window}: {json.dumps(counters.as_dict())}")
+    outcome = checks.run_checks(base_stats, base_constraints, profiles, counters.widths)
+    stats = statistics.statistics_document(profiles, counters.rows)
     files: dict[str, Any] = {
         STATISTICS: stats,
         VIOLATIONS: {"violations": outcome.violations},
-        REPORT: {"dataset": data.counters.as_dict(), "distances": outcome.distances},
+        REPORT: {"dataset": counters.as_dict(), "distances": outcome.distances},
     }
     if publish_metrics:
         files[METRICS] = {"namespace": "aws/sagemaker/Endpoints/data-metrics", "metrics": outcome.metrics}
     _write(output, files)
-    return Result("monitoring", output, outcome.violations, outcome.metrics, data.counters.as_dict())
+    return Result("monitoring", output, outcome.violations, outcome.metrics, counters.as_dict())
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.monitor import constraints as constraint_settings
-from pipelines.monitor.kll import KLLSketch, linf_distance
+from pipelines.monitor.kll import linf_distance
 from pipelines.monitor.statistics import FRACTIONAL, INTEGRAL, STRING, Profile, sketch_of
 
 C_ALPHA = 1.8  # the KS critical-value coefficient the Robust method subtracts (alpha ~ 0.003)
@@ -131,23 +131,15 @@ def _drift(baseline_feature: dict[str, Any], current: Profile, drift: dict[str, 
     if baseline_feature.get("inferred_type") == STRING or "string_statistics" in baseline_feature:
         buckets = baseline_feature.get("string_statistics", {}).get("distribution", {}).get("categorical", {}).get("buckets", [])
         baseline_counts = {str(b["value"]): float(b["count"]) for b in buckets}
-        current_counts = {k: float(v) for k, v in current.categories.items()} or _as_categories(current)
+        current_counts = {k: float(v) for k, v in current.categories.items()}
         method = drift.get("categorical_drift_method", "LInfinity")
         distance = chi_squared_distance(baseline_counts, current_counts) if method == "ChiSquared" else categorical_distance(baseline_counts, current_counts)
         return distance, float(drift.get("categorical_comparison_threshold", 0.1))
     baseline_sketch = sketch_of(baseline_feature)
-    if baseline_sketch is None or not len(current.values):
+    if baseline_sketch is None or not current.numbers:
         return None, 0.0
-    current_sketch = KLLSketch().update(current.values)
+    current_sketch = current.sketch
     distance = linf_distance(baseline_sketch, current_sketch)
     if drift.get("comparison_method", "Robust") == "Robust":
         distance = robust(distance, baseline_sketch.count, current_sketch.count)
     return distance, float(drift.get("comparison_threshold", 0.1))
-
-
-def _as_categories(p: Profile) -> dict[str, float]:
-    counts: dict[str, float] = {}
-    for value in p.values:
-        key = str(value)
-        counts[key] = counts.get(key, 0.0) + 1
-    return counts

@@ -1,12 +1,13 @@
 """Reading what the analyzer analyses: a CSV dataset, or an endpoint's captured traffic.
 
-Both become columns of strings (pyarrow), the analyzer's raw material, plus counts of what
-could not be used. Nothing here raises for bad data: malformed capture lines, payloads that
-cannot be decoded and rows with the wrong number of values are counted, reported, and left
+Both are read a file at a time and handed on as chunks of string columns (pyarrow), so memory
+stays bounded by one file. Nothing here raises for bad data: malformed capture lines, payloads
+that cannot be decoded and rows with the wrong number of values are counted, reported and left
 out, and the violations they cause show up in the checks.
 
 Captured records become rows with the endpoint's output first, then its input, matched to the
-baseline's columns by position (``output_columns_position: START``).
+baseline's columns by position (``output_columns_position: START``). CSV, JSON and BASE64
+payloads are understood; a request of several rows gives several rows.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
 HOUR_FOLDER = re.compile(r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})$")
+Chunk = list[pa.Array]  # one array of strings per column
 
 
 @dataclass
@@ -52,31 +55,26 @@ class Counters:
         }
 
 
-@dataclass
-class Dataset:
-    names: list[str]
-    columns: list[pa.Array]  # one array of strings per column
-    counters: Counters
-
-    @property
-    def rows(self) -> int:
-        return len(self.columns[0]) if self.columns else 0
-
-
 def data_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
     if root.is_file():
         return [root]
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
 
 
-def parse_csv_rows(data: bytes, width: int | None, counters: Counters, names: list[str] | None = None, header: bool = False) -> tuple[list[str], list[pa.Array]]:
-    """Rows of ``data`` as string columns; rows of another width are counted and left out."""
+def header_of(source: Path) -> list[str]:
+    """Column names from the first line of the first CSV file under ``source``."""
+    files = data_files(source, (".csv",))
+    if not files:
+        return []
+    with files[0].open(encoding="utf-8", errors="replace") as handle:
+        first = handle.readline()
+    return [name.strip() for name in next(csv.reader([first]), [])]
+
+
+def parse_rows(data: bytes, names: list[str], counters: Counters, header: bool = False) -> Chunk:
+    """Rows of CSV ``data`` as string columns; rows of another width are counted and left out."""
     if not data.strip():
-        return (names or [f"_c{i}" for i in range(width or 0)]), [pa.array([], pa.string()) for _ in range(len(names or []) or width or 0)]
-    if width is None:
-        first = data.split(b"\n", 1)[0].decode("utf-8", "replace")
-        width = len(next(csv.reader([first]), []))
-    column_names = names or [f"_c{i}" for i in range(width)]
+        return [pa.array([], pa.string()) for _ in names]
 
     def invalid(row: Any) -> str:
         counters.widths[row.actual_columns] = counters.widths.get(row.actual_columns, 0) + 1
@@ -84,30 +82,22 @@ def parse_csv_rows(data: bytes, width: int | None, counters: Counters, names: li
 
     table = pacsv.read_csv(
         io.BytesIO(data),
-        read_options=pacsv.ReadOptions(column_names=column_names, skip_rows=1 if header else 0, use_threads=True),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=invalid, newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in column_names}, strings_can_be_null=False, quoted_strings_can_be_null=False),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, use_threads=True, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=invalid),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
-    return column_names, [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    counters.rows += table.num_rows
+    return columns
 
 
-def read_csv(source: Path, header: bool, names: list[str] | None = None) -> Dataset:
-    """A CSV dataset: one file or every ``.csv`` under a directory (headers of later files skipped)."""
-    counters = Counters()
-    files = data_files(source, (".csv",))
-    if header and files and names is None:
-        first = files[0].read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
-        names = [n.strip() for n in next(csv.reader([first]), [])]
-    parts: list[list[pa.Array]] = []
-    for file in files:
+def read_csv(source: Path, header: bool, names: list[str], counters: Counters) -> Iterator[Chunk]:
+    """Each CSV file under ``source`` in turn (every file's header line skipped when ``header``)."""
+    for file in data_files(source, (".csv",)):
         counters.files += 1
-        _, columns = parse_csv_rows(file.read_bytes(), len(names) if names else None, counters, names, header=header)
-        names = names or [f"_c{i}" for i in range(len(columns))]
-        parts.append(columns)
-    names = names or []
-    columns = [pa.concat_arrays([p[i] for p in parts]) if parts else pa.array([], pa.string()) for i in range(len(names))]
-    counters.rows = counters.records = len(columns[0]) if columns else 0
-    return Dataset(names, columns, counters)
+        before = counters.rows
+        yield parse_rows(file.read_bytes(), names, counters, header=header)
+        counters.records += counters.rows - before
 
 
 def capture_files(root: Path, start: datetime | None, end: datetime | None) -> list[Path]:
@@ -119,7 +109,7 @@ def capture_files(root: Path, start: datetime | None, end: datetime | None) -> l
     for file in files:
         match = HOUR_FOLDER.search(file.parent.as_posix())
         if not match:
-            chosen.append(file)  # not in SageMaker's layout: filter on inferenceTime alone
+            chosen.append(file)  # not in SageMaker's layout: filtered on inferenceTime alone
             continue
         hour = datetime(int(match["y"]), int(match["m"]), int(match["d"]), int(match["h"]), tzinfo=timezone.utc)
         if (end is None or hour < end) and (start is None or hour + timedelta(hours=1) > start):
@@ -127,46 +117,106 @@ def capture_files(root: Path, start: datetime | None, end: datetime | None) -> l
     return chosen
 
 
-def read_capture(root: Path, start: datetime | None = None, end: datetime | None = None, width: int | None = None) -> Dataset:
-    """Captured records between ``start`` and ``end`` (by inferenceTime) as rows: output, then input."""
-    counters = Counters()
-    lines: list[str] = []
+def read_capture(root: Path, names: list[str], counters: Counters, start: datetime | None = None, end: datetime | None = None) -> Iterator[Chunk]:
+    """Captured records in [start, end) by inferenceTime, a capture file at a time: output, then input."""
     for file in capture_files(root, start, end):
         counters.files += 1
-        for record in _records(file, counters):
-            if not _in_window(record.get("eventMetadata", {}).get("inferenceTime"), start, end):
-                counters.outside_window += 1
-                continue
-            counters.records += 1
-            rows = _rows(record.get("captureData") or {}, counters)
-            lines.extend(rows)
-    counters.rows = len(lines)
-    names, columns = parse_csv_rows("\n".join(lines).encode(), width, counters)
-    counters.rows = len(columns[0]) if columns else 0
-    return Dataset(names, columns, counters)
+        lines = _capture_lines(file.read_bytes(), counters, start, end)
+        if lines:
+            yield parse_rows("\n".join(lines).encode(), names, counters)
 
 
-def _records(file: Path, counters: Counters) -> Iterable[dict[str, Any]]:
-    """Every JSON object of a capture file: pyarrow's reader first, line by line when a line is bad."""
-    data = file.read_bytes()
+def _capture_lines(data: bytes, counters: Counters, start: datetime | None, end: datetime | None) -> list[str]:
     try:
-        table = pajson.read_json(io.BytesIO(data), read_options=pajson.ReadOptions(use_threads=True, block_size=1 << 24))
-        yield from table.to_pylist()
-        return
+        table = pajson.read_json(io.BytesIO(data), read_options=pajson.ReadOptions(use_threads=True, block_size=max(1 << 20, len(data) + 1)))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        pass
-    for line in data.splitlines():
-        if not line.strip():
+        return _lines_one_by_one(data, counters, start, end)
+    fast = _vectorised(table, counters, start, end)
+    if fast is not None:
+        return fast
+    lines: list[str] = []
+    for record in table.to_pylist():
+        lines.extend(_record_lines(record, counters, start, end))
+    return lines
+
+
+def _vectorised(table: pa.Table, counters: Counters, start: datetime | None, end: datetime | None) -> list[str] | None:
+    """The common case in a few array operations: CSV in and out, one row per record."""
+    try:
+        capture = table.column("captureData").combine_chunks()
+        request, response = capture.field("endpointInput"), capture.field("endpointOutput")
+        inputs, outputs = request.field("data"), response.field("data")
+        encodings = pc.unique(pa.concat_arrays([request.field("encoding"), response.field("encoding")])).to_pylist()
+        times = table.column("eventMetadata").combine_chunks().field("inferenceTime")
+    except (KeyError, pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if encodings != ["CSV"] or inputs.null_count or outputs.null_count:
+        return None
+    if pc.any(pc.match_substring(inputs, "\n")).as_py() or pc.any(pc.match_substring(outputs, "\n")).as_py():
+        return None
+    keep = None
+    if start is not None or end is not None:
+        if pa.types.is_timestamp(times.type) and times.type.tz is None:
+            moments = times.cast(pa.timestamp("s"), safe=False)  # pyarrow parsed the "...Z" times (UTC) already
+        elif pa.types.is_string(times.type):
+            moments = pc.strptime(times, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
+        else:
+            return None
+        if moments.null_count:
+            return None  # another time format: the record-by-record path handles it
+        if start is not None:
+            keep = pc.greater_equal(moments, pa.scalar(_naive_utc(start), pa.timestamp("s")))
+        if end is not None:
+            before_end = pc.less(moments, pa.scalar(_naive_utc(end), pa.timestamp("s")))
+            keep = before_end if keep is None else pc.and_(keep, before_end)
+    rows = pc.binary_join_element_wise(outputs, inputs, ",")
+    if keep is not None:
+        kept = rows.filter(keep)
+        counters.outside_window += len(rows) - len(kept)
+        rows = kept
+    counters.records += len(rows)
+    return rows.to_pylist()
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _lines_one_by_one(data: bytes, counters: Counters, start: datetime | None, end: datetime | None) -> list[str]:
+    lines: list[str] = []
+    for raw in data.splitlines():
+        if not raw.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             counters.malformed_lines += 1
             continue
         if not isinstance(record, dict):
             counters.malformed_lines += 1
             continue
-        yield record
+        lines.extend(_record_lines(record, counters, start, end))
+    return lines
+
+
+def _record_lines(record: dict[str, Any], counters: Counters, start: datetime | None, end: datetime | None) -> list[str]:
+    if not _in_window((record.get("eventMetadata") or {}).get("inferenceTime"), start, end):
+        counters.outside_window += 1
+        return []
+    counters.records += 1
+    capture = record.get("captureData") or {}
+    inputs = _payload_rows(capture.get("endpointInput"), counters, is_output=False)
+    if inputs is None:
+        return []
+    if not capture.get("endpointOutput"):
+        return inputs
+    outputs = _payload_rows(capture.get("endpointOutput"), counters, is_output=True)
+    if outputs is None:
+        return []
+    if len(outputs) != len(inputs):
+        counters.undecodable_payloads += 1
+        return []
+    return [f"{o},{i}" for o, i in zip(outputs, inputs)]
 
 
 def _in_window(value: Any, start: datetime | None, end: datetime | None) -> bool:
@@ -188,20 +238,6 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _rows(capture: dict[str, Any], counters: Counters) -> list[str]:
-    """CSV lines for one record: each output row, a comma, the matching input row."""
-    inputs = _payload_rows(capture.get("endpointInput"), counters, is_output=False)
-    outputs = _payload_rows(capture.get("endpointOutput"), counters, is_output=True) if capture.get("endpointOutput") else None
-    if inputs is None:
-        return []
-    if outputs is None:
-        return inputs
-    if len(outputs) != len(inputs):
-        counters.undecodable_payloads += 1
-        return []
-    return [f"{o},{i}" for o, i in zip(outputs, inputs)]
 
 
 def _payload_rows(payload: Any, counters: Counters, is_output: bool) -> list[str] | None:

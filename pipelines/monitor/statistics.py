@@ -1,14 +1,18 @@
-"""``statistics.json`` in SageMaker's shape, from columns of strings.
+"""``statistics.json`` in SageMaker's shape, accumulated column by column, chunk by chunk.
 
 Types are inferred as Deequ does on text: a column with any value that is not a number is
-String; otherwise Fractional if any value has a decimal point, else Integral. Empty values are
-missing. Numeric features get mean, sum, std_dev (population), min, max, ten equal-width KLL
-buckets and the sketch itself; String features get distinct_count and categorical buckets.
-Counts are written as floats, as the container writes them.
+String; otherwise Fractional if any value has a decimal point or exponent, else Integral.
+Empty values are missing. Numeric features get mean, sum, std_dev (population), min, max, ten
+equal-width KLL buckets and the sketch itself; String features get distinct_count and
+categorical buckets. Counts are written as floats, as the container writes them.
+
+A :class:`Profile` takes its column in chunks (a capture file at a time), so memory stays
+bounded by one chunk however many records a window holds.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,28 +26,63 @@ INTEGRAL = "Integral"
 FRACTIONAL = "Fractional"
 STRING = "String"
 UNKNOWN = "Unknown"
-_INTEGRAL = r"^\s*[-+]? ?\d+\s*$"
-_FRACTIONAL = r"^\s*[-+]? ?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?\s*$"
+_INTEGRAL = r"^[-+]? ?\d+$"
+_FRACTIONAL = r"^[-+]? ?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$"
 MAX_CATEGORIES = 1000
 
 
 @dataclass
 class Profile:
-    """What one column holds; enough to write its statistics and to check it."""
+    """What one column holds: counts by type, moments, a KLL sketch, and categories."""
 
     name: str
-    present: int
-    missing: int
-    integral: int
-    fractional: int  # numbers with a decimal point or exponent (integral ones not included)
-    values: np.ndarray  # every value that is a number
-    categories: dict[str, int] = field(default_factory=dict)  # for String columns
+    keep_categories: bool = False
+    present: int = 0
+    missing: int = 0
+    integral: int = 0
+    fractional: int = 0  # numbers with a decimal point or exponent (integral ones not included)
+    total: float = 0.0
+    squares: float = 0.0
+    low: float = float("inf")
+    high: float = float("-inf")
+    sketch: KLLSketch = field(default_factory=KLLSketch)
+    categories: Counter = field(default_factory=Counter)
+
+    def add(self, column: pa.Array) -> "Profile":
+        text = pc.utf8_trim_whitespace(column.cast(pa.string()))
+        missing_mask = pc.or_kleene(pc.is_null(text), pc.equal(text, ""))
+        present_text = text.filter(pc.invert(missing_mask))
+        self.missing += len(text) - len(present_text)
+        self.present += len(present_text)
+        integral_mask = pc.match_substring_regex(present_text, _INTEGRAL)
+        numeric_mask = pc.match_substring_regex(present_text, _FRACTIONAL)
+        integral = int(pc.sum(integral_mask).as_py() or 0)
+        numeric = int(pc.sum(numeric_mask).as_py() or 0)
+        self.integral += integral
+        self.fractional += numeric - integral
+        if numeric:
+            numbers = present_text.filter(numeric_mask)
+            values = pc.cast(pc.replace_substring(numbers, " ", ""), pa.float64()).to_numpy(zero_copy_only=False)
+            self.total += float(values.sum())
+            self.squares += float(np.square(values).sum())
+            self.low = min(self.low, float(values.min()))
+            self.high = max(self.high, float(values.max()))
+            self.sketch.update(values)
+        if self.keep_categories or numeric < len(present_text):
+            self.keep_categories = True
+            for item in pc.value_counts(present_text).to_pylist():
+                self.categories[str(item["values"])] += int(item["counts"])
+        return self
+
+    @property
+    def numbers(self) -> int:
+        return self.integral + self.fractional
 
     @property
     def inferred_type(self) -> str:
         if self.present == 0:
             return UNKNOWN
-        if self.integral + self.fractional < self.present:
+        if self.numbers < self.present:
             return STRING
         return FRACTIONAL if self.fractional else INTEGRAL
 
@@ -54,7 +93,7 @@ class Profile:
         if expected == INTEGRAL:
             matching = self.integral
         elif expected == FRACTIONAL:
-            matching = self.integral + self.fractional
+            matching = self.numbers
         else:
             matching = self.present
         return matching / self.present
@@ -64,46 +103,38 @@ class Profile:
         total = self.present + self.missing
         return self.present / total if total else 1.0
 
+    @property
+    def mean(self) -> float:
+        return self.total / self.numbers if self.numbers else 0.0
 
-def profile(name: str, column: pa.Array, categories: bool | None = None) -> Profile:
-    text = pc.utf8_trim_whitespace(column.cast(pa.string()))
-    missing_mask = pc.or_(pc.is_null(text), pc.equal(text, ""))
-    missing = int(pc.sum(missing_mask).as_py() or 0)
-    present_text = text.filter(pc.invert(missing_mask))
-    present = len(present_text)
-    integral_mask = pc.match_substring_regex(present_text, _INTEGRAL)
-    numeric_mask = pc.match_substring_regex(present_text, _FRACTIONAL)
-    integral = int(pc.sum(integral_mask).as_py() or 0)
-    numeric = int(pc.sum(numeric_mask).as_py() or 0)
-    numbers = present_text.filter(numeric_mask)
-    values = pc.cast(pc.replace_substring(numbers, " ", ""), pa.float64()).to_numpy(zero_copy_only=False) if numeric else np.empty(0)
-    result = Profile(name, present, missing, integral, numeric - integral, values)
-    if categories or (categories is None and result.inferred_type == STRING):
-        counts = pc.value_counts(present_text)
-        pairs = sorted(((str(v["values"]), int(v["counts"])) for v in counts.to_pylist()), key=lambda p: (-p[1], p[0]))
-        result.categories = dict(pairs)
-    return result
+    @property
+    def std_dev(self) -> float:
+        if not self.numbers:
+            return 0.0
+        return float(np.sqrt(max(0.0, self.squares / self.numbers - self.mean**2)))
 
 
-def feature_statistics(p: Profile, sketch: KLLSketch | None = None) -> dict[str, Any]:
+def profile(name: str, column: pa.Array, categories: bool = False) -> Profile:
+    return Profile(name, keep_categories=categories).add(column)
+
+
+def feature_statistics(p: Profile) -> dict[str, Any]:
     kind = p.inferred_type
     common = {"num_present": float(p.present), "num_missing": float(p.missing)}
     entry: dict[str, Any] = {"name": p.name, "inferred_type": kind}
     if kind in (INTEGRAL, FRACTIONAL):
-        values = p.values
-        sketch = sketch or KLLSketch().update(values)
-        low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
+        low, high = (p.low, p.high) if p.numbers else (0.0, 0.0)
         entry["numerical_statistics"] = {
             "common": common,
-            "mean": float(values.mean()) if len(values) else 0.0,
-            "sum": float(values.sum()),
-            "std_dev": float(values.std()) if len(values) else 0.0,
+            "mean": p.mean,
+            "sum": p.total,
+            "std_dev": p.std_dev,
             "min": low,
             "max": high,
-            "distribution": {"kll": {"buckets": sketch.buckets(low, high), "sketch": sketch.to_json()}},
+            "distribution": {"kll": {"buckets": p.sketch.buckets(low, high), "sketch": p.sketch.to_json()}},
         }
     else:
-        top = list(p.categories.items())[:MAX_CATEGORIES]
+        top = p.categories.most_common(MAX_CATEGORIES)
         entry["string_statistics"] = {
             "common": common,
             "distinct_count": float(len(p.categories)),

@@ -1,0 +1,118 @@
+"""Captured traffic in SageMaker's layout, read as the analyzer reads it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.monitor import analyzer, dataset
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "monitor"
+START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+
+
+def record(input_data: str, output_data: str, moment: datetime, content_type: str = "text/csv", encoding: str = "CSV") -> dict:
+    return {
+        "captureData": {
+            "endpointInput": {"observedContentType": content_type, "mode": "INPUT", "data": input_data, "encoding": encoding},
+            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": output_data, "encoding": "CSV"},
+        },
+        "eventMetadata": {"eventId": str(uuid.uuid4()), "inferenceTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "eventVersion": "0",
+    }
+
+
+def write_capture(root: Path, records: list[dict], endpoint: str = "ep", variant: str = "AllTraffic") -> None:
+    """SageMaker's layout: {root}/{endpoint}/{variant}/yyyy/mm/dd/hh/<file>.jsonl, by inferenceTime's hour."""
+    by_hour: dict[Path, list[str]] = {}
+    for item in records:
+        moment = dataset.parse_time(item["eventMetadata"]["inferenceTime"])
+        folder = root / endpoint / variant / moment.strftime("%Y/%m/%d/%H")
+        by_hour.setdefault(folder, []).append(json.dumps(item))
+    for folder, lines in by_hour.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"00-00-000-{uuid.uuid4()}.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def rows(root: Path, names: list[str], start: datetime | None = None, end: datetime | None = None) -> tuple[list[list[str]], dataset.Counters]:
+    counters = dataset.Counters()
+    columns: list[list[str]] = [[] for _ in names]
+    for chunk in dataset.read_capture(root, names, counters, start, end):
+        for values, column in zip(columns, chunk):
+            values.extend(column.to_pylist())
+    return [list(r) for r in zip(*columns)], counters
+
+
+def test_real_sagemaker_capture_lines_csv_and_json(tmp_path: Path) -> None:
+    churn = GOLDEN / "capture_csv_xgb_churn_2022-04-18.jsonl"
+    first = json.loads(churn.read_text().splitlines()[0])["captureData"]
+    width = 1 + len(first["endpointInput"]["data"].split(","))
+    got, counters = rows(churn, [f"c{i}" for i in range(width)])
+    assert len(got) == 3 and counters.records == 3 and counters.malformed_lines == 0
+    assert got[0][0] == "0.036397725343704224" and got[0][1] == "132"
+    linear = GOLDEN / "capture_json_linear_learner_2024-01-19.jsonl"
+    got, counters = rows(linear, [f"c{i}" for i in range(15)])
+    assert counters.undecodable_payloads == 0 and len(got) >= counters.records > 0  # a request may hold several rows
+    assert got[0][:3] == ["0.9899773597717285", "28", "2"]
+
+
+def test_base64_multi_row_and_window(tmp_path: Path) -> None:
+    payload = base64.b64encode(b"1,2\n3,4").decode()
+    records = [
+        record(payload, "0.1\n0.2", START + timedelta(minutes=5), encoding="BASE64", content_type="application/x-custom+csv"),
+        record("5,6", "0.3", START + timedelta(hours=1, minutes=1)),
+        record(json.dumps([7, 8]), "0.4", START + timedelta(minutes=30), content_type="application/json", encoding="JSON"),
+    ]
+    write_capture(tmp_path, records)
+    got, counters = rows(tmp_path, ["out", "a", "b"], START, START + timedelta(hours=1))
+    assert sorted(got) == [["0.1", "1", "2"], ["0.2", "3", "4"], ["0.4", "7", "8"]]
+    assert counters.records == 2 and counters.files == 1  # the 11:00 folder is not read
+
+
+def test_bad_lines_are_counted_not_fatal(tmp_path: Path) -> None:
+    folder = tmp_path / "ep" / "AllTraffic" / START.strftime("%Y/%m/%d/%H")
+    folder.mkdir(parents=True)
+    good = json.dumps(record("1,2", "0.5", START))
+    undecodable = json.dumps(record("!!not base64!!", "0.5", START, encoding="BASE64"))
+    short = json.dumps(record("1", "0.5", START))
+    (folder / "a.jsonl").write_text("\n".join([good, "{broken json", undecodable, short, good]) + "\n")
+    got, counters = rows(tmp_path, ["out", "a", "b"])
+    assert got == [["0.5", "1", "2"], ["0.5", "1", "2"]]
+    assert counters.malformed_lines == 1 and counters.undecodable_payloads == 1 and counters.widths == {2: 1}
+
+
+@pytest.fixture(scope="module")
+def base(evaluated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("capture-baseline")
+    analyzer.baseline(evaluated / "baseline" / "baseline.csv", out)
+    return out
+
+
+def capture_from(scored: Path, root: Path, start: datetime, spread: timedelta) -> int:
+    frame = pd.read_csv(scored, dtype=str)
+    step = spread / len(frame)
+    records = [record(",".join(row[1:]), row[0], start + step * i) for i, row in enumerate(frame.itertuples(index=False))]
+    write_capture(root, records)
+    return len(records)
+
+
+def test_a_window_of_captured_traffic_against_the_baseline(base: Path, scored_test: Path, tmp_path: Path) -> None:
+    total = capture_from(scored_test, tmp_path / "capture", START, timedelta(hours=3))
+    result = analyzer.monitor(tmp_path / "capture" / "ep" / "AllTraffic", tmp_path / "out", base / "statistics.json", base / "constraints.json", start=START + timedelta(hours=1), end=START + timedelta(hours=2), publish_metrics=True)
+    assert result.violations == []
+    assert abs(result.counters["records"] - total / 3) <= 1
+    metrics = json.loads((tmp_path / "out" / "cloudwatch_metrics.json").read_text())["metrics"]
+    assert "feature_baseline_drift_LIMIT_BAL" in metrics and metrics["feature_non_null_AGE"] == 1.0
+
+
+def test_an_empty_window_fails_with_a_reason(base: Path, tmp_path: Path) -> None:
+    (tmp_path / "capture").mkdir()
+    with pytest.raises(analyzer.AnalysisFailed, match="No data to analyze in .* between 2026-11-20T10:00:00\\+00:00 and 2026-11-20T11:00:00\\+00:00"):
+        analyzer.monitor(tmp_path / "capture", tmp_path / "out", base / "statistics.json", base / "constraints.json", start=START, end=START + timedelta(hours=1))
+    assert not (tmp_path / "out").exists()
