@@ -182,6 +182,19 @@ def split(frame: pd.DataFrame, ratios: tuple[float, float, float], seed: int) ->
     return {"train": train, "validation": validation, "test": test}
 
 
+def plain_decimals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fractional columns written as plain decimals ("0.0000667", never "6.67e-05").
+
+    Only the notation changes, never the value: clients send plain decimals, and Model Monitor
+    (Deequ) types a value in exponent notation as text, not as a number.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype.kind == "f":
+            out[column] = [np.format_float_positional(v, trim="-") for v in out[column].to_numpy()]
+    return out
+
+
 def write_outputs(parts: dict[str, pd.DataFrame], report: dict, output_dir: Path) -> None:
     """Write every output into a staging directory, then move each into place.
 
@@ -198,7 +211,7 @@ def write_outputs(parts: dict[str, pd.DataFrame], report: dict, output_dir: Path
         for relative, (frame, header) in files.items():
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(target, header=header, index=False, lineterminator="\n")
+            plain_decimals(frame).to_csv(target, header=header, index=False, lineterminator="\n")
         (staging / "report").mkdir()
         (staging / "report" / "preprocess_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
         for relative in (*files, "report/preprocess_report.json"):

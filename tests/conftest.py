@@ -117,7 +117,7 @@ def scored_test(preprocessed: Path, model_dir: Path, tmp_path_factory: pytest.Te
         raw = tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
     booster = xgboost.Booster()
     booster.load_model(bytearray(raw))
-    test = pd.read_csv(preprocessed / "test" / "test.csv")
+    test = pd.read_csv(preprocessed / "test" / "test.csv", dtype=str)  # the features as written, as a client sends them
     scores = booster.predict(xgboost.DMatrix(test.iloc[:, 1:].to_numpy(dtype=float)))
     scored = pd.concat([pd.Series([repr(float(s)) for s in scores], name="prediction"), test.iloc[:, 1:]], axis=1)
     scored.to_csv(work / "scored_test.csv", index=False)

@@ -26,10 +26,11 @@ import json
 import logging
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor import checks, constraints, dataset, statistics
@@ -77,9 +78,7 @@ def baseline(source: Path, output: Path, header: bool = True) -> Result:
         width = len(first.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0].split(",")) if first else 0
         names = [f"_c{i}" for i in range(width)]
     profiles = [statistics.Profile(name) for name in names]
-    for chunk in dataset.read_csv(source, header, names, counters):
-        for p, column in zip(profiles, chunk):
-            p.add(column)
+    _profile_all(profiles, dataset.read_csv(source, header, names, counters))
     if counters.rows == 0:
         raise AnalysisFailed(f"No data in the baseline dataset {source}")
     stats = statistics.statistics_document(profiles, counters.rows)
@@ -107,9 +106,7 @@ def monitor(
     profiles = [statistics.Profile(name, keep_categories=types.get(name) == statistics.STRING) for name in names]
     counters = dataset.Counters()
     chunks = dataset.read_capture(source, names, counters, start, end) if capture else dataset.read_csv(source, header, names, counters)
-    for chunk in chunks:
-        for p, column in zip(profiles, chunk):
-            p.add(column)
+    _profile_all(profiles, chunks)
     if counters.rows == 0:
         window = f" between {start.isoformat() if start else 'the beginning'} and {end.isoformat() if end else 'now'}" if capture else ""
         raise AnalysisFailed(f"No data to analyze in {source}{window}: {json.dumps(counters.as_dict())}")
@@ -124,6 +121,14 @@ def monitor(
         files[METRICS] = {"namespace": "aws/sagemaker/Endpoints/data-metrics", "metrics": outcome.metrics}
     _write(output, files)
     return Result("monitoring", output, outcome.violations, outcome.metrics, counters.as_dict())
+
+
+def _profile_all(profiles: list[statistics.Profile], chunks: Iterator[dataset.Chunk]) -> None:
+    """Feed every chunk to the profiles, two columns at a time (pyarrow and numpy release the
+    GIL); the capture reader parses the next files meanwhile."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="profile") as pool:
+        for chunk in chunks:
+            list(pool.map(lambda pair: pair[0].add(pair[1]), zip(profiles, chunk)))
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

@@ -17,18 +17,27 @@ import csv
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
 HOUR_FOLDER = re.compile(r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})$")
-Chunk = list[pa.Array]  # one array of strings per column
+Chunk = list[Any]  # per column: an array of strings, or a NumericColumn
+_PAYLOAD = pa.struct([("observedContentType", pa.string()), ("mode", pa.string()), ("data", pa.string()), ("encoding", pa.string())])
+_CAPTURE_SCHEMA = pa.schema(
+    [
+        ("captureData", pa.struct([("endpointInput", _PAYLOAD), ("endpointOutput", _PAYLOAD)])),
+        ("eventMetadata", pa.struct([("eventId", pa.string()), ("inferenceId", pa.string()), ("inferenceTime", pa.string())])),
+    ]
+)
 
 
 @dataclass
@@ -42,6 +51,16 @@ class Counters:
     undecodable_payloads: int = 0
     outside_window: int = 0
     widths: dict[int, int] = field(default_factory=dict)  # rows left out, by their number of values
+
+    def add(self, other: "Counters") -> None:
+        self.files += other.files
+        self.records += other.records
+        self.rows += other.rows
+        self.malformed_lines += other.malformed_lines
+        self.undecodable_payloads += other.undecodable_payloads
+        self.outside_window += other.outside_window
+        for width, count in other.widths.items():
+            self.widths[width] = self.widths.get(width, 0) + count
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +91,7 @@ def header_of(source: Path) -> list[str]:
 
 
 def parse_rows(data: bytes, names: list[str], counters: Counters, header: bool = False) -> Chunk:
+    # Empty fields become nulls: missing values, told apart from text in one pass.
     """Rows of CSV ``data`` as string columns; rows of another width are counted and left out."""
     if not data.strip():
         return [pa.array([], pa.string()) for _ in names]
@@ -84,7 +104,7 @@ def parse_rows(data: bytes, names: list[str], counters: Counters, header: bool =
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, use_threads=True, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(invalid_row_handler=invalid),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=False),
     )
     columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
     counters.rows += table.num_rows
@@ -119,63 +139,140 @@ def capture_files(root: Path, start: datetime | None, end: datetime | None) -> l
 
 def read_capture(root: Path, names: list[str], counters: Counters, start: datetime | None = None, end: datetime | None = None) -> Iterator[Chunk]:
     """Captured records in [start, end) by inferenceTime, a capture file at a time: output, then input."""
-    for file in capture_files(root, start, end):
-        counters.files += 1
-        lines = _capture_lines(file.read_bytes(), counters, start, end)
-        if lines:
-            yield parse_rows("\n".join(lines).encode(), names, counters)
+    files = capture_files(root, start, end)
+    counters.files += len(files)
+
+    def load(file: Path) -> tuple[Chunk | None, Counters]:
+        own = Counters()  # per file, added up in order below: no shared counters across threads
+        return _capture_chunk(file.read_bytes(), names, own, start, end), own
+
+    # Two files in flight: pyarrow releases the GIL, so both cores parse.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="capture") as pool:
+        pending = [pool.submit(load, file) for file in files[:2]]
+        for index in range(len(files)):
+            chunk, own = pending[index].result()
+            if index + 2 < len(files):
+                pending.append(pool.submit(load, files[index + 2]))
+            pending[index] = None  # type: ignore[call-overload]
+            counters.add(own)
+            if chunk is not None:
+                yield chunk
 
 
-def _capture_lines(data: bytes, counters: Counters, start: datetime | None, end: datetime | None) -> list[str]:
+def _capture_chunk(data: bytes, names: list[str], counters: Counters, start: datetime | None, end: datetime | None) -> Chunk | None:
+    """One capture file as columns: output, then input."""
     try:
-        table = pajson.read_json(io.BytesIO(data), read_options=pajson.ReadOptions(use_threads=True, block_size=max(1 << 20, len(data) + 1)))
+        # Only the fields the analysis reads, in blocks of a few MB so every core parses.
+        table = pajson.read_json(
+            io.BytesIO(data),
+            read_options=pajson.ReadOptions(use_threads=True, block_size=4 << 20),
+            parse_options=pajson.ParseOptions(explicit_schema=_CAPTURE_SCHEMA, unexpected_field_behavior="ignore"),
+        )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return _lines_one_by_one(data, counters, start, end)
-    fast = _vectorised(table, counters, start, end)
-    if fast is not None:
-        return fast
-    lines: list[str] = []
-    for record in table.to_pylist():
-        lines.extend(_record_lines(record, counters, start, end))
-    return lines
+        lines = _lines_one_by_one(data, counters, start, end)
+    else:
+        fast = _columnar(table, names, counters, start, end)
+        if fast is not None:
+            return fast
+        lines = [line for record in table.to_pylist() for line in _record_lines(record, counters, start, end)]
+    return parse_rows(_joined(lines), names, counters) if lines else None
 
 
-def _vectorised(table: pa.Table, counters: Counters, start: datetime | None, end: datetime | None) -> list[str] | None:
-    """The common case in a few array operations: CSV in and out, one row per record."""
-    try:
-        capture = table.column("captureData").combine_chunks()
-        request, response = capture.field("endpointInput"), capture.field("endpointOutput")
-        inputs, outputs = request.field("data"), response.field("data")
-        encodings = pc.unique(pa.concat_arrays([request.field("encoding"), response.field("encoding")])).to_pylist()
-        times = table.column("eventMetadata").combine_chunks().field("inferenceTime")
-    except (KeyError, pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
+def _joined(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _columnar(table: pa.Table, names: list[str], counters: Counters, start: datetime | None, end: datetime | None) -> Chunk | None:
+    """The common case in array operations: CSV in and out, one row per record, no quoting.
+
+    Returns None when the file needs the record-by-record path (other encodings, several rows in
+    one request, quoted values, another time format).
+    """
+    capture = table.column("captureData").combine_chunks()
+    request, response = capture.field("endpointInput"), capture.field("endpointOutput")
+    inputs, outputs = request.field("data"), response.field("data")
+    encodings = pc.unique(pa.concat_arrays([request.field("encoding"), response.field("encoding")])).to_pylist()
     if encodings != ["CSV"] or inputs.null_count or outputs.null_count:
         return None
-    if pc.any(pc.match_substring(inputs, "\n")).as_py() or pc.any(pc.match_substring(outputs, "\n")).as_py():
-        return None
-    keep = None
+    # One scan for anything unusual; the narrower question only when something was found.
+    unusual = any(pc.any(pc.match_substring_regex(a, '[\n"eE]')).as_py() for a in (inputs, outputs))
+    if unusual and any(pc.any(pc.match_substring_regex(a, '[\n"]')).as_py() for a in (inputs, outputs)):
+        return None  # several rows in one request, or quoted values: the record-by-record path
     if start is not None or end is not None:
-        if pa.types.is_timestamp(times.type) and times.type.tz is None:
-            moments = times.cast(pa.timestamp("s"), safe=False)  # pyarrow parsed the "...Z" times (UTC) already
-        elif pa.types.is_string(times.type):
-            moments = pc.strptime(times, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
-        else:
+        times = table.column("eventMetadata").combine_chunks().field("inferenceTime")
+        try:
+            # ISO-8601 with "Z" (fractions of a second allowed): UTC, compared as naive UTC.
+            moments = times.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("ms"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
         if moments.null_count:
-            return None  # another time format: the record-by-record path handles it
+            return None
+        keep = pa.array(np.ones(len(moments), dtype=bool))
         if start is not None:
-            keep = pc.greater_equal(moments, pa.scalar(_naive_utc(start), pa.timestamp("s")))
+            keep = pc.and_(keep, pc.greater_equal(moments, pa.scalar(_naive_utc(start), pa.timestamp("ms"))))
         if end is not None:
-            before_end = pc.less(moments, pa.scalar(_naive_utc(end), pa.timestamp("s")))
-            keep = before_end if keep is None else pc.and_(keep, before_end)
-    rows = pc.binary_join_element_wise(outputs, inputs, ",")
-    if keep is not None:
-        kept = rows.filter(keep)
-        counters.outside_window += len(rows) - len(kept)
-        rows = kept
-    counters.records += len(rows)
-    return rows.to_pylist()
+            keep = pc.and_(keep, pc.less(moments, pa.scalar(_naive_utc(end), pa.timestamp("ms"))))
+        kept = int(pc.sum(keep).as_py() or 0)
+        counters.outside_window += len(moments) - kept
+        inputs, outputs = inputs.filter(keep), outputs.filter(keep)
+    counters.records += len(inputs)
+    if not len(inputs):
+        return None
+    width = len(names) - 1  # input values per row; the output is the first column
+    parts = pc.split_pattern(inputs, ",")
+    lengths = np.diff(parts.offsets.to_numpy())
+    wrong = lengths != width
+    if wrong.any():
+        for count, rows in zip(*np.unique(lengths[wrong] + 1, return_counts=True)):
+            counters.widths[int(count)] = counters.widths.get(int(count), 0) + int(rows)
+        good = pa.array(~wrong)
+        parts, outputs = parts.filter(good), outputs.filter(good)
+    rows = len(outputs)
+    counters.rows += rows
+    if not rows:
+        return None
+    flat = pc.list_flatten(parts)
+    return [*_columns(outputs, rows, 1, unusual), *_columns(flat, rows, width, unusual)]
+
+
+def _columns(flat: pa.Array, rows: int, width: int, exponents: bool = True) -> list[Any]:
+    """Row-major values as ``width`` columns: numbers already parsed where every value is a plain
+    decimal number, strings (typed value by value later) where not."""
+    try:
+        values = pc.cast(flat, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = None
+    if values is not None and not np.isfinite(values).all():
+        values = None  # "nan", "inf": text to Deequ
+    if values is None:
+        return [flat.take(pa.array(np.arange(j, rows * width, width))) for j in range(width)]
+    # Deequ's types are textual: "20000.0" is Fractional, "6.7e-05" is a String.
+    points = pc.match_substring(flat, ".").to_numpy(zero_copy_only=False).reshape(rows, width).sum(axis=0)
+    exponent = (
+        pc.or_(pc.match_substring(flat, "e"), pc.match_substring(flat, "E")).to_numpy(zero_copy_only=False).reshape(rows, width).any(axis=0)
+        if exponents
+        else np.zeros(width, dtype=bool)
+    )
+    matrix = values.reshape(rows, width)
+    columns: list[Any] = []
+    for j in range(width):
+        if exponent[j]:
+            columns.append(flat.take(pa.array(np.arange(j, rows * width, width))))
+        else:
+            columns.append(NumericColumn(np.ascontiguousarray(matrix[:, j]), rows - int(points[j]), int(points[j])))
+    return columns
+
+
+@dataclass
+class NumericColumn:
+    """A column chunk known to hold only numbers: the values and how many were written as integers."""
+
+    values: np.ndarray
+    integral: int
+    fractional: int
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 def _naive_utc(moment: datetime) -> datetime:

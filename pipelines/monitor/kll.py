@@ -25,6 +25,7 @@ class KLLSketch:
     def __init__(self, sketch_size: int = SKETCH_SIZE, shrinking_factor: float = SHRINKING_FACTOR) -> None:
         self.k = sketch_size
         self.c = shrinking_factor
+        self._capacities: list[int] = []
         self.levels: list[list[np.ndarray]] = [[]]  # each level: chunks in insertion order
         self.sizes: list[int] = [0]
         self.compressions: list[int] = [0]
@@ -32,10 +33,14 @@ class KLLSketch:
 
     # -- building ---------------------------------------------------------------------------
     def capacity(self, height: int) -> int:
-        return 2 * (math.ceil(self.k * self.c**height / 2) + 1)
+        while len(self._capacities) <= height:
+            level = len(self._capacities)
+            self._capacities.append(2 * (math.ceil(self.k * self.c**level / 2) + 1))
+        return self._capacities[height]
 
     def _total_capacity(self) -> int:
-        return sum(self.capacity(h) for h in range(len(self.levels)))
+        self.capacity(len(self.levels) - 1)
+        return sum(self._capacities[: len(self.levels)])
 
     def update(self, values: np.ndarray) -> "KLLSketch":
         """Add values in order; the same as Deequ's ``update`` called for each of them."""

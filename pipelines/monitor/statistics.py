@@ -1,7 +1,8 @@
 """``statistics.json`` in SageMaker's shape, accumulated column by column, chunk by chunk.
 
-Types are inferred as Deequ does on text: a column with any value that is not a number is
-String; otherwise Fractional if any value has a decimal point or exponent, else Integral.
+Types are inferred as Deequ does on text, with its patterns: a column with any value that is
+not a plain decimal number (``6.7e-05`` and ``nan`` are not) is String; otherwise Fractional
+if any value has a decimal point, else Integral.
 Empty values are missing. Numeric features get mean, sum, std_dev (population), min, max, ten
 equal-width KLL buckets and the sketch itself; String features get distinct_count and
 categorical buckets. Counts are written as floats, as the container writes them.
@@ -26,8 +27,9 @@ INTEGRAL = "Integral"
 FRACTIONAL = "Fractional"
 STRING = "String"
 UNKNOWN = "Unknown"
+# Deequ's patterns (StatefulDataType), without exponents: "6.7e-05" is text.
 _INTEGRAL = r"^[-+]? ?\d+$"
-_FRACTIONAL = r"^[-+]? ?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$"
+_FRACTIONAL = r"^[-+]? ?(\d+\.\d*|\.\d+|\d+)$"
 MAX_CATEGORIES = 1000
 
 
@@ -48,10 +50,37 @@ class Profile:
     sketch: KLLSketch = field(default_factory=KLLSketch)
     categories: Counter = field(default_factory=Counter)
 
-    def add(self, column: pa.Array) -> "Profile":
-        text = pc.utf8_trim_whitespace(column.cast(pa.string()))
+    def add(self, column: Any) -> "Profile":
+        """Take the next chunk of the column: strings (nulls and blanks are missing), or numbers
+        already parsed (a ``dataset.NumericColumn``)."""
+        if hasattr(column, "values") and hasattr(column, "integral"):
+            self.present += len(column.values)
+            self.integral += column.integral
+            self.fractional += column.fractional
+            self._add_values(column.values)
+            if self.keep_categories:
+                self.categories.update(str(v) for v in column.values)
+            return self
+        text = column.cast(pa.string())
+        present_text = text.drop_null()
+        values = _all_numbers(present_text)
+        if values is None or pc.any(pc.or_(pc.match_substring(present_text, "e"), pc.match_substring(present_text, "E"))).as_py():
+            return self._add_slowly(text)  # text, or exponents (text to Deequ): typed value by value
+        self.missing += len(text) - len(present_text)
+        self.present += len(present_text)
+        integral = len(present_text) - int(pc.sum(pc.match_substring(present_text, ".")).as_py() or 0)
+        self.integral += integral
+        self.fractional += len(present_text) - integral
+        self._add_values(values)
+        if self.keep_categories:
+            self._add_categories(present_text)
+        return self
+
+    def _add_slowly(self, text: pa.Array) -> "Profile":
+        """Any text at all: trimmed, blanks missing, each value typed by Deequ's patterns."""
+        text = pc.utf8_trim_whitespace(text)
         missing_mask = pc.or_kleene(pc.is_null(text), pc.equal(text, ""))
-        present_text = text.filter(pc.invert(missing_mask))
+        present_text = text.filter(pc.invert(pc.fill_null(missing_mask, True)))
         self.missing += len(text) - len(present_text)
         self.present += len(present_text)
         integral_mask = pc.match_substring_regex(present_text, _INTEGRAL)
@@ -62,17 +91,24 @@ class Profile:
         self.fractional += numeric - integral
         if numeric:
             numbers = present_text.filter(numeric_mask)
-            values = pc.cast(pc.replace_substring(numbers, " ", ""), pa.float64()).to_numpy(zero_copy_only=False)
-            self.total += float(values.sum())
-            self.squares += float(np.square(values).sum())
-            self.low = min(self.low, float(values.min()))
-            self.high = max(self.high, float(values.max()))
-            self.sketch.update(values)
+            self._add_values(pc.cast(pc.replace_substring(numbers, " ", ""), pa.float64()).to_numpy(zero_copy_only=False))
         if self.keep_categories or numeric < len(present_text):
             self.keep_categories = True
-            for item in pc.value_counts(present_text).to_pylist():
-                self.categories[str(item["values"])] += int(item["counts"])
+            self._add_categories(present_text)
         return self
+
+    def _add_values(self, values: np.ndarray) -> None:
+        if not len(values):
+            return
+        self.total += float(values.sum())
+        self.squares += float(np.square(values).sum())
+        self.low = min(self.low, float(values.min()))
+        self.high = max(self.high, float(values.max()))
+        self.sketch.update(values)
+
+    def _add_categories(self, present_text: pa.Array) -> None:
+        for item in pc.value_counts(present_text).to_pylist():
+            self.categories[str(item["values"])] += int(item["counts"])
 
     @property
     def numbers(self) -> int:
@@ -112,6 +148,17 @@ class Profile:
         if not self.numbers:
             return 0.0
         return float(np.sqrt(max(0.0, self.squares / self.numbers - self.mean**2)))
+
+
+def _all_numbers(present_text: pa.Array) -> np.ndarray | None:
+    """Every value as a float when every value is a plain finite number, else None."""
+    if not len(present_text):
+        return np.empty(0)
+    try:
+        values = pc.cast(present_text, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return values if np.isfinite(values).all() else None  # "nan"/"inf" are text to Deequ
 
 
 def profile(name: str, column: pa.Array, categories: bool = False) -> Profile:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from pipelines.monitor import analyzer
+from steps.preprocess import plain_decimals
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "monitor"
 DRIFTED = {"LIMIT_BAL", "EDUCATION", "MARRIAGE"}
@@ -66,7 +67,7 @@ def inject_drift(frame: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
 def check(frame: pd.DataFrame, base: Path, tmp: Path) -> analyzer.Result:
     tmp.mkdir(parents=True, exist_ok=True)
     source = tmp / "current.csv"
-    frame.to_csv(source, header=False, index=False)
+    plain_decimals(frame).to_csv(source, header=False, index=False)  # numbers as a client writes them
     return analyzer.monitor(source, tmp / "out", base / "statistics.json", base / "constraints.json", capture=False)
 
 

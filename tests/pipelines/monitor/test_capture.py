@@ -40,12 +40,19 @@ def write_capture(root: Path, records: list[dict], endpoint: str = "ep", variant
         (folder / f"00-00-000-{uuid.uuid4()}.jsonl").write_text("\n".join(lines) + "\n")
 
 
+def as_text(column: object) -> list[str]:
+    """A chunk's column as text: parsed numbers are written back as the JSON number they were."""
+    if isinstance(column, dataset.NumericColumn):
+        return [str(int(v)) if column.fractional == 0 else repr(float(v)) for v in column.values]
+    return column.to_pylist()  # type: ignore[attr-defined]
+
+
 def rows(root: Path, names: list[str], start: datetime | None = None, end: datetime | None = None) -> tuple[list[list[str]], dataset.Counters]:
     counters = dataset.Counters()
     columns: list[list[str]] = [[] for _ in names]
     for chunk in dataset.read_capture(root, names, counters, start, end):
         for values, column in zip(columns, chunk):
-            values.extend(column.to_pylist())
+            values.extend(as_text(column))
     return [list(r) for r in zip(*columns)], counters
 
 

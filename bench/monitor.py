@@ -1,0 +1,165 @@
+"""Benchmark: a monitoring run over 1,000,000 captured records, beside Evidently's DataDriftPreset.
+
+    python bench/monitor.py [--records 1000000]
+
+Setup (not timed): the real pipeline's jobs make the baseline (the model's output and the 23
+features of the training rows); the test rows, scored by that model, are sampled into
+``--records`` captured requests in SageMaker's capture layout (JSONL in hour folders).
+Then, each in a fresh process, time and peak memory (ru_maxrss) of:
+- ours: ``python -m pipelines.monitor.analyzer`` on the capture (the container's contract):
+  statistics.json with KLL sketches, and every check against the baseline;
+- Evidently 0.7 ``DataDriftPreset`` on the same rows (given a ready CSV, so its figure does not
+  even include parsing the capture JSONL).
+Aims on the 2-core reference machine: under 10 s and 1 GB for ours, at least 10x faster than Evidently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+OURS = """
+import json, os, resource, sys, time
+started = time.perf_counter()
+from pipelines.monitor import analyzer
+result = analyzer.run_from_environment(os.environ)
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "violations": len(result.violations), "rows": result.counters["rows"]}))
+"""
+
+EVIDENTLY = """
+import json, resource, sys, time
+started = time.perf_counter()
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+reference = pd.read_csv(sys.argv[1])
+current = pd.read_csv(sys.argv[2], header=None, names=list(reference.columns))
+snapshot = Report([DataDriftPreset()]).run(current_data=current, reference_data=reference)
+drifted = [m for m in snapshot.dict()["metrics"] if "ValueDrift" in str(m.get("metric_id", "")) or "value_drift" in str(m.get("metric_id", "")).lower()]
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "metrics": len(snapshot.dict()["metrics"])}))
+"""
+
+
+def prepare(work: Path, records: int) -> tuple[Path, Path, Path]:
+    """Baseline files, the capture folder and the same rows as a plain CSV."""
+    from pipelines.credit_default.pipeline import DEFAULT_HYPERPARAMETERS, HYPERPARAMETER_NAMES
+    from pipelines.engine import xgboost_algorithm
+    from pipelines.monitor import analyzer
+    from steps import evaluate, preprocess
+
+    import logging
+
+    logging.disable(logging.INFO)  # the jobs' own progress lines
+    data = ROOT / "data" / "credit-card-default" / "credit_default.csv"
+    assert preprocess.main(["--input", str(data), "--output-dir", str(work / "split")]) == 0
+    hyper = {"objective": "binary:logistic", "eval_metric": "auc", **{HYPERPARAMETER_NAMES[k]: str(v) for k, v in DEFAULT_HYPERPARAMETERS.items()}}
+    xgboost_algorithm.train({"train": work / "split" / "train", "validation": work / "split" / "validation"}, hyper, work / "model")
+    assert evaluate.main(["--model-dir", str(work / "model"), "--test-dir", str(work / "split" / "test"), "--output-dir", str(work / "evaluation"), "--train-dir", str(work / "split" / "train"), "--baseline-dir", str(work / "baseline")]) == 0
+    analyzer.baseline(work / "baseline" / "baseline.csv", work / "baseline-files")
+
+    import tarfile
+
+    import xgboost
+
+    booster = xgboost.Booster()
+    with tarfile.open(work / "model" / "model.tar.gz") as tar:
+        booster.load_model(bytearray(tar.extractfile("xgboost-model").read()))  # type: ignore[union-attr]
+    test = pd.read_csv(work / "split" / "test" / "test.csv", dtype=str)
+    scores = booster.predict(xgboost.DMatrix(test.iloc[:, 1:].to_numpy(dtype=float)))
+    inputs = test.iloc[:, 1:].agg(",".join, axis=1).tolist()
+    outputs = [repr(float(s)) for s in scores]
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(test), records)
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    per_hour = 50_000
+    capture = work / "capture" / "credit-default-staging" / "AllTraffic"
+    with open(work / "current.csv", "w") as plain:
+        for first in range(0, records, per_hour):
+            hour = start + timedelta(hours=first // per_hour)
+            folder = capture / hour.strftime("%Y/%m/%d/%H")
+            folder.mkdir(parents=True, exist_ok=True)
+            lines = []
+            for offset, pick in enumerate(picks[first : first + per_hour]):
+                moment = (hour + timedelta(seconds=offset * 3600 / per_hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                lines.append(json.dumps({
+                    "captureData": {
+                        "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": inputs[pick], "encoding": "CSV"},
+                        "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": outputs[pick], "encoding": "CSV"},
+                    },
+                    "eventMetadata": {"eventId": str(uuid.uuid4()), "inferenceTime": moment},
+                    "eventVersion": "0",
+                }))  # fmt: skip
+                plain.write(f"{outputs[pick]},{inputs[pick]}\n")
+            (folder / f"00-00-000-{uuid.uuid4()}.jsonl").write_text("\n".join(lines) + "\n")
+    return work / "baseline-files", work / "capture", work / "current.csv"
+
+
+def evidently_python() -> str:
+    """Evidently 0.7 needs pandas 2 (the project pins pandas 3): it gets a venv of its own."""
+    venv = ROOT / ".venv-evidently"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print("creating .venv-evidently for Evidently (once)...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / "bench" / "evidently-requirements.txt")], check=True)
+    return str(python)
+
+
+def child(code: str, args: list[str], env: dict[str, str], python: str = sys.executable) -> dict:
+    done = subprocess.run([python, "-c", code, *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--skip-evidently", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
+        work = Path(tmp)
+        started = time.perf_counter()
+        baseline, capture, plain = prepare(work, args.records)
+        size_mb = sum(p.stat().st_size for p in capture.rglob("*.jsonl")) / 1e6
+        print(f"setup: {args.records:,} captured records ({size_mb:.0f} MB of JSONL) in {time.perf_counter() - started:.1f} s", flush=True)
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env.update({
+            "dataset_format": json.dumps({"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}),
+            "dataset_source": str(capture), "output_path": str(work / "report"),
+            "baseline_statistics": str(baseline / "statistics.json"), "baseline_constraints": str(baseline / "constraints.json"),
+            "start_time": "2026-11-01T00:00:00Z", "end_time": "2026-12-01T00:00:00Z", "publish_cloudwatch_metrics": "Enabled",
+        })  # fmt: skip
+        ours = child(OURS, [], env)
+        rows = [("ours: analyzer on the capture JSONL", ours)]
+        if not args.skip_evidently:
+            evidently = child(EVIDENTLY, [str(work / "baseline" / "baseline.csv"), str(plain)], dict(os.environ), evidently_python())
+            rows.append(("Evidently 0.7 DataDriftPreset on a CSV", evidently))
+    print(f"\nmonitoring {args.records:,} records x 24 columns, fresh process each")
+    print(f"{'what':<42} {'seconds':>9} {'peak MB':>9}")
+    for name, figures in rows:
+        print(f"{name:<42} {figures['seconds']:9.2f} {figures['peak_mb']:9.0f}")
+    print(f"ours analysed {ours['rows']:,} rows, {ours['violations']} violation(s)")
+    if len(rows) == 2:
+        print(f"speed-up over Evidently: {rows[1][1]['seconds'] / ours['seconds']:.1f}x")
+    print(f"aims: < 10 s -> {'met' if ours['seconds'] < 10 else 'NOT met'}; < 1 GB -> {'met' if ours['peak_mb'] < 1024 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""HTML reports: one per monitoring execution, and a timeline across a schedule's executions.
+
+The charts SageMaker Studio draws, as inline SVG (no script, no network): per feature, the
+current distribution over the baseline's, the drift distance against its threshold, and over
+time the drift distance and the current mean against the baseline's.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pipelines.fileio import write_text_atomic
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2733;background:#fafbfc}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px} .muted{color:#5b6b7c}
+.status{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;font-size:13px}
+.ok{background:#dff5e3;color:#17662c} .bad{background:#fde4e1;color:#9b1c10} .fail{background:#eee;color:#444}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13px} th,td{padding:6px 8px;border-bottom:1px solid #e3e8ee;text-align:left}
+th{background:#f0f3f7} td.num{text-align:right;font-variant-numeric:tabular-nums} tr.violating td{background:#fff5f4}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px}
+.card{background:#fff;border:1px solid #e3e8ee;border-radius:8px;padding:10px} .card h3{font-size:14px;margin:0 0 6px}
+svg text{font-size:10px;fill:#5b6b7c}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>\n"
+
+
+def _status_badge(status: str) -> str:
+    kind = "ok" if status == "Completed" else "bad" if status == "CompletedWithViolations" else "fail"
+    return f'<span class="status {kind}">{html.escape(status)}</span>'
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _bars(baseline: list[dict[str, Any]], current: list[dict[str, Any]], name: str) -> str:
+    """Baseline and current bucket shares side by side (the current counted in the baseline's buckets)."""
+    width, height, pad = 300, 120, 18
+    total_b = sum(b["count"] for b in baseline) or 1
+    total_c = sum(c for c in current_counts(baseline, current)) or 1
+    shares_b = [b["count"] / total_b for b in baseline]
+    shares_c = [c / total_c for c in current_counts(baseline, current)]
+    top = max(shares_b + shares_c + [1e-9])
+    slot = (width - 2 * pad) / max(1, len(baseline))
+    parts = [f'<svg class="chart distribution" data-feature="{html.escape(name)}" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="distribution of {html.escape(name)}">']
+    for i, (b, c) in enumerate(zip(shares_b, shares_c)):
+        x = pad + i * slot
+        hb, hc = (height - 2 * pad) * b / top, (height - 2 * pad) * c / top
+        parts.append(f'<rect x="{x:.1f}" y="{height - pad - hb:.1f}" width="{slot * 0.45:.1f}" height="{hb:.1f}" fill="#9db4cc"><title>baseline {b:.1%}</title></rect>')
+        parts.append(f'<rect x="{x + slot * 0.47:.1f}" y="{height - pad - hc:.1f}" width="{slot * 0.45:.1f}" height="{hc:.1f}" fill="#e07a5f"><title>current {c:.1%}</title></rect>')
+    parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#aab"/>')
+    if baseline:
+        parts.append(f'<text x="{pad}" y="{height - 4}">{_fmt(baseline[0]["lower_bound"])}</text><text x="{width - pad}" y="{height - 4}" text-anchor="end">{_fmt(baseline[-1]["upper_bound"])}</text>')
+    parts.append('<text x="{0}" y="12">■ baseline</text><text x="{1}" y="12" style="fill:#e07a5f">■ current</text></svg>'.format(pad, pad + 70))
+    return "".join(parts)
+
+
+def current_counts(baseline: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[float]:
+    """The current buckets re-counted on the baseline's edges (by overlap, as shares of each bucket)."""
+    counts = []
+    for b in baseline:
+        low, high = b["lower_bound"], b["upper_bound"]
+        total = 0.0
+        for c in current:
+            c_low, c_high = c["lower_bound"], c["upper_bound"]
+            if c_high == c_low:
+                inside = low <= c_low <= high
+                total += c["count"] if inside else 0.0
+                continue
+            overlap = max(0.0, min(high, c_high) - max(low, c_low))
+            total += c["count"] * overlap / (c_high - c_low)
+        counts.append(total)
+    return counts
+
+
+def _gauge(distance: float | None, threshold: float) -> str:
+    if distance is None:
+        return "-"
+    width = 120
+    full = max(threshold * 2, distance, 1e-9)
+    color = "#d1495b" if distance > threshold else "#66a182"
+    return (
+        f'<svg class="chart gauge" viewBox="0 0 {width} 14" width="{width}" role="img" aria-label="drift {distance:.3f}">'
+        f'<rect x="0" y="3" width="{width}" height="8" fill="#eef1f4"/>'
+        f'<rect x="0" y="3" width="{width * distance / full:.1f}" height="8" fill="{color}"/>'
+        f'<line x1="{width * threshold / full:.1f}" y1="0" x2="{width * threshold / full:.1f}" y2="14" stroke="#333" stroke-dasharray="2,2"/></svg>'
+        f" {distance:.4f}"
+    )
+
+
+def execution_report(output: Path, baseline_statistics: Path, schedule: str, endpoint: str, scheduled: datetime, window: tuple[datetime, datetime], status: str) -> Path:
+    """``report.html`` beside the execution's statistics.json and constraint_violations.json."""
+    current = json.loads((output / "statistics.json").read_text())
+    violations = json.loads((output / "constraint_violations.json").read_text())["violations"]
+    details = json.loads((output / "analysis_report.json").read_text())
+    baseline = {f["name"]: f for f in json.loads(Path(baseline_statistics).read_text()).get("features", [])}
+    distances = details.get("distances", {})
+    flagged = {v["feature_name"] for v in violations}
+    rows, cards = [], []
+    for feature in current["features"]:
+        name = feature["name"]
+        base = baseline.get(name, {})
+        b_num, c_num = base.get("numerical_statistics") or {}, feature.get("numerical_statistics") or {}
+        rows.append(
+            f'<tr class="{"violating" if name in flagged else ""}"><td>{html.escape(name)}</td><td>{html.escape(feature["inferred_type"])}</td>'
+            f'<td class=num>{_fmt(b_num.get("mean"))}</td><td class=num>{_fmt(c_num.get("mean"))}</td>'
+            f'<td class=num>{_fmt(c_num.get("common", feature.get("string_statistics", {}).get("common", {})).get("num_missing"))}</td>'
+            f"<td>{_gauge(distances.get(name), 0.1)}</td></tr>"
+        )
+        b_buckets = ((b_num.get("distribution") or {}).get("kll") or {}).get("buckets")
+        c_buckets = ((c_num.get("distribution") or {}).get("kll") or {}).get("buckets")
+        if b_buckets and c_buckets:
+            cards.append(f'<div class="card"><h3>{html.escape(name)}{" ⚠" if name in flagged else ""}</h3>{_bars(b_buckets, c_buckets, name)}</div>')
+    violation_rows = "".join(
+        f"<tr><td>{html.escape(v['feature_name'])}</td><td>{html.escape(v['constraint_check_type'])}</td><td>{html.escape(v['description'])}</td></tr>" for v in violations
+    ) or '<tr><td colspan=3 class="muted">No violations.</td></tr>'
+    counts = details.get("dataset", {})
+    body = (
+        f"<h1>Data quality: {html.escape(endpoint)} / {html.escape(schedule)}</h1>"
+        f'<p class=muted>Scheduled {scheduled:%Y-%m-%d %H:%M} UTC; data from {window[0]:%Y-%m-%d %H:%M} to {window[1]:%H:%M}; '
+        f"{counts.get('rows', 0)} rows from {counts.get('records', 0)} captured records ({counts.get('malformed_lines', 0)} malformed lines, "
+        f"{counts.get('undecodable_payloads', 0)} undecodable payloads) {_status_badge(status)}</p>"
+        f"<h2>Violations ({len(violations)})</h2><table><tr><th>feature</th><th>check</th><th>description</th></tr>{violation_rows}</table>"
+        f"<h2>Features</h2><table><tr><th>feature</th><th>type</th><th>baseline mean</th><th>current mean</th><th>missing</th><th>drift distance (dashed: threshold)</th></tr>{''.join(rows)}</table>"
+        f'<h2>Distributions</h2><div class="grid">{"".join(cards)}</div>'
+    )
+    target = output / "report.html"
+    write_text_atomic(target, _page(f"{schedule} {scheduled:%Y-%m-%d %H:%M}", body))
+    return target
+
+
+def _line_chart(name: str, points: list[tuple[str, float | None]], threshold: float | None, label: str, baseline: float | None = None) -> str:
+    width, height, pad = 320, 130, 24
+    values = [v for _, v in points if v is not None]
+    if not values:
+        return ""
+    references = [r for r in (threshold, baseline) if r is not None]
+    low, high = min(values + references + [0.0]), max(values + references)
+    span = (high - low) or 1.0
+    step = (width - 2 * pad) / max(1, len(points) - 1)
+
+    def y(value: float) -> float:
+        return height - pad - (height - 2 * pad) * (value - low) / span
+
+    parts = [f'<svg class="chart timeline" data-feature="{html.escape(name)}" data-series="{label}" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{label} of {html.escape(name)} over time">']
+    parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#aab"/>')
+    for reference, color, text in ((threshold, "#d1495b", "threshold"), (baseline, "#4a6fa5", "baseline")):
+        if reference is not None:
+            parts.append(f'<line x1="{pad}" y1="{y(reference):.1f}" x2="{width - pad}" y2="{y(reference):.1f}" stroke="{color}" stroke-dasharray="4,3"/><text x="{width - pad}" y="{y(reference) - 3:.1f}" text-anchor="end" style="fill:{color}">{text} {reference:.3g}</text>')
+    coords = [(pad + i * step, y(v)) for i, (_, v) in enumerate(points) if v is not None]
+    parts.append('<polyline fill="none" stroke="#e07a5f" stroke-width="2" points="' + " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords) + '"/>')
+    for (x, yy), (when, value) in zip(coords, [p for p in points if p[1] is not None]):
+        over = threshold is not None and value is not None and value > threshold
+        parts.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3" fill="{"#d1495b" if over else "#e07a5f"}"><title>{html.escape(when)}: {value:.4g}</title></circle>')
+    parts.append(f'<text x="{pad}" y="{height - 6}">{html.escape(points[0][0][5:16])}</text><text x="{width - pad}" y="{height - 6}" text-anchor="end">{html.escape(points[-1][0][5:16])}</text></svg>')
+    return "".join(parts)
+
+
+def timeline(path: Path, schedule: str, endpoint: str, executions: list[dict[str, Any]], thresholds: dict[str, float], baseline_means: dict[str, float] | None = None) -> Path:
+    """``timeline.html``: per feature, drift distance and current mean over the executions."""
+    features = sorted({k[len("feature_baseline_drift_"):] for e in executions for k in e.get("Metrics", {}) if k.startswith("feature_baseline_drift_")})
+    rows = "".join(
+        f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{_status_badge(e['MonitoringExecutionStatus'])}</td><td class=num>{e.get('Violations', '-')}</td>"
+        f"<td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
+        for e in executions
+    )
+    cards = []
+    for name in features:
+        drift = [(e["ScheduledTime"], e.get("Metrics", {}).get(f"feature_baseline_drift_{name}")) for e in executions]
+        mean = [(e["ScheduledTime"], e.get("Metrics", {}).get(f"feature_mean_{name}")) for e in executions]
+        over = any(v is not None and v > thresholds.get(name, 0.1) for _, v in drift)
+        cards.append(
+            f'<div class="card"><h3>{html.escape(name)}{" ⚠" if over else ""}</h3>'
+            f'{_line_chart(name, drift, thresholds.get(name, 0.1), "drift")}'
+            f'{_line_chart(name, mean, None, "mean", (baseline_means or {}).get(name))}</div>'
+        )
+    body = (
+        f"<h1>Drift over time: {html.escape(endpoint)} / {html.escape(schedule)}</h1>"
+        f"<p class=muted>{len(executions)} executions. Per feature: drift distance against its threshold (dashed), and the current mean.</p>"
+        f"<h2>Executions</h2><table><tr><th>scheduled</th><th>status</th><th>violations</th><th>failure</th></tr>{rows}</table>"
+        f'<h2>Features</h2><div class="grid">{"".join(cards)}</div>'
+    )
+    write_text_atomic(path, _page(f"{schedule} timeline", body))
+    return path

@@ -1,0 +1,342 @@
+"""Monitoring schedules, their executions and drift alarms, kept under ``MLOPS_HOME``.
+
+Schedules answer in DescribeMonitoringSchedule's shape and executions in
+ListMonitoringExecutions', with SageMaker's statuses (Pending, InProgress, Completed,
+CompletedWithViolations, Failed). Schedule expressions are checked with SageMaker's rules:
+``cron(0 * ? * * *)`` (hourly), ``cron(0 H ? * * *)`` (daily at H), ``cron(0 H/X ? * * *)``
+(every X hours from H) and ``NOW`` (once, with DataAnalysisStartTime/EndTime offsets such as
+``-PT1H``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from pipelines.errors import UsageError
+
+ACCOUNT = "000000000000"
+HOURLY = "cron(0 * ? * * *)"
+_CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
+_OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
+_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schedules (
+    name TEXT PRIMARY KEY, endpoint TEXT NOT NULL, expression TEXT NOT NULL,
+    start_offset TEXT, end_offset TEXT, status TEXT NOT NULL,
+    capture_uri TEXT NOT NULL, statistics_uri TEXT NOT NULL, constraints_uri TEXT NOT NULL,
+    output_uri TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS monitoring_executions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, schedule TEXT NOT NULL, scheduled_time TEXT NOT NULL,
+    status TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL, failure_reason TEXT,
+    report_uri TEXT, violations INTEGER, metrics TEXT, window_start TEXT, window_end TEXT,
+    UNIQUE (schedule, scheduled_time)
+);
+CREATE TABLE IF NOT EXISTS alarms (
+    name TEXT PRIMARY KEY, schedule TEXT NOT NULL, feature TEXT NOT NULL, threshold REAL NOT NULL,
+    periods INTEGER NOT NULL, action TEXT NOT NULL, state TEXT NOT NULL, created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alarm_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, alarm TEXT NOT NULL, time TEXT NOT NULL,
+    decision TEXT NOT NULL, reason TEXT NOT NULL, pipeline_execution_arn TEXT
+);
+"""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A validated schedule expression."""
+
+    expression: str
+    start_hour: int | None  # None: every hour
+    every: int  # hours between executions
+    once: bool = False
+
+    @classmethod
+    def parse(cls, expression: str) -> "Cron":
+        text = expression.strip()
+        if text == "NOW":
+            return cls(text, None, 0, once=True)
+        match = _CRON.match(text)
+        if not match:
+            raise UsageError(
+                f"schedule expression {expression!r} is not one SageMaker accepts: use {HOURLY} (hourly), "
+                "cron(0 H ? * * *) (daily at hour H, 0-23), cron(0 H/X ? * * *) (every X hours from H) or NOW"
+            )
+        hours = match["hours"]
+        if hours == "*":
+            return cls(text, None, 1)
+        start, _, every = hours.partition("/")
+        if not 0 <= int(start) <= 23:
+            raise UsageError(f"schedule expression {expression!r}: the hour must be 0-23")
+        if every and not 1 <= int(every) <= 24:
+            raise UsageError(f"schedule expression {expression!r}: the interval must be 1-24 hours")
+        return cls(text, int(start), int(every) if every else 24)
+
+    def times(self, after: datetime, until: datetime) -> list[datetime]:
+        """Scheduled times in (after, until], on the hour."""
+        if self.once:
+            return []
+        moment = after.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        found = []
+        while moment <= until:
+            if self.start_hour is None or (moment.hour - self.start_hour) % self.every == 0 and (self.every != 24 or moment.hour == self.start_hour):
+                found.append(moment)
+            moment += timedelta(hours=1)
+        return found
+
+
+def parse_offset(text: str, what: str) -> timedelta:
+    """``-PT1H``, ``-PT30M``, ``PT0H`` -> a timedelta (SageMaker's DataAnalysis offsets)."""
+    match = _OFFSET.match(text.strip()) if text else None
+    if not match or not (match["hours"] or match["minutes"]):
+        raise UsageError(f"{what} {text!r} must be an ISO-8601 offset such as -PT1H or -PT30M")
+    delta = timedelta(hours=int(match["hours"] or 0), minutes=int(match["minutes"] or 0))
+    return -delta if match["sign"] == "-" else delta
+
+
+def window(expression: Cron, scheduled: datetime, start_offset: str | None, end_offset: str | None) -> tuple[datetime, datetime]:
+    """The data an execution analyses: by default the previous full hour."""
+    if start_offset and end_offset:
+        return scheduled + parse_offset(start_offset, "DataAnalysisStartTime"), scheduled + parse_offset(end_offset, "DataAnalysisEndTime")
+    return scheduled - timedelta(hours=1), scheduled
+
+
+class MonitoringStore:
+    def __init__(self, path: Path, region: str = "us-east-1") -> None:
+        self.path = path
+        self.region = region
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA busy_timeout=30000")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                with self._lock:
+                    self._db.executescript(SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:monitoring-schedule/{name}"
+
+    # -- schedules --------------------------------------------------------------------------
+    def create_schedule(self, name: str, endpoint: str, expression: str, capture_uri: str, statistics_uri: str, constraints_uri: str, output_uri: str, start_offset: str | None = None, end_offset: str | None = None) -> dict[str, Any]:
+        if not _NAME.match(name) or len(name) > 63:
+            raise UsageError(f"schedule name {name!r}: 1-63 letters, digits and hyphens, as SageMaker allows")
+        cron = Cron.parse(expression)
+        if cron.once:
+            if not (start_offset and end_offset):
+                raise UsageError("a NOW schedule needs DataAnalysisStartTime and DataAnalysisEndTime offsets (e.g. -PT1H and -PT0H)")
+        if start_offset or end_offset:
+            if not (start_offset and end_offset):
+                raise UsageError("give both DataAnalysisStartTime and DataAnalysisEndTime, or neither")
+            begin, end = parse_offset(start_offset, "DataAnalysisStartTime"), parse_offset(end_offset, "DataAnalysisEndTime")
+            if begin >= end:
+                raise UsageError("DataAnalysisStartTime must come before DataAnalysisEndTime")
+            if end - begin > timedelta(hours=24):
+                raise UsageError("DataAnalysisEndTime must not follow DataAnalysisStartTime by more than 24 hours")
+        now = iso(utcnow())
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO schedules VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (name, endpoint, cron.expression, start_offset, end_offset, "Scheduled", capture_uri, statistics_uri, constraints_uri, output_uri, now, now),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise UsageError(f"a monitoring schedule named {name!r} already exists") from exc
+        return self.describe_schedule(name)
+
+    def _row(self, name: str) -> sqlite3.Row:
+        row = self._db.execute("SELECT * FROM schedules WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise UsageError(f"no monitoring schedule {name!r}; see `mlops monitor schedule list`")
+        return row
+
+    def schedule(self, name: str) -> dict[str, Any]:
+        return dict(self._row(name))
+
+    def describe_schedule(self, name: str) -> dict[str, Any]:
+        """DescribeMonitoringSchedule's shape."""
+        row = self._row(name)
+        config: dict[str, Any] = {"ScheduleExpression": row["expression"]}
+        if row["start_offset"]:
+            config.update({"DataAnalysisStartTime": row["start_offset"], "DataAnalysisEndTime": row["end_offset"]})
+        described = {
+            "MonitoringScheduleArn": self.arn(name),
+            "MonitoringScheduleName": name,
+            "MonitoringScheduleStatus": row["status"],
+            "MonitoringType": "DataQuality",
+            "CreationTime": row["created"],
+            "LastModifiedTime": row["modified"],
+            "EndpointName": row["endpoint"],
+            "MonitoringScheduleConfig": {
+                "ScheduleConfig": config,
+                "MonitoringJobDefinition": {
+                    "BaselineConfig": {"ConstraintsResource": {"S3Uri": row["constraints_uri"]}, "StatisticsResource": {"S3Uri": row["statistics_uri"]}},
+                    "MonitoringInputs": [{"EndpointInput": {"EndpointName": row["endpoint"], "LocalPath": "/opt/ml/processing/input/endpoint"}}],
+                    "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": row["output_uri"], "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+                    "MonitoringAppSpecification": {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.analyzer)"},
+                    "Environment": {"dataset_source": row["capture_uri"]},
+                },
+            },
+        }
+        last = self.list_executions(name, limit=1)
+        if last:
+            described["LastMonitoringExecutionSummary"] = last[0]
+        return described
+
+    def list_schedules(self, endpoint: str | None = None) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM schedules WHERE ? IS NULL OR endpoint=? ORDER BY created", (endpoint, endpoint)).fetchall()
+        return [
+            {"MonitoringScheduleName": r["name"], "MonitoringScheduleArn": self.arn(r["name"]), "MonitoringScheduleStatus": r["status"], "EndpointName": r["endpoint"], "CreationTime": r["created"], "LastModifiedTime": r["modified"], "MonitoringType": "DataQuality"}
+            for r in rows
+        ]
+
+    def set_status(self, name: str, status: str) -> None:
+        self._row(name)
+        with self._write() as db:
+            db.execute("UPDATE schedules SET status=?, modified=? WHERE name=?", (status, iso(utcnow()), name))
+
+    def delete_schedule(self, name: str) -> None:
+        self._row(name)
+        with self._write() as db:
+            db.execute("DELETE FROM alarm_events WHERE alarm IN (SELECT name FROM alarms WHERE schedule=?)", (name,))
+            db.execute("DELETE FROM alarms WHERE schedule=?", (name,))
+            db.execute("DELETE FROM monitoring_executions WHERE schedule=?", (name,))
+            db.execute("DELETE FROM schedules WHERE name=?", (name,))
+
+    # -- executions -------------------------------------------------------------------------
+    def start_execution(self, schedule: str, scheduled: datetime, window_start: datetime, window_end: datetime) -> int | None:
+        """Record an execution as InProgress; None when that scheduled time already ran."""
+        now = iso(utcnow())
+        try:
+            with self._write() as db:
+                cursor = db.execute(
+                    "INSERT INTO monitoring_executions (schedule, scheduled_time, status, created, modified, window_start, window_end) VALUES (?,?,?,?,?,?,?)",
+                    (schedule, iso(scheduled), "InProgress", now, now, iso(window_start), iso(window_end)),
+                )
+                return int(cursor.lastrowid)
+        except sqlite3.IntegrityError:
+            return None
+
+    def end_execution(self, execution_id: int, status: str, failure_reason: str | None = None, report_uri: str | None = None, violations: int | None = None, metrics: dict[str, float] | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE monitoring_executions SET status=?, modified=?, failure_reason=?, report_uri=?, violations=?, metrics=? WHERE id=?",
+                (status, iso(utcnow()), failure_reason, report_uri, violations, json.dumps(metrics or {}), execution_id),
+            )
+
+    def last_scheduled_time(self, schedule: str) -> datetime | None:
+        row = self._db.execute("SELECT MAX(scheduled_time) AS t FROM monitoring_executions WHERE schedule=?", (schedule,)).fetchone()
+        return datetime.strptime(row["t"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) if row and row["t"] else None
+
+    def list_executions(self, schedule: str | None = None, limit: int = 100, ascending: bool = False) -> list[dict[str, Any]]:
+        """ListMonitoringExecutions' MonitoringExecutionSummaries (newest first unless ``ascending``)."""
+        order = "ASC" if ascending else "DESC"
+        rows = self._db.execute(
+            f"SELECT e.*, s.endpoint FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE ? IS NULL OR e.schedule=? ORDER BY e.scheduled_time {order} LIMIT ?",
+            (schedule, schedule, limit),
+        ).fetchall()
+        return [_summary(r, self.region) for r in rows]
+
+    def execution(self, execution_id: int) -> dict[str, Any]:
+        row = self._db.execute("SELECT e.*, s.endpoint FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE e.id=?", (execution_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"no monitoring execution {execution_id}")
+        return _summary(row, self.region)
+
+    # -- alarms -----------------------------------------------------------------------------
+    def create_alarm(self, name: str, schedule: str, feature: str, threshold: float, periods: int, action: str = "retrain") -> dict[str, Any]:
+        self._row(schedule)
+        if periods < 1:
+            raise UsageError("--periods must be at least 1")
+        try:
+            with self._write() as db:
+                db.execute("INSERT INTO alarms VALUES (?,?,?,?,?,?,?,?)", (name, schedule, feature, threshold, periods, action, "OK", iso(utcnow())))
+        except sqlite3.IntegrityError as exc:
+            raise UsageError(f"an alarm named {name!r} already exists") from exc
+        return self.alarm(name)
+
+    def alarm(self, name: str) -> dict[str, Any]:
+        row = self._db.execute("SELECT * FROM alarms WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise UsageError(f"no alarm {name!r}; see `mlops monitor alarm list`")
+        return dict(row)
+
+    def alarms(self, schedule: str | None = None) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._db.execute("SELECT * FROM alarms WHERE ? IS NULL OR schedule=? ORDER BY created", (schedule, schedule)).fetchall()]
+
+    def delete_alarm(self, name: str) -> None:
+        self.alarm(name)
+        with self._write() as db:
+            db.execute("DELETE FROM alarm_events WHERE alarm=?", (name,))
+            db.execute("DELETE FROM alarms WHERE name=?", (name,))
+
+    def set_alarm_state(self, name: str, state: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE alarms SET state=? WHERE name=?", (state, name))
+
+    def record_decision(self, alarm: str, decision: str, reason: str, execution_arn: str | None = None) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO alarm_events (alarm, time, decision, reason, pipeline_execution_arn) VALUES (?,?,?,?,?)", (alarm, iso(utcnow()), decision, reason, execution_arn))
+
+    def decisions(self, alarm: str | None = None) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._db.execute("SELECT * FROM alarm_events WHERE ? IS NULL OR alarm=? ORDER BY id", (alarm, alarm)).fetchall()]
+
+
+def _summary(row: sqlite3.Row, region: str) -> dict[str, Any]:
+    summary = {
+        "MonitoringScheduleName": row["schedule"],
+        "ScheduledTime": row["scheduled_time"],
+        "CreationTime": row["created"],
+        "LastModifiedTime": row["modified"],
+        "MonitoringExecutionStatus": row["status"],
+        "ProcessingJobArn": f"arn:aws:sagemaker:{region}:{ACCOUNT}:processing-job/model-monitoring-{row['id']:012d}",
+        "EndpointName": row["endpoint"],
+        "MonitoringType": "DataQuality",
+        "FailureReason": row["failure_reason"],
+        "ExecutionId": row["id"],
+        "ReportUri": row["report_uri"],
+        "Violations": row["violations"],
+        "AnalysisWindow": {"Start": row["window_start"], "End": row["window_end"]},
+        "Metrics": json.loads(row["metrics"]) if row["metrics"] else {},
+    }
+    return {k: v for k, v in summary.items() if v is not None}
