@@ -98,6 +98,8 @@ def run_checks(baseline: dict[str, Any], constraints: dict[str, Any], current: l
         config = constraint_settings.settings(constraints, feature)
         metrics[f"feature_non_null_{name}"] = p.completeness
         metrics[f"feature_data_{name}"] = float(p.present)
+        if p.numbers:
+            metrics[f"feature_mean_{name}"] = p.mean  # ours, for the timeline: not a CloudWatch name
         if config.get("evaluate_constraints", "Enabled") != "Enabled":
             continue
         expected_type = feature.get("inferred_type")

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -61,8 +61,12 @@ class Monitor:
 
     # -- running ----------------------------------------------------------------------------
     def run_due(self, now: datetime | None = None, backfill_from: datetime | None = None) -> list[ExecutionOutcome]:
-        """Every execution due up to ``now`` that has not run, oldest first (after ``backfill_from``
-        when given, else after the schedule's last execution or its creation)."""
+        """Every execution due up to ``now`` that has not run, oldest first.
+
+        Executions are due at the schedule's times after its last execution (or its creation);
+        ``backfill_from`` reaches back instead to the times after that moment, so that past hours
+        of capture are analysed too.
+        """
         now = now or utcnow()
         outcomes = []
         for item in self.schedules.list_schedules():
@@ -75,11 +79,10 @@ class Monitor:
                 if self.schedules.last_scheduled_time(name) is None:
                     outcomes.append(self.execute(name, now.replace(second=0, microsecond=0)))
                 continue
-            after = backfill_from or self.schedules.last_scheduled_time(name) or _parse(row["created"])
-            for moment in cron.times(after - timedelta(seconds=1) if backfill_from else after, now):
-                if self.schedules.last_scheduled_time(name) and moment <= self.schedules.last_scheduled_time(name):  # type: ignore[operator]
-                    continue
-                outcomes.append(self.execute(name, moment))
+            last = self.schedules.last_scheduled_time(name)
+            for moment in cron.times(backfill_from or last or _parse(row["created"]), now):
+                if last is None or moment > last:
+                    outcomes.append(self.execute(name, moment))
         return outcomes
 
     def execute(self, schedule: str, scheduled: datetime, start: datetime | None = None, end: datetime | None = None) -> ExecutionOutcome:
@@ -136,23 +139,27 @@ class Monitor:
         executions = self.schedules.list_executions(schedule, ascending=True)
         folder = self.local_path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{schedule}")
         folder.mkdir(parents=True, exist_ok=True)
-        report.timeline(folder / "timeline.html", schedule, row["endpoint"], executions, self._thresholds(row))
+        report.timeline(folder / "timeline.html", schedule, row["endpoint"], executions, *self._baseline_facts(row))
 
-    def _thresholds(self, row: dict[str, Any]) -> dict[str, float]:
+    def _baseline_facts(self, row: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+        """Each feature's drift threshold and baseline mean, for the timeline."""
         import json
 
         from pipelines.monitor import constraints as settings
 
-        try:
-            document = json.loads(self._local(row["constraints_uri"], Path(tempfile.mkdtemp(prefix="constraints-"))).read_text())
-        except (FileNotFoundError, ValueError):
-            return {}
-        result = {}
-        for feature in document.get("features", []):
-            config = settings.settings(document, feature)["distribution_constraints"]
+        with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
+            try:
+                constraints = json.loads(self._local(row["constraints_uri"], Path(tmp) / "c").read_text())
+                statistics = json.loads(self._local(row["statistics_uri"], Path(tmp) / "s").read_text())
+            except (FileNotFoundError, StopIteration, ValueError):
+                return {}, {}
+        thresholds = {}
+        for feature in constraints.get("features", []):
+            config = settings.settings(constraints, feature)["distribution_constraints"]
             key = "categorical_comparison_threshold" if feature.get("inferred_type") == "String" else "comparison_threshold"
-            result[feature["name"]] = float(config.get(key, 0.1))
-        return result
+            thresholds[feature["name"]] = float(config.get(key, 0.1))
+        means = {f["name"]: f["numerical_statistics"]["mean"] for f in statistics.get("features", []) if "numerical_statistics" in f}
+        return thresholds, means
 
     # -- alarms -----------------------------------------------------------------------------
     def _evaluate_alarms(self, schedule: str) -> None:

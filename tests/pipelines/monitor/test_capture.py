@@ -4,40 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from capture_helpers import record, write_capture
 from pipelines.monitor import analyzer, dataset
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "monitor"
 START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
-
-
-def record(input_data: str, output_data: str, moment: datetime, content_type: str = "text/csv", encoding: str = "CSV") -> dict:
-    return {
-        "captureData": {
-            "endpointInput": {"observedContentType": content_type, "mode": "INPUT", "data": input_data, "encoding": encoding},
-            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": output_data, "encoding": "CSV"},
-        },
-        "eventMetadata": {"eventId": str(uuid.uuid4()), "inferenceTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ")},
-        "eventVersion": "0",
-    }
-
-
-def write_capture(root: Path, records: list[dict], endpoint: str = "ep", variant: str = "AllTraffic") -> None:
-    """SageMaker's layout: {root}/{endpoint}/{variant}/yyyy/mm/dd/hh/<file>.jsonl, by inferenceTime's hour."""
-    by_hour: dict[Path, list[str]] = {}
-    for item in records:
-        moment = dataset.parse_time(item["eventMetadata"]["inferenceTime"])
-        folder = root / endpoint / variant / moment.strftime("%Y/%m/%d/%H")
-        by_hour.setdefault(folder, []).append(json.dumps(item))
-    for folder, lines in by_hour.items():
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"00-00-000-{uuid.uuid4()}.jsonl").write_text("\n".join(lines) + "\n")
 
 
 def as_text(column: object) -> list[str]:

@@ -1,0 +1,170 @@
+"""Schedules, hourly executions over simulated hours, reports, and drift alarms that retrain."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capture_helpers import capture_frame
+from pipelines.engine.home import Home
+from pipelines.engine.records import Records
+from pipelines.engine.store import ObjectStore
+from pipelines.errors import UsageError
+from pipelines.monitor import analyzer
+from pipelines.monitor.schedules import Cron, MonitoringStore
+from pipelines.monitor.scheduler import Monitor
+from steps.preprocess import plain_decimals
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+CAPTURE = "s3://bucket/data-capture"
+OUTPUT = "s3://bucket/monitoring"
+
+
+@pytest.mark.parametrize("expression", ["cron(0 * ? * * *)", "cron(0 12 ? * * *)", "cron(0 0/2 ? * * *)", "cron(0 17/12 ? * * *)", "NOW"])
+def test_sagemakers_expressions_are_accepted(expression: str) -> None:
+    assert Cron.parse(expression).expression == expression
+
+
+@pytest.mark.parametrize("expression", ["cron(5 * ? * * *)", "cron(0 25 ? * * *)", "cron(0 1/30 ? * * *)", "rate(1 hour)", "cron(0 * * * * *)"])
+def test_other_expressions_are_refused_with_the_accepted_forms(expression: str) -> None:
+    with pytest.raises(UsageError, match=r"cron\(0 \* \? \* \* \*\) \(hourly\)|0-23|1-24"):
+        Cron.parse(expression)
+
+
+def test_times_of_each_expression() -> None:
+    after, until = T0, T0 + timedelta(hours=24)
+    assert len(Cron.parse("cron(0 * ? * * *)").times(after, until)) == 24
+    assert [t.hour for t in Cron.parse("cron(0 0/6 ? * * *)").times(after, until)] == [12, 18, 0, 6]
+    assert [t.hour for t in Cron.parse("cron(0 12 ? * * *)").times(after, until)] == [12]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home.resolve(tmp_path / "home")
+
+
+@pytest.fixture
+def baseline_uris(home: Home, evaluated: Path, tmp_path: Path) -> tuple[str, str]:
+    analyzer.baseline(evaluated / "baseline" / "baseline.csv", tmp_path / "baseline")
+    ObjectStore(home.store).publish(tmp_path / "baseline", "s3://bucket/baselines/run1")
+    return "s3://bucket/baselines/run1/statistics.json", "s3://bucket/baselines/run1/constraints.json"
+
+
+def test_schedule_rules(home: Home, baseline_uris: tuple[str, str]) -> None:
+    store = MonitoringStore(home.root / "monitoring.db")
+    with pytest.raises(UsageError, match="NOW schedule needs DataAnalysisStartTime"):
+        store.create_schedule("once", "ep", "NOW", CAPTURE, *baseline_uris, OUTPUT)
+    with pytest.raises(UsageError, match="more than 24 hours"):
+        store.create_schedule("wide", "ep", "NOW", CAPTURE, *baseline_uris, OUTPUT, start_offset="-PT30H", end_offset="-PT1H")
+    with pytest.raises(UsageError, match="letters, digits and hyphens"):
+        store.create_schedule("bad_name", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+    described = store.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+    assert described["MonitoringScheduleStatus"] == "Scheduled" and described["EndpointName"] == "ep"
+    assert described["MonitoringScheduleConfig"]["ScheduleConfig"] == {"ScheduleExpression": "cron(0 * ? * * *)"}
+    assert described["MonitoringScheduleConfig"]["MonitoringJobDefinition"]["BaselineConfig"]["StatisticsResource"]["S3Uri"] == baseline_uris[0]
+    with pytest.raises(UsageError, match="already exists"):
+        store.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+    store.set_status("hourly", "Stopped")
+    assert store.list_schedules()[0]["MonitoringScheduleStatus"] == "Stopped"
+    store.delete_schedule("hourly")
+    assert store.list_schedules() == []
+    store.close()
+
+
+def drifted(frame: pd.DataFrame, rescore) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(11)
+    out = frame.copy()
+    n = len(out)
+    out["LIMIT_BAL"] = np.where(rng.random(n) < 0.5, out["LIMIT_BAL"] // 1000, out["LIMIT_BAL"])
+    out["EDUCATION"] = np.where(rng.random(n) < 0.75, -out["EDUCATION"], out["EDUCATION"])
+    out["MARRIAGE"] = np.where(rng.random(n) < 0.5, -out["MARRIAGE"], out["MARRIAGE"])
+    return rescore(out)
+
+
+@pytest.fixture
+def rescore(model_dir: Path):  # type: ignore[no-untyped-def]
+    import tarfile
+
+    import xgboost
+
+    with tarfile.open(model_dir / "model.tar.gz") as tar:
+        raw = tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(raw))
+    return lambda frame: frame.assign(prediction=[repr(float(x)) for x in booster.predict(xgboost.DMatrix(frame.iloc[:, 1:].to_numpy(dtype=float)))])
+
+
+def test_hours_of_traffic_clean_then_drifted_with_an_alarm_that_retrains_once(home: Home, baseline_uris: tuple[str, str], scored_test: Path, rescore) -> None:  # type: ignore[no-untyped-def]
+    test = pd.read_csv(scored_test, dtype={"prediction": str})
+    capture_root = ObjectStore(home.store).path(CAPTURE)
+    hours = [test.sample(400, random_state=h) for h in range(5)]
+    for hour, frame in enumerate(hours):
+        frame = frame if hour < 2 else drifted(frame, rescore)
+        capture_frame(plain_decimals(frame), capture_root, T0 + timedelta(hours=hour), timedelta(minutes=59))
+    calls: list[tuple[str, str]] = []
+    monitor = Monitor(home, retrainer=lambda alarm, reason: calls.append((alarm, reason)) or f"arn:retrain:{len(calls)}")
+    monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+    monitor.schedules.create_alarm("drift", "hourly", "*", 0.1, 2)
+
+    outcomes = monitor.run_due(now=T0 + timedelta(hours=6, minutes=5), backfill_from=T0)
+    assert [(o.scheduled.hour, o.status) for o in outcomes] == [
+        (11, "Completed"), (12, "Completed"), (13, "CompletedWithViolations"), (14, "CompletedWithViolations"), (15, "CompletedWithViolations"), (16, "Failed"),
+    ]  # fmt: skip
+    assert "No data to analyze" in (outcomes[-1].failure_reason or "")
+    assert monitor.run_due(now=T0 + timedelta(hours=6, minutes=30), backfill_from=T0) == []  # nothing runs twice
+
+    # The alarm entered ALARM after two drifted hours in a row, and retrained once.
+    assert len(calls) == 1 and calls[0][0] == "drift" and "feature_baseline_drift_" in calls[0][1]
+    decisions = monitor.schedules.decisions("drift")
+    assert [d["decision"] for d in decisions] == ["retrain started"]
+    assert "over the last 2 execution(s)" in decisions[0]["reason"]
+
+    # Reports where SageMaker puts them, with SageMaker's files, an HTML report and the timeline.
+    store = ObjectStore(home.store)
+    hour13 = store.path(f"{OUTPUT}/ep/hourly/2026/11/20/13")
+    assert {p.name for p in hour13.iterdir()} >= {"statistics.json", "constraint_violations.json", "report.html", "cloudwatch_metrics.json"}
+    violations = json.loads((hour13 / "constraint_violations.json").read_text())["violations"]
+    flagged = {v["feature_name"] for v in violations if v["constraint_check_type"] == "baseline_drift_check"}
+    assert flagged - {"prediction"} == {"LIMIT_BAL", "EDUCATION", "MARRIAGE"}
+    page = (hour13 / "report.html").read_text()
+    assert "CompletedWithViolations" in page and page.count('class="chart distribution"') == 24
+    timeline = store.path(f"{OUTPUT}/ep/hourly/timeline.html").read_text()
+    assert timeline.count('data-series="drift"') == 24 and "LIMIT_BAL" in timeline
+
+    executions = monitor.schedules.list_executions("hourly")
+    assert executions[0]["MonitoringExecutionStatus"] == "Failed" and executions[0]["FailureReason"].startswith("No data to analyze")
+    assert executions[1]["Metrics"]["feature_baseline_drift_LIMIT_BAL"] > 0.1
+    assert set(executions[1]) >= {"MonitoringScheduleName", "ScheduledTime", "CreationTime", "LastModifiedTime", "MonitoringExecutionStatus", "ProcessingJobArn", "EndpointName"}
+    monitor.close()
+
+
+def test_a_retraining_run_in_progress_is_not_started_again(home: Home, baseline_uris: tuple[str, str], scored_test: Path, rescore) -> None:  # type: ignore[no-untyped-def]
+    test = pd.read_csv(scored_test, dtype={"prediction": str})
+    capture_root = ObjectStore(home.store).path(CAPTURE)
+    pattern = ["drift", "clean", "drift"]
+    for hour, kind in enumerate(pattern):
+        frame = test.sample(400, random_state=hour)
+        capture_frame(plain_decimals(drifted(frame, rescore) if kind == "drift" else frame), capture_root, T0 + timedelta(hours=hour), timedelta(minutes=59))
+    records = Records(home.database)
+    records.create_execution("abc123", "arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123", "p", None, "retraining", {}, {"Steps": []})
+    records.close()  # left Executing: the retraining is "in progress"
+    monitor = Monitor(home, retrainer=lambda alarm, reason: "arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123")
+    monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+    monitor.schedules.create_alarm("drift", "hourly", "LIMIT_BAL", 0.1, 1)
+    monitor.run_due(now=T0 + timedelta(hours=3, minutes=1), backfill_from=T0)
+    assert [d["decision"] for d in monitor.schedules.decisions("drift")] == ["retrain started", "OK", "retrain skipped"]
+    assert "is still in progress" in monitor.schedules.decisions("drift")[-1]["reason"]
+    monitor.close()
+
+
+def test_stopped_schedules_do_not_run(home: Home, baseline_uris: tuple[str, str]) -> None:
+    monitor = Monitor(home, retrainer=lambda alarm, reason: "x")
+    monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+    monitor.schedules.set_status("hourly", "Stopped")
+    assert monitor.run_due(now=T0 + timedelta(hours=3), backfill_from=T0) == []
+    monitor.close()
