@@ -7,7 +7,7 @@ from typing import Sequence
 import click
 
 from pipelines import __version__
-from pipelines.cli import definition, executions, handler, run
+from pipelines.cli import definition, executions, handler, monitor, run
 
 
 @click.group(
@@ -25,6 +25,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 cli.add_command(definition.group)
 cli.add_command(run.command)
 cli.add_command(executions.group)
+cli.add_command(monitor.group)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

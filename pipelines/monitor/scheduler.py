@@ -16,8 +16,8 @@ reason.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -214,12 +214,17 @@ class Monitor:
 
 
 class LocalRetrainer:
-    """Starts ``mlops run`` in the background on this MLOPS_HOME and returns its execution's ARN."""
+    """Starts ``mlops run`` on this MLOPS_HOME in the background and returns a handle to it.
+
+    With ``wait``, it waits for the run to end and returns the pipeline execution's ARN. The
+    run's description carries the alarm (``retrain:alarm=<name>: <reason>``), so the execution
+    says why it ran.
+    """
 
     def __init__(self, home: Home, wait: bool = False) -> None:
         self.home = home
         self.wait = wait
-        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._pids: dict[str, int] = {}
 
     def __call__(self, alarm: str, reason: str) -> str:
         log_dir = self.home.root / "retraining"
@@ -227,18 +232,27 @@ class LocalRetrainer:
         log = log_dir / f"{alarm}-{utcnow():%Y%m%dT%H%M%SZ}.log"
         description = f"{RETRAIN_MARKER}{alarm}: {reason}"
         command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(self.home.root), "run", "--json", "--description", description]
-        with log.open("wb") as handle:
-            process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-        handle_id = f"pending:{process.pid}:{log}"
-        self._processes[handle_id] = process
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            pid = os.posix_spawnp(command[0], command, dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)], setsid=True)
+        finally:
+            os.close(fd)
+        handle = f"pending:{pid}:{log}"
+        self._pids[handle] = pid
         if self.wait:
-            process.wait()
-            return _arn_from(log) or handle_id
-        return handle_id
+            os.waitpid(pid, 0)
+            return _arn_from(log) or handle
+        return handle
 
     def running(self, handle: str) -> bool:
-        process = self._processes.get(handle)
-        return process is not None and process.poll() is None
+        pid = self._pids.get(handle)
+        if pid is None:
+            return False
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        return done == 0
 
 
 def _arn_from(log: Path) -> str | None:

@@ -1,0 +1,337 @@
+"""``mlops monitor``: baselines, schedules, executions, violations, alarms and reports."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipelines.engine.home import Home
+from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.errors import UsageError
+from pipelines.monitor import analyzer, dataset
+from pipelines.monitor.schedules import HOURLY, iso, utcnow
+from pipelines.monitor.scheduler import LocalRetrainer, Monitor
+
+DEFAULT_CAPTURE = "s3://sagemaker-us-east-1-mlops/credit-default/data-capture"
+DEFAULT_OUTPUT = "s3://sagemaker-us-east-1-mlops/credit-default/monitoring"
+
+
+def _monitor(obj: dict, wait_for_retraining: bool = False) -> Monitor:
+    home = Home.resolve(obj.get("home"))
+    return Monitor(home, retrainer=LocalRetrainer(home, wait=wait_for_retraining))
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    moment = dataset.parse_time(value)
+    if moment is None:
+        raise UsageError(f"{option}: {value!r} is not an ISO-8601 time such as 2026-11-20T13:00:00Z")
+    return moment
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+@click.group("monitor", help="Model Monitor, locally: baselines, schedules, executions, violations, drift alarms.", epilog="Example:\n\n  mlops monitor schedule list\n\n  mlops monitor violations")
+def group() -> None:
+    pass
+
+
+@group.command("baseline", help="Suggest a baseline (statistics.json, constraints.json) from a CSV with a header, output column first.", epilog="Example:\n\n  mlops monitor baseline --dataset baseline.csv --output s3://bucket/baselines/manual")
+@click.option("--dataset", "source", required=True, type=click.Path(exists=True, path_type=Path), help="CSV file, or a directory of them")
+@click.option("--output", required=True, help="a directory, or an s3:// URI in the local store")
+@click.pass_obj
+def baseline(obj: dict, source: Path, output: str) -> None:
+    home = Home.resolve(obj.get("home"))
+    store = ObjectStore(home.store)
+    target = store.path(output) if is_s3(output) else Path(output)
+    try:
+        result = analyzer.baseline(source, target)
+    except analyzer.AnalysisFailed as exc:
+        raise UsageError(str(exc)) from exc
+    click.echo(f"{result.message} {result.counters['rows']} rows -> {output}/statistics.json, {output}/constraints.json")
+
+
+# -- schedules -------------------------------------------------------------------------------
+@group.group("schedule", help="Create and manage monitoring schedules.", epilog=f"Example:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics s3://b/baselines/x/statistics.json --baseline-constraints s3://b/baselines/x/constraints.json --cron '{HOURLY}'")
+def schedule() -> None:
+    pass
+
+
+@schedule.command("create", help="Create a DataQuality monitoring schedule for an endpoint.", epilog=f"Example:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics URI --baseline-constraints URI --cron '{HOURLY}'")
+@click.option("--name", required=True)
+@click.option("--endpoint", required=True)
+@click.option("--baseline-statistics", required=True, help="statistics.json (s3:// URI in the store, or a path)")
+@click.option("--baseline-constraints", required=True, help="constraints.json (s3:// URI in the store, or a path)")
+@click.option("--cron", "expression", default=HOURLY, show_default=True, help="cron(0 * ? * * *), cron(0 H ? * * *), cron(0 H/X ? * * *) or NOW")
+@click.option("--capture", default=DEFAULT_CAPTURE, show_default=True, help="the endpoint config's data-capture destination")
+@click.option("--output", default=DEFAULT_OUTPUT, show_default=True, help="where reports go: {output}/{endpoint}/{schedule}/yyyy/mm/dd/hh/")
+@click.option("--start-offset", default=None, help="DataAnalysisStartTime, e.g. -PT1H")
+@click.option("--end-offset", default=None, help="DataAnalysisEndTime, e.g. -PT0H")
+@click.option("--json", "as_json", is_flag=True, help="DescribeMonitoringSchedule's shape")
+@click.pass_obj
+def schedule_create(obj: dict, name: str, endpoint: str, baseline_statistics: str, baseline_constraints: str, expression: str, capture: str, output: str, start_offset: str | None, end_offset: str | None, as_json: bool) -> None:
+    monitor = _monitor(obj)
+    try:
+        described = monitor.schedules.create_schedule(name, endpoint, expression, capture, baseline_statistics, baseline_constraints, output, start_offset, end_offset)
+    finally:
+        monitor.close()
+    _echo_json(described) if as_json else click.echo(f"created {described['MonitoringScheduleArn']} ({expression})")
+
+
+@schedule.command("list", help="Every schedule.", epilog="Example:\n\n  mlops monitor schedule list --json")
+@click.option("--endpoint", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def schedule_list(obj: dict, endpoint: str | None, as_json: bool) -> None:
+    monitor = _monitor(obj)
+    try:
+        items = monitor.schedules.list_schedules(endpoint)
+    finally:
+        monitor.close()
+    if as_json:
+        _echo_json({"MonitoringScheduleSummaries": items})
+        return
+    if not items:
+        click.echo("no monitoring schedules; create one with `mlops monitor schedule create`")
+    for item in items:
+        click.echo(f"{item['MonitoringScheduleName']:<28} {item['MonitoringScheduleStatus']:<10} {item['EndpointName']}")
+
+
+@schedule.command("describe", help="One schedule, in DescribeMonitoringSchedule's shape.", epilog="Example:\n\n  mlops monitor schedule describe credit-hourly")
+@click.argument("name")
+@click.pass_obj
+def schedule_describe(obj: dict, name: str) -> None:
+    monitor = _monitor(obj)
+    try:
+        _echo_json(monitor.schedules.describe_schedule(name))
+    finally:
+        monitor.close()
+
+
+def _set_status(obj: dict, name: str, status: str) -> None:
+    monitor = _monitor(obj)
+    try:
+        monitor.schedules.set_status(name, status)
+    finally:
+        monitor.close()
+    click.echo(f"{name}: {status}")
+
+
+@schedule.command("stop", help="Stop a schedule (no executions until started again).", epilog="Example:\n\n  mlops monitor schedule stop credit-hourly")
+@click.argument("name")
+@click.pass_obj
+def schedule_stop(obj: dict, name: str) -> None:
+    _set_status(obj, name, "Stopped")
+
+
+@schedule.command("start", help="Start a stopped schedule.", epilog="Example:\n\n  mlops monitor schedule start credit-hourly")
+@click.argument("name")
+@click.pass_obj
+def schedule_start(obj: dict, name: str) -> None:
+    _set_status(obj, name, "Scheduled")
+
+
+@schedule.command("delete", help="Delete a schedule, its execution records and alarms (reports stay).", epilog="Example:\n\n  mlops monitor schedule delete credit-hourly")
+@click.argument("name")
+@click.pass_obj
+def schedule_delete(obj: dict, name: str) -> None:
+    monitor = _monitor(obj)
+    try:
+        monitor.schedules.delete_schedule(name)
+    finally:
+        monitor.close()
+    click.echo(f"deleted {name}")
+
+
+# -- running ---------------------------------------------------------------------------------
+def _print_outcomes(outcomes: list[Any]) -> None:
+    for outcome in outcomes:
+        detail = f"{outcome.violations} violation(s)" if outcome.status != "Failed" else outcome.failure_reason
+        click.echo(f"{iso(outcome.scheduled)} {outcome.schedule:<24} {outcome.status:<24} {detail}")
+
+
+@group.command("scheduler", help="Run due executions (each analyses the previous full hour); with --once, once and exit.", epilog="Examples:\n\n  mlops monitor scheduler --once\n\n  mlops monitor scheduler --backfill-from 2026-11-20T00:00:00Z --once")
+@click.option("--once", is_flag=True, help="run what is due now, then exit")
+@click.option("--interval", type=click.FloatRange(min=1), default=60, show_default=True, help="seconds between checks")
+@click.option("--now", "now_text", default=None, help="the time to act as (ISO-8601), for replaying past hours")
+@click.option("--backfill-from", default=None, help="also run the executions due after this time that never ran")
+@click.option("--wait-for-retraining", is_flag=True, help="when an alarm starts retraining, wait for that run to end")
+@click.pass_obj
+def scheduler(obj: dict, once: bool, interval: float, now_text: str | None, backfill_from: str | None, wait_for_retraining: bool) -> None:
+    monitor = _monitor(obj, wait_for_retraining)
+    backfill = _moment(backfill_from, "--backfill-from")
+    try:
+        while True:
+            _print_outcomes(monitor.run_due(now=_moment(now_text, "--now") or utcnow(), backfill_from=backfill))
+            backfill = None
+            if once:
+                return
+            time.sleep(interval)
+    finally:
+        monitor.close()
+
+
+@group.command("run", help="Run one monitoring execution now, on a window of your choice.", epilog="Example:\n\n  mlops monitor run --endpoint credit-default-staging --start 2026-11-20T12:00:00Z --end 2026-11-20T13:00:00Z")
+@click.option("--endpoint", default=None, help="the endpoint whose schedule to use")
+@click.option("--schedule", "schedule_name", default=None, help="the schedule (needed when the endpoint has several)")
+@click.option("--start", "start_text", required=True)
+@click.option("--end", "end_text", required=True)
+@click.pass_obj
+def run(obj: dict, endpoint: str | None, schedule_name: str | None, start_text: str, end_text: str) -> int:
+    start, end = _moment(start_text, "--start"), _moment(end_text, "--end")
+    assert start is not None and end is not None
+    if start >= end:
+        raise UsageError("--start must come before --end")
+    monitor = _monitor(obj)
+    try:
+        if schedule_name is None:
+            candidates = [s["MonitoringScheduleName"] for s in monitor.schedules.list_schedules(endpoint)]
+            if len(candidates) != 1:
+                raise UsageError(f"{'endpoint ' + endpoint if endpoint else 'there'} has {len(candidates)} schedules ({', '.join(candidates) or 'none'}); pass --schedule")
+            schedule_name = candidates[0]
+        outcome = monitor.execute(schedule_name, end, start, end)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        monitor.close()
+    _print_outcomes([outcome])
+    if outcome.report:
+        click.echo(f"report: {outcome.report}/report.html")
+    return 0 if outcome.status != "Failed" else 1
+
+
+@group.command("executions", help="Monitoring executions, newest first (ListMonitoringExecutions).", epilog="Example:\n\n  mlops monitor executions --schedule credit-hourly --json")
+@click.option("--schedule", "schedule_name", default=None)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def executions(obj: dict, schedule_name: str | None, limit: int, as_json: bool) -> None:
+    monitor = _monitor(obj)
+    try:
+        items = monitor.schedules.list_executions(schedule_name, limit)
+    finally:
+        monitor.close()
+    if as_json:
+        _echo_json({"MonitoringExecutionSummaries": items})
+        return
+    for item in items:
+        detail = item.get("FailureReason") or f"{item.get('Violations', 0)} violation(s)"
+        click.echo(f"{item['ScheduledTime']} {item['MonitoringScheduleName']:<24} {item['MonitoringExecutionStatus']:<24} {detail}")
+
+
+def violations_frame(home: Home, schedule: str | None = None, execution_id: int | None = None) -> Any:
+    """The violations of an execution (the latest with a report by default) as a pandas DataFrame."""
+    import pandas as pd
+
+    monitor = Monitor(home)
+    try:
+        if execution_id is not None:
+            item = monitor.schedules.execution(execution_id)
+        else:
+            reported = [e for e in monitor.schedules.list_executions(schedule) if e.get("ReportUri")]
+            if not reported:
+                raise UsageError("no monitoring execution with a report yet; run `mlops monitor scheduler --once`")
+            item = reported[0]
+        path = monitor.local_path(item["ReportUri"]) / analyzer.VIOLATIONS
+    finally:
+        monitor.close()
+    rows = json.loads(path.read_text())["violations"]
+    frame = pd.DataFrame(rows, columns=["feature_name", "constraint_check_type", "description"])
+    frame.attrs.update({"schedule": item["MonitoringScheduleName"], "scheduled_time": item["ScheduledTime"], "status": item["MonitoringExecutionStatus"]})
+    return frame
+
+
+@group.command("violations", help="The latest execution's violations, as a table.", epilog="Example:\n\n  mlops monitor violations --schedule credit-hourly")
+@click.option("--schedule", "schedule_name", default=None)
+@click.option("--execution", "execution_id", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True, help="constraint_violations.json as written")
+@click.pass_obj
+def violations(obj: dict, schedule_name: str | None, execution_id: int | None, as_json: bool) -> None:
+    frame = violations_frame(Home.resolve(obj.get("home")), schedule_name, execution_id)
+    if as_json:
+        _echo_json({"violations": frame.to_dict(orient="records")})
+        return
+    click.echo(f"{frame.attrs['schedule']} at {frame.attrs['scheduled_time']}: {frame.attrs['status']}")
+    if frame.empty:
+        click.echo("no violations")
+        return
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+        click.echo(frame.to_string(index=False))
+
+
+# -- alarms ----------------------------------------------------------------------------------
+@group.group("alarm", help="Drift alarms: a threshold on a feature's drift over N executions starts retraining.", epilog="Example:\n\n  mlops monitor alarm create --name drift --schedule credit-hourly --feature '*' --threshold 0.1 --periods 2")
+def alarm() -> None:
+    pass
+
+
+@alarm.command("create", help="Alarm when the drift of a feature (or any: *) exceeds a threshold N executions in a row; retrain then.", epilog="Example:\n\n  mlops monitor alarm create --name limit-drift --schedule credit-hourly --feature LIMIT_BAL --threshold 0.2 --periods 2")
+@click.option("--name", required=True)
+@click.option("--schedule", "schedule_name", required=True)
+@click.option("--feature", default="*", show_default=True, help="a feature name, or * for any")
+@click.option("--threshold", type=float, default=0.1, show_default=True, help="feature_baseline_drift_<feature> above this breaches")
+@click.option("--periods", type=click.IntRange(min=1), default=2, show_default=True, help="breaching executions in a row")
+@click.pass_obj
+def alarm_create(obj: dict, name: str, schedule_name: str, feature: str, threshold: float, periods: int) -> None:
+    monitor = _monitor(obj)
+    try:
+        created = monitor.schedules.create_alarm(name, schedule_name, feature, threshold, periods)
+    finally:
+        monitor.close()
+    click.echo(f"alarm {created['name']}: feature_baseline_drift_{feature} > {threshold} for {periods} execution(s) -> retrain")
+
+
+@alarm.command("list", help="Alarms, their state and their decisions.", epilog="Example:\n\n  mlops monitor alarm list --json")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def alarm_list(obj: dict, as_json: bool) -> None:
+    monitor = _monitor(obj)
+    try:
+        items = [{**a, "decisions": monitor.schedules.decisions(a["name"])} for a in monitor.schedules.alarms()]
+    finally:
+        monitor.close()
+    if as_json:
+        _echo_json(items)
+        return
+    for item in items:
+        click.echo(f"{item['name']:<20} {item['state']:<6} {item['schedule']}: drift of {item['feature']} > {item['threshold']} x{item['periods']}")
+        for decision in item["decisions"]:
+            click.echo(f"    {decision['time']} {decision['decision']}: {decision['reason']}" + (f" ({decision['pipeline_execution_arn']})" if decision["pipeline_execution_arn"] else ""))
+
+
+@alarm.command("delete", help="Delete an alarm.", epilog="Example:\n\n  mlops monitor alarm delete drift")
+@click.argument("name")
+@click.pass_obj
+def alarm_delete(obj: dict, name: str) -> None:
+    monitor = _monitor(obj)
+    try:
+        monitor.schedules.delete_alarm(name)
+    finally:
+        monitor.close()
+    click.echo(f"deleted alarm {name}")
+
+
+@group.command("report", help="Where a schedule's HTML timeline and latest execution report are.", epilog="Example:\n\n  mlops monitor report --schedule credit-hourly")
+@click.option("--schedule", "schedule_name", required=True)
+@click.pass_obj
+def report_paths(obj: dict, schedule_name: str) -> None:
+    monitor = _monitor(obj)
+    try:
+        row = monitor.schedules.schedule(schedule_name)
+        latest = [e for e in monitor.schedules.list_executions(schedule_name) if e.get("ReportUri")]
+        timeline = monitor.local_path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{schedule_name}") / "timeline.html"
+        click.echo(f"timeline: {timeline}")
+        if latest:
+            click.echo(f"latest:   {monitor.local_path(latest[0]['ReportUri']) / 'report.html'}")
+    finally:
+        monitor.close()
