@@ -21,6 +21,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/definition.py
 	$(BIN)/python bench/local_pipeline.py
+	$(BIN)/python bench/monitor.py
 
 clean:
 	rm -rf .mlops build *.egg-info .pytest_cache
