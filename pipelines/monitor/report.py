@@ -45,15 +45,19 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _bars(baseline: list[dict[str, Any]], current: list[dict[str, Any]], name: str) -> str:
-    """Baseline and current bucket shares side by side (the current counted in the baseline's buckets)."""
+def _bars(baseline: dict[str, Any], current: dict[str, Any], name: str) -> str:
+    """Baseline and current shares over common equal-width buckets, both counted from their sketches."""
+    from pipelines.monitor.statistics import sketch_of
+
+    base_sketch, current_sketch = sketch_of({"numerical_statistics": baseline}), sketch_of({"numerical_statistics": current})
+    if base_sketch is None or current_sketch is None or not base_sketch.count or not current_sketch.count:
+        return ""
+    low, high = min(baseline["min"], current["min"]), max(baseline["max"], current["max"])
+    shares_b = [b["count"] / base_sketch.count for b in base_sketch.buckets(low, high)]
+    shares_c = [b["count"] / current_sketch.count for b in current_sketch.buckets(low, high)]
     width, height, pad = 300, 120, 18
-    total_b = sum(b["count"] for b in baseline) or 1
-    total_c = sum(c for c in current_counts(baseline, current)) or 1
-    shares_b = [b["count"] / total_b for b in baseline]
-    shares_c = [c / total_c for c in current_counts(baseline, current)]
     top = max(shares_b + shares_c + [1e-9])
-    slot = (width - 2 * pad) / max(1, len(baseline))
+    slot = (width - 2 * pad) / len(shares_b)
     parts = [f'<svg class="chart distribution" data-feature="{html.escape(name)}" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="distribution of {html.escape(name)}">']
     for i, (b, c) in enumerate(zip(shares_b, shares_c)):
         x = pad + i * slot
@@ -61,28 +65,9 @@ def _bars(baseline: list[dict[str, Any]], current: list[dict[str, Any]], name: s
         parts.append(f'<rect x="{x:.1f}" y="{height - pad - hb:.1f}" width="{slot * 0.45:.1f}" height="{hb:.1f}" fill="#9db4cc"><title>baseline {b:.1%}</title></rect>')
         parts.append(f'<rect x="{x + slot * 0.47:.1f}" y="{height - pad - hc:.1f}" width="{slot * 0.45:.1f}" height="{hc:.1f}" fill="#e07a5f"><title>current {c:.1%}</title></rect>')
     parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#aab"/>')
-    if baseline:
-        parts.append(f'<text x="{pad}" y="{height - 4}">{_fmt(baseline[0]["lower_bound"])}</text><text x="{width - pad}" y="{height - 4}" text-anchor="end">{_fmt(baseline[-1]["upper_bound"])}</text>')
-    parts.append('<text x="{0}" y="12">■ baseline</text><text x="{1}" y="12" style="fill:#e07a5f">■ current</text></svg>'.format(pad, pad + 70))
+    parts.append(f'<text x="{pad}" y="{height - 4}">{_fmt(low)}</text><text x="{width - pad}" y="{height - 4}" text-anchor="end">{_fmt(high)}</text>')
+    parts.append(f'<text x="{pad}" y="12">■ baseline</text><text x="{pad + 70}" y="12" style="fill:#e07a5f">■ current</text></svg>')
     return "".join(parts)
-
-
-def current_counts(baseline: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[float]:
-    """The current buckets re-counted on the baseline's edges (by overlap, as shares of each bucket)."""
-    counts = []
-    for b in baseline:
-        low, high = b["lower_bound"], b["upper_bound"]
-        total = 0.0
-        for c in current:
-            c_low, c_high = c["lower_bound"], c["upper_bound"]
-            if c_high == c_low:
-                inside = low <= c_low <= high
-                total += c["count"] if inside else 0.0
-                continue
-            overlap = max(0.0, min(high, c_high) - max(low, c_low))
-            total += c["count"] * overlap / (c_high - c_low)
-        counts.append(total)
-    return counts
 
 
 def _gauge(distance: float | None, threshold: float) -> str:
@@ -119,10 +104,9 @@ def execution_report(output: Path, baseline_statistics: Path, schedule: str, end
             f'<td class=num>{_fmt(c_num.get("common", feature.get("string_statistics", {}).get("common", {})).get("num_missing"))}</td>'
             f"<td>{_gauge(distances.get(name), 0.1)}</td></tr>"
         )
-        b_buckets = ((b_num.get("distribution") or {}).get("kll") or {}).get("buckets")
-        c_buckets = ((c_num.get("distribution") or {}).get("kll") or {}).get("buckets")
-        if b_buckets and c_buckets:
-            cards.append(f'<div class="card"><h3>{html.escape(name)}{" ⚠" if name in flagged else ""}</h3>{_bars(b_buckets, c_buckets, name)}</div>')
+        chart = _bars(b_num, c_num, name) if b_num and c_num else ""
+        if chart:
+            cards.append(f'<div class="card"><h3>{html.escape(name)}{" ⚠" if name in flagged else ""}</h3>{chart}</div>')
     violation_rows = "".join(
         f"<tr><td>{html.escape(v['feature_name'])}</td><td>{html.escape(v['constraint_check_type'])}</td><td>{html.escape(v['description'])}</td></tr>" for v in violations
     ) or '<tr><td colspan=3 class="muted">No violations.</td></tr>'
@@ -176,16 +160,19 @@ def timeline(path: Path, schedule: str, endpoint: str, executions: list[dict[str
         f"<td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
         for e in executions
     )
-    cards = []
+    cards: list[Any] = []
     for name in features:
         drift = [(e["ScheduledTime"], e.get("Metrics", {}).get(f"feature_baseline_drift_{name}")) for e in executions]
         mean = [(e["ScheduledTime"], e.get("Metrics", {}).get(f"feature_mean_{name}")) for e in executions]
         over = any(v is not None and v > thresholds.get(name, 0.1) for _, v in drift)
-        cards.append(
+        cards.append((
+            not over,
+            name,
             f'<div class="card"><h3>{html.escape(name)}{" ⚠" if over else ""}</h3>'
-            f'{_line_chart(name, drift, thresholds.get(name, 0.1), "drift")}'
-            f'{_line_chart(name, mean, None, "mean", (baseline_means or {}).get(name))}</div>'
-        )
+            f'<div class=muted>drift distance</div>{_line_chart(name, drift, thresholds.get(name, 0.1), "drift")}'
+            f'<div class=muted>mean (dashed: baseline)</div>{_line_chart(name, mean, None, "mean", (baseline_means or {}).get(name))}</div>',
+        ))
+    cards = [card for _, _, card in sorted(cards)]  # features that drifted first
     body = (
         f"<h1>Drift over time: {html.escape(endpoint)} / {html.escape(schedule)}</h1>"
         f"<p class=muted>{len(executions)} executions. Per feature: drift distance against its threshold (dashed), and the current mean.</p>"
