@@ -244,7 +244,7 @@ class _Execution:
                         StepRun(
                             node=node, arguments=arguments, scope=self.scope, store=self.engine.store,
                             runtimes=self.engine.runtimes, job_name=name, job_dir=self.engine.home.jobs / name,
-                            log=log, region=self.engine.region, account=ACCOUNT, cancel=self.cancel,
+                            log=log, region=self.engine.region, account=ACCOUNT, cancel=self.cancel, home=self.engine.home,
                         )
                     )  # fmt: skip
                 if key:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from pipelines.engine.handlers.base import Handler
 from pipelines.engine.handlers.control import ConditionHandler, FailHandler
+from pipelines.engine.handlers.deployment import EndpointConfigHandler, EndpointHandler, ModelHandler
 from pipelines.engine.handlers.processing import ProcessingHandler
 from pipelines.engine.handlers.quality_check import QualityCheckHandler
+from pipelines.engine.handlers.register_model import RegisterModelHandler
 from pipelines.engine.handlers.training import TrainingHandler
 
 HANDLERS: dict[str, Handler] = {
     handler.type: handler
-    for handler in (ProcessingHandler(), TrainingHandler(), ConditionHandler(), FailHandler(), QualityCheckHandler())
+    for handler in (
+        ProcessingHandler(), TrainingHandler(), ConditionHandler(), FailHandler(), QualityCheckHandler(), RegisterModelHandler(),
+        ModelHandler(), EndpointConfigHandler(), EndpointHandler(),
+    )
 }
 
 # Step types SageMaker Pipelines accepts, and the first tokens of each one's properties.

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from pipelines.engine.expressions import Scope
+from pipelines.engine.home import Home
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.store import ObjectStore
 from pipelines.graph import Node
@@ -48,6 +49,7 @@ class StepRun:
     region: str
     account: str
     cancel: threading.Event
+    home: Home
 
     @property
     def name(self) -> str:

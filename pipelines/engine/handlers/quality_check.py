@@ -19,31 +19,43 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun
 from pipelines.engine.handlers.processing import ProcessingHandler, Sandbox
+from pipelines.engine.home import Home
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
+from pipelines.errors import UsageError
 from pipelines.monitor import analyzer
 
 ANALYZER_IMAGE = "sagemaker-model-monitor-analyzer"
 PROGRAM = [sys.executable, "-m", "pipelines.monitor.analyzer"]
-# (model package group) -> (statistics URI, constraints URI) of its latest approved package, or None.
-BaselineLookup = Callable[[str], "tuple[str, str] | None"]
 
 
-def no_registry(group: str) -> tuple[str, str] | None:
-    return None
+def registered_baseline(home: Home, group: str) -> tuple[str, str] | None:
+    """The drift-check baseline of the group's latest approved model package, if any."""
+    from pipelines.registry.store import ModelRegistry
+
+    path = home.root / "registry.db"
+    if not path.exists():
+        return None
+    registry = ModelRegistry(path)
+    try:
+        package = registry.latest_approved(group)
+    except UsageError:
+        return None
+    finally:
+        registry.close()
+    quality = ((package or {}).get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    statistics, constraints = (quality.get("Statistics") or {}).get("S3Uri"), (quality.get("Constraints") or {}).get("S3Uri")
+    return (statistics, constraints) if statistics and constraints else None
 
 
 class QualityCheckHandler(ProcessingHandler):
     type = "QualityCheck"
     properties = frozenset({"CalculatedBaselineStatistics", "CalculatedBaselineConstraints", "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints"})
     cache_fields = ("AppSpecification", "Environment", "ProcessingInputs")
-
-    def __init__(self, baseline_lookup: BaselineLookup = no_registry) -> None:
-        self.baseline_lookup = baseline_lookup
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         here = f"{node.pointer}"
@@ -72,7 +84,7 @@ class QualityCheckHandler(ProcessingHandler):
         if fields["SuppliedBaselineStatistics"] and fields["SuppliedBaselineConstraints"]:
             drift_baseline = (str(fields["SuppliedBaselineStatistics"]), str(fields["SuppliedBaselineConstraints"]))
         elif fields["ModelPackageGroupName"]:
-            drift_baseline = self.baseline_lookup(str(fields["ModelPackageGroupName"]))
+            drift_baseline = registered_baseline(job.home, str(fields["ModelPackageGroupName"]))
         skip = _true(fields["SkipCheck"])
         if not skip and drift_baseline is None:
             return StepOutcome(FAILED, failure_reason="ClientError: SkipCheck is false but there is no baseline to check against: supply SuppliedBaselineStatistics/Constraints or approve a model package with drift-check baselines in the group")

@@ -34,13 +34,15 @@ def test_default_run_succeeds_and_reports_the_auc(first_run: dict) -> None:
     result = first_run["result"]
     assert result["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in result
     steps = {s["StepName"]: s for s in result["Steps"]}
-    assert [s for s in steps if steps[s]["StepStatus"] == "Succeeded"] == ["Preprocess", "Train", "Evaluate", "DataQualityBaseline", "CheckAuc"]
+    assert [s for s in steps if steps[s]["StepStatus"] == "Succeeded"] == ["Preprocess", "Train", "Evaluate", "DataQualityBaseline", "CheckAuc", "Register", "CheckApproval"]
     auc = float(steps["CheckAuc"]["Detail"].split()[0])
     assert 0.75 < auc < 0.85
     assert steps["CheckAuc"]["Detail"].endswith("GreaterThanOrEqualTo 0.75: true")
     assert "validation:auc" in steps["Train"]["Detail"]
-    assert steps["Register"]["StepStatus"] == "NotExecuted"
-    assert "[ ok ] Evaluate" in first_run["stderr"] and "not supported by the local engine yet" in first_run["stderr"]
+    assert steps["Register"]["Detail"].endswith("model-package/creditdefaultpackagegroup/1 PendingManualApproval")
+    assert steps["CheckApproval"]["Detail"] == "'PendingManualApproval' Equals 'Approved': false"
+    assert "CreateModel" not in steps  # not approved: no deployment
+    assert "[ ok ] Evaluate" in first_run["stderr"]
 
 
 def test_threshold_above_the_auc_fires_the_fail_step(first_run: dict, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,11 +95,20 @@ def test_run_from_a_definition_file(first_run: dict, home: Path, tmp_path: Path,
     assert all(s["CacheHit"] for s in result["Steps"] if s["StepType"] in ("Processing", "Training"))
 
 
-def test_strict_refuses_unsupported_types(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert mlops.main(["--home", str(home), "run", "--strict"]) == 1
+def test_strict_refuses_unsupported_types(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = {"Version": "2020-12-01", "Parameters": [], "Steps": [{"Name": "Batch", "Type": "Transform", "Arguments": {}}]}
+    (tmp_path / "d.json").write_text(json.dumps(document))
+    assert mlops.main(["--home", str(home), "run", "--strict", "--file", str(tmp_path / "d.json")]) == 1
     err = capsys.readouterr().err
-    assert "definition error: the definition has 4 problem(s):" in err
-    assert "/Steps/4/Arguments/IfSteps/0/Type: step Register: type RegisterModel is not supported by the local engine yet" in err
+    assert "definition error: the definition has 1 problem(s):" in err
+    assert "/Steps/0/Type: step Batch: type Transform is not supported by the local engine yet" in err
+
+
+def test_approved_runs_deploy_the_endpoint(first_run: dict, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlops.main(["--home", str(home), "run", "--parameters", '{"ModelApprovalStatus": "Approved"}', "--json"]) == 0
+    steps = {s["StepName"]: s for s in json.loads(capsys.readouterr().out)["Steps"]}
+    assert [steps[n]["StepStatus"] for n in ("CreateModel", "EndpointConfig", "Deploy")] == ["Succeeded"] * 3
+    assert steps["Deploy"]["Detail"] == "credit-default-staging InService"
 
 
 def test_run_pipeline_local_carries_the_commit(first_run: dict, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

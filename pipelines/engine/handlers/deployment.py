@@ -1,0 +1,69 @@
+"""``Model``, ``EndpointConfig`` and ``Endpoint``: the pipeline's conditional deployment.
+
+They call the same functions as ``mlops deploy`` (``pipelines.serving.deploy``), with what the
+definition says. The Model step's name is generated, as SageMaker does for a pipeline's model.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
+from pipelines.engine.runtimes import XGBOOST_ALGORITHM, Runtimes
+from pipelines.errors import UsageError
+from pipelines.graph import Node
+from pipelines.serving import deploy
+
+
+class ModelHandler(Handler):
+    type = "Model"
+    properties = frozenset({"ModelName", "ModelArn", "PrimaryContainer", "ExecutionRoleArn"})
+
+    def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
+        container = (node.step.get("Arguments") or {}).get("PrimaryContainer") or {}
+        image = container.get("Image")
+        if not isinstance(image, str) or not XGBOOST_ALGORITHM.match(image):
+            return [Problem(f"{node.pointer}/Arguments/PrimaryContainer/Image", f"only the built-in XGBoost container (sagemaker-xgboost:1.x-y) serves locally, not {image!r}")]
+        return []
+
+    def run(self, job: StepRun) -> StepOutcome:
+        execution = str(job.scope.execution.get("PipelineExecutionId", "local"))
+        name = re.sub(r"[^a-zA-Z0-9-]", "-", f"pipelines-{execution}-{job.name}-{secrets.token_hex(3)}")[:63].strip("-")
+        try:
+            described = deploy.create_model(job.home, name, job.arguments)
+        except UsageError as exc:
+            return StepOutcome(FAILED, failure_reason=f"ValidationException: {exc}")
+        job.log.write(f"model {name}: {described['PrimaryContainer'].get('ModelDataUrl')}\n")
+        return StepOutcome(SUCCEEDED, properties=described, detail=name)
+
+
+class EndpointConfigHandler(Handler):
+    type = "EndpointConfig"
+    properties = frozenset({"EndpointConfigName", "EndpointConfigArn", "ProductionVariants", "DataCaptureConfig"})
+
+    def run(self, job: StepRun) -> StepOutcome:
+        name = str(job.arguments.get("EndpointConfigName"))
+        try:
+            described = deploy.create_endpoint_config(job.home, name, job.arguments)
+        except UsageError as exc:
+            return StepOutcome(FAILED, failure_reason=f"ValidationException: {exc}")
+        capture = described.get("DataCaptureConfig") or {}
+        job.log.write(f"endpoint config {name}: capture {capture.get('InitialSamplingPercentage', 0)}% to {capture.get('DestinationS3Uri')}\n")
+        return StepOutcome(SUCCEEDED, properties=described, detail=name)
+
+
+class EndpointHandler(Handler):
+    type = "Endpoint"
+    properties = frozenset({"EndpointName", "EndpointArn", "EndpointStatus", "EndpointConfigName"})
+
+    def run(self, job: StepRun) -> StepOutcome:
+        name, config = str(job.arguments.get("EndpointName")), str(job.arguments.get("EndpointConfigName"))
+        try:
+            described = deploy.activate(job.home, name, config, job.arguments.get("Tags") or [])
+        except UsageError as exc:
+            return StepOutcome(FAILED, failure_reason=f"ValidationException: {exc}")
+        if described.get("EndpointConfigName") != config:
+            return StepOutcome(FAILED, failure_reason=f"ClientError: endpoint {name} did not move to {config}: {described.get('FailureReason')}", properties=described)
+        job.log.write(f"endpoint {name}: {described['EndpointStatus']} on {config}\n")
+        return StepOutcome(SUCCEEDED, properties=described, detail=f"{name} {described['EndpointStatus']}")

@@ -1,0 +1,45 @@
+"""``RegisterModel``: a new version in the local model registry, exactly as the definition says."""
+
+from __future__ import annotations
+
+from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
+from pipelines.engine.runtimes import Runtimes
+from pipelines.engine.store import is_s3
+from pipelines.errors import UsageError
+from pipelines.graph import Node
+from pipelines.registry.store import ModelRegistry
+
+
+class RegisterModelHandler(Handler):
+    type = "RegisterModel"
+    properties = frozenset({"ModelPackageArn", "ModelPackageName", "ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus"})
+
+    def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
+        arguments = node.step.get("Arguments") or {}
+        here = f"{node.pointer}/Arguments"
+        problems = []
+        if not arguments.get("ModelPackageGroupName"):
+            problems.append(Problem(f"{here}/ModelPackageGroupName", "required (a versioned package in a group)"))
+        if not ((arguments.get("InferenceSpecification") or {}).get("Containers")):
+            problems.append(Problem(f"{here}/InferenceSpecification/Containers", "at least one container is required"))
+        return problems
+
+    def run(self, job: StepRun) -> StepOutcome:
+        arguments = job.arguments
+        for index, container in enumerate(arguments["InferenceSpecification"]["Containers"]):
+            data = container.get("ModelDataUrl")
+            if isinstance(data, str) and is_s3(data) and not job.store.exists(data):
+                return StepOutcome(FAILED, failure_reason=f"ValidationException: Containers[{index}].ModelDataUrl {data} does not exist")
+        registry = ModelRegistry(job.home.root / "registry.db", region=job.region)
+        try:
+            described = registry.register(str(arguments["ModelPackageGroupName"]), arguments, created_by=f"pipeline:{job.scope.execution.get('PipelineExecutionArn')}")
+        except UsageError as exc:
+            return StepOutcome(FAILED, failure_reason=f"ValidationException: {exc}")
+        finally:
+            registry.close()
+        job.log.write(f"registered {described['ModelPackageArn']} ({described['ModelApprovalStatus']})\n")
+        return StepOutcome(
+            SUCCEEDED,
+            properties={key: described[key] for key in ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus")} | {"ModelPackageName": described["ModelPackageArn"]},
+            detail=f"{described['ModelPackageArn']} {described['ModelApprovalStatus']}",
+        )

@@ -1,0 +1,232 @@
+"""The local model registry: model package groups and versioned model packages.
+
+Stored in SQLite under ``MLOPS_HOME`` (``registry.db``); every package is described in
+SageMaker's DescribeModelPackage shape (ModelPackageArn, ModelPackageVersion,
+ModelApprovalStatus, InferenceSpecification, ModelMetrics, DriftCheckBaselines,
+CustomerMetadataProperties, MetadataProperties, CreationTime ...), so code written against
+the API reads local packages unchanged.
+
+Approval transitions follow SageMaker: a package is registered PendingManualApproval,
+Approved or Rejected; it can be approved or rejected later, and moved between the two, but
+never back to PendingManualApproval. Each transition is recorded with who, when and why.
+Listeners registered with :meth:`ModelRegistry.on_approval` hear of approvals (only of
+approvals: the AWS template's rule fires on any state change, a known bug).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from pipelines.errors import UsageError
+
+ACCOUNT = "000000000000"
+STATUSES = ("PendingManualApproval", "Approved", "Rejected")
+_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS groups (
+    name TEXT PRIMARY KEY, description TEXT, created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packages (
+    group_name TEXT NOT NULL REFERENCES groups(name), version INTEGER NOT NULL,
+    status TEXT NOT NULL, description TEXT, approval_description TEXT,
+    created TEXT NOT NULL, modified TEXT NOT NULL, created_by TEXT,
+    document TEXT NOT NULL,
+    PRIMARY KEY (group_name, version)
+);
+CREATE TABLE IF NOT EXISTS transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, group_name TEXT NOT NULL, version INTEGER NOT NULL,
+    from_status TEXT, to_status TEXT NOT NULL, by TEXT NOT NULL, time TEXT NOT NULL, reason TEXT
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+ApprovalListener = Callable[[dict[str, Any]], None]
+
+
+class ModelRegistry:
+    def __init__(self, path: Path, region: str = "us-east-1") -> None:
+        self.path = path
+        self.region = region
+        self._listeners: list[ApprovalListener] = []
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA busy_timeout=30000")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                with self._lock:
+                    self._db.executescript(SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def on_approval(self, listener: ApprovalListener) -> None:
+        self._listeners.append(listener)
+
+    # -- names ------------------------------------------------------------------------------
+    def group_arn(self, group: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:model-package-group/{group.lower()}"
+
+    def package_arn(self, group: str, version: int) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:model-package/{group.lower()}/{version}"
+
+    def _resolve(self, arn_or_name: str) -> tuple[str, int]:
+        """``(group, version)`` of a package ARN, or of ``group/version``."""
+        match = re.fullmatch(r"(?:arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:\d{12}:model-package/)?([^/]+)/(\d+)", arn_or_name)
+        if not match:
+            raise UsageError(f"{arn_or_name!r} is not a model package ARN (arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION) or GROUP/VERSION")
+        row = self._db.execute("SELECT name FROM groups WHERE lower(name)=lower(?)", (match[1],)).fetchone()
+        if row is None:
+            raise UsageError(f"no model package group {match[1]!r}; see `mlops registry list`")
+        return row["name"], int(match[2])
+
+    # -- groups and packages ----------------------------------------------------------------
+    def ensure_group(self, group: str, description: str | None = None) -> None:
+        if not _GROUP_NAME.match(group):
+            raise UsageError(f"model package group name {group!r}: 1-63 letters, digits and hyphens")
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO groups (name, description, created) VALUES (?,?,?)", (group, description, now()))
+
+    def register(self, group: str, request: dict[str, Any], created_by: str | None = None) -> dict[str, Any]:
+        """CreateModelPackage: a new version in ``group``; returns its DescribeModelPackage."""
+        status = request.get("ModelApprovalStatus") or "PendingManualApproval"
+        if status not in STATUSES:
+            raise UsageError(f"ModelApprovalStatus must be one of {', '.join(STATUSES)}, got {status!r}")
+        spec = request.get("InferenceSpecification") or {}
+        if not spec.get("Containers"):
+            raise UsageError("InferenceSpecification.Containers is required")
+        self.ensure_group(group)
+        document = {
+            key: request[key]
+            for key in ("InferenceSpecification", "ModelMetrics", "DriftCheckBaselines", "CustomerMetadataProperties", "MetadataProperties", "Domain", "Task", "SamplePayloadUrl")
+            if request.get(key) not in (None, {}, [])
+        }
+        who = created_by or _user()
+        with self._write() as db:
+            row = db.execute("SELECT COALESCE(MAX(version), 0) AS v FROM packages WHERE group_name=?", (group,)).fetchone()
+            version = int(row["v"]) + 1
+            stamp = now()
+            db.execute(
+                "INSERT INTO packages (group_name, version, status, description, created, modified, created_by, document) VALUES (?,?,?,?,?,?,?,?)",
+                (group, version, status, request.get("ModelPackageDescription"), stamp, stamp, who, json.dumps(document)),
+            )
+            db.execute("INSERT INTO transitions (group_name, version, from_status, to_status, by, time, reason) VALUES (?,?,?,?,?,?,?)", (group, version, None, status, who, stamp, "registered"))
+        return self.describe(self.package_arn(group, version))
+
+    def describe(self, arn_or_name: str) -> dict[str, Any]:
+        group, version = self._resolve(arn_or_name)
+        row = self._db.execute("SELECT * FROM packages WHERE group_name=? AND version=?", (group, version)).fetchone()
+        if row is None:
+            raise UsageError(f"model package group {group} has no version {version}")
+        return self._describe(row)
+
+    def _describe(self, row: sqlite3.Row) -> dict[str, Any]:
+        described: dict[str, Any] = {
+            "ModelPackageGroupName": row["group_name"],
+            "ModelPackageVersion": row["version"],
+            "ModelPackageArn": self.package_arn(row["group_name"], row["version"]),
+            "ModelPackageDescription": row["description"],
+            "CreationTime": row["created"],
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+            "CertifyForMarketplace": False,
+            "ModelApprovalStatus": row["status"],
+            "CreatedBy": {"UserProfileName": row["created_by"]},
+            "LastModifiedTime": row["modified"],
+            "ApprovalDescription": row["approval_description"],
+            **json.loads(row["document"]),
+        }
+        return {k: v for k, v in described.items() if v is not None}
+
+    def list_packages(self, group: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """ListModelPackages' ModelPackageSummaryList, newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM packages WHERE (? IS NULL OR group_name=?) AND (? IS NULL OR status=?) ORDER BY created DESC, version DESC",
+            (group, group, status, status),
+        ).fetchall()
+        return [
+            {
+                "ModelPackageGroupName": r["group_name"],
+                "ModelPackageVersion": r["version"],
+                "ModelPackageArn": self.package_arn(r["group_name"], r["version"]),
+                "ModelPackageDescription": r["description"],
+                "CreationTime": r["created"],
+                "ModelPackageStatus": "Completed",
+                "ModelApprovalStatus": r["status"],
+            }
+            for r in rows
+        ]
+
+    def list_groups(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM groups ORDER BY created").fetchall()
+        return [{"ModelPackageGroupName": r["name"], "ModelPackageGroupArn": self.group_arn(r["name"]), "CreationTime": r["created"], "ModelPackageGroupStatus": "Completed"} for r in rows]
+
+    def latest_approved(self, group: str) -> dict[str, Any] | None:
+        approved = self.list_packages(group, "Approved")
+        return self.describe(approved[0]["ModelPackageArn"]) if approved else None
+
+    # -- approvals --------------------------------------------------------------------------
+    def update_status(self, arn_or_name: str, status: str, reason: str, by: str | None = None) -> dict[str, Any]:
+        """UpdateModelPackage's ModelApprovalStatus, with who and why; approvals are announced."""
+        if status not in ("Approved", "Rejected"):
+            raise UsageError(f"a package can be Approved or Rejected, not set to {status!r} (SageMaker never moves one back to PendingManualApproval)")
+        if not reason or not reason.strip():
+            raise UsageError("give a reason (--reason): it is recorded with the transition")
+        group, version = self._resolve(arn_or_name)
+        current = self.describe(arn_or_name)["ModelApprovalStatus"]
+        if current == status:
+            raise UsageError(f"{group}/{version} is already {status}")
+        who = by or _user()
+        stamp = now()
+        with self._write() as db:
+            db.execute("UPDATE packages SET status=?, approval_description=?, modified=? WHERE group_name=? AND version=?", (status, reason, stamp, group, version))
+            db.execute("INSERT INTO transitions (group_name, version, from_status, to_status, by, time, reason) VALUES (?,?,?,?,?,?,?)", (group, version, current, status, who, stamp, reason))
+        described = self.describe(arn_or_name)
+        if status == "Approved":
+            for listener in self._listeners:
+                listener(described)
+        return described
+
+    def transitions(self, arn_or_name: str) -> list[dict[str, Any]]:
+        group, version = self._resolve(arn_or_name)
+        rows = self._db.execute("SELECT * FROM transitions WHERE group_name=? AND version=? ORDER BY id", (group, version)).fetchall()
+        return [{"From": r["from_status"], "To": r["to_status"], "By": r["by"], "Time": r["time"], "Reason": r["reason"]} for r in rows]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "unknown"

@@ -1,0 +1,122 @@
+"""Deployment: one code path for ``mlops deploy``, approvals, and the pipeline's deploy steps.
+
+Model -> EndpointConfig (with SageMaker's DataCaptureConfig) -> Endpoint, as SageMaker's API
+takes them. Deploying a registered package builds all three from the package; the engine's
+Model, EndpointConfig and Endpoint steps call the same functions with what the definition says.
+An endpoint switches to a new config only once its model has loaded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pipelines.engine.home import Home
+from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.errors import UsageError
+from pipelines.registry.store import ModelRegistry
+from pipelines.serving.endpoints import EndpointStore
+from pipelines.serving.model import check_loads
+
+STAGE_SAMPLING = {"staging": 100, "prod": 80}
+CAPTURE_OPTIONS = [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
+CAPTURE_CONTENT_TYPES = {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]}
+
+
+def endpoints(home: Home) -> EndpointStore:
+    return EndpointStore(home.root / "serving.db")
+
+
+def registry(home: Home) -> ModelRegistry:
+    return ModelRegistry(home.root / "registry.db")
+
+
+def model_check(home: Home, store: EndpointStore) -> Any:
+    """``check(config)`` for :meth:`EndpointStore.activate`: None when every variant's model loads."""
+    objects = ObjectStore(home.store)
+
+    def check(config: dict[str, Any]) -> str | None:
+        for variant in config["ProductionVariants"]:
+            url = store.describe_model(variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"]
+            problem = check_loads(objects.path(url) if is_s3(url) else Path(url))
+            if problem:
+                return f"variant {variant.get('VariantName', 'AllTraffic')}: {problem}"
+        return None
+
+    return check
+
+
+def create_model(home: Home, name: str, request: dict[str, Any]) -> dict[str, Any]:
+    store = endpoints(home)
+    try:
+        return store.create_model(name, request)
+    finally:
+        store.close()
+
+
+def create_endpoint_config(home: Home, name: str, request: dict[str, Any]) -> dict[str, Any]:
+    store = endpoints(home)
+    try:
+        return store.create_endpoint_config(name, request)
+    finally:
+        store.close()
+
+
+def activate(home: Home, endpoint: str, config_name: str, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """CreateEndpoint / UpdateEndpoint: serve ``config_name`` once its model loads."""
+    store = endpoints(home)
+    try:
+        return store.activate(endpoint, config_name, model_check(home, store), tags)
+    finally:
+        store.close()
+
+
+def capture_destination(model_data_url: str) -> str:
+    """Where capture goes by default: ``s3://{bucket}/{first key segment}/data-capture``, beside the
+    model's artifacts (``s3://sagemaker-…-mlops/credit-default/data-capture`` for this pipeline)."""
+    parsed = urlparse(model_data_url)
+    if parsed.scheme != "s3":
+        return "s3://local-models/data-capture"
+    first = parsed.path.lstrip("/").split("/", 1)[0]
+    return f"s3://{parsed.netloc}/{first}/data-capture" if first else f"s3://{parsed.netloc}/data-capture"
+
+
+def deploy_package(home: Home, package_arn: str, endpoint: str, stage: str = "staging", sampling: int | None = None, destination: str | None = None) -> dict[str, Any]:
+    """Model, endpoint config (capture on) and endpoint from a registered package."""
+    if stage not in STAGE_SAMPLING:
+        raise UsageError(f"--stage must be one of {', '.join(STAGE_SAMPLING)}, got {stage!r}")
+    models = registry(home)
+    try:
+        package = models.describe(package_arn)
+    finally:
+        models.close()
+    if package["ModelApprovalStatus"] != "Approved":
+        raise UsageError(f"{package['ModelPackageArn']} is {package['ModelApprovalStatus']}; only an Approved package is deployed (mlops registry approve)")
+    container = dict(package["InferenceSpecification"]["Containers"][0])
+    percentage = STAGE_SAMPLING[stage] if sampling is None else sampling
+    stamp = f"{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
+    model_name = f"{endpoint}-v{package['ModelPackageVersion']}-{stamp}"[:63].rstrip("-")
+    config_name = f"{endpoint}-{stage}-{stamp}"[:63].rstrip("-")
+    create_model(home, model_name, {"PrimaryContainer": {**container, "ModelPackageName": package["ModelPackageArn"]}, "ExecutionRoleArn": None})
+    create_endpoint_config(
+        home,
+        config_name,
+        {
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}],
+            "DataCaptureConfig": {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": percentage,
+                "DestinationS3Uri": destination or capture_destination(container["ModelDataUrl"]),
+                "CaptureOptions": CAPTURE_OPTIONS,
+                "CaptureContentTypeHeader": CAPTURE_CONTENT_TYPES,
+            },
+        },
+    )
+    tags = [{"Key": "stage", "Value": stage}, {"Key": "ModelPackageArn", "Value": package["ModelPackageArn"]}]
+    commit = (package.get("CustomerMetadataProperties") or {}).get("GitCommit")
+    if commit:
+        tags.append({"Key": "GitCommit", "Value": commit})
+    return activate(home, endpoint, config_name, tags)
