@@ -13,6 +13,9 @@ RUNTIME = [
     "scikit-learn==1.9.1",
     "GitPython==3.2.1",
     "click==8.5.1",
+    "uvicorn==0.54.0",
+    "httptools==0.9.0",
+    "uvloop==0.23.0",
 ]
 DEV = [
     "pytest==9.2.0",

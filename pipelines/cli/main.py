@@ -7,7 +7,7 @@ from typing import Sequence
 import click
 
 from pipelines import __version__
-from pipelines.cli import definition, executions, handler, monitor, run
+from pipelines.cli import definition, endpoint, executions, handler, monitor, registry, run
 
 
 @click.group(
@@ -26,6 +26,10 @@ cli.add_command(definition.group)
 cli.add_command(run.command)
 cli.add_command(executions.group)
 cli.add_command(monitor.group)
+cli.add_command(registry.group)
+cli.add_command(endpoint.deploy)
+cli.add_command(endpoint.group)
+cli.add_command(endpoint.serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

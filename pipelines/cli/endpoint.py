@@ -1,0 +1,124 @@
+"""``mlops deploy``, ``mlops endpoint`` and ``mlops serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+from pipelines.engine.home import Home
+from pipelines.errors import UsageError
+from pipelines.serving import deploy as deployment
+from pipelines.serving.stages import stages
+
+
+@click.command("deploy", help="Deploy a registered, approved package to an endpoint, with data capture.", epilog="Example:\n\n  mlops deploy --model-package CreditDefaultPackageGroup/3 --stage prod")
+@click.option("--model-package", "package", required=True, help="ARN or GROUP/VERSION")
+@click.option("--stage", type=click.Choice(["staging", "prod"]), default="staging", show_default=True)
+@click.option("--endpoint", default=None, help="default: the stage's endpoint")
+@click.option("--sampling", type=click.IntRange(0, 100), default=None, help="capture percentage (default: the stage's: staging 100, prod 80)")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def deploy(obj: dict, package: str, stage: str, endpoint: str | None, sampling: int | None, as_json: bool) -> int:
+    home = Home.resolve(obj.get("home"))
+    settings = stages(home)[stage]
+    described = deployment.deploy_package(home, package, endpoint or settings["endpoint"], stage, settings["sampling"] if sampling is None else sampling)
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+    else:
+        click.echo(f"{described['EndpointName']}: {described['EndpointStatus']} on {described.get('EndpointConfigName')}" + (f" ({described['FailureReason']})" if described.get("FailureReason") else ""))
+    return 0 if described.get("EndpointStatus") == "InService" and not described.get("FailureReason") else 1
+
+
+@click.group("endpoint", help="Endpoints deployed under MLOPS_HOME.", epilog="Example:\n\n  mlops endpoint describe credit-default-staging --json")
+def group() -> None:
+    pass
+
+
+def capture_counts(home: Home, name: str) -> dict[str, Any]:
+    """Captured, dropped and written records of an endpoint, over every server process."""
+    totals = {"Captured": 0, "Dropped": 0, "Written": 0}
+    folder = home.root / "serving" / "stats"
+    for path in folder.glob(f"{name}.*.json") if folder.is_dir() else []:
+        try:
+            stats = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        totals["Captured"] += stats.get("captured", 0)
+        totals["Dropped"] += stats.get("dropped", 0)
+        totals["Written"] += stats.get("written", 0)
+    return totals
+
+
+@group.command("list", help="Endpoints and their status.", epilog="Example:\n\n  mlops endpoint list --json")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_(obj: dict, as_json: bool) -> None:
+    store = deployment.endpoints(Home.resolve(obj.get("home")))
+    try:
+        items = store.list_endpoints()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps({"Endpoints": items}, indent=2))
+        return
+    if not items:
+        click.echo("no endpoints; deploy one with `mlops deploy` or approve a package")
+    for item in items:
+        click.echo(f"{item['EndpointName']:<32} {item['EndpointStatus']:<10} {item['LastModifiedTime']}")
+
+
+@group.command("describe", help="DescribeEndpoint's shape, plus the capture counts and the deployment history.", epilog="Example:\n\n  mlops endpoint describe credit-default-staging --json")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def describe(obj: dict, name: str, as_json: bool) -> None:
+    home = Home.resolve(obj.get("home"))
+    store = deployment.endpoints(home)
+    try:
+        described = store.describe_endpoint(name)
+        events = store.events(name)
+    finally:
+        store.close()
+    described["CaptureCounts"] = capture_counts(home, name)
+    described["DeploymentHistory"] = events
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    click.echo(f"{described['EndpointArn']}\n  status:  {described['EndpointStatus']}\n  config:  {described.get('EndpointConfigName')}")
+    if described.get("FailureReason"):
+        click.echo(f"  why:     {described['FailureReason']}")
+    capture = described.get("DataCaptureConfig")
+    if capture:
+        counts = described["CaptureCounts"]
+        click.echo(f"  capture: {capture['CurrentSamplingPercentage']}% to {capture['DestinationS3Uri']} ({counts['Captured']} captured, {counts['Dropped']} dropped)")
+
+
+@group.command("delete", help="Delete an endpoint (its models and configs stay, as in SageMaker).", epilog="Example:\n\n  mlops endpoint delete credit-default-staging")
+@click.argument("name")
+@click.pass_obj
+def delete(obj: dict, name: str) -> None:
+    store = deployment.endpoints(Home.resolve(obj.get("home")))
+    try:
+        store.delete_endpoint(name)
+    finally:
+        store.close()
+    click.echo(f"deleted {name}")
+
+
+@click.command("serve", help="Serve every endpoint deployed under MLOPS_HOME with SageMaker's runtime API.", epilog="Example:\n\n  mlops serve --port 8080\n\n  then: boto3.client('sagemaker-runtime', endpoint_url='http://127.0.0.1:8080').invoke_endpoint(EndpointName=..., ContentType='text/csv', Body=...)")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="server processes")
+@click.pass_obj
+def serve(obj: dict, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    home = Home.resolve(obj.get("home"))
+    os.environ["MLOPS_HOME"] = str(home.root)  # the workers resolve it again
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise UsageError(f"--host {host}: listening beyond this machine needs request signing, which arrives with the security work; use 127.0.0.1")
+    click.echo(f"serving endpoints under {home.root} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops", err=True)
+    uvicorn.run("pipelines.serving.server:create_app", factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop", log_level="warning", access_log=False, timeout_graceful_shutdown=10)

@@ -1,0 +1,93 @@
+"""``mlops registry``: model packages, and the approvals that deploy them."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pipelines.engine.home import Home
+from pipelines.serving import deploy
+from pipelines.serving.stages import stages
+
+
+@click.group("registry", help="The local model registry: list, describe, approve and reject model packages.", epilog="Example:\n\n  mlops registry list\n\n  mlops registry approve CreditDefaultPackageGroup/1 --reason 'AUC 0.79, reviewed'")
+def group() -> None:
+    pass
+
+
+@group.command("list", help="Model packages, newest first (ListModelPackages).", epilog="Example:\n\n  mlops registry list --status Approved --json")
+@click.option("--group", "group_name", default=None)
+@click.option("--status", type=click.Choice(["PendingManualApproval", "Approved", "Rejected"]), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_(obj: dict, group_name: str | None, status: str | None, as_json: bool) -> None:
+    registry = deploy.registry(Home.resolve(obj.get("home")))
+    try:
+        items = registry.list_packages(group_name, status)
+    finally:
+        registry.close()
+    if as_json:
+        click.echo(json.dumps({"ModelPackageSummaryList": items}, indent=2))
+        return
+    if not items:
+        click.echo("no model packages yet; `mlops run` registers one when the AUC passes")
+    for item in items:
+        click.echo(f"{item['ModelPackageGroupName']}/{item['ModelPackageVersion']:<4} {item['ModelApprovalStatus']:<22} {item['CreationTime']}")
+
+
+@group.command("describe", help="One package, in DescribeModelPackage's shape, with its approval history.", epilog="Example:\n\n  mlops registry describe CreditDefaultPackageGroup/1 --json")
+@click.argument("package")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def describe(obj: dict, package: str, as_json: bool) -> None:
+    registry = deploy.registry(Home.resolve(obj.get("home")))
+    try:
+        described = registry.describe(package)
+        history = registry.transitions(package)
+    finally:
+        registry.close()
+    if as_json:
+        click.echo(json.dumps({**described, "ApprovalHistory": history}, indent=2))
+        return
+    click.echo(f"{described['ModelPackageArn']}\n  status:  {described['ModelApprovalStatus']}")
+    click.echo(f"  model:   {described['InferenceSpecification']['Containers'][0].get('ModelDataUrl')}")
+    commit = (described.get("CustomerMetadataProperties") or {}).get("GitCommit")
+    if commit:
+        click.echo(f"  commit:  {commit}")
+    for item in history:
+        click.echo(f"  {item['Time']} {item['From'] or '-'} -> {item['To']} by {item['By']}: {item['Reason']}")
+
+
+def _decide(obj: dict, package: str, status: str, reason: str, deploy_to_staging: bool) -> None:
+    home = Home.resolve(obj.get("home"))
+    registry = deploy.registry(home)
+    deployed: list[dict] = []
+    if deploy_to_staging:
+        staging = stages(home)["staging"]
+        registry.on_approval(lambda approved: deployed.append(deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging", staging["sampling"])))
+    try:
+        described = registry.update_status(package, status, reason)
+    finally:
+        registry.close()
+    click.echo(f"{described['ModelPackageArn']}: {status} ({reason})")
+    for endpoint in deployed:
+        line = f"deployed to staging: {endpoint['EndpointName']} {endpoint['EndpointStatus']} ({endpoint.get('EndpointConfigName')})"
+        click.echo(line + (f": {endpoint['FailureReason']}" if endpoint.get("FailureReason") else ""))
+
+
+@group.command("approve", help="Approve a package; that approval deploys it to the staging endpoint.", epilog="Example:\n\n  mlops registry approve CreditDefaultPackageGroup/3 --reason 'AUC 0.79 on the test split, reviewed'")
+@click.argument("package")
+@click.option("--reason", required=True, help="why: recorded with the transition")
+@click.option("--no-deploy", is_flag=True, help="approve without deploying to staging")
+@click.pass_obj
+def approve(obj: dict, package: str, reason: str, no_deploy: bool) -> None:
+    _decide(obj, package, "Approved", reason, not no_deploy)
+
+
+@group.command("reject", help="Reject a package (it is not deployed).", epilog="Example:\n\n  mlops registry reject CreditDefaultPackageGroup/3 --reason 'drifted data in training'")
+@click.argument("package")
+@click.option("--reason", required=True, help="why: recorded with the transition")
+@click.pass_obj
+def reject(obj: dict, package: str, reason: str) -> None:
+    _decide(obj, package, "Rejected", reason, False)

@@ -1,0 +1,286 @@
+"""The endpoint server: SageMaker's runtime API and the container protocol, for every endpoint
+deployed under ``MLOPS_HOME``.
+
+- ``POST /endpoints/{EndpointName}/invocations`` (what boto3's ``sagemaker-runtime``
+  ``invoke_endpoint`` sends, with ``endpoint_url=``): Content-Type, Accept,
+  ``X-Amzn-SageMaker-Custom-Attributes`` and ``X-Amzn-SageMaker-Inference-Id`` headers.
+- ``GET /ping`` and ``POST /invocations`` (the container protocol; with one endpoint served).
+- Errors in the runtime's shape (``x-amzn-ErrorType`` and a JSON body with ``message``):
+  unknown endpoint 404 ValidationError; body over 6 MB 413; unsupported content type 415 and a
+  malformed payload 400, both ModelError with ``OriginalStatusCode`` and a message naming the
+  row and column. Nothing a client sends stops the server.
+
+Requests for the same endpoint that arrive together are scored together, in one
+``inplace_predict`` call per turn of the event loop. Capture is written off the request path
+(``capture.py``). Deployments are followed: the endpoint store is polled, a new config's model
+is loaded beside the old one and swapped in; requests in flight finish on the old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import numpy as np
+
+from pipelines.engine.home import Home
+from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.serving.capture import CaptureSettings, CaptureWriter
+from pipelines.serving.endpoints import ACCOUNT, EndpointStore
+from pipelines.serving.model import ModelLoadError, PayloadError, Predictor
+
+logger = logging.getLogger("pipelines.serving")
+MAX_BODY = 6 * 1024 * 1024
+POLL_SECONDS = 0.5
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Batcher:
+    """Scores the rows of every request that arrived in one turn of the event loop together."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        self.predictor = predictor
+        self._pending: list[tuple[np.ndarray, asyncio.Future[np.ndarray]]] = []
+        self._scheduled = False
+
+    def submit(self, rows: np.ndarray) -> asyncio.Future[np.ndarray]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[np.ndarray] = loop.create_future()
+        self._pending.append((rows, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        pending, self._pending, self._scheduled = self._pending, [], False
+        try:
+            if len(pending) == 1:
+                rows, future = pending[0]
+                future.set_result(self.predictor.predict(rows))
+                return
+            scores = self.predictor.predict(np.concatenate([rows for rows, _ in pending]))
+        except Exception as exc:  # noqa: BLE001 - a failing model fails its requests, not the server
+            for _, future in pending:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        start = 0
+        for rows, future in pending:
+            future.set_result(scores[start : start + len(rows)])
+            start += len(rows)
+
+
+@dataclass
+class Served:
+    name: str
+    config: str
+    variant: str
+    predictor: Predictor
+    batcher: Batcher
+    capture: CaptureWriter | None
+    in_flight: int = 0
+
+
+@dataclass
+class Server:
+    home: Home
+    endpoints: dict[str, Served] = field(default_factory=dict)
+    generation: int = -1
+    stats_dir: Path | None = None
+
+    # -- following deployments --------------------------------------------------------------
+    def refresh(self) -> None:
+        """Load what the endpoint store says is deployed; keep serving the old model on failure."""
+        database = self.home.root / "serving.db"
+        if not database.exists():
+            return
+        store = EndpointStore(database)
+        try:
+            generation = store.generation()
+            if generation == self.generation:
+                return
+            wanted = {}
+            for item in store.list_endpoints():
+                live = store.endpoint_config_of(item["EndpointName"])
+                if live is not None:
+                    wanted[item["EndpointName"]] = live
+        finally:
+            store.close()
+        objects = ObjectStore(self.home.store)
+        for name, (config, models) in wanted.items():
+            current = self.endpoints.get(name)
+            if current is not None and current.config == config["EndpointConfigName"]:
+                continue
+            url = models[0]["PrimaryContainer"]["ModelDataUrl"]
+            try:
+                predictor = Predictor.load(objects.path(url) if is_s3(url) else Path(url), source=url)
+            except ModelLoadError as exc:
+                logger.error("endpoint %s: keeping %s: %s", name, current.config if current else "nothing", exc)
+                continue
+            self.endpoints[name] = Served(
+                name=name,
+                config=config["EndpointConfigName"],
+                variant=config["ProductionVariants"][0].get("VariantName", "AllTraffic"),
+                predictor=predictor,
+                batcher=Batcher(predictor),
+                capture=self._capture(name, config),
+            )
+            if current is not None and current.capture is not None:
+                current.capture.close()
+            logger.info("endpoint %s: serving %s (%s)", name, config["EndpointConfigName"], url)
+        for name in set(self.endpoints) - set(wanted):
+            gone = self.endpoints.pop(name)
+            if gone.capture is not None:
+                gone.capture.close()
+        self.generation = generation
+
+    def _capture(self, name: str, config: dict[str, Any]) -> CaptureWriter | None:
+        settings = CaptureSettings.from_config(config.get("DataCaptureConfig"))
+        if not settings.enabled:
+            return None
+        destination = config["DataCaptureConfig"]["DestinationS3Uri"]
+        root = ObjectStore(self.home.store).path(destination) if is_s3(destination) else Path(destination)
+        stats = None
+        if self.stats_dir is not None:
+            self.stats_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            stats = self.stats_dir / f"{name}.{config['EndpointConfigName']}.{os.getpid()}.json"
+        return CaptureWriter(root, name, config["ProductionVariants"][0].get("VariantName", "AllTraffic"), settings, stats)
+
+    def close(self) -> None:
+        for served in self.endpoints.values():
+            if served.capture is not None:
+                served.capture.close()
+
+    # -- requests ---------------------------------------------------------------------------
+    async def invoke(self, name: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        served = self.endpoints.get(name)
+        if served is None:
+            return error(404, "ValidationError", f"Endpoint {name} of account {ACCOUNT} not found.")
+        content_type = headers.get("content-type", "")
+        try:
+            rows = served.predictor.parse(body, content_type)
+            scores = await served.batcher.submit(rows)
+            payload, answer_type = served.predictor.render(scores, headers.get("accept", ""))
+        except PayloadError as exc:
+            return model_error(exc.status, str(exc), name)
+        if served.capture is not None and served.capture.settings.sampled():
+            served.capture.record(body, content_type, payload, answer_type, headers.get("x-amzn-sagemaker-inference-id"))
+        response_headers = {"content-type": answer_type, "x-amzn-invoked-production-variant": served.variant}
+        custom = headers.get("x-amzn-sagemaker-custom-attributes")
+        if custom:
+            response_headers["x-amzn-sagemaker-custom-attributes"] = custom
+        return 200, response_headers, payload
+
+
+def error(status: int, kind: str, message: str, extra: dict[str, Any] | None = None) -> tuple[int, dict[str, str], bytes]:
+    body = {"__type": kind, "message": message, **(extra or {})}
+    return status, {"content-type": "application/json", "x-amzn-errortype": kind}, json.dumps(body).encode()
+
+
+def model_error(original_status: int, message: str, endpoint: str) -> tuple[int, dict[str, str], bytes]:
+    """A ModelError as the runtime reports a container's 4xx: the container's status and message."""
+    text = f"Received client error ({original_status}) from primary with message \"{message}\". See the endpoint's log."
+    return error(original_status, "ModelError", text, {"OriginalStatusCode": original_status, "OriginalMessage": message, "LogStreamArn": f"arn:aws:logs:local:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{endpoint}"})
+
+
+class App:
+    """The ASGI application (one per worker process)."""
+
+    def __init__(self, home: Home, stats_dir: Path | None = None) -> None:
+        self.server = Server(home, stats_dir=stats_dir)
+        self._poller: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await asyncio.get_running_loop().run_in_executor(None, self.server.refresh)
+                self._poller = asyncio.create_task(self._follow())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._poller is not None:
+                    self._poller.cancel()
+                self.server.close()  # every buffered capture record reaches the disk
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _follow(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await loop.run_in_executor(None, self.server.refresh)
+            except Exception:  # noqa: BLE001 - a bad deployment must not stop the server
+                logger.exception("following deployments failed; still serving what was loaded")
+
+    async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        method, path = scope["method"], scope["path"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if path == "/ping" and method == "GET":
+            await respond(send, 200 if self.server.endpoints else 503, {"content-type": "text/plain"}, b"" if self.server.endpoints else b"no endpoint deployed")
+            return
+        name = None
+        if path.startswith("/endpoints/") and path.endswith("/invocations"):
+            name = path[len("/endpoints/") : -len("/invocations")]
+        elif path == "/invocations":
+            if len(self.server.endpoints) != 1:
+                await respond(send, *error(400, "ValidationError", f"/invocations needs exactly one endpoint served; {len(self.server.endpoints)} are. Use /endpoints/NAME/invocations"))
+                return
+            name = next(iter(self.server.endpoints))
+        if name is None:
+            await respond(send, *error(404, "UnknownOperationException", f"{method} {path} is not an operation of this server"))
+            return
+        if method != "POST":
+            await respond(send, *error(405, "ValidationError", f"{path} takes POST"))
+            return
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+            await respond(send, *error(413, "ValidationError", f"Request payload of {declared} bytes exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
+            return
+        body = await read_body(receive)
+        if body is None:
+            await respond(send, *error(413, "ValidationError", f"Request payload exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
+            return
+        status, response_headers, payload = await self.server.invoke(name, body, headers)
+        response_headers["x-amzn-requestid"] = str(uuid.uuid4())
+        await respond(send, status, response_headers, payload)
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The request body, or None past MAX_BODY (the rest is drained, not kept)."""
+    chunks, size, too_big = [], 0, False
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            too_big = True
+        elif chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return None if too_big else b"".join(chunks)
+
+
+async def respond(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app() -> App:
+    """The uvicorn factory: ``MLOPS_HOME`` says which deployments to serve."""
+    home = Home.resolve()
+    return App(home, stats_dir=home.root / "serving" / "stats")
