@@ -1,0 +1,66 @@
+"""mlops registry, deploy and endpoint as a user drives them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main as mlops
+from pipelines.engine.home import Home
+from serving_helpers import GROUP, broken_archive, register
+
+
+@pytest.fixture
+def home(tmp_path: Path, model_dir: Path) -> Path:
+    root = tmp_path / "home"
+    register(Home.resolve(root), model_dir / "model.tar.gz", "v1")
+    return root
+
+
+def cli(home: Path, *args: str) -> int:
+    return mlops.main(["--home", str(home), *args])
+
+
+def test_approval_deploys_to_staging_with_full_capture(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(home, "registry", "list") == 0
+    assert "PendingManualApproval" in capsys.readouterr().out
+    assert cli(home, "registry", "approve", f"{GROUP}/1", "--reason", "AUC reviewed") == 0
+    out = capsys.readouterr().out
+    assert "Approved (AUC reviewed)" in out and "deployed to staging: credit-default-staging InService" in out
+    assert cli(home, "endpoint", "describe", "credit-default-staging", "--json") == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["EndpointStatus"] == "InService"
+    assert described["DataCaptureConfig"]["CurrentSamplingPercentage"] == 100
+    assert described["DataCaptureConfig"]["DestinationS3Uri"] == "s3://sagemaker-us-east-1-mlops/credit-default/data-capture"
+    assert described["CaptureCounts"] == {"Captured": 0, "Dropped": 0, "Written": 0}
+    assert cli(home, "registry", "describe", f"{GROUP}/1", "--json") == 0
+    history = json.loads(capsys.readouterr().out)["ApprovalHistory"]
+    assert [h["To"] for h in history] == ["PendingManualApproval", "Approved"]
+
+
+def test_rejection_deploys_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(home, "registry", "reject", f"{GROUP}/1", "--reason", "not yet") == 0
+    assert cli(home, "endpoint", "list", "--json") == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{"):]) == {"Endpoints": []}
+
+
+def test_deploy_refuses_unapproved_and_prod_samples_80(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(home, "deploy", "--model-package", f"{GROUP}/1", "--stage", "prod") == 1
+    assert "is PendingManualApproval; only an Approved package is deployed" in capsys.readouterr().err
+    assert cli(home, "registry", "approve", f"{GROUP}/1", "--reason", "ok", "--no-deploy") == 0
+    assert cli(home, "deploy", "--model-package", f"{GROUP}/1", "--stage", "prod", "--json") == 0
+    out = capsys.readouterr().out
+    described = json.loads(out[out.index("{"):])
+    assert described["EndpointName"] == "credit-default-prod" and described["DataCaptureConfig"]["CurrentSamplingPercentage"] == 80
+
+
+def test_a_broken_model_fails_its_endpoint_clearly(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    register(Home.resolve(home), broken_archive(tmp_path / "b"), "broken", status="Approved")
+    assert cli(home, "deploy", "--model-package", f"{GROUP}/2") == 1
+    assert "Failed" in capsys.readouterr().out
+    assert cli(home, "endpoint", "delete", "credit-default-staging") == 0
+    assert cli(home, "endpoint", "describe", "credit-default-staging") == 1
+    assert "Could not find endpoint" in capsys.readouterr().err

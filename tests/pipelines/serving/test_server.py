@@ -1,0 +1,153 @@
+"""The endpoint server as production code meets it: boto3's sagemaker-runtime against 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from pipelines.engine.home import Home
+from pipelines.serving import deploy
+from serving_helpers import RunningServer, broken_archive, register
+
+ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
+
+
+@pytest.fixture
+def home(tmp_path: Path, model_dir: Path) -> Home:
+    home = Home.resolve(tmp_path / "home")
+    package = register(home, model_dir / "model.tar.gz", "first", status="Approved")
+    deploy.deploy_package(home, package["ModelPackageArn"], "credit-staging", "staging")
+    return home
+
+
+@pytest.fixture
+def server(home: Home) -> Iterator[RunningServer]:
+    running = RunningServer(home)
+    yield running
+    running.stop()
+
+
+def runtime(server: RunningServer):  # type: ignore[no-untyped-def]
+    return boto3.client("sagemaker-runtime", region_name="us-east-1", endpoint_url=server.url)
+
+
+def invoke(client, body: str, content_type: str = "text/csv", **kwargs: str) -> dict:  # type: ignore[no-untyped-def]
+    return client.invoke_endpoint(EndpointName="credit-staging", ContentType=content_type, Body=body, **kwargs)
+
+
+def test_boto3_invoke_endpoint_works_unchanged(server: RunningServer) -> None:
+    client = runtime(server)
+    answer = invoke(client, f"{ROW}\n{ROW}", Accept="text/csv", InferenceId="req-1", CustomAttributes="trace=1")
+    scores = answer["Body"].read().decode().split("\n")
+    assert len(scores) == 2 and 0 < float(scores[0]) < 1
+    assert answer["ContentType"] == "text/csv" and answer["InvokedProductionVariant"] == "AllTraffic"
+    assert answer["CustomAttributes"] == "trace=1"
+    as_json = invoke(client, json.dumps({"instances": [[float(v) for v in ROW.split(",")]]}), "application/json", Accept="application/json")
+    assert json.loads(as_json["Body"].read())["predictions"][0]["score"] == pytest.approx(float(scores[0]), rel=1e-6)
+
+
+def error_of(call) -> dict:  # type: ignore[no-untyped-def]
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        call()
+    return exc.value.response
+
+
+def test_errors_in_the_runtimes_shape_and_the_server_keeps_serving(server: RunningServer) -> None:
+    client = runtime(server)
+    unknown = error_of(lambda: client.invoke_endpoint(EndpointName="nope", ContentType="text/csv", Body=ROW))
+    assert unknown["Error"]["Code"] == "ValidationError" and unknown["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert "Endpoint nope of account" in unknown["Error"]["Message"]
+    short = error_of(lambda: invoke(client, f"{ROW}\n1,2"))
+    assert short["Error"]["Code"] == "ModelError" and short["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert short["OriginalStatusCode"] == 400 and "row 2: 2 values" in short["OriginalMessage"]
+    words = error_of(lambda: invoke(client, ROW.replace("24", "young")))
+    assert "row 1, column 7: 'young' is not a number" in words["Error"]["Message"]
+    kind = error_of(lambda: invoke(client, ROW, "application/x-npy"))
+    assert kind["ResponseMetadata"]["HTTPStatusCode"] == 415
+    huge = error_of(lambda: invoke(client, (ROW + "\n") * 100_000))  # 7 MB
+    assert huge["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert 0 < float(invoke(client, ROW)["Body"].read()) < 1
+
+
+def test_container_protocol(server: RunningServer) -> None:
+    with urllib.request.urlopen(f"{server.url}/ping", timeout=5) as response:
+        assert response.status == 200
+    request = urllib.request.Request(f"{server.url}/invocations", data=ROW.encode(), headers={"Content-Type": "text/csv"}, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert 0 < float(response.read()) < 1
+
+
+def captured(home: Home) -> list[dict]:
+    root = home.store / "sagemaker-us-east-1-mlops" / "credit-default" / "data-capture" / "credit-staging" / "AllTraffic"
+    return [json.loads(line) for path in root.rglob("*.jsonl") for line in path.read_text().splitlines()]
+
+
+def test_every_answered_request_is_captured_after_sigterm(home: Home) -> None:
+    server = RunningServer(home, workers=2)
+    client = runtime(server)
+    answered = 0
+    for i in range(300):
+        invoke(client, ROW, InferenceId=f"r{i}")
+        answered += 1
+    assert server.stop() == 0
+    records = captured(home)
+    assert len(records) == answered
+    assert {r["eventMetadata"]["inferenceId"] for r in records} == {f"r{i}" for i in range(300)}
+    from pipelines.cli.endpoint import capture_counts
+
+    assert capture_counts(home, "credit-staging") == {"Captured": 300, "Dropped": 0, "Written": 300}
+
+
+def test_a_new_model_is_swapped_in_without_dropping_requests_and_a_broken_one_is_refused(home: Home, server: RunningServer, model_dir: Path, tmp_path: Path) -> None:
+    import xgboost
+
+    client = runtime(server)
+    before = float(invoke(client, ROW)["Body"].read())
+    # A different model: trained on other labels, so it scores the row differently.
+    import numpy as np
+    import tarfile
+
+    rng = np.random.default_rng(0)
+    booster = xgboost.train({"objective": "binary:logistic", "max_depth": 2}, xgboost.DMatrix(rng.random((200, 23)), label=rng.integers(0, 2, 200)), 5)
+    (tmp_path / "other").mkdir()
+    booster.save_model(str(tmp_path / "other" / "m.ubj"))
+    with tarfile.open(tmp_path / "other" / "model.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "other" / "m.ubj", arcname="xgboost-model")
+    failures: list[Exception] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        own = runtime(server)
+        while not stop.is_set():
+            try:
+                invoke(own, ROW)["Body"].read()
+            except Exception as exc:  # noqa: BLE001
+                failures.append(exc)
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    second = register(home, tmp_path / "other" / "model.tar.gz", "second", status="Approved")
+    deploy.deploy_package(home, second["ModelPackageArn"], "credit-staging", "staging")
+    deadline = time.monotonic() + 10
+    after = before
+    while after == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+        after = float(invoke(client, ROW)["Body"].read())
+    stop.set()
+    worker.join()
+    assert after != before and failures == []
+
+    broken = register(home, broken_archive(tmp_path / "broken"), "broken", status="Approved")
+    described = deploy.deploy_package(home, broken["ModelPackageArn"], "credit-staging", "staging")
+    assert described["EndpointStatus"] == "InService" and "still serving" in described["FailureReason"]
+    assert "is not an XGBoost model" in described["FailureReason"]
+    time.sleep(1.2)
+    assert float(invoke(client, ROW)["Body"].read()) == after  # the previous model still answers

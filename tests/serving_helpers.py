@@ -1,0 +1,107 @@
+"""A home with a registered model package, and a server started on 127.0.0.1 for tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+from pipelines.engine.home import Home
+from pipelines.engine.store import ObjectStore
+from pipelines.registry.store import ModelRegistry
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+GROUP = "CreditDefaultPackageGroup"
+
+
+def register(home: Home, model_archive: Path, key: str, status: str = "PendingManualApproval", commit: str = "0123456789abcdef") -> dict:
+    """Put ``model_archive`` in the store at s3://models/{key}/model.tar.gz and register it."""
+    store = ObjectStore(home.store)
+    uri = f"s3://sagemaker-us-east-1-mlops/credit-default/models/{key}/output/model.tar.gz"
+    store.put_file(model_archive, uri)
+    registry = ModelRegistry(home.root / "registry.db")
+    try:
+        return registry.register(
+            GROUP,
+            {
+                "ModelApprovalStatus": status,
+                "InferenceSpecification": {"Containers": [{"Image": XGBOOST_IMAGE, "ModelDataUrl": uri, "Environment": {}}], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+                "CustomerMetadataProperties": {"GitCommit": commit},
+                "MetadataProperties": {"CommitId": commit},
+                "ModelPackageDescription": "test model",
+            },
+        )
+    finally:
+        registry.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningServer:
+    def __init__(self, home: Home, workers: int = 1) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, MLOPS_HOME=str(home.root))
+        self.log = home.root / f"server-{self.port}.log"
+        handle = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli.main", "serve", "--port", str(self.port), "--workers", str(workers)],
+            env=env, stdout=handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        handle.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def serve(home: Home, workers: int = 1) -> Iterator[RunningServer]:
+    server = RunningServer(home, workers)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def broken_archive(folder: Path) -> Path:
+    import io
+    import tarfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(folder / "model.tar.gz", "w:gz") as tar:
+        data = b"definitely not a model"
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return folder / "model.tar.gz"
+
+
+def copy_model(model_dir: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(model_dir / "model.tar.gz", folder / "model.tar.gz")
+    return folder / "model.tar.gz"
