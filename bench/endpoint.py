@@ -183,7 +183,7 @@ def main() -> int:
         booster.load_model(model)
         mlflow.xgboost.save_model(booster, str(work / "mlflow-model"))
         json_row = json.dumps({"inputs": [[float(v) for v in row.split(",")]]})
-        env = dict(os.environ, PYTHONPATH=str(ROOT), BENCH_MODEL=model, MLOPS_HOME=str(home), MLFLOW_TRACKING_URI=f"file:{work}/mlruns")
+        env = dict(os.environ, PYTHONPATH=str(ROOT), BENCH_MODEL=model, MLOPS_HOME=str(home), MLFLOW_TRACKING_URI=f"file:{work}/mlruns", PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
         servers = {
             "ours": ([python, "-m", "pipelines.cli.main", "serve", "--port", "{port}", "--workers", "2"], "/endpoints/bench/invocations", row, "text/csv"),
             "ours-nocapture": ([python, "-m", "pipelines.cli.main", "serve", "--port", "{port}", "--workers", "2"], "/endpoints/bench-nocapture/invocations", row, "text/csv"),

@@ -282,5 +282,8 @@ async def respond(send: Send, status: int, headers: dict[str, str], body: bytes)
 
 def create_app() -> App:
     """The uvicorn factory: ``MLOPS_HOME`` says which deployments to serve."""
+    import sys
+
+    sys.setswitchinterval(0.0005)  # the capture thread yields the GIL to requests sooner
     home = Home.resolve()
     return App(home, stats_dir=home.root / "serving" / "stats")
