@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/definition.py
 	$(BIN)/python bench/local_pipeline.py
 	$(BIN)/python bench/monitor.py
+	$(BIN)/python bench/endpoint.py
 
 clean:
 	rm -rf .mlops build *.egg-info .pytest_cache

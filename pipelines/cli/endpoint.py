@@ -112,12 +112,24 @@ def delete(obj: dict, name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="server processes")
+@click.option("--clock-start", default=None, help="for demos and replays: capture times start at this ISO-8601 time ...")
+@click.option("--clock-speed", type=click.FloatRange(min=1.0), default=1.0, show_default=True, help="... and run this many times faster than real time")
 @click.pass_obj
-def serve(obj: dict, host: str, port: int, workers: int) -> None:
+def serve(obj: dict, host: str, port: int, workers: int, clock_start: str | None, clock_speed: float) -> None:
+    import time
+
     import uvicorn
+
+    from pipelines.monitor.dataset import parse_time
+    from pipelines.serving.server import CLOCK_VARIABLE
 
     home = Home.resolve(obj.get("home"))
     os.environ["MLOPS_HOME"] = str(home.root)  # the workers resolve it again
+    if clock_start is not None:
+        start = parse_time(clock_start)
+        if start is None:
+            raise UsageError(f"--clock-start: {clock_start!r} is not an ISO-8601 time")
+        os.environ[CLOCK_VARIABLE] = f"{start.timestamp()}:{clock_speed}:{time.time()}"
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise UsageError(f"--host {host}: listening beyond this machine needs request signing, which arrives with the security work; use 127.0.0.1")
     click.echo(f"serving endpoints under {home.root} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops", err=True)

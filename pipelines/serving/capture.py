@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 DEFAULT_CSV_TYPES = ("text/csv",)
 DEFAULT_JSON_TYPES = ("application/json",)
@@ -61,8 +61,9 @@ class CaptureSettings:
 
 
 class CaptureWriter:
-    def __init__(self, root: Path, endpoint: str, variant: str, settings: CaptureSettings, stats_path: Path | None = None, limit: int = BUFFER_LIMIT) -> None:
+    def __init__(self, root: Path, endpoint: str, variant: str, settings: CaptureSettings, stats_path: Path | None = None, limit: int = BUFFER_LIMIT, clock: Callable[[], float] = time.time) -> None:
         self.folder = root / endpoint / variant
+        self.clock = clock
         self.settings = settings
         self.stats_path = stats_path
         self.limit = limit
@@ -83,7 +84,7 @@ class CaptureWriter:
         if len(self._buffer) >= self.limit:
             self.dropped += 1
             return
-        self._buffer.append((time.time(), request, request_type, response, response_type, inference_id))
+        self._buffer.append((self.clock(), request, request_type, response, response_type, inference_id))
         self.captured += 1
 
     # -- the writer thread ------------------------------------------------------------------

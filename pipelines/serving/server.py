@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,7 @@ class Server:
     endpoints: dict[str, Served] = field(default_factory=dict)
     generation: int = -1
     stats_dir: Path | None = None
+    clock: Callable[[], float] = time.time
 
     # -- following deployments --------------------------------------------------------------
     def refresh(self) -> None:
@@ -152,7 +154,7 @@ class Server:
         if self.stats_dir is not None:
             self.stats_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             stats = self.stats_dir / f"{name}.{config['EndpointConfigName']}.{os.getpid()}.json"
-        return CaptureWriter(root, name, config["ProductionVariants"][0].get("VariantName", "AllTraffic"), settings, stats)
+        return CaptureWriter(root, name, config["ProductionVariants"][0].get("VariantName", "AllTraffic"), settings, stats, clock=self.clock)
 
     def close(self) -> None:
         for served in self.endpoints.values():
@@ -194,8 +196,8 @@ def model_error(original_status: int, message: str, endpoint: str) -> tuple[int,
 class App:
     """The ASGI application (one per worker process)."""
 
-    def __init__(self, home: Home, stats_dir: Path | None = None) -> None:
-        self.server = Server(home, stats_dir=stats_dir)
+    def __init__(self, home: Home, stats_dir: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.server = Server(home, stats_dir=stats_dir, clock=clock)
         self._poller: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -286,4 +288,16 @@ def create_app() -> App:
 
     sys.setswitchinterval(0.0005)  # the capture thread yields the GIL to requests sooner
     home = Home.resolve()
-    return App(home, stats_dir=home.root / "serving" / "stats")
+    return App(home, stats_dir=home.root / "serving" / "stats", clock=simulated_clock(os.environ.get(CLOCK_VARIABLE)))
+
+
+CLOCK_VARIABLE = "MLOPS_SERVE_CLOCK"
+
+
+def simulated_clock(setting: str | None) -> Callable[[], float]:
+    """The capture clock: real time, or ``START_EPOCH:SPEED:ANCHOR_EPOCH`` for demos and replays
+    (capture time = START + (now - ANCHOR) * SPEED), set by ``mlops serve --clock-start/--clock-speed``."""
+    if not setting:
+        return time.time
+    start, speed, anchor = (float(part) for part in setting.split(":"))
+    return lambda: start + (time.time() - anchor) * speed
