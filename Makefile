@@ -13,7 +13,7 @@ $(STAMP): setup.py constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python scripts/demo.py
+	$(BIN)/mlops demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -7,7 +7,7 @@ from typing import Sequence
 import click
 
 from pipelines import __version__
-from pipelines.cli import definition, endpoint, executions, handler, monitor, registry, run
+from pipelines.cli import definition, demo, endpoint, executions, handler, monitor, registry, run
 
 
 @click.group(
@@ -23,6 +23,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 cli.add_command(definition.group)
+cli.add_command(demo.command)
 cli.add_command(run.command)
 cli.add_command(executions.group)
 cli.add_command(monitor.group)
