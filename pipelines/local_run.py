@@ -73,4 +73,4 @@ def run(
     display_name = commit.display_name if commit else None
     if description is None and commit is not None:
         description = f"{commit.short} {commit.subject or ''}".strip()
-    return engine.run(document, pipeline_name, overrides, display_name, description, allow_unsupported=allow_unsupported)
+    return engine.run(document, pipeline_name, overrides, display_name, description, allow_unsupported=allow_unsupported, commit=commit.as_dict() if commit else None)

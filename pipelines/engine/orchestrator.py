@@ -30,6 +30,7 @@ from pipelines.engine.records import Records, now
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.store import ObjectStore
 from pipelines.engine.validation import validate
+from pipelines.lineage import recorder as lineage
 from pipelines.graph import Node
 
 NOT_EXECUTED = "NotExecuted"  # recorded for steps of types the local engine cannot run yet
@@ -94,8 +95,13 @@ class Engine:
         display_name: str | None = None,
         description: str | None = None,
         allow_unsupported: bool = False,
+        commit: dict[str, Any] | None = None,
     ) -> ExecutionResult:
-        """Validate, then execute to the end; the result says how it ended."""
+        """Validate, then execute to the end; the result says how it ended.
+
+        ``commit`` (sha, author, date, subject, branch, remote, dirty) is recorded in the lineage
+        as the artifact that started the execution.
+        """
         nodes = validate(definition, self.runtimes, self.handlers, allow_unsupported=allow_unsupported)
         values = parameter_values.resolved(definition, overrides or {})
         for asset in code_assets.find(definition):
@@ -106,8 +112,11 @@ class Engine:
         records = Records(self.home.database)
         try:
             records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition)
+            lineage.execution_started(self.home.root, arn, pipeline_name, values, commit, display_name)
             run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name)
-            return run.execute()
+            result = run.execute()
+            lineage.execution_ended(self.home.root, arn, result.status, result.failure_reason)
+            return result
         finally:
             records.close()
 
@@ -258,6 +267,8 @@ class _Execution:
         seconds = time.monotonic() - started
         if outcome.detail is None and outcome.status == SUCCEEDED:
             outcome.detail = handler.detail(outcome.properties)
+        if outcome.status == SUCCEEDED:
+            lineage.step_finished(self.engine.home.root, self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from)
         self.records.update_step(
             self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,
             arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(),

@@ -28,6 +28,7 @@ from typing import Any, Callable
 from pipelines.engine.home import Home
 from pipelines.engine.records import Records
 from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.lineage import recorder as lineage
 from pipelines.monitor import analyzer, report
 from pipelines.monitor.schedules import Cron, MonitoringStore, iso, utcnow, window
 
@@ -104,11 +105,13 @@ class Monitor:
             except (analyzer.AnalysisFailed, FileNotFoundError) as exc:
                 reason = str(exc)
                 self.schedules.end_execution(execution_id, "Failed", failure_reason=reason)
+                lineage.monitoring_executed(self.home.root, row["endpoint"], schedule, iso(scheduled), "Failed", None, (row["statistics_uri"], row["constraints_uri"]), 0, reason)
                 logger.warning("%s at %s failed: %s", schedule, iso(scheduled), reason)
                 return ExecutionOutcome(schedule, scheduled, "Failed", 0, None, reason)
             report.execution_report(work / "output", statistics, schedule=schedule, endpoint=row["endpoint"], scheduled=scheduled, window=(start, end), status=result.status)
             self._publish(work / "output", report_uri)
         self.schedules.end_execution(execution_id, result.status, report_uri=report_uri, violations=len(result.violations), metrics=result.metrics)
+        lineage.monitoring_executed(self.home.root, row["endpoint"], schedule, iso(scheduled), result.status, report_uri, (row["statistics_uri"], row["constraints_uri"]), len(result.violations), None)
         self._evaluate_alarms(schedule)
         self._write_timeline(schedule, row)
         return ExecutionOutcome(schedule, scheduled, result.status, len(result.violations), report_uri)

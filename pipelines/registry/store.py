@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipelines.errors import UsageError
+from pipelines.lineage import recorder as lineage
 
 ACCOUNT = "000000000000"
 STATUSES = ("PendingManualApproval", "Approved", "Rejected")
@@ -143,7 +144,9 @@ class ModelRegistry:
                 (group, version, status, request.get("ModelPackageDescription"), stamp, stamp, who, json.dumps(document)),
             )
             db.execute("INSERT INTO transitions (group_name, version, from_status, to_status, by, time, reason) VALUES (?,?,?,?,?,?,?)", (group, version, None, status, who, stamp, "registered"))
-        return self.describe(self.package_arn(group, version))
+        described = self.describe(self.package_arn(group, version))
+        lineage.package_registered(self.path.parent, described)
+        return described
 
     def describe(self, arn_or_name: str) -> dict[str, Any]:
         group, version = self._resolve(arn_or_name)
@@ -214,6 +217,7 @@ class ModelRegistry:
             db.execute("UPDATE packages SET status=?, approval_description=?, modified=? WHERE group_name=? AND version=?", (status, reason, stamp, group, version))
             db.execute("INSERT INTO transitions (group_name, version, from_status, to_status, by, time, reason) VALUES (?,?,?,?,?,?,?)", (group, version, current, status, who, stamp, reason))
         described = self.describe(arn_or_name)
+        lineage.package_status_changed(self.path.parent, described, who, reason)
         if status == "Approved":
             for listener in self._listeners:
                 listener(described)

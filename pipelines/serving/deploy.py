@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from pipelines.engine.home import Home
 from pipelines.engine.store import ObjectStore, is_s3
 from pipelines.errors import UsageError
+from pipelines.lineage import recorder as lineage
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving.endpoints import EndpointStore
 from pipelines.serving.model import check_loads
@@ -69,7 +70,12 @@ def activate(home: Home, endpoint: str, config_name: str, tags: list[dict[str, s
     """CreateEndpoint / UpdateEndpoint: serve ``config_name`` once its model loads."""
     store = endpoints(home)
     try:
-        return store.activate(endpoint, config_name, model_check(home, store), tags)
+        described = store.activate(endpoint, config_name, model_check(home, store), tags)
+        if described.get("EndpointConfigName") == config_name:
+            live = store.endpoint_config_of(endpoint)
+            if live is not None:
+                lineage.endpoint_deployed(home.root, described, *live)
+        return described
     finally:
         store.close()
 

@@ -1,0 +1,200 @@
+"""Recording lineage as the local twin works: no user code involved.
+
+The engine records every execution (with the commit that started it) and every step's job,
+inputs and outputs; the registry records packages and approvals; deployment records
+endpoints and what they serve; the monitor records its executions and reports. Each
+function opens the store under ``MLOPS_HOME``, records, and closes it; a failure to record
+is logged and never fails the work it describes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.lineage.store import LineageStore
+
+logger = logging.getLogger(__name__)
+DATABASE = "lineage.db"
+
+
+def _store(root: Path) -> LineageStore:
+    return LineageStore(root / DATABASE)
+
+
+def _safely(action: Callable[[LineageStore], Any], root: Path) -> Any:
+    try:
+        store = _store(root)
+    except Exception:  # noqa: BLE001 - lineage must not break the work
+        logger.exception("lineage store unavailable")
+        return None
+    try:
+        return action(store)
+    except Exception:  # noqa: BLE001
+        logger.exception("recording lineage failed")
+        return None
+    finally:
+        store.close()
+
+
+def digest(root: Path, uri: str | None) -> str | None:
+    """sha256 of what ``uri`` holds (in the store, or a local path); None when nothing is there."""
+    if not uri or not isinstance(uri, str):
+        return None
+    objects = ObjectStore(root / "s3")
+    try:
+        value = objects.digest(uri) if is_s3(uri) else objects.digest(str(Path(uri)))
+    except Exception:  # noqa: BLE001 - unreadable: no digest
+        return None
+    return value or None
+
+
+# -- the engine ------------------------------------------------------------------------------
+def execution_started(root: Path, execution_arn: str, pipeline: str, parameters: dict[str, Any], commit: dict[str, Any] | None, display_name: str | None) -> None:
+    def record(store: LineageStore) -> None:
+        pipeline_arn = store.context("Pipeline", pipeline, execution_arn.rsplit("/execution/", 1)[0])
+        execution = store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1], execution_arn, {"PipelineName": pipeline, "Parameters": parameters, "DisplayName": display_name}, status="Executing")
+        store.associate(execution, pipeline_arn, "AssociatedWith")
+        if commit:
+            source = f"git:{commit['sha']}" if not commit.get("remote_url") else f"{commit['remote_url']}#{commit['sha']}"
+            commit_arn = store.artifact("Commit", source, commit["sha"], name=commit["sha"][:12], properties=commit)
+            store.associate(commit_arn, execution, "ContributedTo")
+
+    _safely(record, root)
+
+
+def execution_ended(root: Path, execution_arn: str, status: str, failure_reason: str | None) -> None:
+    _safely(lambda store: store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1], status=status, properties={"FailureReason": failure_reason} if failure_reason else {}), root)
+
+
+def _io(step_type: str, arguments: dict[str, Any], properties: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
+    """(direction, artifact type, name, uri) of a step's inputs and outputs."""
+    for item in arguments.get("ProcessingInputs") or []:
+        uri = (item.get("S3Input") or {}).get("S3Uri")
+        kind = "Code" if item.get("InputName") == "code" else "DataSet"
+        yield "in", kind, str(item.get("InputName")), uri
+    for channel in arguments.get("InputDataConfig") or []:
+        yield "in", "DataSet", str(channel.get("ChannelName")), ((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
+    if step_type == "QualityCheck":
+        for key in ("CalculatedBaselineStatistics", "CalculatedBaselineConstraints"):
+            yield "out", "Baseline", key, properties.get(key)
+    else:
+        for output in ((properties.get("ProcessingOutputConfig") or arguments.get("ProcessingOutputConfig")) or {}).get("Outputs") or []:
+            yield "out", "DataSet", str(output.get("OutputName")), (output.get("S3Output") or {}).get("S3Uri")
+    if "ModelArtifacts" in properties:
+        yield "out", "Model", "model", properties["ModelArtifacts"].get("S3ModelArtifacts")
+
+
+ACTION_TYPES = {"Processing": "ProcessingJob", "Training": "TrainingJob", "QualityCheck": "QualityCheck", "Model": "CreateModel", "EndpointConfig": "CreateEndpointConfig", "Endpoint": "Deployment"}
+
+
+def step_finished(root: Path, execution_arn: str, step: str, step_type: str, arguments: dict[str, Any], properties: dict[str, Any], detail: str | None, cached_from: str | None) -> None:
+    """A succeeded job step: its job as an action, what it read and what it wrote as artifacts."""
+    if step_type not in ACTION_TYPES:
+        return
+
+    def record(store: LineageStore) -> None:
+        execution = store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1])
+        job = properties.get("ProcessingJobName") or properties.get("TrainingJobName") or f"{execution_arn.rsplit('/', 1)[1]}-{step}"
+        metrics = {m["MetricName"]: m["Value"] for m in properties.get("FinalMetricDataList") or []}
+        image = (arguments.get("AppSpecification") or {}).get("ImageUri") or (arguments.get("AlgorithmSpecification") or {}).get("TrainingImage")
+        action = store.action(
+            ACTION_TYPES[step_type], job, "Completed", properties.get("ProcessingJobArn") or properties.get("TrainingJobArn"),
+            {"Step": step, "PipelineExecutionArn": execution_arn, "Metrics": metrics, "Detail": detail, "CacheHitFrom": cached_from, "HyperParameters": properties.get("HyperParameters")},
+        )  # fmt: skip
+        store.associate(action, execution, "AssociatedWith")
+        if image:
+            store.associate(store.artifact("Image", image, name=image.rsplit("/", 1)[-1]), action, "ContributedTo")
+        for direction, kind, name, uri in _io(step_type, arguments, properties):
+            if not uri or not isinstance(uri, str):
+                continue
+            if direction == "in":
+                artifact = store.artifact(kind, uri, digest(root, uri), name=f"{step}/{name}")
+                store.associate(artifact, action, "ContributedTo")
+            else:
+                artifact = store.artifact(kind, uri, digest(root, uri), name=f"{step}/{name}", properties={"Step": step, "PipelineExecutionArn": execution_arn})
+                store.associate(action, artifact, "Produced")
+
+    _safely(record, root)
+
+
+# -- the registry ----------------------------------------------------------------------------
+def package_registered(root: Path, package: dict[str, Any]) -> None:
+    def record(store: LineageStore) -> None:
+        group = store.context("ModelPackageGroup", package["ModelPackageGroupName"])
+        artifact = store.artifact("ModelPackage", package["ModelPackageArn"], name=f"{package['ModelPackageGroupName']}/{package['ModelPackageVersion']}", properties=_package_facts(package))
+        store.associate(artifact, group, "AssociatedWith")
+        registration = store.action("ModelRegistration", package["ModelPackageArn"], "Completed", properties={"CreatedBy": (package.get("CreatedBy") or {}).get("UserProfileName")})
+        store.associate(registration, artifact, "Produced")
+        for container in package["InferenceSpecification"]["Containers"]:
+            model = container.get("ModelDataUrl")
+            if model:
+                model_artifact = store.artifact("Model", model, digest(root, model), name="model")
+                store.associate(model_artifact, registration, "ContributedTo")
+                store.associate(artifact, model_artifact, "DerivedFrom")
+        drift = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+        for key in ("Statistics", "Constraints"):
+            uri = (drift.get(key) or {}).get("S3Uri")
+            if uri:
+                store.associate(store.artifact("Baseline", uri, digest(root, uri), name=f"drift-check {key.lower()}"), artifact, "ContributedTo")
+        execution = (package.get("CreatedBy") or {}).get("UserProfileName") or ""
+        if execution.startswith("pipeline:arn:"):
+            store.associate(registration, store.context("PipelineExecution", execution.rsplit("/", 1)[1]), "AssociatedWith")
+
+    _safely(record, root)
+
+
+def _package_facts(package: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ModelApprovalStatus": package.get("ModelApprovalStatus"),
+        "GitCommit": (package.get("CustomerMetadataProperties") or {}).get("GitCommit"),
+        "ModelPackageVersion": package.get("ModelPackageVersion"),
+    }
+
+
+def package_status_changed(root: Path, package: dict[str, Any], by: str, reason: str) -> None:
+    def record(store: LineageStore) -> None:
+        artifact = store.artifact("ModelPackage", package["ModelPackageArn"], properties=_package_facts(package))
+        action = store.action(
+            "Approval" if package["ModelApprovalStatus"] == "Approved" else "Rejection",
+            f"{package['ModelPackageArn']}@{package.get('LastModifiedTime')}", package["ModelApprovalStatus"],
+            properties={"By": by, "Reason": reason, "Time": package.get("LastModifiedTime")},
+        )  # fmt: skip
+        store.associate(artifact, action, "ContributedTo")
+
+    _safely(record, root)
+
+
+# -- deployment ------------------------------------------------------------------------------
+def endpoint_deployed(root: Path, endpoint: dict[str, Any], config: dict[str, Any], models: list[dict[str, Any]]) -> None:
+    def record(store: LineageStore) -> None:
+        context = store.context("Endpoint", endpoint["EndpointName"], endpoint["EndpointArn"], status=endpoint["EndpointStatus"])
+        action = store.action("Deployment", f"{endpoint['EndpointName']}:{config['EndpointConfigName']}", endpoint["EndpointStatus"], properties={"EndpointConfigName": config["EndpointConfigName"], "DataCaptureConfig": config.get("DataCaptureConfig")})
+        store.associate(action, context, "ContributedTo")
+        for model in models:
+            container = model["PrimaryContainer"]
+            url = container.get("ModelDataUrl")
+            model_artifact = store.artifact("Model", url, digest(root, url), name="model")
+            store.associate(model_artifact, action, "ContributedTo")
+            package = container.get("ModelPackageName")
+            if package:
+                store.associate(store.artifact("ModelPackage", package), action, "ContributedTo")
+
+    _safely(record, root)
+
+
+# -- the monitor -----------------------------------------------------------------------------
+def monitoring_executed(root: Path, endpoint: str, schedule: str, scheduled: str, status: str, report_uri: str | None, baseline: tuple[str, str], violations: int, failure_reason: str | None) -> None:
+    def record(store: LineageStore) -> None:
+        context = store.context("Endpoint", endpoint)
+        action = store.action("MonitoringExecution", f"{schedule}@{scheduled}", status, properties={"Schedule": schedule, "ScheduledTime": scheduled, "Violations": violations, "FailureReason": failure_reason})
+        store.associate(context, action, "ContributedTo")
+        for uri, name in zip(baseline, ("baseline statistics", "baseline constraints")):
+            store.associate(store.artifact("Baseline", uri, digest(root, uri), name=name), action, "ContributedTo")
+        if report_uri:
+            report = store.artifact("Report", report_uri, digest(root, report_uri), name=f"{schedule} {scheduled}", properties={"Violations": violations, "Status": status})
+            store.associate(action, report, "Produced")
+
+    _safely(record, root)
