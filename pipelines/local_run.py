@@ -59,6 +59,7 @@ def run(
     allow_unsupported: bool = True,
     progress: ProgressCallback | None = None,
     bundled_data: bool = True,
+    use_cache: bool = True,
 ) -> ExecutionResult:
     declared = parameters.declared(document)
     overrides = dict(overrides)
@@ -69,7 +70,7 @@ def run(
     if bundled_data and INPUT_PARAMETER in declared and INPUT_PARAMETER not in overrides:
         overrides[INPUT_PARAMETER] = str(BUNDLED_DATA)
     parameters.check_overrides(document, overrides)
-    engine = Engine(home, max_parallel=max_parallel, progress=progress)
+    engine = Engine(home, max_parallel=max_parallel, progress=progress, use_cache=use_cache)
     display_name = commit.display_name if commit else None
     if description is None and commit is not None:
         description = f"{commit.short} {commit.subject or ''}".strip()

@@ -7,7 +7,7 @@ from typing import Sequence
 import click
 
 from pipelines import __version__
-from pipelines.cli import definition, demo, endpoint, executions, handler, lineage, monitor, registry, run
+from pipelines.cli import definition, demo, endpoint, executions, experiments, handler, lineage, monitor, registry, run
 
 
 @click.group(
@@ -29,6 +29,10 @@ cli.add_command(executions.group)
 cli.add_command(monitor.group)
 cli.add_command(registry.group)
 cli.add_command(lineage.group)
+cli.add_command(experiments.compare)
+cli.add_command(experiments.group)
+cli.add_command(experiments.ui)
+cli.add_command(experiments.reproduce)
 cli.add_command(endpoint.deploy)
 cli.add_command(endpoint.group)
 cli.add_command(endpoint.serve)

@@ -30,6 +30,7 @@ from pipelines.engine.records import Records, now
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.store import ObjectStore
 from pipelines.engine.validation import validate
+from pipelines import experiments
 from pipelines.lineage import recorder as lineage
 from pipelines.graph import Node
 
@@ -78,8 +79,10 @@ class Engine:
         max_parallel: int = 2,
         progress: ProgressCallback | None = None,
         region: str | None = None,
+        use_cache: bool = True,
     ) -> None:
         self.home = home
+        self.use_cache = use_cache
         self.handlers = handlers if handlers is not None else HANDLERS
         self.max_parallel = max(1, max_parallel)
         self.progress = progress or (lambda name, status, info: None)
@@ -116,6 +119,7 @@ class Engine:
             run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name)
             result = run.execute()
             lineage.execution_ended(self.home.root, arn, result.status, result.failure_reason)
+            experiments.after_execution(self.home, execution_id)
             return result
         finally:
             records.close()
@@ -241,7 +245,7 @@ class _Execution:
         with log_path.open("w", encoding="utf-8") as log:
             try:
                 arguments = self._arguments(node)
-                window = cache.settings(node.step, node.pointer) if handler.makes_job else None
+                window = cache.settings(node.step, node.pointer) if handler.makes_job and self.engine.use_cache else None
                 key = cache.key(handler, arguments, self.engine.store) if window else None
                 hit = self.records.cached(key, cache.not_before(window)) if key and window else None
                 if hit and cache.outputs_present(hit[1], self.engine.store):
