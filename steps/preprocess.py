@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> dict:
     parts = split(clean, (args.train_ratio, args.validation_ratio, args.test_ratio), args.seed)
     report.update(
         {
-            "input": str(source),
+            "input": source.name,
             "rows_used": len(clean),
             "seed": args.seed,
             "splits": {

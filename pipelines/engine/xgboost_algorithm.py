@@ -13,6 +13,7 @@ The contract of that container, kept here so a training job's arguments run unch
 
 from __future__ import annotations
 
+import gzip
 import io
 import logging
 import math
@@ -239,7 +240,8 @@ def write_model(booster: object, model_dir: Path) -> Path:
     raw = bytes(booster.save_raw(raw_format="ubj"))  # type: ignore[attr-defined]
     model_dir.mkdir(parents=True, exist_ok=True)
     partial = model_dir / f".{ARCHIVE}.partial"
-    with tarfile.open(partial, "w:gz") as tar:
+    # mtime 0 in the gzip header and the entry: the same model gives the same bytes (and digest).
+    with open(partial, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as compressed, tarfile.open(fileobj=compressed, mode="w") as tar:
         info = tarfile.TarInfo(MODEL_FILE)
         info.size = len(raw)
         info.mode = 0o644

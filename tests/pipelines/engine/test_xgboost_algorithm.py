@@ -38,6 +38,7 @@ def test_same_inputs_same_model(preprocessed: Path, tmp_path: Path) -> None:
             return tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
 
     assert model_bytes(tmp_path / "a") == model_bytes(tmp_path / "b")
+    assert (tmp_path / "a" / "model.tar.gz").read_bytes() == (tmp_path / "b" / "model.tar.gz").read_bytes()  # the archive too
 
 
 @pytest.mark.parametrize(
