@@ -115,10 +115,14 @@ def _digests(home: Home, execution_id: str) -> dict[str, str]:
         if not contexts:
             return {}
         found = {}
-        for arn in store.walk(contexts[0]["Arn"], "down"):
-            entity = store.entity(arn)
-            if entity and entity["Kind"] == "artifact" and entity["Type"] in ("DataSet", "Model", "Baseline", "Code") and entity["Digest"]:
-                found[entity["Name"]] = entity["Digest"]
+        members = [edge["source"] for edge in store.upstream(contexts[0]["Arn"]) if edge["type"] == "AssociatedWith"]
+        for member in members:  # this execution's jobs: what each read and what each wrote
+            edges = [e["source"] for e in store.upstream(member) if e["type"] == "ContributedTo"]
+            edges += [e["destination"] for e in store.downstream(member) if e["type"] == "Produced"]
+            for arn in edges:
+                entity = store.entity(arn)
+                if entity and entity["Kind"] == "artifact" and entity["Type"] in ("DataSet", "Model", "Baseline", "Code") and entity["Digest"]:
+                    found[entity["Name"]] = entity["Digest"]
         return found
     finally:
         store.close()
