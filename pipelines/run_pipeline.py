@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import click
 
 from pipelines import aws, code_assets, commit as commits, definition, jsonargs, local_run, parameters
+from pipelines import policy as policies
 from pipelines.cli import handler
 from pipelines.cli.progress import Printer, summary
 from pipelines.engine.home import Home
@@ -53,6 +54,15 @@ def merge_tags(user: list[dict[str, str]], ours: list[dict[str, str]]) -> list[d
 @click.option("--allow-dirty", is_flag=True, help="run a working tree with uncommitted changes (marked dirty)")
 @click.option("--poll-seconds", type=click.FloatRange(min=0.0), default=30.0, show_default=True, help="with --wait, seconds between checks")
 @click.option("--local", is_flag=True, help="run on the local engine under MLOPS_HOME instead of SageMaker (waits)")
+@click.option(
+    "--policy",
+    "policy_source",
+    envvar="MLOPS_POLICY",
+    default=None,
+    help="security policy the definition must pass before anything is upserted: a JSON file or a built-in ("
+    + ", ".join(policies.BUILTIN)
+    + "); env MLOPS_POLICY",
+)
 def command(
     module_name: str,
     role_arn: str | None,
@@ -64,7 +74,9 @@ def command(
     allow_dirty: bool,
     poll_seconds: float,
     local: bool,
+    policy_source: str | None,
 ) -> int:
+    policy = policies.Policy.load(policy_source) if policy_source else policies.Policy()
     kwargs = jsonargs.parse_object(kwargs_json, "--kwargs")
     user_tags = jsonargs.parse_tags(tags_json)
     overrides = jsonargs.parse_object(parameters_json, "--parameters")
@@ -76,11 +88,14 @@ def command(
         raise UsageError(f"--parameters: {COMMIT_PARAMETER} is set from the commit being run; leave it out")
     commit = commits.resolve(".", allow_dirty=allow_dirty)
     if local:
-        return _run_locally(module_name, {**kwargs, **({"role": role_arn} if role_arn else {})}, overrides, commit, description)
+        return _run_locally(module_name, {**kwargs, **({"role": role_arn} if role_arn else {})}, overrides, commit, description, policy)
     aws.configure_retries()
 
     pipeline = definition.build(module_name, {**kwargs, "role": role_arn})
     document = definition.render(pipeline)
+    policies.refuse_unless_compliant(document, policy, f"pipeline {pipeline.name}")
+    if policy_source:
+        click.echo(f"policy {policy_source}: compliant", err=True)
     declared = parameters.declared(document)
     if COMMIT_PARAMETER in declared:
         overrides[COMMIT_PARAMETER] = commit.sha
@@ -105,9 +120,12 @@ def command(
     return 0 if status == "Succeeded" else 1
 
 
-def _run_locally(module_name: str, kwargs: dict[str, Any], overrides: dict[str, Any], commit: commits.Commit, description: str | None) -> int:
+def _run_locally(
+    module_name: str, kwargs: dict[str, Any], overrides: dict[str, Any], commit: commits.Commit, description: str | None, policy: policies.Policy
+) -> int:
     home = Home.resolve()
     document, name = local_run.load_definition(module_name, kwargs, None, None)
+    policies.refuse_unless_compliant(document, policy, f"pipeline {name}")
     result = local_run.run(home, document, name, overrides, commit, description=description, progress=Printer())
     click.echo(summary(result, home), err=True)
     click.echo(result.arn)

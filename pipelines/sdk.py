@@ -99,3 +99,24 @@ def pipeline_session(region: str, default_bucket: str) -> Any:
     # needs it (ModelBuilder.register does); the bucket is the caller's to provide.
     session._default_bucket = default_bucket
     return session
+
+
+def quality_check_step(**kwargs: Any) -> Any:
+    """SageMaker's QualityCheckStep, with its NetworkConfig rendered as the API's dict.
+
+    SDK 3.27's check-job request embeds the processor's NetworkConfig object as is, so a
+    pipeline whose baseline job runs in a VPC cannot be serialised (json.dumps fails). The
+    request is otherwise the SDK's own.
+    """
+    from sagemaker.mlops.workflow.quality_check_step import QualityCheckStep
+
+    class _QualityCheckStep(QualityCheckStep):
+        @property
+        def arguments(self) -> Any:
+            request = super().arguments
+            network = request.get("NetworkConfig")
+            if network is not None and hasattr(network, "_to_request_dict"):
+                request["NetworkConfig"] = network._to_request_dict()
+            return request
+
+    return _QualityCheckStep(**kwargs)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
 from pathlib import Path
 
 import yaml
 
-from pipelines import definition, jsonargs
+from pipelines import definition, jsonargs, policy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,3 +32,21 @@ def _expand(command: str, env: dict[str, str]) -> list[str]:
     for key, value in env.items():
         command = command.replace(f"${key}", value)
     return shlex.split(command)
+
+
+def test_the_workshops_network_and_key_reach_the_definition_and_pass_the_policy(tmp_path: Path) -> None:
+    spec = yaml.safe_load((ROOT / "buildspec.yml").read_text())
+    assert spec["env"]["variables"]["MLOPS_POLICY"] == "workshop"  # secure by default
+    env_file = str(tmp_path / "security.env")
+    writer = next(c for c in spec["phases"]["pre_build"]["commands"] if "security.env" in c).replace("/tmp/security.env", env_file)
+    variables = {"SUBNET_IDS": "subnet-1,subnet-2", "SECURITY_GROUP_IDS": "sg-1", "KMS_KEY_ARN": "arn:aws:kms:eu-west-1:1:key/k"}
+    subprocess.run(["bash", "-c", writer], env=variables, check=True)
+    command = next(c for c in spec["phases"]["build"]["commands"] if c.startswith("run-pipeline")).replace("/tmp/security.env", env_file)
+    argv = _expand(command, {"SAGEMAKER_PIPELINE_ROLE_ARN": "arn:aws:iam::1:role/r", "AWS_REGION": "eu-west-1", "ARTIFACT_BUCKET": "b",
+                             "PIPELINE_NAME": "P", "MODEL_PACKAGE_GROUP_NAME": "G", "PROJECT_TAGS": "{}", "MLOPS_POLICY": "workshop"})
+    assert argv[argv.index("--policy") + 1] == "workshop"
+    kwargs = jsonargs.parse_object(argv[argv.index("--kwargs") + 1], "--kwargs")
+    document = definition.render(definition.build(argv[argv.index("--module-name") + 1], kwargs))
+    assert policy.audit(document, policy.Policy.load("workshop")) == []
+    vpc = document["Steps"][0]["Arguments"]["NetworkConfig"]["VpcConfig"]
+    assert vpc == {"Subnets": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1"]}

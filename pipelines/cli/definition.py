@@ -9,7 +9,8 @@ import click
 
 from pipelines import definition as definitions
 from pipelines import graph as graphs
-from pipelines import jsonargs
+from pipelines import jsonargs, local_run
+from pipelines import policy as policies
 from pipelines.errors import UsageError
 from pipelines.fileio import write_text_atomic
 
@@ -71,3 +72,39 @@ def graph(module_name: str, kwargs_json: str | None, file_: Path | None, as_json
         branch = f"  [{node.branch}]" if node.branch else ""
         after = ", ".join(node.upstream) or "-"
         click.echo(f"{node.name:<{width}}  {node.type:<14} after: {after}{branch}")
+
+
+@click.command(
+    "audit",
+    help="Check a definition against a security policy; list each step that falls short (exit 1).",
+    epilog="Examples:\n\n  mlops audit --policy workshop --file definition.json\n\n"
+    "  mlops audit --policy policy.json --kwargs '{\"environment_file\": \"workshop.env\"}'",
+)
+@_MODULE
+@_KWARGS
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="audit a rendered definition instead of building one")
+@click.option("--policy", "policy_source", required=True, help="policy JSON file, or a built-in: " + ", ".join(policies.BUILTIN))
+@click.option("--json", "as_json", is_flag=True, help="print the findings as JSON")
+def audit(module_name: str, kwargs_json: str | None, file_: Path | None, policy_source: str, as_json: bool) -> int:
+    policy = policies.Policy.load(policy_source)
+    document, _name = local_run.load_definition(module_name, jsonargs.parse_object(kwargs_json, "--kwargs"), file_, None)
+    findings = policies.audit(document, policy)
+    if as_json:
+        click.echo(json.dumps({"Policy": policy_source, "Compliant": not findings, "Findings": [f.to_dict() for f in findings]}, indent=2))
+    elif findings:
+        click.echo(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} against policy {policy_source}:")
+        for finding in findings:
+            click.echo(f"  {finding}")
+    else:
+        click.echo(f"compliant with policy {policy_source}: {_count_steps(document.get('Steps', []))} steps checked")
+    return 1 if findings else 0
+
+
+def _count_steps(steps: list) -> int:
+    total = 0
+    for step in steps:
+        total += 1
+        arguments = step.get("Arguments", {}) if isinstance(step, dict) else {}
+        if isinstance(arguments, dict):
+            total += _count_steps(arguments.get("IfSteps", []) + arguments.get("ElseSteps", []))
+    return total

@@ -23,6 +23,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 cli.add_command(definition.group)
+cli.add_command(definition.audit)
 cli.add_command(demo.command)
 cli.add_command(run.command)
 cli.add_command(executions.group)

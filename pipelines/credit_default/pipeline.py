@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import code_assets, sdk
+from pipelines.security import Security
 
 # The built-in images the jobs run in. Versions are part of the contract with the local engine,
 # which maps these images to local runtimes.
@@ -66,6 +67,12 @@ def get_pipeline(
     test_ratio: float = 0.15,
     split_seed: int = 42,
     cache_expire_after: str = "P30D",
+    subnets: list[str] | None = None,
+    security_group_ids: list[str] | None = None,
+    network_isolation: bool = False,
+    encrypt_inter_container_traffic: bool = False,
+    kms_key: str | None = None,
+    environment_file: str | None = None,
 ) -> Any:
     """Return the SageMaker Pipeline object for the credit-default classifier.
 
@@ -83,6 +90,12 @@ def get_pipeline(
         train_ratio, validation_ratio, test_ratio: The stratified split (they sum to 1).
         split_seed: Seed of the split.
         cache_expire_after: ISO-8601 duration step results are reused for.
+        subnets, security_group_ids: the VPC every job, model and endpoint runs in.
+        network_isolation: no network access from the job and model containers.
+        encrypt_inter_container_traffic: encrypt traffic between a job's instances.
+        kms_key: the KMS key for job volumes and outputs, the model's artifacts, the endpoint
+            and its data capture.
+        environment_file: the same settings in a file like the workshop's (see pipelines.security).
     """
     sdk.prepare(region)
     from sagemaker.core import image_uris
@@ -119,13 +132,29 @@ def get_pipeline(
         ModelStep,
         Pipeline,
         ProcessingStep,
-        QualityCheckStep,
         TrainingStep,
     )
     from sagemaker.mlops.workflow.quality_check_step import DataQualityCheckConfig
     from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
 
+    from sagemaker.core.network import NetworkConfig
+    from sagemaker.core.training.configs import Networking
+
+    security = Security.resolve(subnets, security_group_ids, network_isolation, encrypt_inter_container_traffic, kms_key, environment_file)
+    network = NetworkConfig(
+        enable_network_isolation=security.network_isolation or None,
+        security_group_ids=list(security.security_group_ids) or None,
+        subnets=list(security.subnets) or None,
+        encrypt_inter_container_traffic=security.encrypt_inter_container_traffic or None,
+    ) if (security.vpc or security.network_isolation or security.encrypt_inter_container_traffic) else None
+    networking = Networking(
+        subnets=list(security.subnets) or None,
+        security_group_ids=list(security.security_group_ids) or None,
+        enable_network_isolation=security.network_isolation or None,
+        enable_inter_container_traffic_encryption=security.encrypt_inter_container_traffic or None,
+    ) if network is not None else None
+    kms = security.kms_key
     _check_ratios(train_ratio, validation_ratio, test_ratio)
     if not 0 <= capture_sampling_percentage <= 100:
         raise ValueError(f"capture_sampling_percentage must be within 0-100, got {capture_sampling_percentage}")
@@ -160,6 +189,9 @@ def get_pipeline(
         base_job_name=f"{prefix}-preprocess",
         sagemaker_session=session,
         env={"GIT_COMMIT": git_commit},
+        network_config=network,
+        volume_kms_key=kms,
+        output_kms_key=kms,
     )
     split_outputs = ("train", "validation", "test", "report")
     preprocess = ProcessingStep(
@@ -194,11 +226,12 @@ def get_pipeline(
         role=role,
         base_job_name=f"{prefix}-train",
         sagemaker_session=session,
-        compute=Compute(instance_type=training_instance_type, instance_count=1, volume_size_in_gb=30),
+        compute=Compute(instance_type=training_instance_type, instance_count=1, volume_size_in_gb=30, volume_kms_key_id=kms),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=3600),
         hyperparameters=hyperparameters,
-        output_data_config=OutputDataConfig(s3_output_path=f"{s3_root}/models"),
+        output_data_config=OutputDataConfig(s3_output_path=f"{s3_root}/models", kms_key_id=kms),
         environment={"GIT_COMMIT": git_commit},
+        networking=networking,
     )
     train = TrainingStep(
         name="Train",
@@ -223,6 +256,9 @@ def get_pipeline(
         base_job_name=f"{prefix}-evaluate",
         sagemaker_session=session,
         env={"GIT_COMMIT": git_commit},
+        network_config=network,
+        volume_kms_key=kms,
+        output_kms_key=kms,
     )
     evaluate = ProcessingStep(
         name="Evaluate",
@@ -254,7 +290,7 @@ def get_pipeline(
     )
 
     # ---- DataQualityBaseline --------------------------------------------------------------
-    baseline = QualityCheckStep(
+    baseline = sdk.quality_check_step(
         name="DataQualityBaseline",
         quality_check_config=DataQualityCheckConfig(
             baseline_dataset=evaluate.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri,
@@ -268,6 +304,9 @@ def get_pipeline(
             volume_size_in_gb=20,
             base_job_name=f"{prefix}-baseline",
             sagemaker_session=session,
+            network_config=network,
+            volume_kms_key=kms,
+            output_kms_key=kms,
         ),
         skip_check=True,
         register_new_baseline=True,
@@ -284,6 +323,7 @@ def get_pipeline(
         role_arn=role,
         sagemaker_session=session,
         dependencies=None,
+        network=networking,
     )
     register = ModelStep(
         name="Register",
@@ -324,6 +364,7 @@ def get_pipeline(
         name="EndpointConfig",
         step_args=session.create_endpoint_config(
             name=endpoint_config_name,
+            kms_key=kms,
             production_variants=[
                 production_variant(
                     model_name=create_model.properties.ModelName,
@@ -338,6 +379,7 @@ def get_pipeline(
                 destination_s3_uri=f"{s3_root}/data-capture",
                 capture_options=["REQUEST", "RESPONSE"],
                 csv_content_types=["text/csv"],
+                kms_key_id=kms,
                 sagemaker_session=session,
             )._to_request_dict(),
         ),

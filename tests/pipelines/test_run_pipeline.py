@@ -109,3 +109,22 @@ def test_wait_follows_to_the_end(repo: git.Repo, aws: None, capsys: pytest.Captu
     # moto's executions succeed at once and run no step.
     assert run("--wait", "--poll-seconds", "0") == 0
     assert "execution Succeeded" in capsys.readouterr().err
+
+
+def test_a_definition_failing_the_policy_is_not_upserted(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--policy", "workshop") == 1
+    err = capsys.readouterr().err
+    assert "pipeline CreditDefaultPipeline fails the policy (20 findings); nothing was upserted:" in err
+    assert "  Train (Training) /Steps/1/Arguments/VpcConfig/Subnets: no Subnets" in err
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    assert sm.list_pipelines()["PipelineSummaries"] == []
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=BUCKET)  # not even the code
+
+
+def test_a_compliant_definition_is_upserted(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+    kwargs = f'{{"default_bucket": "{BUCKET}", "region": "us-east-1", "subnets": ["subnet-1"], "security_group_ids": ["sg-1"], "kms_key": "alias/credit"}}'
+    assert run_pipeline.main(["--role-arn", ROLE, "--kwargs", kwargs, "--policy", "workshop"]) == 0
+    assert "policy workshop: compliant" in capsys.readouterr().err
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    document = sm.describe_pipeline(PipelineName="CreditDefaultPipeline")["PipelineDefinition"]
+    assert '"Subnets": ["subnet-1"]' in document and '"KmsKeyId": "alias/credit"' in document

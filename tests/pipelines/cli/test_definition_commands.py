@@ -55,3 +55,22 @@ def test_every_command_has_help_with_an_example(args: list[str], capsys: pytest.
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert mlops.main(["defnition"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+def test_audit_lists_findings_and_exits_1_then_passes_with_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlops.main(["definition", "render", "-o", str(tmp_path / "d.json")]) == 0
+    capsys.readouterr()
+    assert mlops.main(["audit", "--policy", "workshop", "--file", str(tmp_path / "d.json"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["Compliant"] is False
+    assert {f["Step"] for f in report["Findings"]} == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "CreateModel", "EndpointConfig"}
+    assert all(f["Path"].startswith("/Steps/") for f in report["Findings"])
+    env = tmp_path / "workshop.env"
+    env.write_text("SubnetIds=subnet-1\nSecurityGroupIds=sg-1\nKmsKeyArn=arn:aws:kms:us-east-1:111122223333:key/k\n")
+    assert mlops.main(["audit", "--policy", "workshop", "--kwargs", json.dumps({"environment_file": str(env)})]) == 0
+    assert capsys.readouterr().out.startswith("compliant with policy workshop: 11 steps checked")
+
+
+def test_audit_with_a_missing_policy_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert mlops.main(["audit", "--policy", str(tmp_path / "policy.json")]) == 1
+    assert capsys.readouterr().err.strip() == f"usage error: policy {tmp_path / 'policy.json'} does not exist"
