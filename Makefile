@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/local_pipeline.py
 	$(BIN)/python bench/monitor.py
 	$(BIN)/python bench/endpoint.py
+	$(BIN)/python bench/auth.py
 
 clean:
 	rm -rf .mlops build *.egg-info .pytest_cache

@@ -48,14 +48,14 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, home: Home, workers: int = 1) -> None:
+    def __init__(self, home: Home, workers: int = 1, extra_args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, MLOPS_HOME=str(home.root))
         self.log = home.root / f"server-{self.port}.log"
         handle = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli.main", "serve", "--port", str(self.port), "--workers", str(workers)],
+            [sys.executable, "-m", "pipelines.cli.main", "serve", "--port", str(self.port), "--workers", str(workers), *extra_args],
             env=env, stdout=handle, stderr=subprocess.STDOUT,
         )  # fmt: skip
         handle.close()

@@ -114,14 +114,22 @@ def delete(obj: dict, name: str) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="server processes")
 @click.option("--clock-start", default=None, help="for demos and replays: capture times start at this ISO-8601 time ...")
 @click.option("--clock-speed", type=click.FloatRange(min=1.0), default=1.0, show_default=True, help="... and run this many times faster than real time")
+@click.option(
+    "--auth",
+    type=click.Choice(["sigv4", "none"]),
+    default=None,
+    help="require AWS Signature Version 4 on every request (default: sigv4 unless --host is 127.0.0.1/localhost)",
+)
+@click.option("--allow-unsigned-remote", is_flag=True, help="with --auth none, listen beyond this machine anyway")
 @click.pass_obj
-def serve(obj: dict, host: str, port: int, workers: int, clock_start: str | None, clock_speed: float) -> None:
+def serve(obj: dict, host: str, port: int, workers: int, clock_start: str | None, clock_speed: float, auth: str | None, allow_unsigned_remote: bool) -> None:
     import time
 
     import uvicorn
 
     from pipelines.monitor.dataset import parse_time
-    from pipelines.serving.server import CLOCK_VARIABLE
+    from pipelines.serving.auth import PROFILE, load_or_create
+    from pipelines.serving.server import AUTH_VARIABLE, CLOCK_VARIABLE
 
     home = Home.resolve(obj.get("home"))
     os.environ["MLOPS_HOME"] = str(home.root)  # the workers resolve it again
@@ -130,7 +138,17 @@ def serve(obj: dict, host: str, port: int, workers: int, clock_start: str | None
         if start is None:
             raise UsageError(f"--clock-start: {clock_start!r} is not an ISO-8601 time")
         os.environ[CLOCK_VARIABLE] = f"{start.timestamp()}:{clock_speed}:{time.time()}"
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        raise UsageError(f"--host {host}: listening beyond this machine needs request signing, which arrives with the security work; use 127.0.0.1")
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    auth = auth or ("none" if loopback else "sigv4")
+    if auth == "none" and not loopback and not allow_unsigned_remote:
+        raise UsageError(f"--host {host} --auth none: anyone who can reach {host}:{port} could score and read captured data; keep --auth sigv4, or pass --allow-unsigned-remote")
+    os.environ[AUTH_VARIABLE] = auth
+    if auth == "sigv4":
+        credentials = load_or_create(home)  # before the workers start, so they read one file
+        click.echo(
+            f"requests must be signed (SigV4) with the key in {credentials.path}:\n"
+            f"  AWS_SHARED_CREDENTIALS_FILE={credentials.path} AWS_PROFILE={PROFILE}",
+            err=True,
+        )
     click.echo(f"serving endpoints under {home.root} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops", err=True)
     uvicorn.run("pipelines.serving.server:create_app", factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop", log_level="warning", access_log=False, timeout_graceful_shutdown=10)

@@ -9,6 +9,8 @@ deployed under ``MLOPS_HOME``.
   unknown endpoint 404 ValidationError; body over 6 MB 413; unsupported content type 415 and a
   malformed payload 400, both ModelError with ``OriginalStatusCode`` and a message naming the
   row and column. Nothing a client sends stops the server.
+- With ``MLOPS_SERVE_AUTH=sigv4``, every request but ``GET /ping`` must carry an AWS
+  Signature Version 4 (``auth.py``); refusals are 403s in AWS's shape.
 
 Requests for the same endpoint that arrive together are scored together, in one
 ``inplace_predict`` call per turn of the event loop. Capture is written off the request path
@@ -32,6 +34,7 @@ import numpy as np
 
 from pipelines.engine.home import Home
 from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.serving.auth import Verifier, load_or_create
 from pipelines.serving.capture import CaptureSettings, CaptureWriter
 from pipelines.serving.endpoints import ACCOUNT, EndpointStore
 from pipelines.serving.model import ModelLoadError, PayloadError, Predictor
@@ -196,8 +199,9 @@ def model_error(original_status: int, message: str, endpoint: str) -> tuple[int,
 class App:
     """The ASGI application (one per worker process)."""
 
-    def __init__(self, home: Home, stats_dir: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, home: Home, stats_dir: Path | None = None, clock: Callable[[], float] = time.time, verifier: Verifier | None = None) -> None:
         self.server = Server(home, stats_dir=stats_dir, clock=clock)
+        self.verifier = verifier
         self._poller: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -235,6 +239,18 @@ class App:
         if path == "/ping" and method == "GET":
             await respond(send, 200 if self.server.endpoints else 503, {"content-type": "text/plain"}, b"" if self.server.endpoints else b"no endpoint deployed")
             return
+        body: bytes | None = None
+        if self.verifier is not None:
+            # Every request but the health check is signed; the body is part of the signature.
+            body = await read_body(receive)
+            if body is None:
+                await respond(send, *error(413, "ValidationError", f"Request payload exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
+                return
+            raw_path = scope.get("raw_path") or path.encode()
+            refusal = self.verifier.check(method, raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"), headers, body)
+            if refusal is not None:
+                await respond(send, *error(403, *refusal))
+                return
         name = None
         if path.startswith("/endpoints/") and path.endswith("/invocations"):
             name = path[len("/endpoints/") : -len("/invocations")]
@@ -253,7 +269,8 @@ class App:
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
             await respond(send, *error(413, "ValidationError", f"Request payload of {declared} bytes exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
             return
-        body = await read_body(receive)
+        if body is None:
+            body = await read_body(receive)
         if body is None:
             await respond(send, *error(413, "ValidationError", f"Request payload exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
             return
@@ -288,10 +305,12 @@ def create_app() -> App:
 
     sys.setswitchinterval(0.0005)  # the capture thread yields the GIL to requests sooner
     home = Home.resolve()
-    return App(home, stats_dir=home.root / "serving" / "stats", clock=simulated_clock(os.environ.get(CLOCK_VARIABLE)))
+    verifier = Verifier(load_or_create(home)) if os.environ.get(AUTH_VARIABLE) == "sigv4" else None
+    return App(home, stats_dir=home.root / "serving" / "stats", clock=simulated_clock(os.environ.get(CLOCK_VARIABLE)), verifier=verifier)
 
 
 CLOCK_VARIABLE = "MLOPS_SERVE_CLOCK"
+AUTH_VARIABLE = "MLOPS_SERVE_AUTH"
 
 
 def simulated_clock(setting: str | None) -> Callable[[], float]:
