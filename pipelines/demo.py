@@ -35,7 +35,7 @@ from pipelines.errors import MlopsError
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor.schedules import HOURLY, iso
 from pipelines.monitor.scheduler import LocalRetrainer, Monitor
-from pipelines.serving import deploy
+from pipelines.serving import auth, deploy
 from pipelines.serving.stages import stages
 
 SCHEDULE = "credit-default-hourly"
@@ -96,6 +96,7 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     start_hour = _next_window(home)
     port = port or _free_port()
     server = _start_server(home, port, start_hour)
+    story.echo(f"    boto3 clients sign every request (SigV4) with the endpoint's key in {auth.credentials_path(home)} (mode 0600)")
     try:
         counts = _send_traffic(story, server["url"], endpoint["EndpointName"], test_csv, server["anchor"], start_hour)
     finally:
@@ -181,7 +182,7 @@ def _start_server(home: Home, port: int, start_hour: datetime) -> dict[str, Any]
     log = (home.root / "demo").joinpath("server.log")
     handle = log.open("w")
     anchor = time.time()
-    command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(home.root), "serve", "--port", str(port), "--workers", "2", "--clock-start", iso(start_hour), "--clock-speed", str(speed)]
+    command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(home.root), "serve", "--port", str(port), "--workers", "2", "--clock-start", iso(start_hour), "--clock-speed", str(speed), "--auth", "sigv4"]
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     handle.close()
     deadline = time.monotonic() + 30
@@ -228,7 +229,10 @@ def _send_traffic(story: Story, url: str, endpoint: str, test_csv: Path, anchor:
     columns = lines[0].split(",")[1:]  # the label is not sent: clients send the 23 features
     rows = [line.split(",")[1:] for line in lines[1:]]
     random.Random(7).shuffle(rows)
-    clients = [boto3.client("sagemaker-runtime", region_name="us-east-1", endpoint_url=url, aws_access_key_id="local", aws_secret_access_key="local") for _ in range(8)]
+    # The clients sign every request (SigV4) with the endpoint's own credentials, as they would on AWS.
+    credentials = auth.load_or_create(story.home)
+    session = boto3.Session(aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key, region_name="us-east-1")
+    clients = [session.client("sagemaker-runtime", endpoint_url=url) for _ in range(8)]
     counts: dict[str, int] = {}
     offset = 0
     for hour, (kind, size) in enumerate(HOURS):

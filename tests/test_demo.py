@@ -12,8 +12,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def demo(home: Path) -> tuple[str, float]:
-    env = dict(os.environ, MLOPS_HOME=str(home))
+SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAZZSECRETKEYID0001",
+    "AWS_SECRET_ACCESS_KEY": "zzSecretAccessKey/For+The+Grep+Test0000001",
+    "AWS_SESSION_TOKEN": "zzSessionTokenForTheGrepTest000000000000001",
+    "MLFLOW_TRACKING_TOKEN": "zzMlflowTokenForTheGrepTest0001",
+    "GITHUB_TOKEN": "ghp_zzGithubTokenForTheGrepTest00001",
+}
+
+
+def demo(home: Path, **extra: str) -> tuple[str, float]:
+    env = dict(os.environ, MLOPS_HOME=str(home), **extra)
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     seconds = time.monotonic() - started
@@ -22,7 +31,9 @@ def demo(home: Path) -> tuple[str, float]:
 
 
 def test_the_demo_tells_the_whole_story_and_runs_again(tmp_path: Path) -> None:
-    first, seconds = demo(tmp_path / "home")
+    # The first run carries secrets in its environment, and logs to MLflow, so that the grep
+    # below covers every kind of file a full run writes.
+    first, seconds = demo(tmp_path / "home", MLOPS_TRACKING="sync", **SECRETS)
     assert seconds < 180, f"the demo took {seconds:.0f} s"
     for part in range(1, 8):
         assert f"[{part}/7]" in first
@@ -40,3 +51,25 @@ def test_the_demo_tells_the_whole_story_and_runs_again(tmp_path: Path) -> None:
     assert timeline.is_file()
     again, _ = demo(tmp_path / "home")
     assert re.findall(r"\d{4}-\d\d-\d\dT\d\d:00:00Z\s+(\w+)", again) == statuses
+
+    nothing_secret_is_written(tmp_path / "home", first)
+
+
+def nothing_secret_is_written(home: Path, output: str) -> None:
+    """No key, token or credential in any file of a full run: definitions, logs, capture, lineage, MLflow."""
+    credentials = home / "serving" / "credentials"
+    served_secret = credentials.read_text().split("aws_secret_access_key = ")[1].split()[0]
+    needles = [value.encode() for value in SECRETS.values()] + [served_secret.encode()]
+    files = [path for path in home.rglob("*") if path.is_file() and not path.is_symlink()]
+    assert len(files) > 100, len(files)  # the run really wrote its files here
+    kinds = {path.suffix for path in files}
+    assert {".json", ".jsonl", ".log", ".db", ".html"} <= kinds, kinds
+    assert (home / "mlflow.db").is_file() and (home / "lineage.db").is_file()
+    for path in files:
+        if path == credentials:
+            continue
+        content = path.read_bytes()
+        for needle in needles:
+            assert needle not in content, f"{path} holds a secret"
+    for needle in needles:
+        assert needle.decode() not in output
