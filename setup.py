@@ -21,6 +21,7 @@ DEV = [
     "pytest==9.2.0",
     "pytest-timeout==2.4.0",
     "moto[server]==5.2.5",
+    "cfn-lint==1.58.0",
 ]
 
 setup(

@@ -1,0 +1,108 @@
+"""templates/iam.yml: cfn-lint clean, deployable (moto), and least privilege in the ways that matter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import unquote
+
+import boto3
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.decode import decode
+from moto import mock_aws
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "iam.yml"
+JOB_CREATING = {
+    "sagemaker:CreateProcessingJob",  # Processing, QualityCheck, ClarifyCheck steps
+    "sagemaker:CreateTrainingJob",  # Training
+    "sagemaker:CreateHyperParameterTuningJob",  # Tuning
+    "sagemaker:CreateModel",  # Model
+    "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:CreateDataQualityJobDefinition",
+}
+# Actions that do not support resource-level permissions, and so may name "*".
+STAR_ALLOWED = {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"} | {
+    f"ec2:{a}" for a in ("CreateNetworkInterface", "CreateNetworkInterfacePermission", "DeleteNetworkInterface", "DeleteNetworkInterfacePermission",
+                         "DescribeNetworkInterfaces", "DescribeVpcs", "DescribeDhcpOptions", "DescribeSubnets", "DescribeSecurityGroups")
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    document, matches = decode(str(TEMPLATE))
+    assert not matches
+    return document
+
+
+def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        documents = [properties.get("PolicyDocument")] + [p["PolicyDocument"] for p in properties.get("Policies", [])]
+        for document in filter(None, documents):
+            for statement in document["Statement"]:
+                yield name, statement
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_cfn_lint_clean() -> None:
+    assert [str(match) for match in lint_file(TEMPLATE)] == []
+
+
+def test_every_job_a_role_may_create_is_bound_to_the_approved_network(template: dict[str, Any]) -> None:
+    allowed = {action for _, s in statements(template) if s["Effect"] == "Allow" for action in as_list(s["Action"])}
+    denies = {s["Sid"]: s for _, s in statements(template) if s["Effect"] == "Deny"}
+    creating = allowed & JOB_CREATING
+    assert creating  # the roles do create jobs and models
+    for sid, key in (("DenyJobsOutsideTheVpc", "Null"), ("DenyUnapprovedSubnets", "ForAnyValue:StringNotEquals"), ("DenyUnapprovedSecurityGroups", "ForAnyValue:StringNotEquals")):
+        assert creating <= set(denies[sid]["Action"]), sid
+        assert key in denies[sid]["Condition"]
+    assert denies["DenyUnapprovedSubnets"]["Condition"]["ForAnyValue:StringNotEquals"]["sagemaker:VpcSubnets"] == {"Ref": "SubnetIds"}
+    key_bound = set(denies["DenyJobsWithoutTheProjectKey"]["Action"])
+    assert {"sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:CreateEndpointConfig"} <= key_bound
+
+
+def test_s3_and_kms_only_on_the_projects_bucket_and_key_and_no_stray_wildcards(template: dict[str, Any]) -> None:
+    for name, statement in statements(template):
+        if statement["Effect"] != "Allow" or name == "ProjectKey":  # a key policy's "*" is the key itself
+            continue
+        actions = as_list(statement["Action"])
+        resources = json.dumps(statement["Resource"])
+        if any(a.startswith("s3:") for a in actions):
+            assert "ProjectBucket" in resources and "*\"" not in resources.replace("/*\"", ""), statement["Sid"]
+        if any(a.startswith("kms:") for a in actions):
+            assert statement["Resource"] == {"Fn::GetAtt": ["ProjectKey", "Arn"]}, statement["Sid"]
+        if statement["Resource"] == "*":
+            assert set(actions) <= STAR_ALLOWED, statement["Sid"]
+        assert not any(a.endswith(":*") for a in actions), statement["Sid"]
+        if "iam:PassRole" in actions:
+            assert statement["Condition"]["StringEquals"]["iam:PassedToService"] == "sagemaker.amazonaws.com"
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS..S3..BucketPolicy")  # moto skips the TLS-only bucket policy
+def test_deploys_with_the_approved_network_in_its_conditions() -> None:
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
+        cloudformation.create_stack(
+            StackName="credit-iam",
+            TemplateBody=TEMPLATE.read_text(),
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": "SubnetIds", "ParameterValue": "subnet-0a1b,subnet-2c3d"}, {"ParameterKey": "SecurityGroupIds", "ParameterValue": "sg-0123"}],
+        )
+        stack = cloudformation.describe_stacks(StackName="credit-iam")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        iam = boto3.client("iam", region_name="eu-west-1")
+        policy = next(p for p in iam.list_policies(Scope="Local")["Policies"] if "ProjectDataPolicy" in p["PolicyName"])
+        version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+        document = version["Document"] if isinstance(version["Document"], dict) else json.loads(unquote(version["Document"]))
+        by_sid = {s["Sid"]: s for s in document["Statement"]}
+        assert by_sid["DenyUnapprovedSubnets"]["Condition"]["ForAnyValue:StringNotEquals"]["sagemaker:VpcSubnets"] == ["subnet-0a1b", "subnet-2c3d"]
+        assert by_sid["DenyUnapprovedSecurityGroups"]["Condition"]["ForAnyValue:StringNotEquals"]["sagemaker:VpcSecurityGroupIds"] == ["sg-0123"]
+        assert by_sid["DenyJobsWithoutTheProjectKey"]["Condition"]["StringNotEquals"]["sagemaker:VolumeKmsKey"] == outputs["KmsKeyArn"]
+        attached = iam.list_attached_role_policies(RoleName="credit-default-pipeline-execution")["AttachedPolicies"]
+        assert [p["PolicyArn"] for p in attached] == [policy["Arn"]]
