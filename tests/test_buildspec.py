@@ -50,3 +50,19 @@ def test_the_workshops_network_and_key_reach_the_definition_and_pass_the_policy(
     assert policy.audit(document, policy.Policy.load("workshop")) == []
     vpc = document["Steps"][0]["Arguments"]["NetworkConfig"]["VpcConfig"]
     assert vpc == {"Subnets": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1"]}
+
+
+def test_deployspec_runs_deploy_config_with_valid_options_then_deploys_its_files() -> None:
+    from pipelines.cli import aws as aws_commands
+
+    spec = yaml.safe_load((ROOT / "deployspec.yml").read_text())
+    commands = spec["phases"]["build"]["commands"]
+    env = {"STAGE": "staging", "MODEL_PACKAGE_GROUP_NAME": "G", "ARTIFACT_BUCKET": "b", "MODEL_EXECUTION_ROLE_ARN": "arn:aws:iam::1:role/m",
+           "RETRAIN_ROLE_ARN": "arn:aws:iam::1:role/r", "AWS_REGION": "eu-west-1"}
+    argv = _expand(next(c for c in commands if c.startswith("mlops aws deploy-config")), env)
+    context = aws_commands.deploy_config.make_context("deploy-config", argv[3:])  # raises on an unknown option
+    assert context.params["stage"] == "staging" and context.params["environment_file"] == "/tmp/security.env"
+    deploy = _expand(next(c for c in commands if c.startswith("aws cloudformation deploy")), env)
+    out = str(context.params["output_dir"])
+    assert deploy[deploy.index("--template-file") + 1] == f"{out}/staging-template.json"
+    assert deploy[deploy.index("--parameter-overrides") + 1] == f"file://{out}/staging-config-export.json"

@@ -1,0 +1,184 @@
+"""The AWS deploy step: the latest approved package, filled into one stage's template.
+
+What AWS's model-deploy seed does in its ``build.py``, with the monitoring the seed leaves
+out: it finds the newest *Approved* package of the group, reads the package's
+DriftCheckBaselines (the data-quality statistics and constraints the pipeline registered),
+and writes two files for ``aws cloudformation deploy`` (or a CodePipeline CloudFormation
+action):
+
+- ``<stage>-template.json``: ``templates/endpoint.yml`` plus one CloudWatch alarm per
+  feature in the baseline's constraints, on Model Monitor's
+  ``feature_baseline_drift_<feature>`` metric, named so that the template's EventBridge
+  rule starts the pipeline again when one fires;
+- ``<stage>-config-export.json``: the template configuration (``Parameters``, ``Tags``) from
+  ``templates/<stage>-config.json``, the package and the project's settings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+from pipelines.errors import UsageError
+from pipelines.fileio import write_text_atomic
+from pipelines.security import Security
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+DRIFT_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+STAGES = ("staging", "prod")
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    model_package_group: str
+    bucket: str
+    model_role_arn: str
+    retrain_pipeline: str
+    retrain_role_arn: str
+    region: str
+    security: Security = Security()
+
+
+def latest_approved(client: Any, group: str) -> dict[str, Any]:
+    """DescribeModelPackage of the group's newest Approved package."""
+    pages = client.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group, ModelApprovalStatus="Approved", SortBy="CreationTime", SortOrder="Descending"
+    )
+    for page in pages:
+        for summary in page.get("ModelPackageSummaryList", []):
+            return client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+    raise UsageError(f"model package group {group} has no Approved package; approve one first")
+
+
+def baseline_uris(package: dict[str, Any]) -> tuple[str, str]:
+    quality = package.get("DriftCheckBaselines", {}).get("ModelDataQuality", {})
+    statistics, constraints = quality.get("Statistics", {}).get("S3Uri"), quality.get("Constraints", {}).get("S3Uri")
+    if not statistics or not constraints:
+        raise UsageError(f"{package['ModelPackageArn']} has no DriftCheckBaselines.ModelDataQuality statistics and constraints; register it with the pipeline's baseline")
+    return statistics, constraints
+
+
+def read_features(s3: Any, constraints_uri: str) -> list[str]:
+    """The feature names of a constraints.json on S3."""
+    parsed = urlparse(constraints_uri)
+    body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
+    try:
+        features = [feature["name"] for feature in json.loads(body)["features"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{constraints_uri} is not a Model Monitor constraints.json ({exc})") from None
+    if not features:
+        raise UsageError(f"{constraints_uri} lists no features")
+    return features
+
+
+def stage_config(stage: str, folder: Path = TEMPLATES) -> dict[str, Any]:
+    if stage not in STAGES:
+        raise UsageError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    path = folder / f"{stage}-config.json"
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    drift = config.get("Drift", {})
+    if not isinstance(drift.get("Threshold"), (int, float)) or not isinstance(drift.get("EvaluationPeriods"), int):
+        raise UsageError(f"{path}: /Drift needs a numeric Threshold and an integer EvaluationPeriods")
+    return config
+
+
+def render(project: Project, stage: str, package: dict[str, Any], features: list[str], monitor_image: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stage's template (with its drift alarms) and its template configuration."""
+    config = stage_config(stage)
+    template = load_template(TEMPLATES / "endpoint.yml")
+    drift = config["Drift"]
+    for feature in features:
+        logical_id = _logical_id(feature)
+        while logical_id in template["Resources"]:  # "a-b" and "a_b" would collide
+            logical_id = logical_id.removesuffix("Alarm") + "XAlarm"
+        template["Resources"][logical_id] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": f"{project.name}-{stage}-drift-{feature}",
+                "AlarmDescription": f"Model Monitor's drift of {feature} from the baseline above {drift['Threshold']} for {drift['EvaluationPeriods']} hours: retrain",
+                "Namespace": DRIFT_NAMESPACE,
+                "MetricName": f"feature_baseline_drift_{feature}",
+                "Dimensions": [
+                    {"Name": "Endpoint", "Value": {"Fn::GetAtt": ["Endpoint", "EndpointName"]}},
+                    {"Name": "MonitoringSchedule", "Value": {"Fn::GetAtt": ["MonitoringSchedule", "MonitoringScheduleName"]}},
+                ],
+                "Statistic": "Maximum",
+                "Period": 3600,
+                "EvaluationPeriods": drift["EvaluationPeriods"],
+                "Threshold": drift["Threshold"],
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        }
+    statistics, constraints = baseline_uris(package)
+    commit = package.get("MetadataProperties", {}).get("CommitId") or package.get("CustomerMetadataProperties", {}).get("GitCommit", "")
+    root = f"s3://{project.bucket}/{project.name}"
+    security = project.security
+    parameters = {
+        **{key: str(value) for key, value in config["Parameters"].items()},
+        "ProjectName": project.name,
+        "ModelPackageArn": package["ModelPackageArn"],
+        "ModelExecutionRoleArn": project.model_role_arn,
+        "DataCaptureUri": f"{root}/data-capture",
+        "MonitoringImageUri": monitor_image,
+        "MonitoringOutputUri": f"{root}/monitoring/{stage}",
+        "BaselineStatisticsUri": statistics,
+        "BaselineConstraintsUri": constraints,
+        "RetrainPipelineName": project.retrain_pipeline.lower(),
+        "RetrainPipelineRoleArn": project.retrain_role_arn,
+        "GitCommit": commit,
+        "KmsKeyArn": security.kms_key or "",
+        "SubnetIds": ",".join(security.subnets),
+        "SecurityGroupIds": ",".join(security.security_group_ids),
+    }
+    declared = set(template["Parameters"])
+    unknown = set(parameters) - declared
+    if unknown:
+        raise UsageError(f"templates/{stage}-config.json: unknown parameter(s) {', '.join(sorted(unknown))}; endpoint.yml declares {', '.join(sorted(declared))}")
+    tags = {**config.get("Tags", {}), "GitCommit": commit, "ModelPackageArn": package["ModelPackageArn"]}
+    return template, {"Parameters": parameters, "Tags": tags}
+
+
+def write(folder: Path, stage: str, template: dict[str, Any], configuration: dict[str, Any]) -> tuple[Path, Path]:
+    template_path, config_path = folder / f"{stage}-template.json", folder / f"{stage}-config-export.json"
+    write_text_atomic(template_path, json.dumps(template, indent=2) + "\n")
+    write_text_atomic(config_path, json.dumps(configuration, indent=2) + "\n")
+    return template_path, config_path
+
+
+def _logical_id(feature: str) -> str:
+    return "Drift" + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", feature) if part) + "Alarm"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags (``!Ref``, ``!Sub``, ``!GetAtt`` ...) as JSON."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - a safe loader with CloudFormation's tags

@@ -1,0 +1,104 @@
+"""mlops aws deploy-config against moto: the latest approved package, filled into a stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+import boto3
+import pytest
+from cfnlint.api import lint_file
+from moto import mock_aws
+
+from pipelines import stage_deploy
+from pipelines.cli import main as mlops
+from pipelines.serving.stages import DEFAULTS
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "monitor" / "constraints_xgb_churn.json"
+BUCKET = "credit-default-bucket"
+GROUP = "CreditDefaultPackageGroup"
+ROLE = "arn:aws:iam::123456789012:role/credit-default-pipeline-execution"
+RETRAIN_ROLE = "arn:aws:iam::123456789012:role/credit-default-retrain"
+
+
+@pytest.fixture
+def registry() -> Iterator[dict[str, str]]:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        sm = boto3.client("sagemaker", region_name="eu-west-1")
+        sm.create_model_package_group(ModelPackageGroupName=GROUP)
+        arns = {}
+        for name, status, commit in (("old", "Approved", "1" * 40), ("new", "Approved", "2" * 40), ("pending", "PendingManualApproval", "3" * 40)):
+            root = f"s3://{BUCKET}/credit-default/{name}"
+            s3.put_object(Bucket=BUCKET, Key=f"credit-default/{name}/constraints.json", Body=GOLDEN.read_bytes())
+            arns[name] = sm.create_model_package(
+                ModelPackageGroupName=GROUP,
+                ModelApprovalStatus=status,
+                InferenceSpecification={"Containers": [{"Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1", "ModelDataUrl": f"{root}/model.tar.gz"}],
+                                        "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+                DriftCheckBaselines={"ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": f"{root}/statistics.json"},
+                                                          "Constraints": {"ContentType": "application/json", "S3Uri": f"{root}/constraints.json"}}},
+                MetadataProperties={"CommitId": commit},
+            )["ModelPackageArn"]
+        yield arns
+
+
+def deploy_config(out: Path, stage: str, *extra: str) -> int:
+    return mlops.main(["aws", "deploy-config", "--stage", stage, "--bucket", BUCKET, "--model-role-arn", ROLE,
+                       "--retrain-role-arn", RETRAIN_ROLE, "--region", "eu-west-1", "-o", str(out), *extra])
+
+
+def test_the_latest_approved_package_fills_the_stage(registry: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy_config(tmp_path, "staging") == 0
+    assert "70 drift alarms" in capsys.readouterr().err
+    configuration = json.loads((tmp_path / "staging-config-export.json").read_text())
+    parameters = configuration["Parameters"]
+    assert parameters["ModelPackageArn"] == registry["new"]  # not the older one, not the pending one
+    assert parameters["GitCommit"] == "2" * 40 and configuration["Tags"]["GitCommit"] == "2" * 40
+    assert parameters["BaselineConstraintsUri"] == f"s3://{BUCKET}/credit-default/new/constraints.json"
+    assert parameters["SamplingPercentage"] == str(DEFAULTS["staging"]["sampling"])  # the same stages as the local twin
+    assert parameters["MonitoringImageUri"].endswith("sagemaker-model-monitor-analyzer")
+    assert parameters["RetrainPipelineName"] == "creditdefaultpipeline"
+    template = json.loads((tmp_path / "staging-template.json").read_text())
+    alarms = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) == 70
+    account = next(a for a in alarms if a["MetricName"] == "feature_baseline_drift_Account Length")
+    assert account["AlarmName"] == "credit-default-staging-drift-Account Length"
+    assert account["Namespace"] == "aws/sagemaker/Endpoints/data-metrics" and account["Threshold"] == 0.1 and account["EvaluationPeriods"] == 2
+    # The EventBridge rule catches exactly these alarms and starts the pipeline on the package's commit.
+    rule = template["Resources"]["RetrainOnDrift"]["Properties"]
+    assert rule["EventPattern"]["detail"]["alarmName"] == [{"prefix": {"Fn::Sub": "${ProjectName}-${StageName}-drift-"}}]
+    assert rule["Targets"][0]["SageMakerPipelineParameters"]["PipelineParameterList"] == [{"Name": "GitCommit", "Value": {"Ref": "GitCommit"}}]
+    assert set(parameters) <= set(template["Parameters"])
+    assert [str(m) for m in lint_file(tmp_path / "staging-template.json")] == []
+
+
+def test_prod_samples_less_and_the_workshops_network_reaches_the_parameters(registry: dict[str, str], tmp_path: Path) -> None:
+    env = tmp_path / "workshop.env"
+    env.write_text("SubnetIds=subnet-1,subnet-2\nSecurityGroupIds=sg-1\nKmsKeyArn=arn:aws:kms:eu-west-1:123456789012:key/k\n")
+    assert deploy_config(tmp_path, "prod", "--environment-file", str(env)) == 0
+    parameters = json.loads((tmp_path / "prod-config-export.json").read_text())["Parameters"]
+    assert parameters["SamplingPercentage"] == str(DEFAULTS["prod"]["sampling"]) == "80"
+    assert parameters["SubnetIds"] == "subnet-1,subnet-2" and parameters["KmsKeyArn"].endswith(":key/k")
+
+
+def test_no_approved_package_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        boto3.client("sagemaker", region_name="eu-west-1").create_model_package_group(ModelPackageGroupName=GROUP)
+        assert deploy_config(tmp_path, "staging") == 1
+    assert capsys.readouterr().err.strip() == f"usage error: model package group {GROUP} has no Approved package; approve one first"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["endpoint.yml", "approval.yml"])  # iam.yml: tests/templates
+def test_templates_are_cfn_lint_clean(name: str) -> None:
+    assert [str(m) for m in lint_file(stage_deploy.TEMPLATES / name)] == []
+
+
+def test_the_approval_rule_fires_on_approved_only() -> None:
+    template = stage_deploy.load_template(stage_deploy.TEMPLATES / "approval.yml")
+    pattern = template["Resources"]["OnApproval"]["Properties"]["EventPattern"]
+    assert pattern["detail"]["ModelApprovalStatus"] == ["Approved"]
+    assert pattern["detail-type"] == ["SageMaker Model Package State Change"]
