@@ -10,7 +10,11 @@ from pipelines import aws, stage_deploy
 from pipelines.security import Security
 
 
-@click.group("aws", help="Deployment on AWS: stage templates from the latest approved package.")
+@click.group(
+    "aws",
+    help="Deployment on AWS: stage templates from the latest approved package.",
+    epilog="Example:\n\n  mlops aws deploy-config --stage staging --bucket my-bucket --model-role-arn ARN --retrain-role-arn ARN -o build/",
+)
 def group() -> None:
     pass
 
