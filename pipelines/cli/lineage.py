@@ -62,3 +62,34 @@ def verify(obj: dict, endpoint: str, as_json: bool) -> int:
             click.echo(f"{row['State']:<10} {row['Type']:<10} {row['Name']:<36} {row['Uri']}")
         click.echo(f"{len(results)} artifacts checked: {len(bad)} changed or missing" if bad else f"{len(results)} artifacts checked: all as recorded")
     return 1 if bad else 0
+
+
+@group.command(
+    "aws",
+    help="The same lineage on SageMaker, read from its APIs: a commit's executions, packages and endpoints, or an endpoint's package, commit, executions and monitoring.",
+    epilog="Examples:\n\n  mlops lineage aws --commit $(git rev-parse HEAD)\n\n  mlops lineage aws --endpoint credit-default-staging --region eu-west-1",
+)
+@click.option("--endpoint", default=None)
+@click.option("--commit", default=None, help="a git commit SHA (12 characters or more)")
+@click.option("--pipeline-name", default="CreditDefaultPipeline", show_default=True)
+@click.option("--model-package-group-name", default="CreditDefaultPackageGroup", show_default=True)
+@click.option("--region", envvar="AWS_REGION", default=None, help="env AWS_REGION")
+def aws_lineage(endpoint: str | None, commit: str | None, pipeline_name: str, model_package_group_name: str, region: str | None) -> None:
+    import boto3
+
+    from pipelines import aws
+    from pipelines.errors import UsageError
+    from pipelines.lineage import aws as sagemaker_lineage
+
+    if (endpoint is None) == (commit is None):
+        raise UsageError("give one of --endpoint or --commit")
+    if commit is not None and len(commit) < 12:
+        raise UsageError(f"--commit {commit}: give at least 12 characters (executions are named git-<sha12>)")
+    aws.configure_retries()
+    client = boto3.Session(region_name=region).client("sagemaker")
+    with aws.translated("reading lineage from SageMaker"):
+        if endpoint is not None:
+            traced = sagemaker_lineage.trace_endpoint(client, endpoint, pipeline_name)
+        else:
+            traced = sagemaker_lineage.trace_commit(client, commit or "", pipeline_name, model_package_group_name)
+    click.echo(json.dumps(traced, indent=2, default=str))
