@@ -87,6 +87,17 @@ def test_baseline_statistics_have_sagemakers_shape(base: Path) -> None:
     assert set(kll["buckets"][0]) == {"lower_bound", "upper_bound", "count"}
     assert kll["sketch"]["parameters"] == {"c": 0.64, "k": 2048.0}
     assert sum(len(level) << h for h, level in enumerate(kll["sketch"]["data"])) == 21000
+    # Laid out as SageMaker's files are: indented objects, each sketch's levels on one line.
+    text = (base / "statistics.json").read_text()
+    assert all(line.strip().startswith('"data": [[') for line in text.splitlines() if '"data"' in line)
+    assert len(text.splitlines()) < 5000
+
+
+def test_json_layout_keeps_every_value(tmp_path: Path) -> None:
+    from pipelines.monitor.analyzer import dumps
+
+    document = {"a": [1, 2.5, [3, 4]], "b": [{"x": [1.5, "y,z"]}], "c": "\x00inline-0\x00", "e": [], "f": ['"q', None, True]}
+    assert json.loads(dumps(document)) == document
 
 
 def test_suggested_constraints_have_sagemakers_shape(base: Path) -> None:
