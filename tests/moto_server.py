@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-from serving_helpers import free_port
+from serving_helpers import free_port, wait_for_port
 
 
 class MotoServer:
@@ -19,14 +17,7 @@ class MotoServer:
         handle = log.open("w")
         self.process = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(self.port)], stdout=handle, stderr=subprocess.STDOUT)
         handle.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
+        if not wait_for_port(self.port):
             self.stop()
             raise RuntimeError(f"moto_server did not start:\n{log.read_text()}")
 

@@ -47,6 +47,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_port(port: int, seconds: float = 30) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def deployed_home(folder: Path, model_dir: Path) -> Home:
+    """A home with the model approved and deployed to ``credit-staging``."""
+    from pipelines.serving import deploy
+
+    home = Home.resolve(folder)
+    package = register(home, model_dir / "model.tar.gz", "first", status="Approved")
+    deploy.deploy_package(home, package["ModelPackageArn"], "credit-staging", "staging")
+    return home
+
+
 class RunningServer:
     def __init__(self, home: Home, workers: int = 1, extra_args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
@@ -59,15 +81,9 @@ class RunningServer:
             env=env, stdout=handle, stderr=subprocess.STDOUT,
         )  # fmt: skip
         handle.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
+        if not wait_for_port(self.port):
+            self.stop()
+            raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
 
     def stop(self) -> int:
         if self.process.poll() is None:

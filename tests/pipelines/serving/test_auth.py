@@ -20,8 +20,8 @@ from botocore.credentials import Credentials as BotoCredentials
 from pipelines.cli import main as mlops
 from pipelines.engine.home import Home
 from pipelines.errors import UsageError
-from pipelines.serving import auth, deploy
-from serving_helpers import RunningServer, register
+from pipelines.serving import auth
+from serving_helpers import RunningServer, deployed_home
 
 ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
 HOST = "127.0.0.1:8080"
@@ -100,10 +100,7 @@ def test_a_replay_outside_the_window_is_refused(credentials: auth.Credentials) -
 
 @pytest.fixture
 def home(tmp_path: Path, model_dir: Path) -> Home:
-    home = Home.resolve(tmp_path / "home")
-    package = register(home, model_dir / "model.tar.gz", "first", status="Approved")
-    deploy.deploy_package(home, package["ModelPackageArn"], "credit-staging", "staging")
-    return home
+    return deployed_home(tmp_path / "home", model_dir)
 
 
 @pytest.fixture

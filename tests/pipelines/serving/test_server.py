@@ -15,17 +15,14 @@ import pytest
 
 from pipelines.engine.home import Home
 from pipelines.serving import deploy
-from serving_helpers import RunningServer, broken_archive, register
+from serving_helpers import RunningServer, broken_archive, deployed_home, register
 
 ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
 
 
 @pytest.fixture
 def home(tmp_path: Path, model_dir: Path) -> Home:
-    home = Home.resolve(tmp_path / "home")
-    package = register(home, model_dir / "model.tar.gz", "first", status="Approved")
-    deploy.deploy_package(home, package["ModelPackageArn"], "credit-staging", "staging")
-    return home
+    return deployed_home(tmp_path / "home", model_dir)
 
 
 @pytest.fixture
