@@ -15,13 +15,9 @@ DISPLAY_PREFIX = "git-"
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    token = None
-    while True:
-        response = getattr(client, operation)(**kwargs, **({"NextToken": token} if token else {}))
-        yield from response.get(key, [])
-        token = response.get("NextToken")
-        if not token:
-            return
+    """Every item under ``key`` of every page of ``operation`` (boto3's paginator)."""
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(key, [])
 
 
 def commit_of_execution(client: Any, execution_arn: str) -> str | None:
