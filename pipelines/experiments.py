@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from pipelines.engine.home import Home

@@ -26,7 +26,8 @@ from pipelines.engine.expressions import ExpressionError, Scope
 from pipelines.engine.handlers import HANDLERS
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, StepOutcome, StepRun, job_name
 from pipelines.engine.home import Home
-from pipelines.engine.records import Records, now
+from pipelines.database import now
+from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.store import ObjectStore
 from pipelines.engine.validation import validate

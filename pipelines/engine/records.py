@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import time
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from pipelines.database import Database, now
 from pipelines.errors import UsageError
 
 SCHEMA = """
@@ -53,44 +50,9 @@ CREATE INDEX IF NOT EXISTS steps_cache ON steps(cache_key, status);
 """
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-class Records:
+class Records(Database):
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout=30000")
-        # Switching to WAL and creating the schema do not wait on the busy handler when another
-        # process is doing the same at that moment: retry them for a while.
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                with self._lock:
-                    self._db.executescript(SCHEMA)  # executescript manages its own transaction
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, SCHEMA)
 
     # -- executions -------------------------------------------------------------------------
     def create_execution(self, execution_id: str, arn: str, pipeline_name: str, display_name: str | None, description: str | None, parameters: dict[str, Any], definition: dict[str, Any]) -> None:

@@ -17,12 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import threading
-import time
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from pipelines.database import Database, now
 
 ACCOUNT = "000000000000"
 ASSOCIATION_TYPES = ("ContributedTo", "AssociatedWith", "DerivedFrom", "Produced")
@@ -43,43 +41,10 @@ CREATE INDEX IF NOT EXISTS associations_destination ON associations(destination)
 """
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-class LineageStore:
+class LineageStore(Database):
     def __init__(self, path: Path, region: str = "us-east-1") -> None:
-        self.path = path
         self.region = region
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout=30000")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                with self._lock:
-                    self._db.executescript(SCHEMA)
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, SCHEMA)
 
     def _arn(self, kind: str, *identity: Any) -> str:
         key = hashlib.sha256(json.dumps([kind, *identity], default=str).encode()).hexdigest()[:32]

@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from pipelines.database import Database
 from pipelines.errors import UsageError
 
 ACCOUNT = "000000000000"
@@ -120,39 +118,10 @@ def window(expression: Cron, scheduled: datetime, start_offset: str | None, end_
     return scheduled - timedelta(hours=1), scheduled
 
 
-class MonitoringStore:
+class MonitoringStore(Database):
     def __init__(self, path: Path, region: str = "us-east-1") -> None:
-        self.path = path
         self.region = region
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout=30000")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                with self._lock:
-                    self._db.executescript(SCHEMA)
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, SCHEMA)
 
     def arn(self, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:monitoring-schedule/{name}"

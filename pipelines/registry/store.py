@@ -19,13 +19,10 @@ import getpass
 import json
 import re
 import sqlite3
-import threading
-import time
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from pipelines.database import Database, now
 from pipelines.errors import UsageError
 from pipelines.lineage import recorder as lineage
 
@@ -51,47 +48,14 @@ CREATE TABLE IF NOT EXISTS transitions (
 """
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 ApprovalListener = Callable[[dict[str, Any]], None]
 
 
-class ModelRegistry:
+class ModelRegistry(Database):
     def __init__(self, path: Path, region: str = "us-east-1") -> None:
-        self.path = path
         self.region = region
         self._listeners: list[ApprovalListener] = []
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout=30000")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                with self._lock:
-                    self._db.executescript(SCHEMA)
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, SCHEMA)
 
     def on_approval(self, listener: ApprovalListener) -> None:
         self._listeners.append(listener)

@@ -13,13 +13,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from pipelines.database import Database, now
 from pipelines.errors import UsageError
 
 ACCOUNT = "000000000000"
@@ -40,49 +38,21 @@ INSERT OR IGNORE INTO generation (id, value) VALUES (1, 0);
 """
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 def check_name(kind: str, name: str) -> None:
     if not isinstance(name, str) or not _NAME.match(name):
         raise UsageError(f"{kind} name {name!r}: 1-63 letters, digits and hyphens, as SageMaker allows")
 
 
-class EndpointStore:
+class EndpointStore(Database):
     def __init__(self, path: Path, region: str = "us-east-1") -> None:
-        self.path = path
         self.region = region
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout=30000")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                with self._lock:
-                    self._db.executescript(SCHEMA)
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def close(self) -> None:
-        self._db.close()
+        super().__init__(path, SCHEMA)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("UPDATE generation SET value = value + 1 WHERE id = 1")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with super()._write() as db:
+            yield db
+            db.execute("UPDATE generation SET value = value + 1 WHERE id = 1")
 
     def generation(self) -> int:
         return int(self._db.execute("SELECT value FROM generation WHERE id = 1").fetchone()["value"])
