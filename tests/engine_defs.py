@@ -14,8 +14,21 @@ import argparse, pathlib, sys, time
 p = argparse.ArgumentParser()
 p.add_argument("--out"); p.add_argument("--text", default="hello"); p.add_argument("--sleep", type=float, default=0)
 p.add_argument("--fail", action="store_true"); p.add_argument("--stamp")
+p.add_argument("--runs"); p.add_argument("--started"); p.add_argument("--meet"); p.add_argument("--name", default="job")
 a = p.parse_args()
 started = time.time()
+if a.runs:  # one line per time the job really ran
+    with open(a.runs, "a") as runs:
+        runs.write("ran\\n")
+if a.started:  # the job is running: an event a test can wait on
+    pathlib.Path(a.started).write_text("started")
+if a.meet:  # wait until another job is running at the same time; say whether it was
+    here = pathlib.Path(a.meet)
+    (here / f"{a.name}.here").write_text("")
+    give_up = time.monotonic() + 120
+    while len(list(here.glob("*.here"))) < 2 and time.monotonic() < give_up:
+        time.sleep(0.01)
+    (here / f"{a.name}.met").write_text(str(len(list(here.glob("*.here"))) >= 2))
 time.sleep(a.sleep)
 pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
 (pathlib.Path(a.out) / "value.txt").write_text(a.text)

@@ -17,7 +17,7 @@ class MotoServer:
         handle = log.open("w")
         self.process = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(self.port)], stdout=handle, stderr=subprocess.STDOUT)
         handle.close()
-        if not wait_for_port(self.port):
+        if not wait_for_port(self.port, self.process):
             self.stop()
             raise RuntimeError(f"moto_server did not start:\n{log.read_text()}")
 

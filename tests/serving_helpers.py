@@ -47,16 +47,45 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, seconds: float = 30) -> bool:
-    """Whether something accepts connections on 127.0.0.1:port within ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def wait_for_port(port: int, process: subprocess.Popen) -> bool:
+    """Wait until ``process`` accepts connections on 127.0.0.1:port (True) or has ended (False).
+
+    Waits on those two events, not on a duration: on a busy machine a server starts late, not never
+    (pytest-timeout ends a test whose server hangs).
+    """
+    while process.poll() is None:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
                 return True
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.05)
     return False
+
+
+def wait_until_served(home: Home, server: "RunningServer", workers: int = 1) -> None:
+    """Wait until ``workers`` server processes have loaded the endpoint store's current generation
+    (each writes serving/workers/{pid}.json when it has): an event, however slow the machine."""
+    import json
+
+    from pipelines.serving.endpoints import EndpointStore
+
+    store = EndpointStore(home.root / "serving.db")
+    try:
+        wanted = store.generation()
+    finally:
+        store.close()
+    folder = home.root / "serving" / "workers"
+    while True:
+        assert server.process.poll() is None, f"the server ended:\n{server.log.read_text()}"
+        seen = []
+        for path in folder.glob("*.json") if folder.is_dir() else []:
+            try:
+                seen.append(json.loads(path.read_text())["generation"])
+            except (OSError, ValueError):
+                continue
+        if len([g for g in seen if g >= wanted]) >= workers:
+            return
+        time.sleep(0.05)
 
 
 def deployed_home(folder: Path, model_dir: Path) -> Home:
@@ -81,7 +110,7 @@ class RunningServer:
             env=env, stdout=handle, stderr=subprocess.STDOUT,
         )  # fmt: skip
         handle.close()
-        if not wait_for_port(self.port):
+        if not wait_for_port(self.port, self.process):
             self.stop()
             raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
 
@@ -89,7 +118,7 @@ class RunningServer:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

@@ -6,8 +6,11 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
+
+from load import cpu_load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,36 +24,44 @@ SECRETS = {
 }
 
 
-def demo(home: Path, **extra: str) -> tuple[str, float]:
+def demo(home: Path, **extra: str) -> str:
     env = dict(os.environ, MLOPS_HOME=str(home), **extra)
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    seconds = time.monotonic() - started
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout, seconds
+    return done.stdout
 
 
-def test_the_demo_tells_the_whole_story_and_runs_again(tmp_path: Path) -> None:
+def assert_the_verdicts(output: str) -> None:
+    """Exactly the story: 500 requests in each of four hours, two clean hours Completed, two
+    drifted hours CompletedWithViolations with drift on exactly the three features the workshop
+    changes, and the retraining the alarm started."""
+    assert re.findall(r"\d\d:00-\d\d:00  (\d+) requests \((\w+)\)", output) == [("500", "clean"), ("500", "clean"), ("500", "drifted"), ("500", "drifted")]
+    assert re.findall(r"\d{4}-\d\d-\d\dT\d\d:00:00Z\s+(\w+)\s+(\d+) violation", output) == [("Completed", "0"), ("Completed", "0"), ("CompletedWithViolations", "3"), ("CompletedWithViolations", "3")]
+    assert re.findall(r"drift on: (.*)", output) == ["EDUCATION, LIMIT_BAL, MARRIAGE"] * 2
+    assert re.search(r"retraining execution \w+: Succeeded", output)
+
+
+@pytest.mark.timeout(1800)
+def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_path: Path) -> None:
     # The first run carries secrets in its environment, and logs to MLflow, so that the grep
     # below covers every kind of file a full run writes.
-    first, seconds = demo(tmp_path / "home", MLOPS_TRACKING="sync", **SECRETS)
-    assert seconds < 180, f"the demo took {seconds:.0f} s"
+    first = demo(tmp_path / "home", MLOPS_TRACKING="sync", **SECRETS)
+    assert_the_verdicts(first)
     for part in range(1, 8):
         assert f"[{part}/7]" in first
     assert "Register" in first and "PendingManualApproval" in first
     assert "approved -> deployed credit-default-staging (InService), capturing 100%" in first
-    statuses = re.findall(r"\d{4}-\d\d-\d\dT\d\d:00:00Z\s+(\w+)", first)
-    assert statuses == ["Completed", "Completed", "CompletedWithViolations", "CompletedWithViolations"]
-    assert first.count("drift on: EDUCATION, LIMIT_BAL, MARRIAGE") == 2
-    assert re.search(r"retraining execution \w+: Succeeded", first)
     lineage = first.split("[6/7]")[1].split("[7/7]")[0]
     for kind in ("Commit", "PipelineExecution", "TrainingJob", "ModelPackage", "Endpoint", "MonitoringExecution", "Report"):
         assert f"\n    {kind} " in lineage, kind
     assert "drift timeline:" in first and "timeline.html" in first
     timeline = Path(first.split("drift timeline: ")[1].split("\n")[0].strip())
     assert timeline.is_file()
-    again, _ = demo(tmp_path / "home")
-    assert re.findall(r"\d{4}-\d\d-\d\dT\d\d:00:00Z\s+(\w+)", again) == statuses
+    # Again on the same state, with two CPU-bound processes beside it on a two-core machine:
+    # the same verdicts, because the demo drives its simulated clock and waits on events.
+    with cpu_load(2):
+        again = demo(tmp_path / "home")
+    assert_the_verdicts(again)
 
     nothing_secret_is_written(tmp_path / "home", first)
 

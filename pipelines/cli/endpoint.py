@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -112,7 +113,8 @@ def delete(obj: dict, name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="server processes")
-@click.option("--clock-start", default=None, help="for demos and replays: capture times start at this ISO-8601 time ...")
+@click.option("--clock-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="for demos and replays: capture times come from this clock file, which the traffic's driver sets (see pipelines/serving/clock.py)")
+@click.option("--clock-start", default=None, help="for replays: capture times start at this ISO-8601 time ...")
 @click.option("--clock-speed", type=click.FloatRange(min=1.0), default=1.0, show_default=True, help="... and run this many times faster than real time")
 @click.option(
     "--auth",
@@ -122,13 +124,12 @@ def delete(obj: dict, name: str) -> None:
 )
 @click.option("--allow-unsigned-remote", is_flag=True, help="with --auth none, listen beyond this machine anyway")
 @click.pass_obj
-def serve(obj: dict, host: str, port: int, workers: int, clock_start: str | None, clock_speed: float, auth: str | None, allow_unsigned_remote: bool) -> None:
-    import time
-
+def serve(obj: dict, host: str, port: int, workers: int, clock_file: Path | None, clock_start: str | None, clock_speed: float, auth: str | None, allow_unsigned_remote: bool) -> None:
     import uvicorn
 
     from pipelines.monitor.dataset import parse_time
     from pipelines.serving.auth import PROFILE, load_or_create
+    from pipelines.serving.clock import read_setting, set_clock
     from pipelines.serving.server import AUTH_VARIABLE, CLOCK_VARIABLE
 
     home = Home.resolve(obj.get("home"))
@@ -137,7 +138,11 @@ def serve(obj: dict, host: str, port: int, workers: int, clock_start: str | None
         start = parse_time(clock_start)
         if start is None:
             raise UsageError(f"--clock-start: {clock_start!r} is not an ISO-8601 time")
-        os.environ[CLOCK_VARIABLE] = f"{start.timestamp()}:{clock_speed}:{time.time()}"
+        clock_file = clock_file or home.root / "serving" / f"clock.{port}.json"
+        set_clock(clock_file, start, speed=clock_speed)
+    if clock_file is not None:
+        read_setting(clock_file)  # a missing or wrong file is refused here, not in the workers
+        os.environ[CLOCK_VARIABLE] = str(clock_file.resolve())
     loopback = host in ("127.0.0.1", "localhost", "::1")
     auth = auth or ("none" if loopback else "sigv4")
     if auth == "none" and not loopback and not allow_unsigned_remote:

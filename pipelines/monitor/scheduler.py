@@ -61,12 +61,12 @@ class Monitor:
         self.schedules.close()
 
     # -- running ----------------------------------------------------------------------------
-    def run_due(self, now: datetime | None = None, backfill_from: datetime | None = None) -> list[ExecutionOutcome]:
+    def run_due(self, now: datetime | None = None, backfill_from: datetime | None = None, only: list[str] | None = None) -> list[ExecutionOutcome]:
         """Every execution due up to ``now`` that has not run, oldest first.
 
         Executions are due at the schedule's times after its last execution (or its creation);
         ``backfill_from`` reaches back instead to the times after that moment, so that past hours
-        of capture are analysed too.
+        of capture are analysed too. ``only`` limits it to the schedules named.
         """
         now = now or utcnow()
         outcomes = []
@@ -74,6 +74,8 @@ class Monitor:
             if item["MonitoringScheduleStatus"] != "Scheduled":
                 continue
             name = item["MonitoringScheduleName"]
+            if only is not None and name not in only:
+                continue
             row = self.schedules.schedule(name)
             cron = Cron.parse(row["expression"])
             if cron.once:

@@ -34,8 +34,10 @@ import numpy as np
 
 from pipelines.engine.home import Home
 from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.fileio import write_text_atomic
 from pipelines.serving.auth import Verifier, load_or_create
 from pipelines.serving.capture import CaptureSettings, CaptureWriter
+from pipelines.serving.clock import clock_from
 from pipelines.serving.endpoints import ACCOUNT, EndpointStore
 from pipelines.serving.model import ModelLoadError, PayloadError, Predictor
 
@@ -146,6 +148,14 @@ class Server:
             if gone.capture is not None:
                 gone.capture.close()
         self.generation = generation
+        self._write_status()
+
+    def _write_status(self) -> None:
+        """``serving/workers/{pid}.json``: the deployment generation this process has seen and what it serves."""
+        if self.stats_dir is None:
+            return
+        status = {"pid": os.getpid(), "generation": self.generation, "endpoints": {name: served.config for name, served in self.endpoints.items()}}
+        write_text_atomic(self.stats_dir.parent / "workers" / f"{os.getpid()}.json", json.dumps(status))
 
     def _capture(self, name: str, config: dict[str, Any]) -> CaptureWriter | None:
         settings = CaptureSettings.from_config(config.get("DataCaptureConfig"))
@@ -163,6 +173,8 @@ class Server:
         for served in self.endpoints.values():
             if served.capture is not None:
                 served.capture.close()
+        if self.stats_dir is not None:
+            (self.stats_dir.parent / "workers" / f"{os.getpid()}.json").unlink(missing_ok=True)
 
     # -- requests ---------------------------------------------------------------------------
     async def invoke(self, name: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -306,17 +318,8 @@ def create_app() -> App:
     sys.setswitchinterval(0.0005)  # the capture thread yields the GIL to requests sooner
     home = Home.resolve()
     verifier = Verifier(load_or_create(home)) if os.environ.get(AUTH_VARIABLE) == "sigv4" else None
-    return App(home, stats_dir=home.root / "serving" / "stats", clock=simulated_clock(os.environ.get(CLOCK_VARIABLE)), verifier=verifier)
+    return App(home, stats_dir=home.root / "serving" / "stats", clock=clock_from(os.environ.get(CLOCK_VARIABLE)), verifier=verifier)
 
 
-CLOCK_VARIABLE = "MLOPS_SERVE_CLOCK"
+CLOCK_VARIABLE = "MLOPS_SERVE_CLOCK"  # the path of the capture clock file (clock.py), if any
 AUTH_VARIABLE = "MLOPS_SERVE_AUTH"
-
-
-def simulated_clock(setting: str | None) -> Callable[[], float]:
-    """The capture clock: real time, or ``START_EPOCH:SPEED:ANCHOR_EPOCH`` for demos and replays
-    (capture time = START + (now - ANCHOR) * SPEED), set by ``mlops serve --clock-start/--clock-speed``."""
-    if not setting:
-        return time.time
-    start, speed, anchor = (float(part) for part in setting.split(":"))
-    return lambda: start + (time.time() - anchor) * speed

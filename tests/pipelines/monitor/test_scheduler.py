@@ -168,3 +168,15 @@ def test_stopped_schedules_do_not_run(home: Home, baseline_uris: tuple[str, str]
     monitor.schedules.set_status("hourly", "Stopped")
     assert monitor.run_due(now=T0 + timedelta(hours=3), backfill_from=T0) == []
     monitor.close()
+
+
+def test_run_due_for_named_schedules_leaves_the_others_alone(home: Home, baseline_uris: tuple[str, str]) -> None:
+    monitor = Monitor(home, retrainer=lambda alarm, reason: "arn:never")
+    try:
+        monitor.schedules.create_schedule("mine", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+        monitor.schedules.create_schedule("theirs", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+        outcomes = monitor.run_due(now=T0 + timedelta(hours=2, minutes=5), backfill_from=T0, only=["mine"])
+        assert {o.schedule for o in outcomes} == {"mine"} and len(outcomes) == 2
+        assert monitor.schedules.list_executions("theirs") == []
+    finally:
+        monitor.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
-import time
+from datetime import datetime, timezone
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -86,13 +86,14 @@ def test_wrong_key_or_secret(credentials: auth.Credentials) -> None:
 
 def test_a_replay_outside_the_window_is_refused(credentials: auth.Credentials) -> None:
     headers = signed(credentials.access_key_id, credentials.secret_access_key)
-    later = auth.Verifier(credentials, clock=lambda: time.time() + 301)
+    signed_at = datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+    later = auth.Verifier(credentials, clock=lambda: signed_at + 301)
     kind, message = later.check("POST", PATH, "", headers, ROW.encode())  # type: ignore[misc]
     assert kind == "InvalidSignatureException" and message.startswith(f"Signature expired: {headers['x-amz-date']} is now earlier than")
     assert message.endswith("- 5 min.)")
-    earlier = auth.Verifier(credentials, clock=lambda: time.time() - 301)
+    earlier = auth.Verifier(credentials, clock=lambda: signed_at - 301)
     assert earlier.check("POST", PATH, "", headers, ROW.encode())[1].startswith("Signature not yet current")  # type: ignore[index]
-    assert auth.Verifier(credentials, clock=lambda: time.time() + 250).check("POST", PATH, "", headers, ROW.encode()) is None
+    assert auth.Verifier(credentials, clock=lambda: signed_at + 250).check("POST", PATH, "", headers, ROW.encode()) is None
 
 
 # ---- the server, with boto3 -------------------------------------------------------------

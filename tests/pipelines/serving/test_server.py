@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator
@@ -15,7 +14,7 @@ import pytest
 
 from pipelines.engine.home import Home
 from pipelines.serving import deploy
-from serving_helpers import RunningServer, broken_archive, deployed_home, register
+from serving_helpers import RunningServer, broken_archive, deployed_home, register, wait_until_served
 
 ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
 
@@ -133,11 +132,8 @@ def test_a_new_model_is_swapped_in_without_dropping_requests_and_a_broken_one_is
     worker.start()
     second = register(home, tmp_path / "other" / "model.tar.gz", "second", status="Approved")
     deploy.deploy_package(home, second["ModelPackageArn"], "credit-staging", "staging")
-    deadline = time.monotonic() + 10
-    after = before
-    while after == before and time.monotonic() < deadline:
-        time.sleep(0.2)
-        after = float(invoke(client, ROW)["Body"].read())
+    wait_until_served(home, server)
+    after = float(invoke(client, ROW)["Body"].read())
     stop.set()
     worker.join()
     assert after != before and failures == []
@@ -146,5 +142,5 @@ def test_a_new_model_is_swapped_in_without_dropping_requests_and_a_broken_one_is
     described = deploy.deploy_package(home, broken["ModelPackageArn"], "credit-staging", "staging")
     assert described["EndpointStatus"] == "InService" and "still serving" in described["FailureReason"]
     assert "is not an XGBoost model" in described["FailureReason"]
-    time.sleep(1.2)
+    wait_until_served(home, server)  # the server has seen the broken deployment, and refused it
     assert float(invoke(client, ROW)["Body"].read()) == after  # the previous model still answers
