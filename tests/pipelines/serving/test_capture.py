@@ -70,3 +70,71 @@ def test_the_monitor_reads_what_the_endpoint_writes(tmp_path: Path) -> None:
     chunks = list(dataset.read_capture(tmp_path / "ep", ["out", "a", "b"], counters))
     assert counters.rows == 100 and counters.malformed_lines == 0
     assert sum(len(chunk[0]) for chunk in chunks) == 100
+
+
+class FullDisk:
+    """os.write as a disk that fills up: after ``room`` bytes a write is cut short, then refused
+    with ENOSPC until ``free()``; what it accepts reaches the real file."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.refused = 0
+
+    def __call__(self, fd: int, data: bytes) -> int:
+        import errno
+        import os
+
+        if self.room <= 0:
+            self.refused += 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        accepted = os.write(fd, bytes(data[: self.room]))
+        self.room -= accepted
+        return accepted
+
+    def free(self) -> None:
+        self.room = 10**9
+
+
+def test_a_full_disk_drops_whole_batches_counts_them_and_capture_resumes(tmp_path: Path) -> None:
+    import threading
+
+    disk = FullDisk(room=1500)  # a few records fit; the batch that crosses the edge is cut short
+    writer = CaptureWriter(tmp_path, "ep", "AllTraffic", CaptureSettings.from_config(CONFIG), tmp_path / "stats.json", write=disk)
+    drained = threading.Event()
+
+    def send(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            writer.record(f"{i},{i}".encode(), "text/csv", b"0.5", "text/csv", f"r{i}")
+        while writer.written + writer.dropped < first + count:  # the writer has handled all of them
+            drained.wait(0.005)
+
+    send(0, 3)
+    send(3, 40)
+    assert disk.refused > 0 or disk.room == 0
+    assert writer.dropped > 0 and writer.written + writer.dropped == 43
+    on_disk = [line for path in (tmp_path / "ep").rglob("*.jsonl") for line in path.read_text().split("\n")[:-1]]
+    assert all(json.loads(line) for line in on_disk)  # whole lines only: the cut-short write was undone
+    assert len(on_disk) == writer.written
+    disk.free()
+    send(43, 10)  # room again: the same writer captures again
+    writer.close()
+    records = lines(tmp_path)
+    assert len(records) == writer.written and {f"r{i}" for i in range(43, 53)} <= {r["eventMetadata"]["inferenceId"] for r in records}
+    assert all(path.read_bytes().endswith(b"\n") for path in (tmp_path / "ep").rglob("*.jsonl"))
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert (stats["captured"], stats["written"], stats["dropped"]) == (53, writer.written, writer.dropped) and stats["written"] + stats["dropped"] == 53
+
+
+def test_a_failing_batch_does_not_end_the_writer_thread(tmp_path: Path) -> None:
+    import threading
+
+    writer = CaptureWriter(tmp_path, "ep", "AllTraffic", CaptureSettings.from_config(CONFIG))
+    writer.record(b"1,2", "text/csv", b"0.1", "text/csv", object())  # type: ignore[arg-type] - a record the formatter chokes on
+    while writer.dropped == 0:
+        threading.Event().wait(0.005)
+    assert writer._thread.is_alive()
+    writer.record(b"3,4", "text/csv", b"0.2", "text/csv", "after")
+    while writer.written == 0:
+        threading.Event().wait(0.005)
+    writer.close()
+    assert (writer.written, writer.dropped) == (1, 1) and lines(tmp_path)[0]["eventMetadata"]["inferenceId"] == "after"

@@ -144,3 +144,56 @@ def test_a_new_model_is_swapped_in_without_dropping_requests_and_a_broken_one_is
     assert "is not an XGBoost model" in described["FailureReason"]
     wait_until_served(home, server)  # the server has seen the broken deployment, and refused it
     assert float(invoke(client, ROW)["Body"].read()) == after  # the previous model still answers
+
+
+@pytest.fixture
+def small_disk(home: Home) -> Iterator[Path]:
+    """A 256 KiB tmpfs mounted where the endpoint captures (root only; CI runs as root)."""
+    import subprocess
+
+    folder = home.store / "sagemaker-us-east-1-mlops" / "credit-default" / "data-capture"
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_capture_survives_a_full_disk_and_says_what_it_dropped(home: Home, small_disk: Path) -> None:
+    from pipelines.cli.endpoint import capture_counts
+
+    filler = small_disk / "filler"
+    filler.write_bytes(b"x" * 200 * 1024)  # most of the disk: capture fills the rest
+    server = RunningServer(home, workers=1)
+    try:
+        client = runtime(server)
+        for i in range(400):  # about 350 bytes a record: more than the room left
+            assert 0 < float(invoke(client, ROW, InferenceId=f"full-{i}")["Body"].read()) < 1  # answered all along
+        wait_for_counts(home, lambda c: c["Written"] + c["Dropped"] == 400)
+        full = capture_counts(home, "credit-staging")
+        assert full["Dropped"] > 0 and full["Written"] > 0
+        filler.unlink()  # room again
+        for i in range(50):
+            invoke(client, ROW, InferenceId=f"after-{i}")["Body"].read()
+        wait_for_counts(home, lambda c: c["Written"] + c["Dropped"] == 450)
+        after = capture_counts(home, "credit-staging")
+        assert after["Dropped"] == full["Dropped"] and after["Written"] == full["Written"] + 50
+    finally:
+        server.stop()
+    records = captured(home)  # every file ends in a whole line: json.loads would fail on half of one
+    assert len(records) == after["Written"]
+    assert {f"after-{i}" for i in range(50)} <= {r["eventMetadata"]["inferenceId"] for r in records}
+    assert "No space left on device" in server.log.read_text()
+
+
+def wait_for_counts(home: Home, done) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the server's capture counts (written every second) satisfy ``done``."""
+    import threading
+
+    from pipelines.cli.endpoint import capture_counts
+
+    while not done(capture_counts(home, "credit-staging")):
+        threading.Event().wait(0.05)
