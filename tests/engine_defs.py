@@ -20,8 +20,9 @@ started = time.time()
 if a.runs:  # one line per time the job really ran
     with open(a.runs, "a") as runs:
         runs.write("ran\\n")
-if a.started:  # the job is running: an event a test can wait on
-    pathlib.Path(a.started).write_text("started")
+if a.started:  # the job is running (its pid): an event a test can wait on
+    import os
+    pathlib.Path(a.started).write_text(str(os.getpid()))
 if a.meet:  # wait until another job is running at the same time; say whether it was
     here = pathlib.Path(a.meet)
     (here / f"{a.name}.here").write_text("")

@@ -9,6 +9,7 @@ jobs, publishes nothing of theirs, and ends the execution Stopped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import string
@@ -21,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from pipelines import code_assets, parameters as parameter_values
-from pipelines.engine import cache
+from pipelines.engine import cache, runner
 from pipelines.engine.expressions import ExpressionError, Scope
 from pipelines.engine.handlers import HANDLERS
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, StepOutcome, StepRun, job_name
@@ -115,10 +116,22 @@ class Engine:
         arn = f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:pipeline/{pipeline_name.lower()}/execution/{execution_id}"
         records = Records(self.home.database)
         try:
+            records.settle_abandoned()
             records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition)
-            lineage.execution_started(self.home.root, arn, pipeline_name, values, commit, display_name)
-            run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name)
-            result = run.execute()
+            try:
+                with runner.stop_on_sigterm():
+                    lineage.execution_started(self.home.root, arn, pipeline_name, values, commit, display_name)
+                    run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name)
+                    result = run.execute()
+            except BaseException as exc:
+                # Whatever ends this process here (SIGTERM or Ctrl-C outside the step loop, a full
+                # disk, a bug), the execution does not stay Executing.
+                status = "Stopped" if isinstance(exc, KeyboardInterrupt) else "Failed"
+                reason = str(exc) if isinstance(exc, runner.Terminated) else f"{type(exc).__name__}: {exc}"
+                with contextlib.suppress(Exception):
+                    records.end_execution(execution_id, status, reason)
+                    lineage.execution_ended(self.home.root, arn, status, reason)
+                raise
             lineage.execution_ended(self.home.root, arn, result.status, result.failure_reason)
             experiments.after_execution(self.home, execution_id)
             return result
@@ -179,10 +192,11 @@ class _Execution:
                             stopping = True
                             status = "Stopped" if outcome.status == STOPPED else "Failed"
                             failure = outcome.execution_failure or f"Step {name} failed: {outcome.failure_reason}"
-                except KeyboardInterrupt:
-                    # Ctrl-C: running jobs are told to stop; the loop goes on collecting them.
+                except KeyboardInterrupt as interrupt:
+                    # Ctrl-C or SIGTERM: running jobs are told to stop; the loop goes on collecting them.
                     self.cancel.set()
-                    stopping, status, failure = True, "Stopped", "Stopped by the user (interrupt)"
+                    reason = str(interrupt) if isinstance(interrupt, runner.Terminated) else "Stopped by the user (interrupt)"
+                    stopping, status, failure = True, "Stopped", reason
         ended = time.monotonic() - self.started
         self.records.end_execution(self.execution_id, status, failure)
         self.engine.progress("", status, {"failure_reason": failure, "seconds": ended})

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.database import Database, now
+from pipelines.engine import runner
 from pipelines.errors import UsageError
 
 SCHEMA = """
@@ -28,7 +29,8 @@ CREATE TABLE IF NOT EXISTS executions (
     parameters TEXT NOT NULL,
     definition TEXT NOT NULL,
     created TEXT NOT NULL,
-    ended TEXT
+    ended TEXT,
+    runner TEXT
 );
 CREATE TABLE IF NOT EXISTS steps (
     execution_id TEXT NOT NULL REFERENCES executions(id),
@@ -50,24 +52,53 @@ CREATE INDEX IF NOT EXISTS steps_cache ON steps(cache_key, status);
 """
 
 
+ABANDONED = "the process running it (pid {pid}) ended before the execution did (killed, or the machine stopped)"
+
+
 class Records(Database):
+    """Executions and steps. Reading them first settles executions whose runner died: an
+    execution is never left ``Executing`` with nobody running it (see ``runner.py``)."""
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(executions)")}
+        if "runner" not in columns:  # a home from before runners were recorded
+            with self._write() as db:
+                db.execute("ALTER TABLE executions ADD COLUMN runner TEXT")
+
+    def settle_abandoned(self) -> list[str]:
+        """Mark Failed every Executing execution whose runner is gone, and its unfinished steps."""
+        settled = []
+        for row in self._db.execute("SELECT id, runner FROM executions WHERE status='Executing'").fetchall():
+            if runner.alive(row["runner"]):
+                continue
+            pid = (row["runner"] or "?:?").split(":")[1]
+            reason = ABANDONED.format(pid=pid)
+            with self._write() as db:
+                changed = db.execute("UPDATE executions SET status='Failed', failure_reason=?, ended=? WHERE id=? AND status='Executing'", (reason, now(), row["id"])).rowcount
+                db.execute("UPDATE steps SET status='Failed', failure_reason=?, ended=? WHERE execution_id=? AND status IN ('Executing', 'Starting')", (reason, now(), row["id"]))
+            if changed:
+                settled.append(row["id"])
+        return settled
 
     # -- executions -------------------------------------------------------------------------
     def create_execution(self, execution_id: str, arn: str, pipeline_name: str, display_name: str | None, description: str | None, parameters: dict[str, Any], definition: dict[str, Any]) -> None:
+        """A new Executing execution, run by this process."""
         with self._write() as db:
             db.execute(
-                "INSERT INTO executions (id, arn, pipeline_name, display_name, description, status, parameters, definition, created) VALUES (?,?,?,?,?,?,?,?,?)",
-                (execution_id, arn, pipeline_name, display_name, description, "Executing", json.dumps(parameters), json.dumps(definition), now()),
+                "INSERT INTO executions (id, arn, pipeline_name, display_name, description, status, parameters, definition, created, runner) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (execution_id, arn, pipeline_name, display_name, description, "Executing", json.dumps(parameters), json.dumps(definition), now(), runner.identity()),
             )
 
     def end_execution(self, execution_id: str, status: str, failure_reason: str | None) -> None:
         with self._write() as db:
             db.execute("UPDATE executions SET status=?, failure_reason=?, ended=? WHERE id=?", (status, failure_reason, now(), execution_id))
+            if status != "Succeeded":  # nothing is left Executing under an execution that ended
+                db.execute("UPDATE steps SET status=?, failure_reason=COALESCE(failure_reason, ?), ended=? WHERE execution_id=? AND status='Executing'", (status, failure_reason, now(), execution_id))
 
     def describe_execution(self, execution_id: str) -> dict[str, Any]:
         """DescribePipelineExecution's shape (plus the parameters)."""
+        self.settle_abandoned()
         row = self._db.execute("SELECT * FROM executions WHERE id=? OR arn=?", (execution_id, execution_id)).fetchone()
         if row is None:
             raise UsageError(f"no execution {execution_id!r} under {self.path.parent}; see `mlops executions list`")
@@ -75,6 +106,7 @@ class Records(Database):
 
     def list_executions(self, limit: int = 20) -> list[dict[str, Any]]:
         """ListPipelineExecutions summaries, newest first."""
+        self.settle_abandoned()
         rows = self._db.execute("SELECT * FROM executions ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
         return [
             {
