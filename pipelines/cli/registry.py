@@ -7,6 +7,7 @@ import json
 import click
 
 from pipelines.engine.home import Home
+from pipelines.errors import MlopsError
 from pipelines.serving import deploy
 from pipelines.serving.stages import stages
 
@@ -60,12 +61,23 @@ def describe(obj: dict, package: str, as_json: bool) -> None:
 
 
 def _decide(obj: dict, package: str, status: str, reason: str, deploy_to_staging: bool) -> None:
+    """Approve or reject; an approval deploys to staging. A deployment that fails leaves the
+    package Approved (as an approval on SageMaker stays when its deployment pipeline fails), exits
+    1, and says how to deploy it again."""
     home = Home.resolve(obj.get("home"))
     registry = deploy.registry(home)
     deployed: list[dict] = []
+    failed: list[str] = []
+    staging = stages(home)["staging"]
+
+    def to_staging(approved: dict) -> None:
+        try:
+            deployed.append(deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging", staging["sampling"]))
+        except MlopsError as exc:
+            failed.append(str(exc))
+
     if deploy_to_staging:
-        staging = stages(home)["staging"]
-        registry.on_approval(lambda approved: deployed.append(deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging", staging["sampling"])))
+        registry.on_approval(to_staging)
     try:
         described = registry.update_status(package, status, reason)
     finally:
@@ -74,6 +86,11 @@ def _decide(obj: dict, package: str, status: str, reason: str, deploy_to_staging
     for endpoint in deployed:
         line = f"deployed to staging: {endpoint['EndpointName']} {endpoint['EndpointStatus']} ({endpoint.get('EndpointConfigName')})"
         click.echo(line + (f": {endpoint['FailureReason']}" if endpoint.get("FailureReason") else ""))
+        if endpoint["EndpointStatus"] != "InService" or endpoint.get("FailureReason"):
+            failed.append(endpoint.get("FailureReason") or f"{endpoint['EndpointName']} is {endpoint['EndpointStatus']}")
+    if failed:
+        name = f"{described['ModelPackageGroupName']}/{described['ModelPackageVersion']}"
+        raise MlopsError(f"{name} is Approved, but its deployment to staging failed: {failed[0]}. Once fixed, deploy it again: mlops deploy --model-package {name} --stage staging")
 
 
 @group.command("approve", help="Approve a package; that approval deploys it to the staging endpoint.", epilog="Example:\n\n  mlops registry approve CreditDefaultPackageGroup/3 --reason 'AUC 0.79 on the test split, reviewed'")

@@ -64,3 +64,19 @@ def test_a_broken_model_fails_its_endpoint_clearly(home: Path, tmp_path: Path, c
     assert cli(home, "endpoint", "delete", "credit-default-staging") == 0
     assert cli(home, "endpoint", "describe", "credit-default-staging") == 1
     assert "Could not find endpoint" in capsys.readouterr().err
+
+
+def test_an_approval_whose_deployment_fails_exits_1_and_the_deployment_can_be_retried(home: Path, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.engine.store import ObjectStore
+
+    root = Home.resolve(home)
+    register(root, broken_archive(tmp_path / "b"), "broken")
+    assert cli(home, "registry", "approve", f"{GROUP}/2", "--reason", "reviewed") == 1
+    captured = capsys.readouterr()
+    assert f"{GROUP}/2 is Approved, but its deployment to staging failed:" in captured.err
+    assert "is not an XGBoost model" in captured.err
+    assert f"deploy it again: mlops deploy --model-package {GROUP}/2 --stage staging" in captured.err
+    # The user fixes the model where the package points, then retries the deployment.
+    ObjectStore(root.store).put_file(model_dir / "model.tar.gz", "s3://sagemaker-us-east-1-mlops/credit-default/models/broken/output/model.tar.gz")
+    assert cli(home, "deploy", "--model-package", f"{GROUP}/2", "--stage", "staging") == 0
+    assert "credit-default-staging: InService" in capsys.readouterr().out
