@@ -25,7 +25,7 @@ def register(home: Home, model_archive: Path, key: str, status: str = "PendingMa
     store = ObjectStore(home.store)
     uri = f"s3://sagemaker-us-east-1-mlops/credit-default/models/{key}/output/model.tar.gz"
     store.put_file(model_archive, uri)
-    registry = ModelRegistry(home.root / "registry.db")
+    registry = ModelRegistry(home.root / "registry.db", ObjectStore(home.store))
     try:
         return registry.register(
             GROUP,

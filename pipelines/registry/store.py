@@ -22,7 +22,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
+from pipelines import model_archive
 from pipelines.database import Database, now
+from pipelines.engine.store import ObjectStore
 from pipelines.errors import UsageError
 from pipelines.lineage import recorder as lineage
 
@@ -52,8 +54,13 @@ ApprovalListener = Callable[[dict[str, Any]], None]
 
 
 class ModelRegistry(Database):
-    def __init__(self, path: Path, region: str = "us-east-1") -> None:
+    """``store`` holds the archives packages point at: registration checks each one is there and
+    is a model archive within limits (``model_archive.py``), as CreateModelPackage refuses a
+    ModelDataUrl it cannot use."""
+
+    def __init__(self, path: Path, store: ObjectStore, region: str = "us-east-1") -> None:
         self.region = region
+        self.store = store
         self._listeners: list[ApprovalListener] = []
         super().__init__(path, SCHEMA)
 
@@ -92,6 +99,8 @@ class ModelRegistry(Database):
         spec = request.get("InferenceSpecification") or {}
         if not spec.get("Containers"):
             raise UsageError("InferenceSpecification.Containers is required")
+        for index, container in enumerate(spec["Containers"]):
+            self._check_model(f"InferenceSpecification.Containers[{index}].ModelDataUrl", container.get("ModelDataUrl"))
         self.ensure_group(group)
         document = {
             key: request[key]
@@ -111,6 +120,15 @@ class ModelRegistry(Database):
         described = self.describe(self.package_arn(group, version))
         lineage.package_registered(self.path.parent, described)
         return described
+
+    def _check_model(self, field: str, url: object) -> None:
+        problem = model_archive.check_url(url)
+        if problem:
+            raise UsageError(f"{field}: {problem}")
+        try:
+            model_archive.read_model(self.store.path(str(url)))
+        except model_archive.ArchiveError as exc:
+            raise UsageError(f"{field}: {exc}") from exc
 
     def describe(self, arn_or_name: str) -> dict[str, Any]:
         group, version = self._resolve(arn_or_name)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.engine.store import ObjectStore
 from pipelines.errors import UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.registry.store import ModelRegistry
@@ -32,7 +31,7 @@ def endpoints(home: Home) -> EndpointStore:
 
 
 def registry(home: Home) -> ModelRegistry:
-    return ModelRegistry(home.root / "registry.db")
+    return ModelRegistry(home.root / "registry.db", ObjectStore(home.store))
 
 
 def model_check(home: Home, store: EndpointStore) -> Any:
@@ -42,7 +41,7 @@ def model_check(home: Home, store: EndpointStore) -> Any:
     def check(config: dict[str, Any]) -> str | None:
         for variant in config["ProductionVariants"]:
             url = store.describe_model(variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"]
-            problem = check_loads(objects.path(url) if is_s3(url) else Path(url))
+            problem = check_loads(objects.path(url))
             if problem:
                 return f"variant {variant.get('VariantName', 'AllTraffic')}: {problem}"
         return None
@@ -84,8 +83,6 @@ def capture_destination(model_data_url: str) -> str:
     """Where capture goes by default: ``s3://{bucket}/{first key segment}/data-capture``, beside the
     model's artifacts (``s3://sagemaker-…-mlops/credit-default/data-capture`` for this pipeline)."""
     parsed = urlparse(model_data_url)
-    if parsed.scheme != "s3":
-        return "s3://local-models/data-capture"
     first = parsed.path.lstrip("/").split("/", 1)[0]
     return f"s3://{parsed.netloc}/{first}/data-capture" if first else f"s3://{parsed.netloc}/data-capture"
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from pipelines import model_archive, uris
 from pipelines.database import Database, now
 from pipelines.errors import UsageError
 
@@ -66,6 +67,9 @@ class EndpointStore(Database):
         container = request.get("PrimaryContainer") or (request.get("Containers") or [None])[0]
         if not container or not container.get("ModelDataUrl"):
             raise UsageError(f"model {name}: PrimaryContainer.ModelDataUrl is required")
+        problem = model_archive.check_url(container["ModelDataUrl"])
+        if problem:
+            raise UsageError(f"model {name}: PrimaryContainer.ModelDataUrl: {problem}")
         document = {"ModelName": name, "PrimaryContainer": container, "ExecutionRoleArn": request.get("ExecutionRoleArn"), "ModelArn": self.arn("model", name)}
         try:
             with self._write() as db:
@@ -95,6 +99,9 @@ class EndpointStore(Database):
                 raise UsageError(f"endpoint config {name}: InitialSamplingPercentage must be an integer 0-100, got {percentage!r}")
             if not capture.get("DestinationS3Uri"):
                 raise UsageError(f"endpoint config {name}: DataCaptureConfig.DestinationS3Uri is required")
+            problem = uris.problem(capture["DestinationS3Uri"], uris.capture_destination_shape())
+            if problem:
+                raise UsageError(f"endpoint config {name}: DataCaptureConfig.DestinationS3Uri: {problem}")
         document = {"EndpointConfigName": name, "EndpointConfigArn": self.arn("endpoint-config", name), "ProductionVariants": variants}
         if capture:
             document["DataCaptureConfig"] = capture

@@ -1,7 +1,6 @@
 """The served model: ``model.tar.gz`` read safely, scoring as the built-in XGBoost container does.
 
-The archive is read in memory, never extracted: an entry whose name is absolute or climbs out
-with ``..``, or that is a link or a device, makes the whole archive refused. ``xgboost-model``
+The archive is read in memory, never extracted, within limits (``model_archive.py``). ``xgboost-model``
 is loaded with XGBoost's own loader (JSON or UBJSON, or the legacy binary format where the
 installed XGBoost still reads it), never unpickled.
 
@@ -14,13 +13,13 @@ a list of rows or one row). Answers: one probability per row, ``text/csv`` lines
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-MODEL_FILE = "xgboost-model"
+from pipelines import model_archive
+from pipelines.model_archive import MODEL_FILE
 CSV = "text/csv"
 JSON = "application/json"
 CONTENT_TYPES = (CSV, JSON)
@@ -39,26 +38,11 @@ class PayloadError(Exception):
 
 
 def read_model_bytes(archive: Path) -> bytes:
-    """The bytes of ``xgboost-model`` in ``archive``, after checking every entry is harmless."""
+    """The bytes of ``xgboost-model`` in ``archive`` (``model_archive.read_model``'s checks)."""
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
-            for member in members:
-                parts = Path(member.name).parts
-                if member.name.startswith("/") or ".." in parts:
-                    raise ModelLoadError(f"{archive}: entry {member.name!r} would leave the model directory; refused")
-                if not (member.isfile() or member.isdir()):
-                    raise ModelLoadError(f"{archive}: entry {member.name!r} is a link or special file; refused")
-            candidates = [m for m in members if m.isfile() and Path(m.name).name == MODEL_FILE]
-            if not candidates:
-                raise ModelLoadError(f"{archive} holds no {MODEL_FILE} (it holds: {', '.join(m.name for m in members) or 'nothing'})")
-            handle = tar.extractfile(candidates[0])
-            assert handle is not None
-            return handle.read()
-    except FileNotFoundError as exc:
-        raise ModelLoadError(f"{archive} does not exist") from exc
-    except tarfile.TarError as exc:
-        raise ModelLoadError(f"{archive}: not a readable tar archive ({exc})") from exc
+        return model_archive.read_model(archive)
+    except model_archive.ArchiveError as exc:
+        raise ModelLoadError(str(exc)) from exc
 
 
 class Predictor:

@@ -33,7 +33,7 @@ from typing import Any, Awaitable, Callable
 import numpy as np
 
 from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.engine.store import ObjectStore
 from pipelines.fileio import write_text_atomic
 from pipelines.serving.auth import Verifier, load_or_create
 from pipelines.serving.capture import CaptureSettings, CaptureWriter
@@ -128,7 +128,7 @@ class Server:
                 continue
             url = models[0]["PrimaryContainer"]["ModelDataUrl"]
             try:
-                predictor = Predictor.load(objects.path(url) if is_s3(url) else Path(url), source=url)
+                predictor = Predictor.load(objects.path(url), source=url)
             except ModelLoadError as exc:
                 logger.error("endpoint %s: keeping %s: %s", name, current.config if current else "nothing", exc)
                 continue
@@ -162,7 +162,7 @@ class Server:
         if not settings.enabled:
             return None
         destination = config["DataCaptureConfig"]["DestinationS3Uri"]
-        root = ObjectStore(self.home.store).path(destination) if is_s3(destination) else Path(destination)
+        root = ObjectStore(self.home.store).path(destination)
         stats = None
         if self.stats_dir is not None:
             self.stats_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -35,12 +35,13 @@ PROGRAM = [sys.executable, "-m", "pipelines.monitor.analyzer"]
 
 def registered_baseline(home: Home, group: str) -> tuple[str, str] | None:
     """The drift-check baseline of the group's latest approved model package, if any."""
+    from pipelines.engine.store import ObjectStore
     from pipelines.registry.store import ModelRegistry
 
     path = home.root / "registry.db"
     if not path.exists():
         return None
-    registry = ModelRegistry(path)
+    registry = ModelRegistry(path, ObjectStore(home.store))
     try:
         package = registry.latest_approved(group)
     except UsageError:

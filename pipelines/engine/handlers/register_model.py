@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import Runtimes
-from pipelines.engine.store import is_s3
 from pipelines.errors import UsageError
 from pipelines.graph import Node
 from pipelines.registry.store import ModelRegistry
@@ -26,11 +25,7 @@ class RegisterModelHandler(Handler):
 
     def run(self, job: StepRun) -> StepOutcome:
         arguments = job.arguments
-        for index, container in enumerate(arguments["InferenceSpecification"]["Containers"]):
-            data = container.get("ModelDataUrl")
-            if isinstance(data, str) and is_s3(data) and not job.store.exists(data):
-                return StepOutcome(FAILED, failure_reason=f"ValidationException: Containers[{index}].ModelDataUrl {data} does not exist")
-        registry = ModelRegistry(job.home.root / "registry.db", region=job.region)
+        registry = ModelRegistry(job.home.root / "registry.db", job.store, region=job.region)
         try:
             described = registry.register(str(arguments["ModelPackageGroupName"]), arguments, created_by=f"pipeline:{job.scope.execution.get('PipelineExecutionArn')}")
         except UsageError as exc:

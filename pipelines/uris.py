@@ -1,0 +1,46 @@
+"""S3 URIs that SageMaker accepts and the local store can hold.
+
+``problem(value, shape, field)`` applies the pattern and length of a botocore service-model
+shape (``Url`` for ModelDataUrl, ``DestinationS3Uri`` for capture), so the rule is SageMaker's
+and not ours, then what the local twin adds: it reads and writes ``s3://`` URIs in its store,
+whose keys cannot hold ``.`` or ``..`` segments.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+
+@lru_cache(maxsize=None)
+def _shape(name: str) -> tuple[re.Pattern[str], int]:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    metadata = model.shape_for(name).metadata
+    return re.compile(metadata["pattern"]), int(metadata["max"])
+
+
+def _member_shape(structure: str, member: str) -> str:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("sagemaker").shape_for(structure).members[member].name
+
+
+def problem(value: object, shape: str = "Url") -> str | None:
+    """None when ``value`` fits botocore's ``shape`` and the local store; else why not."""
+    pattern, longest = _shape(shape)
+    if not isinstance(value, str) or not pattern.fullmatch(value) or len(value) > longest:
+        shown = value if not isinstance(value, str) or len(value) < 200 else value[:200] + "..."
+        return f"{shown!r} is not an s3:// or https:// URI of at most {longest} characters (SageMaker's {shape} shape)"
+    if not value.startswith("s3://"):
+        return f"{value}: the local twin keeps objects at s3:// URIs in its store, not https://"
+    bucket, _, key = value[len("s3://") :].partition("/")
+    if not bucket or bucket in (".", "..") or any(part in (".", "..") for part in key.split("/")):
+        return f"{value}: an s3://bucket/key URI without '.' or '..' segments is expected"
+    return None
+
+
+def capture_destination_shape() -> str:
+    """The shape of DataCaptureConfig.DestinationS3Uri in botocore's model."""
+    return _member_shape("DataCaptureConfig", "DestinationS3Uri")
