@@ -16,7 +16,7 @@ from pipelines import definition as definitions
 from pipelines import parameters
 from pipelines.engine.home import Home
 from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback
-from pipelines.errors import UsageError
+from pipelines.errors import DefinitionError, UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_DATA = ROOT / "data" / "credit-card-default" / "credit_default.csv"
@@ -33,6 +33,11 @@ def load_definition(module_name: str, kwargs: dict[str, Any], file: Path | None,
             raise UsageError(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
         except OSError as exc:
             raise UsageError(f"{file}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{file}: not UTF-8 text (byte {exc.start})") from exc
+        if not isinstance(document, dict):
+            kind = type(document).__name__.replace("str", "string").replace("NoneType", "null")
+            raise DefinitionError(f"{file}: a pipeline definition is a JSON object with Version, Parameters and Steps, not a {kind}")
         return document, pipeline_name or Path(file).stem
     pipeline = definitions.build(module_name, kwargs)
     return definitions.render(pipeline), pipeline_name or pipeline.name

@@ -14,7 +14,9 @@ _TYPES: dict[str, tuple[type, ...]] = {"String": (str,), "Integer": (int,), "Flo
 
 
 def declared(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p["Name"]: p for p in definition.get("Parameters") or []}
+    """The parameters a definition declares, by name (malformed ones are validation's to report)."""
+    listed = definition.get("Parameters") if isinstance(definition, dict) else None
+    return {p["Name"]: p for p in listed if isinstance(p, dict) and isinstance(p.get("Name"), str)} if isinstance(listed, list) else {}
 
 
 def check_overrides(definition: dict[str, Any], overrides: dict[str, Any], option: str = "--parameters") -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pipelines import definition as definitions
 from pipelines import graph as graphs
 from pipelines import jsonargs, local_run
 from pipelines import policy as policies
-from pipelines.errors import UsageError
+from pipelines.errors import DefinitionError
 from pipelines.fileio import write_text_atomic
 
 _MODULE = click.option(
@@ -56,14 +56,10 @@ def render(module_name: str, kwargs_json: str | None, output: Path | None) -> No
 @click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="read a rendered definition instead of building one")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def graph(module_name: str, kwargs_json: str | None, file_: Path | None, as_json: bool) -> None:
-    if file_ is not None:
-        try:
-            document = json.loads(file_.read_text())
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{file_}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    else:
-        document = definitions.render(definitions.build(module_name, jsonargs.parse_object(kwargs_json, "--kwargs")))
+    document, _name = local_run.load_definition(module_name, jsonargs.parse_object(kwargs_json, "--kwargs"), file_, None)
     nodes = graphs.steps(document)
+    if not nodes:
+        raise DefinitionError(f"{file_ or module_name}: the definition has no steps (a list of step objects under Steps)")
     if as_json:
         click.echo(json.dumps([node.as_dict() for node in nodes], indent=2))
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import graph
+from pipelines.engine import properties
 from pipelines.engine.expressions import EXECUTION_VARIABLES, parse_path
 from pipelines.engine.handlers import HANDLERS, SAGEMAKER_TYPES
 from pipelines.engine.handlers.base import Handler, Problem
@@ -39,9 +40,14 @@ def validate(
     """
     problems: list[Problem] = []
     if not isinstance(definition, dict):
-        raise ValidationError([Problem("", "a definition is a JSON object")])
+        raise ValidationError([Problem("", f"a definition is a JSON object, not {_kind(definition)}")])
     if not isinstance(definition.get("Steps"), list) or not definition["Steps"]:
         raise ValidationError([Problem("/Steps", "a definition needs a non-empty list of Steps")])
+    if not isinstance(definition.get("Parameters", []), list):
+        problems.append(Problem("/Parameters", f"a list of parameters, not {_kind(definition['Parameters'])}"))
+    problems.extend(_shapes(definition["Steps"], "/Steps"))
+    if problems:
+        raise ValidationError(problems)
     parameters = _parameters(definition, problems)
     nodes = graph.steps(definition)
     by_name: dict[str, graph.Node] = {}
@@ -62,7 +68,9 @@ def validate(
 
     for node in nodes:
         for index, name in enumerate(node.depends_on):
-            if name not in by_name:
+            if name == node.name:
+                problems.append(Problem(f"{node.pointer}/DependsOn/{index}", f"step {node.name} depends on itself"))
+            elif name not in by_name:
                 problems.append(Problem(f"{node.pointer}/DependsOn/{index}", f"step {node.name} depends on {name!r}, which is not a step"))
         for reference in node.references:
             problem = _check_reference(reference, parameters, by_name, handlers)
@@ -75,10 +83,45 @@ def validate(
     return nodes
 
 
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _shapes(steps: list[Any], pointer: str) -> list[Problem]:
+    """Every step is an object whose Name and Type are strings, whose Arguments (when given) is
+    an object and DependsOn a list of names; a Condition's branches are lists of such steps."""
+    problems = []
+    for index, step in enumerate(steps):
+        here = f"{pointer}/{index}"
+        if not isinstance(step, dict):
+            problems.append(Problem(here, f"a step is a JSON object, not {_kind(step)}"))
+            continue
+        for key in ("Name", "Type"):
+            if not isinstance(step.get(key), str) or not step[key]:
+                problems.append(Problem(f"{here}/{key}", f"every step needs a {key} (a string), not {_kind(step.get(key))}"))
+        if "Arguments" in step and not isinstance(step["Arguments"], dict):
+            problems.append(Problem(f"{here}/Arguments", f"Arguments is a JSON object, not {_kind(step['Arguments'])}"))
+            continue
+        depends = step.get("DependsOn", [])
+        if not isinstance(depends, list) or not all(isinstance(name, str) for name in depends):
+            problems.append(Problem(f"{here}/DependsOn", "DependsOn is a list of step names"))
+        if step.get("Type") == "Condition":
+            for branch in ("IfSteps", "ElseSteps"):
+                children = (step.get("Arguments") or {}).get(branch, [])
+                if not isinstance(children, list):
+                    problems.append(Problem(f"{here}/Arguments/{branch}", f"{branch} is a list of steps, not {_kind(children)}"))
+                else:
+                    problems.extend(_shapes(children, f"{here}/Arguments/{branch}"))
+    return problems
+
+
 def _parameters(definition: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
     declared = {}
     for index, parameter in enumerate(definition.get("Parameters") or []):
         here = f"/Parameters/{index}"
+        if not isinstance(parameter, dict):
+            problems.append(Problem(here, f"a parameter is a JSON object, not {_kind(parameter)}"))
+            continue
         name, kind = parameter.get("Name"), parameter.get("Type", "String")
         if not isinstance(name, str) or not name:
             problems.append(Problem(f"{here}/Name", "every parameter needs a Name"))
@@ -113,14 +156,11 @@ def _check_reference(reference: graph.Reference, parameters: dict[str, Any], ste
         return str(exc)
     if tokens[0] == "PropertyFiles":
         return None  # checked with the Std:JsonGet that holds it
+    problem = properties.check(source.type, tokens)  # what SageMaker has
     handler = handlers.get(source.type)
-    if handler is not None:
-        problem = handler.check_property(source, tokens)
-        return f"{name}.{path}: {problem}" if problem else None
-    known = SAGEMAKER_TYPES.get(source.type, frozenset())
-    if known and tokens[0] not in known:
-        return f"{source.type} steps have no property {tokens[0]!r}; they have {', '.join(sorted(known))}"
-    return None
+    if problem is None and handler is not None:
+        problem = handler.check_property(source, tokens)  # what the local engine produces
+    return f"{name}.{path}: {problem}" if problem else None
 
 
 def _check_property_files(node: graph.Node, steps: dict[str, graph.Node]) -> list[Problem]:

@@ -1,12 +1,12 @@
 """The table of step handlers, by the step ``Type`` they run.
 
-Later parts of the local twin (the monitor's QualityCheck, the registry's RegisterModel, the
-endpoint's Model/EndpointConfig/Endpoint) add their handler here. A type that SageMaker knows
-but that has no handler yet is refused by validation as "not supported by the local engine yet".
+A type that SageMaker knows but that has no handler yet is refused by validation as "not
+supported by the local engine yet".
 """
 
 from __future__ import annotations
 
+from pipelines.engine import properties
 from pipelines.engine.handlers.base import Handler
 from pipelines.engine.handlers.control import ConditionHandler, FailHandler
 from pipelines.engine.handlers.deployment import EndpointConfigHandler, EndpointHandler, ModelHandler
@@ -23,26 +23,7 @@ HANDLERS: dict[str, Handler] = {
     )
 }
 
-# Step types SageMaker Pipelines accepts, and the first tokens of each one's properties.
-SAGEMAKER_TYPES: dict[str, frozenset[str]] = {
-    "Processing": frozenset(),
-    "Training": frozenset(),
-    "Condition": frozenset({"Outcome"}),
-    "Fail": frozenset(),
-    "QualityCheck": frozenset({"CalculatedBaselineStatistics", "CalculatedBaselineConstraints", "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints"}),
-    "ClarifyCheck": frozenset({"CalculatedBaselineConstraints", "BaselineUsedForDriftCheckConstraints"}),
-    "RegisterModel": frozenset({"ModelPackageArn", "ModelPackageName", "ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus"}),
-    "Model": frozenset({"ModelName", "ModelArn", "PrimaryContainer"}),
-    "CreateModel": frozenset({"ModelName", "ModelArn"}),
-    "EndpointConfig": frozenset({"EndpointConfigName", "EndpointConfigArn"}),
-    "Endpoint": frozenset({"EndpointName", "EndpointArn", "EndpointStatus"}),
-    "Transform": frozenset({"TransformJobName", "TransformOutput"}),
-    "Tuning": frozenset({"TrainingJobSummaries", "BestTrainingJob"}),
-    "Lambda": frozenset({"OutputParameters"}),
-    "Callback": frozenset({"OutputParameters"}),
-    "EMR": frozenset({"ClusterId"}),
-    "AutoML": frozenset({"BestCandidate"}),
-    "Notebook": frozenset(),
-}
+# Step types SageMaker Pipelines accepts (their properties: ``properties.py``).
+SAGEMAKER_TYPES: frozenset[str] = frozenset(properties.known_types())
 
 __all__ = ["HANDLERS", "SAGEMAKER_TYPES", "Handler"]

@@ -33,7 +33,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.pointer}: {self.message}"
+        return f"{self.pointer}: {self.message}" if self.pointer else self.message
 
 
 @dataclass
@@ -83,9 +83,10 @@ class Handler:
         return []
 
     def check_property(self, node: Node, tokens: list[str | int]) -> str | None:
-        """None when ``tokens`` names a property this step will have, else why not."""
+        """None when this handler produces the property ``tokens`` names, else why not (validation
+        has already checked the path against SageMaker's shapes, ``properties.py``)."""
         if not tokens or tokens[0] not in self.properties:
-            return f"{self.type} steps have no property {tokens[0] if tokens else ''!r}; they have {', '.join(sorted(self.properties))}"
+            return f"{tokens[0] if tokens else ''} is a property of {self.type} steps, but the local engine does not produce it; it produces {', '.join(sorted(self.properties))}"
         return None
 
     def detail(self, properties: dict[str, Any]) -> str | None:

@@ -127,3 +127,13 @@ def test_run_pipeline_local_carries_the_commit(first_run: dict, home: Path, tmp_
     assert described["PipelineExecutionDisplayName"] == f"git-{sha[:12]}"
     assert {"Name": "GitCommit", "Value": sha} in described["PipelineParameters"]
     assert described["PipelineExecutionDescription"] == f"{sha[:12]} Local try"
+
+
+@pytest.mark.parametrize(("content", "message"), [("[1, 2]", "not a list"), ('"hello"', "not a string"), ("null", "not a null"), ('{"Steps": [1]}', "/Steps/0: a step is a JSON object, not a number")])
+def test_a_definition_file_of_the_wrong_shape_is_one_line_not_a_traceback(tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "definition.json"
+    path.write_text(content)
+    assert mlops.main(["--home", str(tmp_path / "home"), "run", "--file", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("definition error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "home" / "executions").exists()  # nothing ran, nothing recorded

@@ -126,3 +126,85 @@ def test_unknown_condition_type() -> None:
 def test_the_real_definition_is_valid() -> None:
     golden = Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json"
     assert len(validate(json.loads(golden.read_text()), RUNTIMES)) == 11
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ([1, 2], "a definition is a JSON object, not a list"),
+        ("hello", "a definition is a JSON object, not a string"),
+        ({"Steps": [1]}, "/Steps/0: a step is a JSON object, not a number"),
+        ({"Steps": [{"Name": "A", "Type": "Fail", "Arguments": 5}]}, "/Steps/0/Arguments: Arguments is a JSON object, not a number"),
+        ({"Steps": [{"Name": 3, "Type": "Fail"}]}, "/Steps/0/Name: every step needs a Name (a string), not a number"),
+        ({"Steps": [{"Name": "A", "Type": "Fail", "DependsOn": "B"}]}, "/Steps/0/DependsOn: DependsOn is a list of step names"),
+        ({"Steps": [{"Name": "A", "Type": "Fail"}], "Parameters": {"x": 1}}, "/Parameters: a list of parameters, not an object"),
+        ({"Steps": [{"Name": "C", "Type": "Condition", "Arguments": {"Conditions": [], "IfSteps": [7]}}]}, "/Steps/0/Arguments/IfSteps/0: a step is a JSON object, not a number"),
+    ],
+)
+def test_malformed_definitions_are_refused_up_front_with_a_pointer(doc: Any, expected: str) -> None:
+    assert expected in problems(doc)
+
+
+def test_a_step_that_depends_on_itself_is_refused(tmp_path: Path) -> None:
+    step = processing("A", tmp_path / "w.py", [], depends_on=["A"])
+    assert problems(definition([step])) == ["/Steps/0/DependsOn/0: step A depends on itself"]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("ProcessingOutputConfig.Outputs['out'].S3Output.NoSuchThing", "ProcessingOutputConfig.Outputs['out'].S3Output has no 'NoSuchThing'; it has LocalPath, S3UploadMode, S3Uri"),
+        ("ProcessingJobStatus.Deeper", "ProcessingJobStatus is a string: nothing comes after it (not 'Deeper')"),
+        ("NoSuchProperty", "Processing steps have no property 'NoSuchProperty'"),
+        ("ProcessingEndTime", "ProcessingEndTime is a property of Processing steps, but the local engine does not produce it"),
+        ("ProcessingOutputConfig.Outputs['nope'].S3Output.S3Uri", "step A has no output 'nope'; it has out"),
+    ],
+)
+def test_property_references_are_checked_against_botocores_shapes(tmp_path: Path, path: str, expected: str) -> None:
+    reader = processing("B", tmp_path / "w.py", [{"Get": f"Steps.A.{path}"}])
+    found = problems(definition([processing("A", tmp_path / "w.py", []), reader]))
+    assert len(found) == 1 and found[0].startswith("/Steps/1/Arguments/AppSpecification/ContainerArguments/0: step B: A.") and expected in found[0], found
+
+
+def test_training_properties_follow_describe_training_job(tmp_path: Path) -> None:
+    from pipelines.engine import properties
+
+    assert properties.check("Training", ["ModelArtifacts", "S3ModelArtifacts"]) is None
+    assert properties.check("Training", ["FinalMetricDataList", "validation:auc", "Value"]) is None
+    assert properties.check("Training", ["ModelArtifacts", "NoSuchProperty"]) == "ModelArtifacts has no 'NoSuchProperty'; it has S3ModelArtifacts"
+    assert properties.check("Tuning", ["BestTrainingJob", "TrainingJobName"]) is None
+    assert properties.check("Tuning", ["TrainingJobSummaries", 0, "TrainingJobName"]) is None
+    assert properties.check("Lambda", ["OutputParameters", "answer"]) is None
+    assert properties.check("Condition", ["Outcome", "x"]) == "Outcome of a Condition step takes nothing after it"
+
+
+def test_the_shapes_are_the_sdks_own() -> None:
+    """The table of step type -> response shape agrees with the SDK's own step classes."""
+    import inspect
+    import re
+
+    from pipelines.engine import properties
+    from sagemaker.mlops.workflow import endpoint_step, model_step, steps
+
+    source = inspect.getsource(steps) + inspect.getsource(model_step) + inspect.getsource(endpoint_step)
+    for step_type, shape in [("Processing", "DescribeProcessingJobResponse"), ("Training", "DescribeTrainingJobResponse"), ("Transform", "DescribeTransformJobResponse"),
+                             ("RegisterModel", "DescribeModelPackageOutput"), ("Model", "DescribeModelOutput"), ("EndpointConfig", "DescribeEndpointConfigOutput"), ("Endpoint", "DescribeEndpointOutput")]:  # fmt: skip
+        assert re.search(rf'shape_name="{shape}"', source), shape
+        assert properties.STEP_SHAPES[step_type][1] == (shape,)
+    assert properties.STEP_SHAPES["Tuning"][1] == ("DescribeHyperParameterTuningJobResponse", "ListTrainingJobsForHyperParameterTuningJobResponse")
+    assert '"DescribeHyperParameterTuningJobResponse",\n                "ListTrainingJobsForHyperParameterTuningJobResponse"' in source
+
+
+def test_every_property_the_pipeline_reads_is_one_the_sdk_offers() -> None:
+    """Each Get in the rendered definition resolves through the same shapes as the SDK's Properties."""
+    from pipelines.engine import properties
+    from pipelines.engine.expressions import parse_path
+    from pipelines.graph import references, steps as graph_steps
+
+    golden = json.loads((Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json").read_text())
+    types = {node.name: node.type for node in graph_steps(golden)}
+    gets = [r.target for r in references(golden, "") if r.target.startswith("Steps.") and ".PropertyFiles." not in r.target]
+    assert gets
+    for target in gets:
+        _, step, path = target.split(".", 2)
+        assert properties.check(types[step], parse_path(path)) is None, target
