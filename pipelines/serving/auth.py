@@ -90,13 +90,15 @@ def read(path: Path) -> Credentials:
 
 
 Refusal = tuple[str, str]  # (error type, message)
+REGION = "us-east-1"  # the local endpoints' region (their ARNs say so)
+SIGNING_NAME = "sagemaker"  # sagemaker-runtime's signing name in botocore's model
 
 
 class Verifier:
     """Checks one request's SigV4 signature; None when it is good, else why not."""
 
-    def __init__(self, credentials: Credentials, clock: Callable[[], float] = time.time, window: float = WINDOW_SECONDS) -> None:
-        self.credentials, self.clock, self.window = credentials, clock, window
+    def __init__(self, credentials: Credentials, clock: Callable[[], float] = time.time, window: float = WINDOW_SECONDS, region: str = REGION) -> None:
+        self.credentials, self.clock, self.window, self.region = credentials, clock, window, region
 
     def check(self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes) -> Refusal | None:
         authorization = headers.get("authorization")
@@ -125,6 +127,10 @@ class Verifier:
             return "IncompleteSignatureException", f"X-Amz-Date {stamp!r} is not in the form YYYYMMDD'T'HHMMSS'Z'"
         if stamp[:8] != match["date"]:
             return "InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP"
+        if match["service"] != SIGNING_NAME:
+            return "InvalidSignatureException", f"Credential should be scoped to correct service: '{SIGNING_NAME}'. "
+        if match["region"] != self.region:
+            return "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{match['region']}'. "
         now = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc)
         window = dt.timedelta(seconds=self.window)
         minutes = f"{self.window / 60:g} min."

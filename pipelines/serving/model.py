@@ -79,6 +79,8 @@ class Predictor:
         raise PayloadError(f"Content type {content_type or '(none)'} is not supported; use {CSV} or {JSON}", status=415)
 
     def _csv(self, body: bytes) -> np.ndarray:
+        """Rows of numbers; an empty value or ``nan`` is a missing value, as the built-in
+        container reads CSV (it turns "" into nan, and XGBoost treats nan as missing)."""
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -92,17 +94,22 @@ class Predictor:
             if len(values) != self.features:
                 raise PayloadError(f"row {index + 1}: {len(values)} values; the model takes {self.features} features (no header, no label)")
             try:
-                rows[index] = [float(v) for v in values]
+                with np.errstate(over="ignore"):  # too large for float32 becomes inf, refused below
+                    rows[index] = [float(v) if v.strip() else np.nan for v in values]
             except ValueError:
-                column = next(i for i, v in enumerate(values) if not _is_float(v))
+                column = next(i for i, v in enumerate(values) if v.strip() and not _is_float(v))
                 raise PayloadError(f"row {index + 1}, column {column + 1}: {values[column].strip()!r} is not a number") from None
-        return rows
+        return _finite(rows, lambda row, column: lines[row].split(",")[column].strip())
 
     def _json(self, body: bytes) -> np.ndarray:
+        """``{"instances": [[..], ..]}`` and its variants; null is a missing value. NaN and
+        Infinity are not JSON (RFC 8259) and are refused, as numbers too large for a float are."""
         try:
-            document = json.loads(body)
+            document = json.loads(body, parse_constant=_not_json)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise PayloadError(f"the body is not JSON: {exc}") from exc
+        except RecursionError:
+            raise PayloadError("the body nests JSON too deeply; rows are lists of numbers") from None
         if isinstance(document, dict):
             document = document.get("instances", document.get("data"))
         if isinstance(document, list) and document and not isinstance(document[0], (list, dict)):
@@ -118,10 +125,11 @@ class Predictor:
             if len(row) != self.features:
                 raise PayloadError(f"row {index + 1}: {len(row)} values; the model takes {self.features} features")
             for column, value in enumerate(row):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                     raise PayloadError(f"row {index + 1}, column {column + 1}: {value!r} is not a number")
-            rows[index] = row
-        return rows
+            with np.errstate(over="ignore"):
+                rows[index] = [np.nan if value is None else value for value in row]
+        return _finite(rows, lambda row, column: repr(_row_values(document[row])[column]))
 
     @staticmethod
     def render(scores: np.ndarray, accept: str) -> tuple[bytes, str]:
@@ -131,6 +139,23 @@ class Predictor:
         if kind == JSON:
             return json.dumps({"predictions": [{"score": float(s)} for s in scores]}).encode(), JSON
         raise PayloadError(f"Accept {accept} is not supported; use {CSV} or {JSON}", status=406)
+
+
+def _not_json(constant: str) -> float:
+    raise PayloadError(f"the body holds {constant}, which is not JSON (RFC 8259); send null for a missing value")
+
+
+def _row_values(row: Any) -> list[Any]:
+    return row.get("features") if isinstance(row, dict) else row
+
+
+def _finite(rows: np.ndarray, shown: Any) -> np.ndarray:
+    """``rows``, unless a value is infinite (as XGBoost refuses it) or too large for a 32-bit float."""
+    infinite = np.isinf(rows)
+    if infinite.any():
+        row, column = (int(i) for i in np.argwhere(infinite)[0])
+        raise PayloadError(f"row {row + 1}, column {column + 1}: {shown(row, column)} is infinite or too large for a 32-bit float; send a finite number, or nothing for a missing value")
+    return rows
 
 
 def _is_float(text: str) -> bool:

@@ -220,7 +220,11 @@ class App:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            await self._http(scope, receive, send)
+            try:
+                await self._http(scope, receive, send)
+            except Exception:  # noqa: BLE001 - a bug answers in the runtime's shape, never as plain text
+                logger.exception("%s %s failed", scope.get("method"), scope.get("path"))
+                await respond(send, *error(500, "InternalFailure", "An internal error occurred while processing the request; the server's log has the details."))
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -33,9 +33,9 @@ def credentials(tmp_path: Path) -> auth.Credentials:
     return auth.load_or_create(Home.resolve(tmp_path / "home"))
 
 
-def signed(key: str, secret: str, body: bytes = ROW.encode(), region: str = "us-east-1") -> dict[str, str]:
+def signed(key: str, secret: str, body: bytes = ROW.encode(), region: str = "us-east-1", service: str = "sagemaker") -> dict[str, str]:
     request = AWSRequest(method="POST", url=f"http://{HOST}{PATH}", data=body, headers={"Content-Type": "text/csv"})
-    SigV4Auth(BotoCredentials(key, secret), "sagemaker", region).add_auth(request)
+    SigV4Auth(BotoCredentials(key, secret), service, region).add_auth(request)
     headers = {name.lower(): value for name, value in request.headers.items()}
     headers["host"] = HOST
     return headers
@@ -57,7 +57,7 @@ def test_a_botocore_signature_is_accepted(credentials: auth.Credentials) -> None
     headers = signed(credentials.access_key_id, credentials.secret_access_key)
     assert verifier.check("POST", PATH, "", headers, ROW.encode()) is None
     eu = signed(credentials.access_key_id, credentials.secret_access_key, region="eu-west-1")
-    assert verifier.check("POST", PATH, "", eu, ROW.encode()) is None
+    assert auth.Verifier(credentials, region="eu-west-1").check("POST", PATH, "", eu, ROW.encode()) is None
 
 
 @pytest.mark.parametrize(
@@ -82,6 +82,17 @@ def test_wrong_key_or_secret(credentials: auth.Credentials) -> None:
     assert verifier.check("POST", PATH, "", other_key, ROW.encode()) == ("UnrecognizedClientException", "The security token included in the request is invalid.")
     wrong_secret = signed(credentials.access_key_id, "x" * 40)
     assert verifier.check("POST", PATH, "", wrong_secret, ROW.encode())[0] == "InvalidSignatureException"  # type: ignore[index]
+
+
+def test_a_signature_scoped_to_another_region_or_service_is_refused(credentials: auth.Credentials) -> None:
+    verifier = auth.Verifier(credentials)
+    other_region = signed(credentials.access_key_id, credentials.secret_access_key, region="eu-west-1")
+    assert verifier.check("POST", PATH, "", other_region, ROW.encode()) == ("InvalidSignatureException", "Credential should be scoped to a valid region, not 'eu-west-1'. ")
+    other_service = signed(credentials.access_key_id, credentials.secret_access_key, service="s3")
+    assert verifier.check("POST", PATH, "", other_service, ROW.encode()) == ("InvalidSignatureException", "Credential should be scoped to correct service: 'sagemaker'. ")
+    import botocore.session
+
+    assert auth.SIGNING_NAME == botocore.session.get_session().get_service_model("sagemaker-runtime").signing_name
 
 
 def test_a_replay_outside_the_window_is_refused(credentials: auth.Credentials) -> None:

@@ -84,9 +84,28 @@ def test_csv_one_or_many_rows_and_json_forms(predictor: Predictor) -> None:
         ('{"instances": [[' + ",".join(["1"] * 22) + ', "x"]]}', "application/json", "row 1, column 23: 'x' is not a number", 400),
         ("{broken", "application/json", "the body is not JSON", 400),
         (ROW, "application/x-npy", "Content type application/x-npy is not supported", 415),
+        (ROW.replace("20000", "inf"), "text/csv", "row 1, column 3: inf is infinite or too large for a 32-bit float", 400),
+        (f"{ROW}\n" + ROW.replace("20000", "-Infinity"), "text/csv", "row 2, column 3: -Infinity is infinite", 400),
+        (ROW.replace("20000", "1e39"), "text/csv", "row 1, column 3: 1e39 is infinite or too large for a 32-bit float", 400),
+        ('{"instances": [[' + ",".join(["1"] * 22) + ", NaN]]}", "application/json", "holds NaN, which is not JSON (RFC 8259); send null for a missing value", 400),
+        ('{"instances": [[' + ",".join(["1"] * 22) + ", Infinity]]}", "application/json", "holds Infinity, which is not JSON", 400),
+        ('{"instances": [[' + ",".join(["1"] * 22) + ", 1e400]]}", "application/json", "row 1, column 23: inf is infinite", 400),
+        ("[" * 100_000 + "]" * 100_000, "application/json", "the body nests JSON too deeply", 400),
     ],
 )
 def test_bad_payloads_name_the_row_and_column(predictor: Predictor, body: str, content_type: str, message: str, status: int) -> None:
     with pytest.raises(PayloadError) as exc:
         predictor.parse(body.encode(), content_type)
     assert message in str(exc.value) and exc.value.status == status
+
+
+def test_missing_values_are_scored_as_the_built_in_container_scores_them(predictor: Predictor) -> None:
+    """The container turns an empty CSV value into nan and XGBoost treats nan as missing: so do we
+    (aws/sagemaker-xgboost-container encoder._clean_csv_string)."""
+    values = ROW.split(",")
+    empty = predictor.parse(",".join([""] + values[1:]).encode(), "text/csv")
+    spelled = predictor.parse(",".join(["nan"] + values[1:]).encode(), "text/csv")
+    as_null = predictor.parse(json.dumps([None] + [float(v) for v in values[1:]]).encode(), "application/json")
+    assert np.isnan(empty[0, 0]) and np.isnan(spelled[0, 0]) and np.isnan(as_null[0, 0])
+    scores = predictor.predict(np.concatenate([empty, spelled, as_null]))
+    assert np.all(np.isfinite(scores)) and scores[0] == scores[1] == scores[2]

@@ -70,6 +70,10 @@ def test_errors_in_the_runtimes_shape_and_the_server_keeps_serving(server: Runni
     assert kind["ResponseMetadata"]["HTTPStatusCode"] == 415
     huge = error_of(lambda: invoke(client, (ROW + "\n") * 100_000))  # 7 MB
     assert huge["ResponseMetadata"]["HTTPStatusCode"] == 413
+    deep = error_of(lambda: invoke(client, "[" * 200_000 + "]" * 200_000, "application/json"))
+    assert deep["Error"]["Code"] == "ModelError" and "nests JSON too deeply" in deep["Error"]["Message"]
+    infinite = error_of(lambda: invoke(client, ROW.replace("20000", "inf")))
+    assert infinite["Error"]["Code"] == "ModelError" and "row 1, column 3: inf is infinite" in infinite["Error"]["Message"]
     assert 0 < float(invoke(client, ROW)["Body"].read()) < 1
 
 
