@@ -6,6 +6,7 @@ scheduler): WAL, a busy timeout, and writes serialised in ``BEGIN IMMEDIATE`` tr
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -27,6 +28,8 @@ class Database:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        if Path(path).stat().st_mode & 0o077:
+            os.chmod(path, 0o600)  # owner-only; SQLite gives its -wal and -shm files the same mode
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA busy_timeout=30000")
         # Switching to WAL and creating the schema do not wait on the busy handler when another

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import string
 import threading
 import time
@@ -268,13 +269,18 @@ class _Execution:
                     log.write(f"cache hit: reusing the result of {cached_from}\n")
                     outcome = StepOutcome(SUCCEEDED, properties=hit[1])
                 else:
-                    outcome = handler.run(
-                        StepRun(
-                            node=node, arguments=arguments, scope=self.scope, store=self.engine.store,
-                            runtimes=self.engine.runtimes, job_name=name, job_dir=self.engine.home.jobs / name,
-                            log=log, region=self.engine.region, account=ACCOUNT, cancel=self.cancel, home=self.engine.home,
-                        )
-                    )  # fmt: skip
+                    try:
+                        outcome = handler.run(
+                            StepRun(
+                                node=node, arguments=arguments, scope=self.scope, store=self.engine.store,
+                                runtimes=self.engine.runtimes, job_name=name, job_dir=self.engine.home.jobs / name,
+                                log=log, region=self.engine.region, account=ACCOUNT, cancel=self.cancel, home=self.engine.home,
+                            )
+                        )  # fmt: skip
+                    finally:
+                        # A job's sandbox (its copies of the inputs) goes with the job, as a
+                        # SageMaker instance does: outputs are in the store, the log beside.
+                        shutil.rmtree(self.engine.home.jobs / name, ignore_errors=True)
                 if key:
                     self.records.update_step(self.execution_id, node.name, cache_key=key)
             except ExpressionError as exc:
