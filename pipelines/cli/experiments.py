@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
+import os
+import signal
 import sys
 
 import click
 
-from pipelines import experiments
+from pipelines import experiments, guard
+from pipelines.engine import runner
 from pipelines.engine.home import Home
 from pipelines.reproduce import reproduce as run_reproduction
 
@@ -51,7 +53,18 @@ def log(obj: dict, execution: str) -> None:
 def ui(obj: dict, port: int) -> int:
     home = Home.resolve(obj.get("home"))
     click.echo(f"MLflow UI for {experiments.tracking_uri(home)} on http://127.0.0.1:{port} (Ctrl-C stops)", err=True)
-    return subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", experiments.tracking_uri(home), "--host", "127.0.0.1", "--port", str(port)])
+    # MLflow and its workers run under the guard: they end with this command however it ends
+    # (Ctrl-C, SIGTERM, kill -9), and the port is free again.
+    ui = guard.Guarded([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", experiments.tracking_uri(home), "--host", "127.0.0.1", "--port", str(port)])
+    try:
+        with runner.stop_on_sigterm():
+            return ui.process.wait()
+    except KeyboardInterrupt:
+        os.killpg(ui.process.pid, signal.SIGTERM)
+        ui.process.wait()
+        return 0
+    finally:
+        ui.release()
 
 
 @click.command("reproduce", help="Run the pipeline again from a model package's commit and parameters, without the cache, and compare.", epilog="Example:\n\n  mlops reproduce --model-package CreditDefaultPackageGroup/3")

@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -211,9 +212,10 @@ def model_error(original_status: int, message: str, endpoint: str) -> tuple[int,
 class App:
     """The ASGI application (one per worker process)."""
 
-    def __init__(self, home: Home, stats_dir: Path | None = None, clock: Callable[[], float] = time.time, verifier: Verifier | None = None) -> None:
+    def __init__(self, home: Home, stats_dir: Path | None = None, clock: Callable[[], float] = time.time, verifier: Verifier | None = None, master: int | None = None) -> None:
         self.server = Server(home, stats_dir=stats_dir, clock=clock)
         self.verifier = verifier
+        self.master = master  # a worker's master process: when it is gone, so is this worker
         self._poller: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -244,6 +246,12 @@ class App:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(POLL_SECONDS)
+            if self.master is not None and os.getppid() != self.master:
+                # The master died without stopping its workers (kill -9): stop as on SIGTERM,
+                # writing every buffered capture record, instead of serving on alone.
+                logger.warning("the server's master process %d is gone; this worker stops", self.master)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
             try:
                 await loop.run_in_executor(None, self.server.refresh)
             except Exception:  # noqa: BLE001 - a bad deployment must not stop the server
@@ -320,9 +328,12 @@ def create_app() -> App:
     import sys
 
     sys.setswitchinterval(0.0005)  # the capture thread yields the GIL to requests sooner
+    import multiprocessing
+
     home = Home.resolve()
     verifier = Verifier(load_or_create(home)) if os.environ.get(AUTH_VARIABLE) == "sigv4" else None
-    return App(home, stats_dir=home.root / "serving" / "stats", clock=clock_from(os.environ.get(CLOCK_VARIABLE)), verifier=verifier)
+    master = os.getppid() if multiprocessing.parent_process() is not None else None  # set in uvicorn's workers
+    return App(home, stats_dir=home.root / "serving" / "stats", clock=clock_from(os.environ.get(CLOCK_VARIABLE)), verifier=verifier, master=master)
 
 
 CLOCK_VARIABLE = "MLOPS_SERVE_CLOCK"  # the path of the capture clock file (clock.py), if any

@@ -16,13 +16,12 @@ from __future__ import annotations
 import collections
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.engine import jobguard
+from pipelines import guard
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
@@ -31,7 +30,6 @@ OPT_ML = "/opt/ml/"
 PROCESSING_ROOT = "/opt/ml/processing"
 TAIL_LINES = 12
 REASON_LIMIT = 1024  # SageMaker's FailureReason length
-GUARD = Path(jobguard.__file__)
 
 
 class ProcessingHandler(Handler):
@@ -168,19 +166,12 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
     env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
     env.update(environment)
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-    # The job runs under a guard that kills it if this process dies (jobguard.py): it lives
-    # while `lifeline` (the pipe's write end, kept here only) is open.
-    watch, lifeline = os.pipe()
+    # The job runs under a guard that ends it if this process dies (guard.py).
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(GUARD), str(watch), "--", *command],
-            cwd=cwd, env=env, stdout=job.log, stderr=subprocess.PIPE, text=True, start_new_session=True, pass_fds=(watch,),
-        )  # fmt: skip
+        guarded = guard.Guarded(command, cwd=cwd, env=env, stdout=job.log, stderr=subprocess.PIPE, text=True)
     except OSError as exc:
-        os.close(lifeline)
         return FAILED, f"ClientError: cannot start {command[0]}: {exc.strerror}"
-    finally:
-        os.close(watch)
+    process = guarded.process
 
     def pump() -> None:
         assert process.stderr is not None
@@ -204,7 +195,7 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
             process.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
             pass
-    os.close(lifeline)
+    guarded.release()
     reader.join(timeout=5)
     if process.stderr is not None:
         process.stderr.close()
@@ -212,8 +203,8 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
         return STOPPED, "Stopped by the user"
     if timed_out:
         return FAILED, f"ClientError: the job exceeded MaxRuntimeInSeconds ({limit})"
-    if process.returncode == jobguard.CANNOT_START and tail and tail[-1].startswith(jobguard.CANNOT_START_MARK):
-        return FAILED, f"ClientError: {tail[-1][len(jobguard.CANNOT_START_MARK):]}"
+    if process.returncode == guard.CANNOT_START and tail and tail[-1].startswith(guard.CANNOT_START_MARK):
+        return FAILED, f"ClientError: {tail[-1][len(guard.CANNOT_START_MARK):]}"
     if process.returncode != 0:
         script = Path(command[1] if len(command) > 1 else command[0]).name
         reason = f"AlgorithmError: {script} exited with code {process.returncode}"

@@ -201,3 +201,41 @@ def wait_for_counts(home: Home, done) -> None:  # type: ignore[no-untyped-def]
 
     while not done(capture_counts(home, "credit-staging")):
         threading.Event().wait(0.05)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def test_workers_stop_when_their_master_is_killed_and_keep_what_they_captured(home: Home) -> None:
+    import signal as signals
+
+    server = RunningServer(home, workers=2)
+    client = runtime(server)
+    for i in range(20):
+        invoke(client, ROW, InferenceId=f"before-{i}")["Body"].read()
+    wait_until_served(home, server, workers=2)
+    workers = [pid for pid in children_of(server.process.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(workers) == 2, workers
+    server.process.send_signal(signals.SIGKILL)
+    server.process.wait()
+    while any(running(pid) for pid in workers):  # each notices its master is gone, and stops
+        threading.Event().wait(0.05)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{server.url}/ping", timeout=5)
+    assert {r["eventMetadata"]["inferenceId"] for r in captured(home)} == {f"before-{i}" for i in range(20)}
