@@ -1,7 +1,7 @@
 """``model.tar.gz``: where a model comes from, and reading one without trusting it.
 
 ``check_url`` is SageMaker's rule for ``ModelDataUrl`` (the ``Url`` shape of botocore's service
-model), with what the local store adds (``uris.py``).
+model), with what the local store adds (``shapes.py``).
 
 ``read_model`` reads the archive in memory, never extracting it, and refuses it before
 unpacking anything dangerous: an entry whose name is absolute or climbs out with ``..``, a
@@ -15,7 +15,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
-from pipelines import uris
+from pipelines import shapes
 
 MODEL_FILE = "xgboost-model"  # what the built-in XGBoost container loads
 MAX_UNPACKED_BYTES = 1 << 30  # 1 GiB: far above any model this container serves well
@@ -28,7 +28,7 @@ class ArchiveError(Exception):
 
 def check_url(url: object) -> str | None:
     """None when ``url`` is a ModelDataUrl SageMaker accepts and the local twin can serve; else why not."""
-    return uris.problem(url, "Url")
+    return shapes.uri_problem(url, "Url")
 
 
 def read_model(archive: Path, limit: int = MAX_UNPACKED_BYTES) -> bytes:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from pipelines import shapes
 from pipelines.database import Database
 from pipelines.errors import UsageError
 
@@ -25,7 +26,6 @@ ACCOUNT = "000000000000"
 HOURLY = "cron(0 * ? * * *)"
 _CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
 _OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
-_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
@@ -128,8 +128,10 @@ class MonitoringStore(Database):
 
     # -- schedules --------------------------------------------------------------------------
     def create_schedule(self, name: str, endpoint: str, expression: str, capture_uri: str, statistics_uri: str, constraints_uri: str, output_uri: str, start_offset: str | None = None, end_offset: str | None = None) -> dict[str, Any]:
-        if not _NAME.match(name) or len(name) > 63:
-            raise UsageError(f"schedule name {name!r}: 1-63 letters, digits and hyphens, as SageMaker allows")
+        for field, value, shape in (("schedule name", name, "MonitoringScheduleName"), ("endpoint", endpoint, "EndpointName")):
+            problem = shapes.name_problem(value, shape)
+            if problem:
+                raise UsageError(f"{field}: {problem}")
         cron = Cron.parse(expression)
         if cron.once:
             if not (start_offset and end_offset):

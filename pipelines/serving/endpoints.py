@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pipelines import model_archive, uris
+from pipelines import model_archive, shapes
 from pipelines.database import Database, now
 from pipelines.errors import UsageError
 
@@ -99,7 +99,7 @@ class EndpointStore(Database):
                 raise UsageError(f"endpoint config {name}: InitialSamplingPercentage must be an integer 0-100, got {percentage!r}")
             if not capture.get("DestinationS3Uri"):
                 raise UsageError(f"endpoint config {name}: DataCaptureConfig.DestinationS3Uri is required")
-            problem = uris.problem(capture["DestinationS3Uri"], uris.capture_destination_shape())
+            problem = shapes.uri_problem(capture["DestinationS3Uri"], shapes.capture_destination_shape())
             if problem:
                 raise UsageError(f"endpoint config {name}: DataCaptureConfig.DestinationS3Uri: {problem}")
         document = {"EndpointConfigName": name, "EndpointConfigArn": self.arn("endpoint-config", name), "ProductionVariants": variants}

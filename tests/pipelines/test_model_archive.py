@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import model_archive, uris
+from pipelines import model_archive, shapes
 from pipelines.engine.home import Home
 from pipelines.engine.store import ObjectStore
 from pipelines.errors import UsageError
@@ -88,7 +88,7 @@ def test_a_truncated_archive_is_a_clear_error(tmp_path: Path) -> None:
     ],
 )
 def test_model_data_urls_follow_botocores_shape_and_the_store(url: object, message: str) -> None:
-    assert message in (uris.problem(url, "Url") or "")
+    assert message in (shapes.uri_problem(url, "Url") or "")
 
 
 def test_botocores_shapes_are_the_source() -> None:
@@ -97,8 +97,8 @@ def test_botocores_shapes_are_the_source() -> None:
     model = botocore.session.get_session().get_service_model("sagemaker")
     assert model.shape_for("ModelPackageContainerDefinition").members["ModelDataUrl"].name == "Url"
     assert model.shape_for("ContainerDefinition").members["ModelDataUrl"].name == "Url"
-    assert uris.capture_destination_shape() == model.shape_for("DataCaptureConfig").members["DestinationS3Uri"].name
-    assert uris.problem("s3://bucket/credit-default/model.tar.gz") is None
+    assert shapes.capture_destination_shape() == model.shape_for("DataCaptureConfig").members["DestinationS3Uri"].name
+    assert shapes.uri_problem("s3://bucket/credit-default/model.tar.gz") is None
 
 
 def package(url: str) -> dict:

@@ -63,6 +63,8 @@ def test_schedule_rules(home: Home, baseline_uris: tuple[str, str]) -> None:
         store.create_schedule("wide", "ep", "NOW", CAPTURE, *baseline_uris, OUTPUT, start_offset="-PT30H", end_offset="-PT1H")
     with pytest.raises(UsageError, match="letters, digits and hyphens"):
         store.create_schedule("bad_name", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+    with pytest.raises(UsageError, match=r"endpoint: '\.\./\.\./x' is not a valid EndpointName"):
+        store.create_schedule("escape", "../../x", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     described = store.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     assert described["MonitoringScheduleStatus"] == "Scheduled" and described["EndpointName"] == "ep"
     assert described["MonitoringScheduleConfig"]["ScheduleConfig"] == {"ScheduleExpression": "cron(0 * ? * * *)"}

@@ -1,9 +1,10 @@
-"""S3 URIs that SageMaker accepts and the local store can hold.
+"""Values checked against botocore's SageMaker shapes, so the rule is SageMaker's and not ours.
 
-``problem(value, shape, field)`` applies the pattern and length of a botocore service-model
-shape (``Url`` for ModelDataUrl, ``DestinationS3Uri`` for capture), so the rule is SageMaker's
-and not ours, then what the local twin adds: it reads and writes ``s3://`` URIs in its store,
-whose keys cannot hold ``.`` or ``..`` segments.
+``uri_problem(value, shape)`` applies a URI shape's pattern and length (``Url`` for
+ModelDataUrl, ``DestinationS3Uri`` for capture), then what the local twin adds: it reads and
+writes ``s3://`` URIs in its store, whose keys cannot hold ``.`` or ``..`` segments.
+``name_problem(value, shape)`` applies a name shape's (``EndpointName``, ...), which keeps a name
+from reaching outside the folder it names.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _member_shape(structure: str, member: str) -> str:
     return botocore.session.get_session().get_service_model("sagemaker").shape_for(structure).members[member].name
 
 
-def problem(value: object, shape: str = "Url") -> str | None:
+def uri_problem(value: object, shape: str = "Url") -> str | None:
     """None when ``value`` fits botocore's ``shape`` and the local store; else why not."""
     pattern, longest = _shape(shape)
     if not isinstance(value, str) or not pattern.fullmatch(value) or len(value) > longest:
@@ -38,6 +39,14 @@ def problem(value: object, shape: str = "Url") -> str | None:
     bucket, _, key = value[len("s3://") :].partition("/")
     if not bucket or bucket in (".", "..") or any(part in (".", "..") for part in key.split("/")):
         return f"{value}: an s3://bucket/key URI without '.' or '..' segments is expected"
+    return None
+
+
+def name_problem(value: object, shape: str) -> str | None:
+    """None when ``value`` fits botocore's name ``shape``; else why not."""
+    pattern, longest = _shape(shape)
+    if not isinstance(value, str) or not pattern.fullmatch(value) or len(value) > longest:
+        return f"{value!r} is not a valid {shape}: 1-{longest} letters, digits and hyphens, starting with a letter or digit (SageMaker's pattern {pattern.pattern})"
     return None
 
 
