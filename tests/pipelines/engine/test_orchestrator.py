@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -168,6 +170,15 @@ def test_cache_miss_when_outputs_were_deleted(engine: Engine, home: Home, script
     assert [s.cached for s in engine.run(doc, "Gone", {}).steps] == [False]
 
 
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """Python's own SIGINT handler for the test: a process started in the background by a shell
+    inherits SIGINT ignored, and then Ctrl-C (and interrupt_main) would do nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def interrupt_once(started: Path) -> threading.Thread:
     """Ctrl-C for the main thread as soon as the job has written ``started`` (an event, not a delay)."""
     import _thread
@@ -182,7 +193,7 @@ def interrupt_once(started: Path) -> threading.Thread:
     return watcher
 
 
-def test_stop_ends_running_jobs_and_publishes_nothing(home: Home, scripts: Path, tmp_path: Path) -> None:
+def test_stop_ends_running_jobs_and_publishes_nothing(home: Home, scripts: Path, tmp_path: Path, ctrl_c: None) -> None:
     engine = Engine(home, max_parallel=2)
     started, finished = tmp_path / "started", tmp_path / "finished"
     doc = definition(
