@@ -20,9 +20,10 @@ started = time.time()
 if a.runs:  # one line per time the job really ran
     with open(a.runs, "a") as runs:
         runs.write("ran\\n")
-if a.started:  # the job is running (its pid): an event a test can wait on
+if a.started:  # the job is running (its pid): an event a test can wait on, written whole
     import os
-    pathlib.Path(a.started).write_text(str(os.getpid()))
+    pathlib.Path(a.started + ".partial").write_text(str(os.getpid()))
+    os.replace(a.started + ".partial", a.started)
 if a.meet:  # wait until another job is running at the same time; say whether it was
     here = pathlib.Path(a.meet)
     (here / f"{a.name}.here").write_text("")

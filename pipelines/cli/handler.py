@@ -1,14 +1,16 @@
 """The one place where errors become what the user reads and the exit code.
 
 Our errors (``pipelines.errors.MlopsError``) print ``headline: message`` and exit 1; click's
-usage errors print its usage text and exit 2; Ctrl-C exits 130. Anything else is a bug and is
-shown with its traceback.
+usage errors print its usage text and exit 2; Ctrl-C exits 130; a full disk is one line and
+exit 1. Anything else is a bug and is shown with its traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import sqlite3
 import sys
 from typing import Sequence
 
@@ -56,7 +58,17 @@ def run(command: click.Command, argv: Sequence[str] | None = None, prog_name: st
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not disk_full(exc):
+            raise
+        click.echo(f"disk full: {exc}; free some space where MLOPS_HOME is and run again (an execution this left unfinished is marked Failed)", err=True)
+        return 1
     return result if isinstance(result, int) else 0
+
+
+def disk_full(exc: BaseException) -> bool:
+    """A full disk or quota, as the OS or SQLite reports it: the environment, not a bug."""
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in str(exc)
 
 
 def exit_now(code: int) -> None:

@@ -20,7 +20,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from pipelines import code_assets, parameters as parameter_values
 from pipelines.engine import cache, runner
@@ -172,7 +172,7 @@ class _Execution:
         status, failure = "Succeeded", None
         futures: dict[Future[StepOutcome], str] = {}
         stopping = False
-        with ThreadPoolExecutor(max_workers=self.engine.max_parallel, thread_name_prefix="step") as pool:
+        with ThreadPoolExecutor(max_workers=self.engine.max_parallel, thread_name_prefix="step") as pool, self._cancel_on_error():
             while True:
                 try:
                     if not stopping:
@@ -203,6 +203,16 @@ class _Execution:
         self.engine.progress("", status, {"failure_reason": failure, "seconds": ended})
         steps = [self.summaries[name] for name in self.order if name in self.summaries]
         return ExecutionResult(self.execution_id, self.arn, status, failure, steps, ended)
+
+    @contextlib.contextmanager
+    def _cancel_on_error(self) -> Iterator[None]:
+        """Anything escaping the step loop (a full disk under the records, a bug) first stops the
+        running jobs: leaving the pool waits for them, and they must not run to their end."""
+        try:
+            yield
+        except BaseException:
+            self.cancel.set()
+            raise
 
     def _ready(self) -> list[str]:
         """Steps that can start now; steps that never will are settled on the way."""

@@ -126,3 +126,32 @@ def test_a_job_whose_program_cannot_start_fails_as_a_client_error(tmp_path: Path
     result = Engine(home).run(definition([processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out"])]), "Missing", {})
     assert result.status == "Failed"
     assert result.failure_reason == "Step A failed: ClientError: cannot start /nonexistent/bin/python3: No such file or directory"
+
+
+def test_a_full_disk_under_the_records_stops_the_jobs_and_ends_the_execution(home: Home, scripts: Path, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The records fail mid-run (SQLite's 'database or disk is full' when step B ends): the running
+    job A is stopped rather than waited out, the execution ends Failed, the CLI says so in one line."""
+    from pipelines.cli import main as mlops
+
+    started, finished = tmp_path / "started", tmp_path / "finished"
+    slow = processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--started", str(started), "--sleep", "120", "--stamp", str(finished)])
+    quick = processing("B", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--meet", str(tmp_path), "--name", "B"])
+    slow["Arguments"]["AppSpecification"]["ContainerArguments"] += ["--meet", str(tmp_path), "--name", "A"]  # B ends while A runs
+    (tmp_path / "full.json").write_text(json.dumps(definition([slow, quick])))
+    original = Records.update_step
+
+    def full_disk(self, execution_id, name, **fields):  # type: ignore[no-untyped-def]
+        if name == "B" and "status" in fields:
+            raise sqlite3.OperationalError("database or disk is full")
+        return original(self, execution_id, name, **fields)
+
+    monkeypatch.setattr(Records, "update_step", full_disk)
+    assert mlops.main(["--home", str(home.root), "run", "--file", str(tmp_path / "full.json")]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith("disk full: database or disk is full; free some space")
+    assert not finished.exists()  # A was stopped, not waited out
+    records = Records(home.database)
+    try:
+        (summary,) = records.list_executions()
+        assert summary["PipelineExecutionStatus"] == "Failed" and summary["PipelineExecutionFailureReason"] == "OperationalError: database or disk is full"
+    finally:
+        records.close()
