@@ -99,8 +99,8 @@ def prepare(work: Path) -> tuple[Path, str, str]:
     logging.disable(logging.INFO)
     from pipelines.credit_default.pipeline import DEFAULT_HYPERPARAMETERS, HYPERPARAMETER_NAMES
     from pipelines.engine import xgboost_algorithm
-    from pipelines.engine.home import Home
-    from pipelines.engine.store import ObjectStore
+    from pipelines.local.home import Home
+    from pipelines.local.store import ObjectStore
     from pipelines.registry.store import ModelRegistry
     from pipelines.serving import deploy
     from steps import preprocess
@@ -111,7 +111,7 @@ def prepare(work: Path) -> tuple[Path, str, str]:
     home = Home.resolve(work / "home")
     uri = "s3://bench/models/model.tar.gz"
     ObjectStore(home.store).put_file(work / "model" / "model.tar.gz", uri)
-    registry = ModelRegistry(home.root / "registry.db")
+    registry = ModelRegistry(home)
     package = registry.register("Bench", {"ModelApprovalStatus": "Approved", "InferenceSpecification": {"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "ModelDataUrl": uri}]}})
     registry.close()
     deploy.deploy_package(home, package["ModelPackageArn"], "bench", "staging", 100)

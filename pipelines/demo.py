@@ -30,9 +30,9 @@ import click
 
 from pipelines import local_run
 from pipelines.cli.progress import Printer, summary
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.records import Records
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 from pipelines.errors import MlopsError
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor.schedules import HOURLY, iso
@@ -98,7 +98,7 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
 
     started = story.part(3, "Traffic through the endpoint: two clean hours, then the workshop's drift")
     start_hour = _next_window(home)
-    clock_file = home.root / "demo" / "clock.json"
+    clock_file = home.demo / "clock.json"
     set_clock(clock_file, start_hour, start_hour + timedelta(hours=1), speed=CLOCK_SPEED)
     server = _start_server(home, port, clock_file)
     story.echo(f"    boto3 clients sign every request (SigV4) with the endpoint's key in {auth.credentials_path(home)} (mode 0600)")
@@ -143,7 +143,7 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
         monitor = Monitor(home)
         story.echo(f"    latest report:  {monitor.local_path(latest[-1].report) / 'report.html'}")
         monitor.close()
-    story.echo(f"    pipeline logs:  {home.root / 'executions'}")
+    story.echo(f"    pipeline logs:  {home.executions}")
     story.echo(f"    state:          {home.root}  (make clean removes it)")
     if keep_serving:
         story.echo(f"    the endpoint still answers on {server['url']}/endpoints/{endpoint['EndpointName']}/invocations (pid {server['process'].pid})")
@@ -154,7 +154,7 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
 
 # -- helpers ----------------------------------------------------------------------------------
 def _step_property(home: Home, execution_id: str, step: str, key: str) -> Any:
-    records = Records(home.database)
+    records = Records(home)
     try:
         return (records.step_properties(execution_id, step) or {}).get(key)
     finally:
@@ -162,7 +162,7 @@ def _step_property(home: Home, execution_id: str, step: str, key: str) -> Any:
 
 
 def _output(home: Home, execution_id: str, step: str, output: str) -> str:
-    records = Records(home.database)
+    records = Records(home)
     try:
         properties = records.step_properties(execution_id, step) or {}
     finally:
@@ -172,7 +172,7 @@ def _output(home: Home, execution_id: str, step: str, output: str) -> str:
 
 def _next_window(home: Home) -> datetime:
     """Fresh simulated hours for this run: after the previous run's, else from the next hour."""
-    state_file = home.root / "demo" / "state.json"
+    state_file = home.demo / "state.json"
     previous = json.loads(state_file.read_text())["next"] if state_file.is_file() else None
     now_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = max(now_hour, datetime.fromisoformat(previous)) if previous else now_hour
@@ -188,7 +188,7 @@ def _free_port() -> int:
 
 def _start_server(home: Home, port: int | None, clock_file: Path) -> dict[str, Any]:
     """Start ``mlops serve`` on the demo's clock file and wait until it answers (or has ended)."""
-    log = home.root / "demo" / "server.log"
+    log = home.demo / "server.log"
     for _ in range(3):  # a port taken between choosing it and binding it: choose again
         chosen = port or _free_port()
         with log.open("w") as handle:
@@ -265,7 +265,7 @@ def _send_traffic(story: Story, url: str, endpoint: str, test_csv: Path, clock_f
     random.Random(7).shuffle(rows)
     # The clients sign every request (SigV4) with the endpoint's own credentials, as they would on AWS.
     credentials = auth.load_or_create(story.home)
-    session = boto3.Session(aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key, region_name="us-east-1")
+    session = boto3.Session(aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key, region_name=story.home.region)
     config = Config(read_timeout=600, connect_timeout=60)  # a busy machine answers late, not never
     clients = [session.client("sagemaker-runtime", endpoint_url=url, config=config) for _ in range(CLIENTS)]
     counts: dict[str, int] = {}
@@ -298,7 +298,7 @@ def _check_capture(home: Home, endpoint: dict[str, Any], start_hour: datetime, c
         folder = root / f"{start_hour + timedelta(hours=hour):%Y/%m/%d/%H}"
         found = sum(path.read_bytes().count(b"\n") for path in folder.glob("*.jsonl")) if folder.is_dir() else 0
         if found != sent:
-            raise MlopsError(f"the capture of {label} holds {found} records for {sent} requests sent ({folder}); see {home.root / 'demo' / 'server.log'}")
+            raise MlopsError(f"the capture of {label} holds {found} records for {sent} requests sent ({folder}); see {home.demo / 'server.log'}")
 
 
 def _monitor(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime) -> tuple[list[Any], list[dict[str, Any]]]:
@@ -341,11 +341,11 @@ def _show_retraining(story: Story, decisions: list[dict[str, Any]]) -> None:
     decision = started[-1]
     story.echo(f"    alarm {ALARM} entered ALARM: {decision['reason']}")
     arn = decision["pipeline_execution_arn"]
-    records = Records(story.home.database)
+    records = Records(story.home)
     try:
         described = records.describe_execution(arn)
     except MlopsError:
-        story.echo(f"    retraining {arn}: not recorded (see {story.home.root / 'retraining'})")
+        story.echo(f"    retraining {arn}: not recorded (see {story.home.retraining})")
         return
     finally:
         records.close()

@@ -17,16 +17,16 @@ import os
 import sys
 from typing import Any
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.records import Records
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 
 MODE_VARIABLE = "MLOPS_TRACKING"
 EXPERIMENT = "credit-default"
 
 
 def tracking_uri(home: Home) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home.root / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home.mlflow_db}"
 
 
 def after_execution(home: Home, execution_id: str) -> None:
@@ -37,7 +37,7 @@ def after_execution(home: Home, execution_id: str) -> None:
     if mode == "sync":
         log_execution(home, execution_id)
         return
-    log = home.root / "experiments.log"
+    log = home.experiments_log
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         command = [sys.executable, "-m", "pipelines.experiments", str(home.root), execution_id]
@@ -48,7 +48,7 @@ def after_execution(home: Home, execution_id: str) -> None:
 
 def summary(home: Home, execution_id: str) -> dict[str, Any]:
     """What an execution was: parameters, per-step facts, metrics, data digests, commit."""
-    records = Records(home.database)
+    records = Records(home)
     try:
         described = records.describe_execution(execution_id)
         execution_id = described["PipelineExecutionArn"].rsplit("/", 1)[1]
@@ -102,13 +102,11 @@ def _evaluation(home: Home, definition: dict[str, Any], properties: dict[str, di
 
 
 def _digests(home: Home, execution_id: str) -> dict[str, str]:
-    from pipelines.lineage import recorder
     from pipelines.lineage.store import LineageStore
 
-    path = home.root / recorder.DATABASE
-    if not path.exists():
+    if not home.lineage_db.exists():
         return {}
-    store = LineageStore(path)
+    store = LineageStore(home)
     try:
         contexts = store.find("context", "PipelineExecution", name=execution_id)
         if not contexts:

@@ -14,7 +14,7 @@ from typing import Any
 from pipelines import commit as commits
 from pipelines import definition as definitions
 from pipelines import parameters
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback
 from pipelines.errors import DefinitionError, UsageError
 

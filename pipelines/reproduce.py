@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import experiments
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 from pipelines.serving import deploy
 

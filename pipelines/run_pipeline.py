@@ -18,7 +18,7 @@ from pipelines import aws, code_assets, commit as commits, definition, jsonargs,
 from pipelines import policy as policies
 from pipelines.cli import handler
 from pipelines.cli.progress import Printer, summary
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 
 COMMIT_PARAMETER = "GitCommit"

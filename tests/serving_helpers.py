@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 from pipelines.registry.store import ModelRegistry
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -25,7 +25,7 @@ def register(home: Home, model_archive: Path, key: str, status: str = "PendingMa
     store = ObjectStore(home.store)
     uri = f"s3://sagemaker-us-east-1-mlops/credit-default/models/{key}/output/model.tar.gz"
     store.put_file(model_archive, uri)
-    registry = ModelRegistry(home.root / "registry.db", ObjectStore(home.store))
+    registry = ModelRegistry(home)
     try:
         return registry.register(
             GROUP,
@@ -69,12 +69,12 @@ def wait_until_served(home: Home, server: "RunningServer", workers: int = 1) -> 
 
     from pipelines.serving.endpoints import EndpointStore
 
-    store = EndpointStore(home.root / "serving.db")
+    store = EndpointStore(home)
     try:
         wanted = store.generation()
     finally:
         store.close()
-    folder = home.root / "serving" / "workers"
+    folder = home.workers
     while True:
         assert server.process.poll() is None, f"the server ended:\n{server.log.read_text()}"
         seen = []

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from capture_helpers import capture_frame
-from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 from pipelines.monitor import analyzer
 from pipelines.monitor.scheduler import Monitor
 from steps.preprocess import plain_decimals

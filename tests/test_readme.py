@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.serving import deploy
 from serving_helpers import RunningServer, register
 
@@ -26,7 +26,7 @@ def test_the_boto3_snippet_runs_against_mlops_serve(tmp_path: Path, model_dir: P
     server = RunningServer(home, workers=1, extra_args=("--auth", "sigv4"))
     try:
         code = snippet.replace("http://127.0.0.1:8080", server.url)
-        env = dict(guarded_env, AWS_SHARED_CREDENTIALS_FILE=str(home.root / "serving" / "credentials"))
+        env = dict(guarded_env, AWS_SHARED_CREDENTIALS_FILE=str(home.credentials))
         env.pop("AWS_ACCESS_KEY_ID"), env.pop("AWS_SECRET_ACCESS_KEY"), env.pop("AWS_SESSION_TOKEN")
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     finally:

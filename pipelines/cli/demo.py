@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines import demo as story
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 
 
 @click.command(

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 from pipelines.serving import deploy as deployment
 from pipelines.serving.stages import stages
@@ -41,7 +41,7 @@ def group() -> None:
 def capture_counts(home: Home, name: str) -> dict[str, Any]:
     """Captured, dropped and written records of an endpoint, over every server process."""
     totals = {"Captured": 0, "Dropped": 0, "Written": 0}
-    folder = home.root / "serving" / "stats"
+    folder = home.capture_stats
     for path in folder.glob(f"{name}.*.json") if folder.is_dir() else []:
         try:
             stats = json.loads(path.read_text())
@@ -138,7 +138,7 @@ def serve(obj: dict, host: str, port: int, workers: int, clock_file: Path | None
         start = parse_time(clock_start)
         if start is None:
             raise UsageError(f"--clock-start: {clock_start!r} is not an ISO-8601 time")
-        clock_file = clock_file or home.root / "serving" / f"clock.{port}.json"
+        clock_file = clock_file or home.serving / f"clock.{port}.json"
         set_clock(clock_file, start, speed=clock_speed)
     if clock_file is not None:
         read_setting(clock_file)  # a missing or wrong file is refused here, not in the workers

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.records import Records
 
 
@@ -17,7 +17,7 @@ def group() -> None:
 
 def _records(obj: dict) -> Records:
     home = Home.resolve(obj.get("home"))
-    return Records(home.database)
+    return Records(home)
 
 
 @group.command("list", help="The newest executions first.", epilog="Example:\n\n  mlops executions list --limit 5 --json")

@@ -11,7 +11,7 @@ import click
 
 from pipelines import experiments, guard
 from pipelines.engine import runner
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.reproduce import reproduce as run_reproduction
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.lineage import query
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore, is_s3
 from pipelines.errors import UsageError
 from pipelines.monitor import analyzer, dataset
 from pipelines.monitor.schedules import HOURLY, iso, utcnow

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.orchestrator import NOT_EXECUTED, ExecutionResult
 
 _MARKS = {"Executing": "[ .. ]", "Succeeded": "[ ok ]", "Failed": "[FAIL]", "Stopped": "[STOP]", NOT_EXECUTED: "[skip]"}

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.errors import MlopsError
 from pipelines.serving import deploy
 from pipelines.serving.stages import stages

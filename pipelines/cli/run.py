@@ -10,7 +10,7 @@ import click
 from pipelines import definition as definitions
 from pipelines import jsonargs, local_run
 from pipelines.cli.progress import Printer, summary
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 
 
 @click.command(

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pipelines.engine.handlers.base import Handler
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 from pipelines.errors import DefinitionError
 
 _DURATION = re.compile(

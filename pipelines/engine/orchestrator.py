@@ -10,7 +10,6 @@ jobs, publishes nothing of theirs, and ends the execution Stopped.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import string
@@ -27,18 +26,17 @@ from pipelines.engine import cache, runner
 from pipelines.engine.expressions import ExpressionError, Scope
 from pipelines.engine.handlers import HANDLERS
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, StepOutcome, StepRun, job_name
-from pipelines.engine.home import Home
-from pipelines.database import now
+from pipelines.local.home import Home
+from pipelines.local.database import now
 from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 from pipelines.engine.validation import validate
 from pipelines import experiments
 from pipelines.lineage import recorder as lineage
 from pipelines.graph import Node
 
 NOT_EXECUTED = "NotExecuted"  # recorded for steps of types the local engine cannot run yet
-ACCOUNT = "000000000000"
 ProgressCallback = Callable[[str, str, dict[str, Any]], None]
 
 
@@ -81,7 +79,6 @@ class Engine:
         handlers: dict[str, Handler] | None = None,
         max_parallel: int = 2,
         progress: ProgressCallback | None = None,
-        region: str | None = None,
         use_cache: bool = True,
     ) -> None:
         self.home = home
@@ -89,7 +86,6 @@ class Engine:
         self.handlers = handlers if handlers is not None else HANDLERS
         self.max_parallel = max(1, max_parallel)
         self.progress = progress or (lambda name, status, info: None)
-        self.region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.store = ObjectStore(home.store)
         self.runtimes = Runtimes.load(home.images)
 
@@ -114,14 +110,14 @@ class Engine:
             if self.store.digest(asset.uri) != self.store.digest(str(asset.path)):
                 self.store.put_file(asset.path, asset.uri)
         execution_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
-        arn = f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:pipeline/{pipeline_name.lower()}/execution/{execution_id}"
-        records = Records(self.home.database)
+        arn = self.home.arn("pipeline", f"{pipeline_name.lower()}/execution/{execution_id}")
+        records = Records(self.home)
         try:
             records.settle_abandoned()
             records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition)
             try:
                 with runner.stop_on_sigterm():
-                    lineage.execution_started(self.home.root, arn, pipeline_name, values, commit, display_name)
+                    lineage.execution_started(self.home, arn, pipeline_name, values, commit, display_name)
                     run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name)
                     result = run.execute()
             except BaseException as exc:
@@ -131,9 +127,9 @@ class Engine:
                 reason = str(exc) if isinstance(exc, runner.Terminated) else f"{type(exc).__name__}: {exc}"
                 with contextlib.suppress(Exception):
                     records.end_execution(execution_id, status, reason)
-                    lineage.execution_ended(self.home.root, arn, status, reason)
+                    lineage.execution_ended(self.home, arn, status, reason)
                 raise
-            lineage.execution_ended(self.home.root, arn, result.status, result.failure_reason)
+            lineage.execution_ended(self.home, arn, result.status, result.failure_reason)
             experiments.after_execution(self.home, execution_id)
             return result
         finally:
@@ -284,7 +280,7 @@ class _Execution:
                             StepRun(
                                 node=node, arguments=arguments, scope=self.scope, store=self.engine.store,
                                 runtimes=self.engine.runtimes, job_name=name, job_dir=self.engine.home.jobs / name,
-                                log=log, region=self.engine.region, account=ACCOUNT, cancel=self.cancel, home=self.engine.home,
+                                log=log, region=self.engine.home.region, account=self.engine.home.account, cancel=self.cancel, home=self.engine.home,
                             )
                         )  # fmt: skip
                     finally:
@@ -303,7 +299,7 @@ class _Execution:
         if outcome.detail is None and outcome.status == SUCCEEDED:
             outcome.detail = handler.detail(outcome.properties)
         if outcome.status == SUCCEEDED:
-            lineage.step_finished(self.engine.home.root, self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from)
+            lineage.step_finished(self.engine.home, self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from)
         self.records.update_step(
             self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,
             arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(),

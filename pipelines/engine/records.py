@@ -13,7 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from pipelines.database import Database, now
+from pipelines.local.database import Database, now
+from pipelines.local.home import Home
 from pipelines.engine import runner
 from pipelines.errors import UsageError
 
@@ -59,8 +60,8 @@ class Records(Database):
     """Executions and steps. Reading them first settles executions whose runner died: an
     execution is never left ``Executing`` with nobody running it (see ``runner.py``)."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+    def __init__(self, home: Home) -> None:
+        super().__init__(home.database, SCHEMA)
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(executions)")}
         if "runner" not in columns:  # a home from before runners were recorded
             with self._write() as db:

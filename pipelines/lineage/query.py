@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 from pipelines.lineage import recorder
 from pipelines.lineage.store import LineageStore
@@ -26,10 +26,9 @@ ORDER = [
 
 
 def open_store(home: Home) -> LineageStore:
-    path = home.root / recorder.DATABASE
-    if not path.exists():
+    if not home.lineage_db.exists():
         raise UsageError(f"no lineage recorded under {home.root} yet; run the pipeline first (mlops run)")
-    return LineageStore(path)
+    return LineageStore(home)
 
 
 def start(store: LineageStore, endpoint: str | None = None, package: str | None = None, execution: str | None = None, commit: str | None = None) -> str:
@@ -183,7 +182,7 @@ def verify(home: Home, endpoint: str) -> list[dict[str, Any]]:
     for entity in upstream:
         if not entity or entity["Kind"] != "artifact" or not entity["Digest"] or entity["Type"] == "Commit":
             continue
-        now = recorder.digest(home.root, entity["SourceUri"])
+        now = recorder.digest(home, entity["SourceUri"])
         state = "unchanged" if now == entity["Digest"] else ("missing" if now is None else "changed")
         results.append({"Type": entity["Type"], "Name": entity["Name"], "Uri": entity["SourceUri"], "Recorded": entity["Digest"], "Now": now, "State": state})
     return results

@@ -13,20 +13,16 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.local.home import Home
+from pipelines.local.store import is_s3
 from pipelines.lineage.store import LineageStore
 
 logger = logging.getLogger(__name__)
-DATABASE = "lineage.db"
 
 
-def _store(root: Path) -> LineageStore:
-    return LineageStore(root / DATABASE)
-
-
-def _safely(action: Callable[[LineageStore], Any], root: Path) -> Any:
+def _safely(action: Callable[[LineageStore], Any], home: Home) -> Any:
     try:
-        store = _store(root)
+        store = LineageStore(home)
     except Exception:  # noqa: BLE001 - lineage must not break the work
         logger.exception("lineage store unavailable")
         return None
@@ -39,11 +35,11 @@ def _safely(action: Callable[[LineageStore], Any], root: Path) -> Any:
         store.close()
 
 
-def digest(root: Path, uri: str | None) -> str | None:
+def digest(home: Home, uri: str | None) -> str | None:
     """sha256 of what ``uri`` holds (in the store, or a local path); None when nothing is there."""
     if not uri or not isinstance(uri, str):
         return None
-    objects = ObjectStore(root / "s3")
+    objects = home.objects()
     try:
         value = objects.digest(uri) if is_s3(uri) else objects.digest(str(Path(uri)))
     except Exception:  # noqa: BLE001 - unreadable: no digest
@@ -52,7 +48,7 @@ def digest(root: Path, uri: str | None) -> str | None:
 
 
 # -- the engine ------------------------------------------------------------------------------
-def execution_started(root: Path, execution_arn: str, pipeline: str, parameters: dict[str, Any], commit: dict[str, Any] | None, display_name: str | None) -> None:
+def execution_started(home: Home, execution_arn: str, pipeline: str, parameters: dict[str, Any], commit: dict[str, Any] | None, display_name: str | None) -> None:
     def record(store: LineageStore) -> None:
         pipeline_arn = store.context("Pipeline", pipeline, execution_arn.rsplit("/execution/", 1)[0])
         execution = store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1], execution_arn, {"PipelineName": pipeline, "Parameters": parameters, "DisplayName": display_name}, status="Executing")
@@ -62,11 +58,11 @@ def execution_started(root: Path, execution_arn: str, pipeline: str, parameters:
             commit_arn = store.artifact("Commit", source, commit["sha"], name=commit["sha"][:12], properties=commit)
             store.associate(commit_arn, execution, "ContributedTo")
 
-    _safely(record, root)
+    _safely(record, home)
 
 
-def execution_ended(root: Path, execution_arn: str, status: str, failure_reason: str | None) -> None:
-    _safely(lambda store: store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1], status=status, properties={"FailureReason": failure_reason} if failure_reason else {}), root)
+def execution_ended(home: Home, execution_arn: str, status: str, failure_reason: str | None) -> None:
+    _safely(lambda store: store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1], status=status, properties={"FailureReason": failure_reason} if failure_reason else {}), home)
 
 
 def _io(step_type: str, arguments: dict[str, Any], properties: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
@@ -90,7 +86,7 @@ def _io(step_type: str, arguments: dict[str, Any], properties: dict[str, Any]) -
 ACTION_TYPES = {"Processing": "ProcessingJob", "Training": "TrainingJob", "QualityCheck": "QualityCheck", "Model": "CreateModel", "EndpointConfig": "CreateEndpointConfig", "Endpoint": "Deployment"}
 
 
-def step_finished(root: Path, execution_arn: str, step: str, step_type: str, arguments: dict[str, Any], properties: dict[str, Any], detail: str | None, cached_from: str | None) -> None:
+def step_finished(home: Home, execution_arn: str, step: str, step_type: str, arguments: dict[str, Any], properties: dict[str, Any], detail: str | None, cached_from: str | None) -> None:
     """A succeeded job step: its job as an action, what it read and what it wrote as artifacts."""
     if step_type not in ACTION_TYPES:
         return
@@ -111,17 +107,17 @@ def step_finished(root: Path, execution_arn: str, step: str, step_type: str, arg
             if not uri or not isinstance(uri, str):
                 continue
             if direction == "in":
-                artifact = store.artifact(kind, uri, digest(root, uri), name=f"{step}/{name}")
+                artifact = store.artifact(kind, uri, digest(home, uri), name=f"{step}/{name}")
                 store.associate(artifact, action, "ContributedTo")
             else:
-                artifact = store.artifact(kind, uri, digest(root, uri), name=f"{step}/{name}", properties={"Step": step, "PipelineExecutionArn": execution_arn})
+                artifact = store.artifact(kind, uri, digest(home, uri), name=f"{step}/{name}", properties={"Step": step, "PipelineExecutionArn": execution_arn})
                 store.associate(action, artifact, "Produced")
 
-    _safely(record, root)
+    _safely(record, home)
 
 
 # -- the registry ----------------------------------------------------------------------------
-def package_registered(root: Path, package: dict[str, Any]) -> None:
+def package_registered(home: Home, package: dict[str, Any]) -> None:
     def record(store: LineageStore) -> None:
         group = store.context("ModelPackageGroup", package["ModelPackageGroupName"])
         artifact = store.artifact("ModelPackage", package["ModelPackageArn"], name=f"{package['ModelPackageGroupName']}/{package['ModelPackageVersion']}", properties=_package_facts(package))
@@ -131,19 +127,19 @@ def package_registered(root: Path, package: dict[str, Any]) -> None:
         for container in package["InferenceSpecification"]["Containers"]:
             model = container.get("ModelDataUrl")
             if model:
-                model_artifact = store.artifact("Model", model, digest(root, model), name="model")
+                model_artifact = store.artifact("Model", model, digest(home, model), name="model")
                 store.associate(model_artifact, registration, "ContributedTo")
                 store.associate(artifact, model_artifact, "DerivedFrom")
         drift = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
         for key in ("Statistics", "Constraints"):
             uri = (drift.get(key) or {}).get("S3Uri")
             if uri:
-                store.associate(store.artifact("Baseline", uri, digest(root, uri), name=f"drift-check {key.lower()}"), artifact, "ContributedTo")
+                store.associate(store.artifact("Baseline", uri, digest(home, uri), name=f"drift-check {key.lower()}"), artifact, "ContributedTo")
         execution = (package.get("CreatedBy") or {}).get("UserProfileName") or ""
         if execution.startswith("pipeline:arn:"):
             store.associate(registration, store.context("PipelineExecution", execution.rsplit("/", 1)[1]), "AssociatedWith")
 
-    _safely(record, root)
+    _safely(record, home)
 
 
 def _package_facts(package: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +150,7 @@ def _package_facts(package: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def package_status_changed(root: Path, package: dict[str, Any], by: str, reason: str) -> None:
+def package_status_changed(home: Home, package: dict[str, Any], by: str, reason: str) -> None:
     def record(store: LineageStore) -> None:
         artifact = store.artifact("ModelPackage", package["ModelPackageArn"], properties=_package_facts(package))
         action = store.action(
@@ -164,11 +160,11 @@ def package_status_changed(root: Path, package: dict[str, Any], by: str, reason:
         )  # fmt: skip
         store.associate(artifact, action, "ContributedTo")
 
-    _safely(record, root)
+    _safely(record, home)
 
 
 # -- deployment ------------------------------------------------------------------------------
-def endpoint_deployed(root: Path, endpoint: dict[str, Any], config: dict[str, Any], models: list[dict[str, Any]]) -> None:
+def endpoint_deployed(home: Home, endpoint: dict[str, Any], config: dict[str, Any], models: list[dict[str, Any]]) -> None:
     def record(store: LineageStore) -> None:
         context = store.context("Endpoint", endpoint["EndpointName"], endpoint["EndpointArn"], status=endpoint["EndpointStatus"])
         action = store.action("Deployment", f"{endpoint['EndpointName']}:{config['EndpointConfigName']}", endpoint["EndpointStatus"], properties={"EndpointConfigName": config["EndpointConfigName"], "DataCaptureConfig": config.get("DataCaptureConfig")})
@@ -176,25 +172,25 @@ def endpoint_deployed(root: Path, endpoint: dict[str, Any], config: dict[str, An
         for model in models:
             container = model["PrimaryContainer"]
             url = container.get("ModelDataUrl")
-            model_artifact = store.artifact("Model", url, digest(root, url), name="model")
+            model_artifact = store.artifact("Model", url, digest(home, url), name="model")
             store.associate(model_artifact, action, "ContributedTo")
             package = container.get("ModelPackageName")
             if package:
                 store.associate(store.artifact("ModelPackage", package), action, "ContributedTo")
 
-    _safely(record, root)
+    _safely(record, home)
 
 
 # -- the monitor -----------------------------------------------------------------------------
-def monitoring_executed(root: Path, endpoint: str, schedule: str, scheduled: str, status: str, report_uri: str | None, baseline: tuple[str, str], violations: int, failure_reason: str | None) -> None:
+def monitoring_executed(home: Home, endpoint: str, schedule: str, scheduled: str, status: str, report_uri: str | None, baseline: tuple[str, str], violations: int, failure_reason: str | None) -> None:
     def record(store: LineageStore) -> None:
         context = store.context("Endpoint", endpoint)
         action = store.action("MonitoringExecution", f"{schedule}@{scheduled}", status, properties={"Schedule": schedule, "ScheduledTime": scheduled, "Violations": violations, "FailureReason": failure_reason})
         store.associate(context, action, "ContributedTo")
         for uri, name in zip(baseline, ("baseline statistics", "baseline constraints")):
-            store.associate(store.artifact("Baseline", uri, digest(root, uri), name=name), action, "ContributedTo")
+            store.associate(store.artifact("Baseline", uri, digest(home, uri), name=name), action, "ContributedTo")
         if report_uri:
-            report = store.artifact("Report", report_uri, digest(root, report_uri), name=f"{schedule} {scheduled}", properties={"Violations": violations, "Status": status})
+            report = store.artifact("Report", report_uri, digest(home, report_uri), name=f"{schedule} {scheduled}", properties={"Violations": violations, "Status": status})
             store.associate(action, report, "Produced")
 
-    _safely(record, root)
+    _safely(record, home)

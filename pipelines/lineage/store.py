@@ -17,12 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from pathlib import Path
 from typing import Any
 
-from pipelines.database import Database, now
+from pipelines.local.database import Database, now
+from pipelines.local.home import Home
 
-ACCOUNT = "000000000000"
 ASSOCIATION_TYPES = ("ContributedTo", "AssociatedWith", "DerivedFrom", "Produced")
 GROUPING_CONTEXTS = ("Pipeline", "ModelPackageGroup")
 
@@ -42,13 +41,13 @@ CREATE INDEX IF NOT EXISTS associations_destination ON associations(destination)
 
 
 class LineageStore(Database):
-    def __init__(self, path: Path, region: str = "us-east-1") -> None:
-        self.region = region
-        super().__init__(path, SCHEMA)
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        super().__init__(home.lineage_db, SCHEMA)
 
     def _arn(self, kind: str, *identity: Any) -> str:
         key = hashlib.sha256(json.dumps([kind, *identity], default=str).encode()).hexdigest()[:32]
-        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:{kind}/{key}"
+        return self.home.arn(kind, key)
 
     # -- recording --------------------------------------------------------------------------
     def artifact(self, type: str, source_uri: str, digest: str | None = None, name: str | None = None, properties: dict[str, Any] | None = None) -> str:

@@ -25,9 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.records import Records
-from pipelines.engine.store import ObjectStore, is_s3
+from pipelines.local.store import ObjectStore, is_s3
 from pipelines.lineage import recorder as lineage
 from pipelines.monitor import analyzer, report
 from pipelines.monitor.schedules import Cron, MonitoringStore, iso, utcnow, window
@@ -54,7 +54,7 @@ class Monitor:
     def __init__(self, home: Home, retrainer: Retrainer | None = None) -> None:
         self.home = home
         self.store = ObjectStore(home.store)
-        self.schedules = MonitoringStore(home.root / "monitoring.db")
+        self.schedules = MonitoringStore(home)
         self.retrainer = retrainer or LocalRetrainer(home)
 
     def close(self) -> None:
@@ -107,13 +107,13 @@ class Monitor:
             except (analyzer.AnalysisFailed, FileNotFoundError) as exc:
                 reason = str(exc)
                 self.schedules.end_execution(execution_id, "Failed", failure_reason=reason)
-                lineage.monitoring_executed(self.home.root, row["endpoint"], schedule, iso(scheduled), "Failed", None, (row["statistics_uri"], row["constraints_uri"]), 0, reason)
+                lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), "Failed", None, (row["statistics_uri"], row["constraints_uri"]), 0, reason)
                 logger.warning("%s at %s failed: %s", schedule, iso(scheduled), reason)
                 return ExecutionOutcome(schedule, scheduled, "Failed", 0, None, reason)
             report.execution_report(work / "output", statistics, schedule=schedule, endpoint=row["endpoint"], scheduled=scheduled, window=(start, end), status=result.status)
             self._publish(work / "output", report_uri)
         self.schedules.end_execution(execution_id, result.status, report_uri=report_uri, violations=len(result.violations), metrics=result.metrics)
-        lineage.monitoring_executed(self.home.root, row["endpoint"], schedule, iso(scheduled), result.status, report_uri, (row["statistics_uri"], row["constraints_uri"]), len(result.violations), None)
+        lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), result.status, report_uri, (row["statistics_uri"], row["constraints_uri"]), len(result.violations), None)
         self._evaluate_alarms(schedule)
         self._write_timeline(schedule, row)
         return ExecutionOutcome(schedule, scheduled, result.status, len(result.violations), report_uri)
@@ -208,7 +208,7 @@ class Monitor:
         arn = previous[-1]["pipeline_execution_arn"]
         if not self.home.database.exists():
             return None
-        records = Records(self.home.database)
+        records = Records(self.home)
         try:
             status = records.describe_execution(arn)["PipelineExecutionStatus"]
         except Exception:  # noqa: BLE001 - not recorded (yet): treat as starting
@@ -232,7 +232,7 @@ class LocalRetrainer:
         self._pids: dict[str, int] = {}
 
     def __call__(self, alarm: str, reason: str) -> str:
-        log_dir = self.home.root / "retraining"
+        log_dir = self.home.retraining
         log_dir.mkdir(parents=True, exist_ok=True)
         log = log_dir / f"{alarm}-{utcnow():%Y%m%dT%H%M%SZ}.log"
         description = f"{RETRAIN_MARKER}{alarm}: {reason}"

@@ -15,14 +15,13 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from pipelines import shapes
-from pipelines.database import Database
+from pipelines.local.database import Database
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 
-ACCOUNT = "000000000000"
 HOURLY = "cron(0 * ? * * *)"
 _CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
 _OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
@@ -119,12 +118,12 @@ def window(expression: Cron, scheduled: datetime, start_offset: str | None, end_
 
 
 class MonitoringStore(Database):
-    def __init__(self, path: Path, region: str = "us-east-1") -> None:
-        self.region = region
-        super().__init__(path, SCHEMA)
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        super().__init__(home.monitoring_db, SCHEMA)
 
     def arn(self, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:monitoring-schedule/{name}"
+        return self.home.arn("monitoring-schedule", name)
 
     # -- schedules --------------------------------------------------------------------------
     def create_schedule(self, name: str, endpoint: str, expression: str, capture_uri: str, statistics_uri: str, constraints_uri: str, output_uri: str, start_offset: str | None = None, end_offset: str | None = None) -> dict[str, Any]:
@@ -246,13 +245,13 @@ class MonitoringStore(Database):
             f"SELECT e.*, s.endpoint FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE ? IS NULL OR e.schedule=? ORDER BY e.scheduled_time {order} LIMIT ?",
             (schedule, schedule, limit),
         ).fetchall()
-        return [_summary(r, self.region) for r in rows]
+        return [_summary(r, self.home) for r in rows]
 
     def execution(self, execution_id: int) -> dict[str, Any]:
         row = self._db.execute("SELECT e.*, s.endpoint FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE e.id=?", (execution_id,)).fetchone()
         if row is None:
             raise UsageError(f"no monitoring execution {execution_id}")
-        return _summary(row, self.region)
+        return _summary(row, self.home)
 
     # -- alarms -----------------------------------------------------------------------------
     def create_alarm(self, name: str, schedule: str, feature: str, threshold: float, periods: int, action: str = "retrain") -> dict[str, Any]:
@@ -293,14 +292,14 @@ class MonitoringStore(Database):
         return [dict(r) for r in self._db.execute("SELECT * FROM alarm_events WHERE ? IS NULL OR alarm=? ORDER BY id", (alarm, alarm)).fetchall()]
 
 
-def _summary(row: sqlite3.Row, region: str) -> dict[str, Any]:
+def _summary(row: sqlite3.Row, home: Home) -> dict[str, Any]:
     summary = {
         "MonitoringScheduleName": row["schedule"],
         "ScheduledTime": row["scheduled_time"],
         "CreationTime": row["created"],
         "LastModifiedTime": row["modified"],
         "MonitoringExecutionStatus": row["status"],
-        "ProcessingJobArn": f"arn:aws:sagemaker:{region}:{ACCOUNT}:processing-job/model-monitoring-{row['id']:012d}",
+        "ProcessingJobArn": home.arn("processing-job", f"model-monitoring-{row['id']:012d}"),
         "EndpointName": row["endpoint"],
         "MonitoringType": "DataQuality",
         "FailureReason": row["failure_reason"],

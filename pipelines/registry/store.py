@@ -19,16 +19,14 @@ import getpass
 import json
 import re
 import sqlite3
-from pathlib import Path
 from typing import Any, Callable
 
 from pipelines import model_archive
-from pipelines.database import Database, now
-from pipelines.engine.store import ObjectStore
+from pipelines.local.database import Database, now
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 from pipelines.lineage import recorder as lineage
 
-ACCOUNT = "000000000000"
 STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 _GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
@@ -58,21 +56,21 @@ class ModelRegistry(Database):
     is a model archive within limits (``model_archive.py``), as CreateModelPackage refuses a
     ModelDataUrl it cannot use."""
 
-    def __init__(self, path: Path, store: ObjectStore, region: str = "us-east-1") -> None:
-        self.region = region
-        self.store = store
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.store = home.objects()
         self._listeners: list[ApprovalListener] = []
-        super().__init__(path, SCHEMA)
+        super().__init__(home.registry_db, SCHEMA)
 
     def on_approval(self, listener: ApprovalListener) -> None:
         self._listeners.append(listener)
 
     # -- names ------------------------------------------------------------------------------
     def group_arn(self, group: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:model-package-group/{group.lower()}"
+        return self.home.arn("model-package-group", group.lower())
 
     def package_arn(self, group: str, version: int) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:model-package/{group.lower()}/{version}"
+        return self.home.arn("model-package", f"{group.lower()}/{version}")
 
     def _resolve(self, arn_or_name: str) -> tuple[str, int]:
         """``(group, version)`` of a package ARN, or of ``group/version``."""
@@ -118,7 +116,7 @@ class ModelRegistry(Database):
             )
             db.execute("INSERT INTO transitions (group_name, version, from_status, to_status, by, time, reason) VALUES (?,?,?,?,?,?,?)", (group, version, None, status, who, stamp, "registered"))
         described = self.describe(self.package_arn(group, version))
-        lineage.package_registered(self.path.parent, described)
+        lineage.package_registered(self.home, described)
         return described
 
     def _check_model(self, field: str, url: object) -> None:
@@ -199,7 +197,7 @@ class ModelRegistry(Database):
             db.execute("UPDATE packages SET status=?, approval_description=?, modified=? WHERE group_name=? AND version=?", (status, reason, stamp, group, version))
             db.execute("INSERT INTO transitions (group_name, version, from_status, to_status, by, time, reason) VALUES (?,?,?,?,?,?,?)", (group, version, current, status, who, stamp, reason))
         described = self.describe(arn_or_name)
-        lineage.package_status_changed(self.path.parent, described, who, reason)
+        lineage.package_status_changed(self.home, described, who, reason)
         if status == "Approved":
             for listener in self._listeners:
                 listener(described)

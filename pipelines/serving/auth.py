@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from pipelines.engine.home import Home
+from pipelines.local.home import DEFAULT_REGION, Home
 from pipelines.errors import UsageError
 
 PROFILE = "mlops-local"
@@ -52,7 +52,7 @@ class Credentials:
 
 
 def credentials_path(home: Home) -> Path:
-    return home.root / "serving" / "credentials"
+    return home.credentials
 
 
 def load_or_create(home: Home) -> Credentials:
@@ -90,14 +90,14 @@ def read(path: Path) -> Credentials:
 
 
 Refusal = tuple[str, str]  # (error type, message)
-REGION = "us-east-1"  # the local endpoints' region (their ARNs say so)
+
 SIGNING_NAME = "sagemaker"  # sagemaker-runtime's signing name in botocore's model
 
 
 class Verifier:
     """Checks one request's SigV4 signature; None when it is good, else why not."""
 
-    def __init__(self, credentials: Credentials, clock: Callable[[], float] = time.time, window: float = WINDOW_SECONDS, region: str = REGION) -> None:
+    def __init__(self, credentials: Credentials, clock: Callable[[], float] = time.time, window: float = WINDOW_SECONDS, region: str = DEFAULT_REGION) -> None:
         self.credentials, self.clock, self.window, self.region = credentials, clock, window, region
 
     def check(self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes) -> Refusal | None:

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 
-from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 from pipelines.errors import UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.registry.store import ModelRegistry
@@ -27,11 +27,11 @@ CAPTURE_CONTENT_TYPES = {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["
 
 
 def endpoints(home: Home) -> EndpointStore:
-    return EndpointStore(home.root / "serving.db")
+    return EndpointStore(home)
 
 
 def registry(home: Home) -> ModelRegistry:
-    return ModelRegistry(home.root / "registry.db", ObjectStore(home.store))
+    return ModelRegistry(home)
 
 
 def model_check(home: Home, store: EndpointStore) -> Any:
@@ -73,7 +73,7 @@ def activate(home: Home, endpoint: str, config_name: str, tags: list[dict[str, s
         if described.get("EndpointConfigName") == config_name:
             live = store.endpoint_config_of(endpoint)
             if live is not None:
-                lineage.endpoint_deployed(home.root, described, *live)
+                lineage.endpoint_deployed(home, described, *live)
         return described
     finally:
         store.close()

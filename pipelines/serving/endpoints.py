@@ -14,14 +14,13 @@ import json
 import re
 import sqlite3
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipelines import model_archive, shapes
-from pipelines.database import Database, now
+from pipelines.local.database import Database, now
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 
-ACCOUNT = "000000000000"
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 SCHEMA = """
@@ -45,9 +44,9 @@ def check_name(kind: str, name: str) -> None:
 
 
 class EndpointStore(Database):
-    def __init__(self, path: Path, region: str = "us-east-1") -> None:
-        self.region = region
-        super().__init__(path, SCHEMA)
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        super().__init__(home.serving_db, SCHEMA)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -59,7 +58,7 @@ class EndpointStore(Database):
         return int(self._db.execute("SELECT value FROM generation WHERE id = 1").fetchone()["value"])
 
     def arn(self, kind: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:{kind}/{name.lower()}"
+        return self.home.arn(kind, name.lower())
 
     # -- models -----------------------------------------------------------------------------
     def create_model(self, name: str, request: dict[str, Any]) -> dict[str, Any]:

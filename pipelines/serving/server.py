@@ -28,18 +28,17 @@ import signal
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import numpy as np
 
-from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 from pipelines.fileio import write_text_atomic
 from pipelines.serving.auth import Verifier, load_or_create
 from pipelines.serving.capture import CaptureSettings, CaptureWriter
 from pipelines.serving.clock import clock_from
-from pipelines.serving.endpoints import ACCOUNT, EndpointStore
+from pipelines.serving.endpoints import EndpointStore
 from pipelines.serving.model import ModelLoadError, PayloadError, Predictor
 
 logger = logging.getLogger("pipelines.serving")
@@ -101,16 +100,14 @@ class Server:
     home: Home
     endpoints: dict[str, Served] = field(default_factory=dict)
     generation: int = -1
-    stats_dir: Path | None = None
     clock: Callable[[], float] = time.time
 
     # -- following deployments --------------------------------------------------------------
     def refresh(self) -> None:
         """Load what the endpoint store says is deployed; keep serving the old model on failure."""
-        database = self.home.root / "serving.db"
-        if not database.exists():
+        if not self.home.serving_db.exists():
             return
-        store = EndpointStore(database)
+        store = EndpointStore(self.home)
         try:
             generation = store.generation()
             if generation == self.generation:
@@ -153,10 +150,8 @@ class Server:
 
     def _write_status(self) -> None:
         """``serving/workers/{pid}.json``: the deployment generation this process has seen and what it serves."""
-        if self.stats_dir is None:
-            return
         status = {"pid": os.getpid(), "generation": self.generation, "endpoints": {name: served.config for name, served in self.endpoints.items()}}
-        write_text_atomic(self.stats_dir.parent / "workers" / f"{os.getpid()}.json", json.dumps(status))
+        write_text_atomic(self.home.workers / f"{os.getpid()}.json", json.dumps(status))
 
     def _capture(self, name: str, config: dict[str, Any]) -> CaptureWriter | None:
         settings = CaptureSettings.from_config(config.get("DataCaptureConfig"))
@@ -164,31 +159,28 @@ class Server:
             return None
         destination = config["DataCaptureConfig"]["DestinationS3Uri"]
         root = ObjectStore(self.home.store).path(destination)
-        stats = None
-        if self.stats_dir is not None:
-            self.stats_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            stats = self.stats_dir / f"{name}.{config['EndpointConfigName']}.{os.getpid()}.json"
+        self.home.capture_stats.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stats = self.home.capture_stats / f"{name}.{config['EndpointConfigName']}.{os.getpid()}.json"
         return CaptureWriter(root, name, config["ProductionVariants"][0].get("VariantName", "AllTraffic"), settings, stats, clock=self.clock)
 
     def close(self) -> None:
         for served in self.endpoints.values():
             if served.capture is not None:
                 served.capture.close()
-        if self.stats_dir is not None:
-            (self.stats_dir.parent / "workers" / f"{os.getpid()}.json").unlink(missing_ok=True)
+        (self.home.workers / f"{os.getpid()}.json").unlink(missing_ok=True)
 
     # -- requests ---------------------------------------------------------------------------
     async def invoke(self, name: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         served = self.endpoints.get(name)
         if served is None:
-            return error(404, "ValidationError", f"Endpoint {name} of account {ACCOUNT} not found.")
+            return error(404, "ValidationError", f"Endpoint {name} of account {self.home.account} not found.")
         content_type = headers.get("content-type", "")
         try:
             rows = served.predictor.parse(body, content_type)
             scores = await served.batcher.submit(rows)
             payload, answer_type = served.predictor.render(scores, headers.get("accept", ""))
         except PayloadError as exc:
-            return model_error(exc.status, str(exc), name)
+            return model_error(exc.status, str(exc), name, self.home)
         if served.capture is not None and served.capture.settings.sampled():
             served.capture.record(body, content_type, payload, answer_type, headers.get("x-amzn-sagemaker-inference-id"))
         response_headers = {"content-type": answer_type, "x-amzn-invoked-production-variant": served.variant}
@@ -203,17 +195,17 @@ def error(status: int, kind: str, message: str, extra: dict[str, Any] | None = N
     return status, {"content-type": "application/json", "x-amzn-errortype": kind}, json.dumps(body).encode()
 
 
-def model_error(original_status: int, message: str, endpoint: str) -> tuple[int, dict[str, str], bytes]:
+def model_error(original_status: int, message: str, endpoint: str, home: Home) -> tuple[int, dict[str, str], bytes]:
     """A ModelError as the runtime reports a container's 4xx: the container's status and message."""
     text = f"Received client error ({original_status}) from primary with message \"{message}\". See the endpoint's log."
-    return error(original_status, "ModelError", text, {"OriginalStatusCode": original_status, "OriginalMessage": message, "LogStreamArn": f"arn:aws:logs:local:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{endpoint}"})
+    return error(original_status, "ModelError", text, {"OriginalStatusCode": original_status, "OriginalMessage": message, "LogStreamArn": f"arn:aws:logs:{home.region}:{home.account}:log-group:/aws/sagemaker/Endpoints/{endpoint}"})
 
 
 class App:
     """The ASGI application (one per worker process)."""
 
-    def __init__(self, home: Home, stats_dir: Path | None = None, clock: Callable[[], float] = time.time, verifier: Verifier | None = None, master: int | None = None) -> None:
-        self.server = Server(home, stats_dir=stats_dir, clock=clock)
+    def __init__(self, home: Home, clock: Callable[[], float] = time.time, verifier: Verifier | None = None, master: int | None = None) -> None:
+        self.server = Server(home, clock=clock)
         self.verifier = verifier
         self.master = master  # a worker's master process: when it is gone, so is this worker
         self._poller: asyncio.Task[None] | None = None
@@ -331,9 +323,9 @@ def create_app() -> App:
     import multiprocessing
 
     home = Home.resolve()
-    verifier = Verifier(load_or_create(home)) if os.environ.get(AUTH_VARIABLE) == "sigv4" else None
+    verifier = Verifier(load_or_create(home), region=home.region) if os.environ.get(AUTH_VARIABLE) == "sigv4" else None
     master = os.getppid() if multiprocessing.parent_process() is not None else None  # set in uvicorn's workers
-    return App(home, stats_dir=home.root / "serving" / "stats", clock=clock_from(os.environ.get(CLOCK_VARIABLE)), verifier=verifier, master=master)
+    return App(home, clock=clock_from(os.environ.get(CLOCK_VARIABLE)), verifier=verifier, master=master)
 
 
 CLOCK_VARIABLE = "MLOPS_SERVE_CLOCK"  # the path of the capture clock file (clock.py), if any

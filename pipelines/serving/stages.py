@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -21,7 +21,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 def stages(home: Home) -> dict[str, dict[str, Any]]:
     merged = {name: dict(values) for name, values in DEFAULTS.items()}
-    path = home.root / "stages.json"
+    path = home.stages
     if path.is_file():
         try:
             configured = json.loads(path.read_text())

@@ -10,7 +10,7 @@ import pytest
 from pipelines import commit as commits
 from pipelines import experiments, local_run
 from pipelines.cli import main as mlops
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import model_archive, shapes
-from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving.endpoints import EndpointStore
@@ -108,7 +107,7 @@ def package(url: str) -> dict:
 @pytest.fixture
 def registry(tmp_path: Path):  # type: ignore[no-untyped-def]
     home = Home.resolve(tmp_path / "home")
-    opened = ModelRegistry(home.root / "registry.db", ObjectStore(home.store))
+    opened = ModelRegistry(home)
     yield opened
     opened.close()
 
@@ -136,7 +135,7 @@ def test_the_registry_refuses_a_gzip_bomb(registry: ModelRegistry, tmp_path: Pat
 
 
 def test_endpoints_refuse_models_and_capture_outside_the_store(tmp_path: Path) -> None:
-    store = EndpointStore(tmp_path / "serving.db")
+    store = EndpointStore(Home.resolve(tmp_path))
     try:
         with pytest.raises(UsageError, match=r"model m: PrimaryContainer\.ModelDataUrl: '/tmp/model\.tar\.gz' is not an s3://"):
             store.create_model("m", {"PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": "/tmp/model.tar.gz"}})

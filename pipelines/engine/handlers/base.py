@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from pipelines.engine.expressions import Scope
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.runtimes import Runtimes
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 from pipelines.graph import Node
 
 SUCCEEDED = "Succeeded"

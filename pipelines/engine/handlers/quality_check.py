@@ -23,7 +23,7 @@ from typing import Any
 
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun
 from pipelines.engine.handlers.processing import ProcessingHandler, Sandbox
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
 from pipelines.errors import UsageError
@@ -35,13 +35,11 @@ PROGRAM = [sys.executable, "-m", "pipelines.monitor.analyzer"]
 
 def registered_baseline(home: Home, group: str) -> tuple[str, str] | None:
     """The drift-check baseline of the group's latest approved model package, if any."""
-    from pipelines.engine.store import ObjectStore
     from pipelines.registry.store import ModelRegistry
 
-    path = home.root / "registry.db"
-    if not path.exists():
+    if not home.registry_db.exists():
         return None
-    registry = ModelRegistry(path, ObjectStore(home.store))
+    registry = ModelRegistry(home)
     try:
         package = registry.latest_approved(group)
     except UsageError:

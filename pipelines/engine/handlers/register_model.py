@@ -25,7 +25,7 @@ class RegisterModelHandler(Handler):
 
     def run(self, job: StepRun) -> StepOutcome:
         arguments = job.arguments
-        registry = ModelRegistry(job.home.root / "registry.db", job.store, region=job.region)
+        registry = ModelRegistry(job.home)
         try:
             described = registry.register(str(arguments["ModelPackageGroupName"]), arguments, created_by=f"pipeline:{job.scope.execution.get('PipelineExecutionArn')}")
         except UsageError as exc:

@@ -12,8 +12,8 @@ import pytest
 from capture_helpers import capture_frame
 from pipelines.cli import main as mlops
 from pipelines.cli.monitor import violations_frame
-from pipelines.engine.home import Home
-from pipelines.engine.store import ObjectStore
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 from steps.preprocess import plain_decimals
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main as mlops
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from serving_helpers import GROUP, broken_archive, register
 
 
@@ -67,7 +67,7 @@ def test_a_broken_model_fails_its_endpoint_clearly(home: Path, tmp_path: Path, c
 
 
 def test_an_approval_whose_deployment_fails_exits_1_and_the_deployment_can_be_retried(home: Path, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipelines.engine.store import ObjectStore
+    from pipelines.local.store import ObjectStore
 
     root = Home.resolve(home)
     register(root, broken_archive(tmp_path / "b"), "broken")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine_defs import COPY, WRITE
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine
 
 

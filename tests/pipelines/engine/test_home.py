@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 
 
 def test_home_is_created_owner_only(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ from typing import Iterator
 import pytest
 
 from engine_defs import definition, out_uri, processing
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 from pipelines.engine.validation import ValidationError
 
 
@@ -25,7 +25,7 @@ def read_output(home: Home, properties_uri: str) -> str:
 
 
 def step_properties(home: Home, execution_id: str, name: str) -> dict:
-    records = Records(home.database)
+    records = Records(home)
     try:
         return records.step_properties(execution_id, name) or {}
     finally:
@@ -143,7 +143,7 @@ def test_cache_hit_reuses_the_result_and_a_changed_input_misses(engine: Engine, 
     assert [s.cached for s in first.steps] == [False, False]
     assert [s.cached for s in second.steps] == [True, True]
     assert runs.read_text().count("ran") == 1  # the cached run started no job
-    records = Records(home.database)
+    records = Records(home)
     steps = records.list_steps(second.execution_id)
     records.close()
     assert all(s["CacheHitResult"]["SourcePipelineExecutionArn"] == first.arn for s in steps)
@@ -209,7 +209,7 @@ def test_stop_ends_running_jobs_and_publishes_nothing(home: Home, scripts: Path,
     assert result.status == "Stopped"
     assert [(s.name, s.status) for s in result.steps] == [("Slow", "Stopped")]
     assert not (home.store / "bucket" / "p" / result.execution_id).exists()
-    records = Records(home.database)
+    records = Records(home)
     assert records.describe_execution(result.execution_id)["PipelineExecutionStatus"] == "Stopped"
     records.close()
 
@@ -242,12 +242,12 @@ def test_missing_reference_fails_before_anything_runs(engine: Engine, home: Home
         engine.run(doc, "Missing", {})
     assert "/Steps/0/Arguments/ProcessingInputs/0/S3Input/S3Uri: step B: refers to step 'Nope', which is not defined" in str(exc.value)
     assert events == []
-    assert not home.database.exists() or Records(home.database).list_executions() == []
+    assert not home.database.exists() or Records(home).list_executions() == []
 
 
 def test_records_answer_in_sagemaker_shapes(engine: Engine, home: Home, scripts: Path) -> None:
     result = engine.run(definition([processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out"])]), "Shapes", {})
-    records = Records(home.database)
+    records = Records(home)
     described = records.describe_execution(result.execution_id)
     (step,) = records.list_steps(result.execution_id)
     summaries = records.list_executions()

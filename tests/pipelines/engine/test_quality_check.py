@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from engine_defs import definition, quality_check
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def data(tmp_path: Path) -> dict[str, Path]:
 
 
 def properties(home: Home, execution_id: str, step: str) -> dict:
-    records = Records(home.database)
+    records = Records(home)
     try:
         return records.step_properties(execution_id, step) or {}
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine_defs import definition, processing
 from pipelines.engine import runner
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.records import Records
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -65,7 +65,7 @@ def test_a_killed_runner_takes_its_job_with_it_and_the_execution_is_marked(home:
     process.communicate()
     wait_for(lambda: not running(job), "the job ended")  # its guard saw the runner go
     assert not finished.exists()
-    records = Records(home.database)
+    records = Records(home)
     try:
         (summary,) = records.list_executions()
         assert summary["PipelineExecutionStatus"] == "Failed"
@@ -79,7 +79,7 @@ def test_a_killed_runner_takes_its_job_with_it_and_the_execution_is_marked(home:
 def test_an_execution_still_running_is_left_alone(home: Home, scripts: Path, tmp_path: Path) -> None:
     process, _, _ = slow_run(home, scripts, tmp_path)
     try:
-        records = Records(home.database)
+        records = Records(home)
         try:
             assert [s["PipelineExecutionStatus"] for s in records.list_executions()] == ["Executing"]
         finally:
@@ -98,7 +98,7 @@ def test_a_home_from_before_runners_were_recorded_is_settled(tmp_path: Path) -> 
         "INSERT INTO executions VALUES ('old', 'arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/old', 'p', NULL, NULL, 'Executing', NULL, '{}', '{}', '2026-11-01T00:00:00+00:00', NULL);"
     )
     db.close()
-    records = Records(path)
+    records = Records(Home.resolve(tmp_path))
     try:
         assert records.describe_execution("old")["PipelineExecutionStatus"] == "Failed"
     finally:
@@ -149,7 +149,7 @@ def test_a_full_disk_under_the_records_stops_the_jobs_and_ends_the_execution(hom
     assert mlops.main(["--home", str(home.root), "run", "--file", str(tmp_path / "full.json")]) == 1
     assert capsys.readouterr().err.splitlines()[-1].startswith("disk full: database or disk is full; free some space")
     assert not finished.exists()  # A was stopped, not waited out
-    records = Records(home.database)
+    records = Records(home)
     try:
         (summary,) = records.list_executions()
         assert summary["PipelineExecutionStatus"] == "Failed" and summary["PipelineExecutionFailureReason"] == "OperationalError: database or disk is full"

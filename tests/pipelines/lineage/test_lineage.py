@@ -13,9 +13,9 @@ from capture_helpers import capture_frame
 from pipelines import commit as commits
 from pipelines import local_run
 from pipelines.cli import main as mlops
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.records import Records
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 from pipelines.lineage import query
 from pipelines.lineage.store import LineageStore
 from pipelines.monitor.scheduler import Monitor
@@ -33,7 +33,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, scored_test: Path) -> dict:
     document, name = local_run.load_definition(local_run.definitions.DEFAULT_MODULE, {}, None, None)
     result = local_run.run(home, document, name, {}, COMMIT)
     assert result.status == "Succeeded", result.failure_reason
-    records = Records(home.database)
+    records = Records(home)
     package = records.step_properties(result.execution_id, "Register")["ModelPackageArn"]
     records.close()
     registry = deploy.registry(home)
@@ -102,7 +102,7 @@ def test_verify_catches_a_tampered_and_a_missing_artifact(story: dict, capsys: p
     home = story["home"]
     assert mlops.main(["--home", str(home.root), "lineage", "verify", "--endpoint", "credit-staging"]) == 0
     assert "all as recorded" in capsys.readouterr().out
-    records = Records(home.database)
+    records = Records(home)
     outputs = records.step_properties(story["execution"], "Preprocess")["ProcessingOutputConfig"]["Outputs"]
     records.close()
     store = ObjectStore(home.store)
@@ -122,7 +122,7 @@ def test_verify_catches_a_tampered_and_a_missing_artifact(story: dict, capsys: p
 
 
 def test_recording_twice_records_once(tmp_path: Path) -> None:
-    store = LineageStore(tmp_path / "l.db")
+    store = LineageStore(Home.resolve(tmp_path / "l"))
     first = store.artifact("DataSet", "s3://b/k", "d1")
     assert store.artifact("DataSet", "s3://b/k", "d1") == first
     assert store.artifact("DataSet", "s3://b/k", "d2") != first  # new content, new artifact

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from capture_helpers import capture_frame
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.records import Records
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 from pipelines.errors import UsageError
 from pipelines.monitor import analyzer
 from pipelines.monitor.schedules import Cron, MonitoringStore
@@ -56,7 +56,7 @@ def baseline_uris(home: Home, evaluated: Path, tmp_path: Path) -> tuple[str, str
 
 
 def test_schedule_rules(home: Home, baseline_uris: tuple[str, str]) -> None:
-    store = MonitoringStore(home.root / "monitoring.db")
+    store = MonitoringStore(home)
     with pytest.raises(UsageError, match="NOW schedule needs DataAnalysisStartTime"):
         store.create_schedule("once", "ep", "NOW", CAPTURE, *baseline_uris, OUTPUT)
     with pytest.raises(UsageError, match="more than 24 hours"):
@@ -152,7 +152,7 @@ def test_a_retraining_run_in_progress_is_not_started_again(home: Home, baseline_
     for hour, kind in enumerate(pattern):
         frame = test.sample(400, random_state=hour)
         capture_frame(plain_decimals(drifted(frame, rescore) if kind == "drift" else frame), capture_root, T0 + timedelta(hours=hour), timedelta(minutes=59))
-    records = Records(home.database)
+    records = Records(home)
     records.create_execution("abc123", "arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123", "p", None, "retraining", {}, {"Steps": []})
     records.close()  # left Executing: the retraining is "in progress"
     monitor = Monitor(home, retrainer=lambda alarm, reason: "arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123")

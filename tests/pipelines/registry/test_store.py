@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
-from pipelines.engine.store import ObjectStore
 from pipelines.registry.store import ModelRegistry
 from serving_helpers import GROUP, register
 
@@ -26,7 +25,7 @@ def test_versions_and_describe_shape(home: Home, model_dir: Path) -> None:
     for key in ("ModelPackageGroupName", "ModelApprovalStatus", "InferenceSpecification", "CustomerMetadataProperties", "MetadataProperties", "CreationTime", "ModelPackageStatus"):
         assert key in first, key
     assert first["CustomerMetadataProperties"] == {"GitCommit": "0123456789abcdef"}
-    registry = ModelRegistry(home.root / "registry.db", ObjectStore(home.store))
+    registry = ModelRegistry(home)
     assert [p["ModelPackageVersion"] for p in registry.list_packages(GROUP)] == [2, 1]
     assert registry.latest_approved(GROUP)["ModelPackageVersion"] == 2
     assert registry.describe(f"{GROUP}/1") == registry.describe(first["ModelPackageArn"])
@@ -35,7 +34,7 @@ def test_versions_and_describe_shape(home: Home, model_dir: Path) -> None:
 
 def test_transitions_are_recorded_and_illegal_ones_refused(home: Home, model_dir: Path) -> None:
     package = register(home, model_dir / "model.tar.gz", "a")
-    registry = ModelRegistry(home.root / "registry.db", ObjectStore(home.store))
+    registry = ModelRegistry(home)
     heard: list[str] = []
     registry.on_approval(lambda p: heard.append(p["ModelPackageArn"]))
     registry.update_status(package["ModelPackageArn"], "Rejected", "bad AUC", by="alice")
@@ -60,7 +59,7 @@ def test_transitions_are_recorded_and_illegal_ones_refused(home: Home, model_dir
 
 def test_unknown_packages_are_named(home: Home, model_dir: Path) -> None:
     register(home, model_dir / "model.tar.gz", "a")
-    registry = ModelRegistry(home.root / "registry.db", ObjectStore(home.store))
+    registry = ModelRegistry(home)
     with pytest.raises(UsageError, match="no model package group 'Nope'"):
         registry.describe("Nope/1")
     with pytest.raises(UsageError, match=f"{GROUP} has no version 9"):

@@ -12,7 +12,7 @@ import pytest
 
 from load import cpu_load
 from pipelines.cli import main as mlops
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.errors import UsageError
 from pipelines.serving.clock import FileClock, read_setting, set_clock
 from serving_helpers import RunningServer, deployed_home

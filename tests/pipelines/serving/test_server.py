@@ -12,7 +12,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.serving import deploy
 from serving_helpers import RunningServer, broken_archive, deployed_home, register, wait_until_served
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine_defs import WRITE, definition, processing
-from pipelines.engine.home import Home
+from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
 
@@ -24,7 +24,7 @@ def test_an_existing_folder_open_to_others_is_made_owner_only(tmp_path: Path, ca
     home = Home.resolve(folder)
     assert mode(home.root) == 0o700
     assert "was open to others (mode 0755); it is now owner-only" in caplog.text
-    records = Records(home.database)
+    records = Records(home)
     records.close()
     assert mode(home.database) == 0o600
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.engine.store import ObjectStore
+from pipelines.local.store import ObjectStore
 from pipelines.errors import DefinitionError
 
 
