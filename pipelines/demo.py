@@ -314,7 +314,7 @@ def _monitor(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
             monitor.schedules.delete_schedule(SCHEDULE)  # a new baseline and a new run: a new schedule
         monitor.schedules.create_schedule(
             SCHEDULE, endpoint["EndpointName"], HOURLY, endpoint["DataCaptureConfig"]["DestinationS3Uri"],
-            baselines["Statistics"]["S3Uri"], baselines["Constraints"]["S3Uri"], "s3://sagemaker-us-east-1-mlops/credit-default/monitoring",
+            baselines["Statistics"]["S3Uri"], baselines["Constraints"]["S3Uri"], deploy.monitoring_destination(endpoint["DataCaptureConfig"]["DestinationS3Uri"]),
         )  # fmt: skip
         monitor.schedules.create_alarm(ALARM, SCHEDULE, "*", 0.1, 2)
         story.echo(f"    schedule {SCHEDULE} ({HOURLY}) with the package's drift-check baseline; alarm: any feature's drift > 0.1 for 2 hours -> retrain")

@@ -16,9 +16,8 @@ from pipelines.errors import UsageError
 from pipelines.monitor import analyzer, dataset
 from pipelines.monitor.schedules import HOURLY, iso, utcnow
 from pipelines.monitor.scheduler import LocalRetrainer, Monitor
+from pipelines.serving import deploy
 
-DEFAULT_CAPTURE = "s3://sagemaker-us-east-1-mlops/credit-default/data-capture"
-DEFAULT_OUTPUT = "s3://sagemaker-us-east-1-mlops/credit-default/monitoring"
 
 
 def _monitor(obj: dict, wait_for_retraining: bool = False) -> Monitor:
@@ -71,13 +70,19 @@ def schedule() -> None:
 @click.option("--baseline-statistics", required=True, help="statistics.json (s3:// URI in the store, or a path)")
 @click.option("--baseline-constraints", required=True, help="constraints.json (s3:// URI in the store, or a path)")
 @click.option("--cron", "expression", default=HOURLY, show_default=True, help="cron(0 * ? * * *), cron(0 H ? * * *), cron(0 H/X ? * * *) or NOW")
-@click.option("--capture", default=DEFAULT_CAPTURE, show_default=True, help="the endpoint config's data-capture destination")
-@click.option("--output", default=DEFAULT_OUTPUT, show_default=True, help="where reports go: {output}/{endpoint}/{schedule}/yyyy/mm/dd/hh/")
+@click.option("--capture", default=None, help="the data-capture destination (default: the deployed endpoint's)")
+@click.option("--output", default=None, help="where reports go: {output}/{endpoint}/{schedule}/yyyy/mm/dd/hh/ (default: beside the capture, .../monitoring)")
 @click.option("--start-offset", default=None, help="DataAnalysisStartTime, e.g. -PT1H")
 @click.option("--end-offset", default=None, help="DataAnalysisEndTime, e.g. -PT0H")
 @click.option("--json", "as_json", is_flag=True, help="DescribeMonitoringSchedule's shape")
 @click.pass_obj
-def schedule_create(obj: dict, name: str, endpoint: str, baseline_statistics: str, baseline_constraints: str, expression: str, capture: str, output: str, start_offset: str | None, end_offset: str | None, as_json: bool) -> None:
+def schedule_create(obj: dict, name: str, endpoint: str, baseline_statistics: str, baseline_constraints: str, expression: str, capture: str | None, output: str | None, start_offset: str | None, end_offset: str | None, as_json: bool) -> None:
+    if capture is None:
+        try:
+            capture = deploy.capture_of(Home.resolve(obj.get("home")), endpoint)
+        except UsageError as exc:
+            raise UsageError(f"--capture: {exc}; deploy it first, or give --capture") from exc
+    output = output or deploy.monitoring_destination(capture)
     monitor = _monitor(obj)
     try:
         described = monitor.schedules.create_schedule(name, endpoint, expression, capture, baseline_statistics, baseline_constraints, output, start_offset, end_offset)

@@ -87,6 +87,26 @@ def capture_destination(model_data_url: str) -> str:
     return f"s3://{parsed.netloc}/{first}/data-capture" if first else f"s3://{parsed.netloc}/data-capture"
 
 
+def monitoring_destination(capture_uri: str) -> str:
+    """Where monitoring reports go by default: beside the capture (``.../data-capture`` ->
+    ``.../monitoring``), as the workshop lays out the bucket."""
+    base = capture_uri.rstrip("/")
+    return f"{base[: -len('/data-capture')]}/monitoring" if base.endswith("/data-capture") else f"{base}-monitoring"
+
+
+def capture_of(home: Home, endpoint: str) -> str:
+    """The data-capture destination of a locally deployed endpoint."""
+    store = endpoints(home)
+    try:
+        described = store.describe_endpoint(endpoint)
+    finally:
+        store.close()
+    capture = (described.get("DataCaptureConfig") or {}).get("DestinationS3Uri")
+    if not capture:
+        raise UsageError(f"endpoint {endpoint} captures nothing (no DataCaptureConfig)")
+    return str(capture)
+
+
 def deploy_package(home: Home, package_arn: str, endpoint: str, stage: str = "staging", sampling: int | None = None, destination: str | None = None) -> dict[str, Any]:
     """Model, endpoint config (capture on) and endpoint from a registered package."""
     if stage not in STAGE_SAMPLING:

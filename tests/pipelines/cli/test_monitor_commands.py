@@ -94,7 +94,8 @@ def test_on_demand_run_and_an_empty_window(home: Path, capsys: pytest.CaptureFix
     ("args", "message"),
     [
         (("schedule", "describe", "nope"), "no monitoring schedule 'nope'"),
-        (("schedule", "create", "--name", "x", "--endpoint", "e", "--baseline-statistics", "a", "--baseline-constraints", "b", "--cron", "rate(1 hour)"), "is not one SageMaker accepts"),
+        (("schedule", "create", "--name", "x", "--endpoint", "e", "--capture", "s3://b/c", "--baseline-statistics", "a", "--baseline-constraints", "b", "--cron", "rate(1 hour)"), "is not one SageMaker accepts"),
+        (("schedule", "create", "--name", "x", "--endpoint", "e", "--baseline-statistics", "a", "--baseline-constraints", "b"), "--capture: Could not find endpoint 'e'; deploy it first, or give --capture"),
         (("run", "--schedule", "x", "--start", "yesterday", "--end", "2026-11-20T11:00:00Z"), "--start: 'yesterday' is not an ISO-8601 time"),
         (("violations",), "no monitoring execution with a report yet"),
     ],
