@@ -86,7 +86,7 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     staging = stages(home)["staging"]
     registry = deploy.registry(home)
     try:
-        registry.on_approval(lambda approved: story.facts.update(endpoint=deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging", staging["sampling"])))
+        registry.on_approval(lambda approved: story.facts.update(endpoint=deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging")))
         story.echo(f"    {package_arn} is PendingManualApproval: a human reviews the evaluation here and approves it.")
         registry.update_status(package_arn, "Approved", "demo: evaluation reviewed, AUC above its threshold", by="demo-reviewer")
     finally:

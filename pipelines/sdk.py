@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from pipelines.local.home import DEFAULT_REGION
+
 # Values that make the SDK and botocore quiet and local. setdefault: a real configuration
 # (a CodeBuild role, a developer's profile) always wins.
 _OFFLINE_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",  # no instance-metadata probe for credentials
     "SAGEMAKER_VALIDATE_ROLE": "false",  # no iam:SimulatePrincipalPolicy at build time
 }
-_FALLBACK_REGION = "us-east-1"
 
 _prepared = False
 
@@ -32,7 +33,7 @@ def prepare(region: str | None = None) -> None:
         os.environ.setdefault(key, value)
     if region:
         os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    os.environ.setdefault("AWS_DEFAULT_REGION", _FALLBACK_REGION)
+    os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
     if _prepared:
         return
     _silence_telemetry()

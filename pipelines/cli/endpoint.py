@@ -25,7 +25,7 @@ from pipelines.serving.stages import stages
 def deploy(obj: dict, package: str, stage: str, endpoint: str | None, sampling: int | None, as_json: bool) -> int:
     home = Home.resolve(obj.get("home"))
     settings = stages(home)[stage]
-    described = deployment.deploy_package(home, package, endpoint or settings["endpoint"], stage, settings["sampling"] if sampling is None else sampling)
+    described = deployment.deploy_package(home, package, endpoint or settings["endpoint"], stage, sampling)
     if as_json:
         click.echo(json.dumps(described, indent=2))
     else:

@@ -72,7 +72,7 @@ def _decide(obj: dict, package: str, status: str, reason: str, deploy_to_staging
 
     def to_staging(approved: dict) -> None:
         try:
-            deployed.append(deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging", staging["sampling"]))
+            deployed.append(deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging"))
         except MlopsError as exc:
             failed.append(str(exc))
 

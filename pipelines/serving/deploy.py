@@ -20,8 +20,8 @@ from pipelines.lineage import recorder as lineage
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving.endpoints import EndpointStore
 from pipelines.serving.model import check_loads
+from pipelines.serving.stages import stages
 
-STAGE_SAMPLING = {"staging": 100, "prod": 80}
 CAPTURE_OPTIONS = [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
 CAPTURE_CONTENT_TYPES = {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]}
 
@@ -109,8 +109,9 @@ def capture_of(home: Home, endpoint: str) -> str:
 
 def deploy_package(home: Home, package_arn: str, endpoint: str, stage: str = "staging", sampling: int | None = None, destination: str | None = None) -> dict[str, Any]:
     """Model, endpoint config (capture on) and endpoint from a registered package."""
-    if stage not in STAGE_SAMPLING:
-        raise UsageError(f"--stage must be one of {', '.join(STAGE_SAMPLING)}, got {stage!r}")
+    settings = stages(home)
+    if stage not in settings:
+        raise UsageError(f"stage must be one of {', '.join(settings)}, got {stage!r}")
     models = registry(home)
     try:
         package = models.describe(package_arn)
@@ -119,7 +120,7 @@ def deploy_package(home: Home, package_arn: str, endpoint: str, stage: str = "st
     if package["ModelApprovalStatus"] != "Approved":
         raise UsageError(f"{package['ModelPackageArn']} is {package['ModelApprovalStatus']}; only an Approved package is deployed (mlops registry approve)")
     container = dict(package["InferenceSpecification"]["Containers"][0])
-    percentage = STAGE_SAMPLING[stage] if sampling is None else sampling
+    percentage = settings[stage]["sampling"] if sampling is None else sampling
     stamp = f"{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
     model_name = f"{endpoint}-v{package['ModelPackageVersion']}-{stamp}"[:63].rstrip("-")
     config_name = f"{endpoint}-{stage}-{stamp}"[:63].rstrip("-")
