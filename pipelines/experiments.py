@@ -5,8 +5,8 @@ server's ARN works there, with the ``sagemaker-mlflow`` plugin), else a local SQ
 ``$MLOPS_HOME/mlflow.db``. A run per execution (tags for the commit and the execution,
 parameters, the evaluation and training metrics) with a nested run per step.
 
-MLflow takes a second or two to import and open its store, so the engine hands the logging to
-a background process when an execution ends (``MLOPS_TRACKING``: ``async``, the default;
+MLflow takes a second or two to import and open its store, so the logging is handed to a
+background process when an execution ends (``MLOPS_TRACKING``: ``async``, the default;
 ``sync`` to log before returning; ``off``).
 """
 
@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any
 
+from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.engine.records import Records
 from pipelines.local.store import ObjectStore
@@ -29,9 +30,16 @@ def tracking_uri(home: Home) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home.mlflow_db}"
 
 
-def after_execution(home: Home, execution_id: str) -> None:
-    """Called by the engine when an execution ends."""
+def tracking_mode() -> str:
+    """``$MLOPS_TRACKING``: async (the default), sync or off."""
     mode = os.environ.get(MODE_VARIABLE, "async").lower()
+    if mode not in ("async", "sync", "off"):
+        raise UsageError(f"{MODE_VARIABLE}={mode!r}: use async, sync or off")
+    return mode
+
+
+def after_execution(home: Home, execution_id: str, mode: str) -> None:
+    """Log an ended execution: in a background process (async), before returning (sync), or not (off)."""
     if mode == "off":
         return
     if mode == "sync":

@@ -2,7 +2,8 @@
 
 Shared by ``mlops run`` and ``run-pipeline --local``. The definition comes from a builder
 module (rendered offline with the SDK) or from a JSON file (no SDK involved); the engine only
-ever sees the JSON.
+ever sees the JSON. This is where the engine is wired to what listens to it: the lineage
+recorder and the experiment log (``MLOPS_TRACKING``, read here, once).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 from pipelines import commit as commits
 from pipelines import definition as definitions
-from pipelines import parameters
+from pipelines import experiments, parameters
+from pipelines.engine.events import ExecutionEnded, ExecutionStarted, Listener, StepFinished
+from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback
 from pipelines.errors import DefinitionError, UsageError
@@ -65,7 +68,10 @@ def run(
     progress: ProgressCallback | None = None,
     bundled_data: bool = True,
     use_cache: bool = True,
+    tracking: str | None = None,
 ) -> ExecutionResult:
+    """One execution of ``document``; ``tracking`` (async, sync or off; default ``$MLOPS_TRACKING``)
+    says how it is logged to MLflow when it ends."""
     declared = parameters.declared(document)
     overrides = dict(overrides)
     if COMMIT_PARAMETER in overrides and commit is not None:
@@ -75,8 +81,36 @@ def run(
     if bundled_data and INPUT_PARAMETER in declared and INPUT_PARAMETER not in overrides:
         overrides[INPUT_PARAMETER] = str(BUNDLED_DATA)
     parameters.check_overrides(document, overrides)
-    engine = Engine(home, max_parallel=max_parallel, progress=progress, use_cache=use_cache)
+    listeners = [LineageListener(home), ExperimentsListener(home, tracking or experiments.tracking_mode())]
+    engine = Engine(home, max_parallel=max_parallel, progress=progress, use_cache=use_cache, listeners=listeners)
     display_name = commit.display_name if commit else None
     if description is None and commit is not None:
         description = f"{commit.short} {commit.subject or ''}".strip()
     return engine.run(document, pipeline_name, overrides, display_name, description, allow_unsupported=allow_unsupported, commit=commit.as_dict() if commit else None)
+
+
+class LineageListener(Listener):
+    """The engine's executions and steps into the lineage store."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+
+    def execution_started(self, event: ExecutionStarted) -> None:
+        lineage.execution_started(self.home, event.arn, event.pipeline, event.parameters, event.commit, event.display_name)
+
+    def step_finished(self, event: StepFinished) -> None:
+        artifacts = [(a.direction, a.kind, a.name, a.uri) for a in event.artifacts]
+        lineage.step_finished(self.home, event.execution_arn, event.step, event.action, event.arguments, event.properties, event.detail, event.cached_from, artifacts)
+
+    def execution_ended(self, event: ExecutionEnded) -> None:
+        lineage.execution_ended(self.home, event.arn, event.status, event.failure_reason)
+
+
+class ExperimentsListener(Listener):
+    """Each ended execution logged as an MLflow run (``experiments.py``), as ``mode`` says."""
+
+    def __init__(self, home: Home, mode: str) -> None:
+        self.home, self.mode = home, mode
+
+    def execution_ended(self, event: ExecutionEnded) -> None:
+        experiments.after_execution(self.home, event.execution_id, self.mode)

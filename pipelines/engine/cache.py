@@ -53,11 +53,6 @@ def not_before(window: timedelta) -> str:
     return (datetime.now(timezone.utc) - window).isoformat(timespec="milliseconds")
 
 
-def outputs_present(properties: dict[str, Any], store: ObjectStore) -> bool:
-    """Whether every output a cached step produced is still in the store."""
-    uris = []
-    for output in (properties.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
-        uris.append((output.get("S3Output") or {}).get("S3Uri"))
-    if "ModelArtifacts" in properties:
-        uris.append(properties["ModelArtifacts"].get("S3ModelArtifacts"))
-    return all(isinstance(uri, str) and store.exists(uri) for uri in uris)
+def outputs_present(handler: Handler, arguments: dict[str, Any], properties: dict[str, Any], store: ObjectStore) -> bool:
+    """Whether every output a cached step produced (as its handler names them) is still in the store."""
+    return all(store.exists(item.uri) for item in handler.artifacts(arguments, properties) if item.direction == "out")

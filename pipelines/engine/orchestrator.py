@@ -19,10 +19,10 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from pipelines import code_assets, parameters as parameter_values
-from pipelines.engine import cache, runner
+from pipelines.engine import cache, events, runner
 from pipelines.engine.expressions import ExpressionError, Scope
 from pipelines.engine.handlers import HANDLERS
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, StepOutcome, StepRun, job_name
@@ -32,8 +32,6 @@ from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
 from pipelines.local.store import ObjectStore
 from pipelines.engine.validation import validate
-from pipelines import experiments
-from pipelines.lineage import recorder as lineage
 from pipelines.graph import Node
 
 NOT_EXECUTED = "NotExecuted"  # recorded for steps of types the local engine cannot run yet
@@ -80,8 +78,11 @@ class Engine:
         max_parallel: int = 2,
         progress: ProgressCallback | None = None,
         use_cache: bool = True,
+        listeners: Sequence[events.Listener] = (),
     ) -> None:
+        """``listeners`` hear of every execution's start, finished steps and end (``events.py``)."""
         self.home = home
+        self.listeners = tuple(listeners)
         self.use_cache = use_cache
         self.handlers = handlers if handlers is not None else HANDLERS
         self.max_parallel = max(1, max_parallel)
@@ -117,7 +118,7 @@ class Engine:
             records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition)
             try:
                 with runner.stop_on_sigterm():
-                    lineage.execution_started(self.home, arn, pipeline_name, values, commit, display_name)
+                    events.tell(self.listeners, "execution_started", events.ExecutionStarted(execution_id, arn, pipeline_name, values, commit, display_name))
                     run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name)
                     result = run.execute()
             except BaseException as exc:
@@ -127,10 +128,9 @@ class Engine:
                 reason = str(exc) if isinstance(exc, runner.Terminated) else f"{type(exc).__name__}: {exc}"
                 with contextlib.suppress(Exception):
                     records.end_execution(execution_id, status, reason)
-                    lineage.execution_ended(self.home, arn, status, reason)
+                events.tell(self.listeners, "execution_ended", events.ExecutionEnded(execution_id, arn, status, reason))
                 raise
-            lineage.execution_ended(self.home, arn, result.status, result.failure_reason)
-            experiments.after_execution(self.home, execution_id)
+            events.tell(self.listeners, "execution_ended", events.ExecutionEnded(execution_id, arn, result.status, result.failure_reason))
             return result
         finally:
             records.close()
@@ -270,7 +270,7 @@ class _Execution:
                 window = cache.settings(node.step, node.pointer) if handler.makes_job and self.engine.use_cache else None
                 key = cache.key(handler, arguments, self.engine.store) if window else None
                 hit = self.records.cached(key, cache.not_before(window)) if key and window else None
-                if hit and cache.outputs_present(hit[1], self.engine.store):
+                if hit and cache.outputs_present(handler, arguments, hit[1], self.engine.store):
                     cached_from = hit[0]
                     log.write(f"cache hit: reusing the result of {cached_from}\n")
                     outcome = StepOutcome(SUCCEEDED, properties=hit[1])
@@ -299,7 +299,10 @@ class _Execution:
         if outcome.detail is None and outcome.status == SUCCEEDED:
             outcome.detail = handler.detail(outcome.properties)
         if outcome.status == SUCCEEDED:
-            lineage.step_finished(self.engine.home, self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from)
+            finished = events.StepFinished(
+                self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from, handler.action, handler.artifacts(arguments, outcome.properties)
+            )
+            events.tell(self.engine.listeners, "step_finished", finished)
         self.records.update_step(
             self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,
             arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(),

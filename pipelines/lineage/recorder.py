@@ -1,7 +1,7 @@
 """Recording lineage as the local twin works: no user code involved.
 
-The engine records every execution (with the commit that started it) and every step's job,
-inputs and outputs; the registry records packages and approvals; deployment records
+The engine's listener (``local_run``) records every execution (with the commit that started it)
+and every step's job, inputs and outputs, as the step's handler names them; the registry records packages and approvals; deployment records
 endpoints and what they serve; the monitor records its executions and reports. Each
 function opens the store under ``MLOPS_HOME``, records, and closes it; a failure to record
 is logged and never fails the work it describes.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable
 
 from pipelines.local.home import Home
 from pipelines.local.store import is_s3
@@ -65,30 +65,13 @@ def execution_ended(home: Home, execution_arn: str, status: str, failure_reason:
     _safely(lambda store: store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1], status=status, properties={"FailureReason": failure_reason} if failure_reason else {}), home)
 
 
-def _io(step_type: str, arguments: dict[str, Any], properties: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
-    """(direction, artifact type, name, uri) of a step's inputs and outputs."""
-    for item in arguments.get("ProcessingInputs") or []:
-        uri = (item.get("S3Input") or {}).get("S3Uri")
-        kind = "Code" if item.get("InputName") == "code" else "DataSet"
-        yield "in", kind, str(item.get("InputName")), uri
-    for channel in arguments.get("InputDataConfig") or []:
-        yield "in", "DataSet", str(channel.get("ChannelName")), ((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
-    if step_type == "QualityCheck":
-        for key in ("CalculatedBaselineStatistics", "CalculatedBaselineConstraints"):
-            yield "out", "Baseline", key, properties.get(key)
-    else:
-        for output in ((properties.get("ProcessingOutputConfig") or arguments.get("ProcessingOutputConfig")) or {}).get("Outputs") or []:
-            yield "out", "DataSet", str(output.get("OutputName")), (output.get("S3Output") or {}).get("S3Uri")
-    if "ModelArtifacts" in properties:
-        yield "out", "Model", "model", properties["ModelArtifacts"].get("S3ModelArtifacts")
-
-
-ACTION_TYPES = {"Processing": "ProcessingJob", "Training": "TrainingJob", "QualityCheck": "QualityCheck", "Model": "CreateModel", "EndpointConfig": "CreateEndpointConfig", "Endpoint": "Deployment"}
-
-
-def step_finished(home: Home, execution_arn: str, step: str, step_type: str, arguments: dict[str, Any], properties: dict[str, Any], detail: str | None, cached_from: str | None) -> None:
-    """A succeeded job step: its job as an action, what it read and what it wrote as artifacts."""
-    if step_type not in ACTION_TYPES:
+def step_finished(
+    home: Home, execution_arn: str, step: str, action_type: str | None, arguments: dict[str, Any], properties: dict[str, Any],
+    detail: str | None, cached_from: str | None, artifacts: Iterable[tuple[str, str, str, str]],
+) -> None:  # fmt: skip
+    """A succeeded job step: its job as an action of ``action_type``, and ``artifacts``
+    (direction, artifact type, name, uri: what its handler says it read and wrote)."""
+    if action_type is None:
         return
 
     def record(store: LineageStore) -> None:
@@ -97,15 +80,13 @@ def step_finished(home: Home, execution_arn: str, step: str, step_type: str, arg
         metrics = {m["MetricName"]: m["Value"] for m in properties.get("FinalMetricDataList") or []}
         image = (arguments.get("AppSpecification") or {}).get("ImageUri") or (arguments.get("AlgorithmSpecification") or {}).get("TrainingImage")
         action = store.action(
-            ACTION_TYPES[step_type], job, "Completed", properties.get("ProcessingJobArn") or properties.get("TrainingJobArn"),
+            action_type, job, "Completed", properties.get("ProcessingJobArn") or properties.get("TrainingJobArn"),
             {"Step": step, "PipelineExecutionArn": execution_arn, "Metrics": metrics, "Detail": detail, "CacheHitFrom": cached_from, "HyperParameters": properties.get("HyperParameters")},
         )  # fmt: skip
         store.associate(action, execution, "AssociatedWith")
         if image:
             store.associate(store.artifact("Image", image, name=image.rsplit("/", 1)[-1]), action, "ContributedTo")
-        for direction, kind, name, uri in _io(step_type, arguments, properties):
-            if not uri or not isinstance(uri, str):
-                continue
+        for direction, kind, name, uri in artifacts:
             if direction == "in":
                 artifact = store.artifact(kind, uri, digest(home, uri), name=f"{step}/{name}")
                 store.associate(artifact, action, "ContributedTo")

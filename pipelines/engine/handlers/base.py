@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
+from pipelines.engine.events import Artifact
 from pipelines.engine.expressions import Scope
 from pipelines.local.home import Home
 from pipelines.engine.runtimes import Runtimes
@@ -34,6 +35,11 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.pointer}: {self.message}" if self.pointer else self.message
+
+
+def artifact(direction: str, kind: str, name: object, uri: object) -> list[Artifact]:
+    """``[Artifact]``, or nothing when ``uri`` is not a string (an input with no S3 URI)."""
+    return [Artifact(direction, kind, str(name), uri)] if isinstance(uri, str) and uri else []
 
 
 @dataclass
@@ -78,6 +84,8 @@ class Handler:
     # Fields of the resolved arguments that make up the cache key (SageMaker's list per type).
     cache_fields: ClassVar[tuple[str, ...]] = ()
     makes_job: ClassVar[bool] = False
+    # The lineage action a job of this type is (a SageMaker ActionType), None for control steps.
+    action: ClassVar[str | None] = None
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         return []
@@ -93,9 +101,14 @@ class Handler:
         """One line for people about a finished step (fresh or from the cache)."""
         return None
 
-    def cache_inputs(self, arguments: dict[str, Any]) -> list[str]:
-        """URIs or paths whose content the cache key covers."""
+    def artifacts(self, arguments: dict[str, Any], properties: dict[str, Any]) -> list[Artifact]:
+        """What a run with these (resolved) arguments read and wrote. The cache checks that the
+        outputs are still there, the cache key covers the inputs' content, lineage records both."""
         return []
+
+    def cache_inputs(self, arguments: dict[str, Any]) -> list[str]:
+        """URIs or paths whose content the cache key covers: what the step reads."""
+        return [item.uri for item in self.artifacts(arguments, {}) if item.direction == "in"]
 
     def run(self, job: StepRun) -> StepOutcome:
         raise NotImplementedError

@@ -19,6 +19,7 @@ from pipelines.serving import deploy
 class ModelHandler(Handler):
     type = "Model"
     properties = frozenset({"ModelName", "ModelArn", "PrimaryContainer", "ExecutionRoleArn"})
+    action = "CreateModel"
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         container = (node.step.get("Arguments") or {}).get("PrimaryContainer") or {}
@@ -41,6 +42,7 @@ class ModelHandler(Handler):
 class EndpointConfigHandler(Handler):
     type = "EndpointConfig"
     properties = frozenset({"EndpointConfigName", "EndpointConfigArn", "ProductionVariants", "DataCaptureConfig"})
+    action = "CreateEndpointConfig"
 
     def run(self, job: StepRun) -> StepOutcome:
         name = str(job.arguments.get("EndpointConfigName"))
@@ -56,6 +58,7 @@ class EndpointConfigHandler(Handler):
 class EndpointHandler(Handler):
     type = "Endpoint"
     properties = frozenset({"EndpointName", "EndpointArn", "EndpointStatus", "EndpointConfigName"})
+    action = "Deployment"
 
     def run(self, job: StepRun) -> StepOutcome:
         name, config = str(job.arguments.get("EndpointName")), str(job.arguments.get("EndpointConfigName"))

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import guard
-from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
+from pipelines.engine.events import Artifact
+from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
 
@@ -39,6 +40,7 @@ class ProcessingHandler(Handler):
     )
     cache_fields = ("AppSpecification", "Environment", "ProcessingInputs")
     makes_job = True
+    action = "ProcessingJob"
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         arguments = node.step.get("Arguments") or {}
@@ -82,8 +84,19 @@ class ProcessingHandler(Handler):
             return f"step {node.name} has no output {tokens[2]!r}; it has {', '.join(map(str, names)) or 'none'}"
         return None
 
-    def cache_inputs(self, arguments: dict[str, Any]) -> list[str]:
-        return [item["S3Input"]["S3Uri"] for item in arguments.get("ProcessingInputs") or [] if "S3Input" in item]
+    def artifacts(self, arguments: dict[str, Any], properties: dict[str, Any]) -> list[Artifact]:
+        found = self.inputs(arguments)
+        for output in ((properties.get("ProcessingOutputConfig") or arguments.get("ProcessingOutputConfig")) or {}).get("Outputs") or []:
+            found += artifact("out", "DataSet", output.get("OutputName"), (output.get("S3Output") or {}).get("S3Uri"))
+        return found
+
+    @staticmethod
+    def inputs(arguments: dict[str, Any]) -> list[Artifact]:
+        found = []
+        for item in arguments.get("ProcessingInputs") or []:
+            kind = "Code" if item.get("InputName") == "code" else "DataSet"
+            found += artifact("in", kind, item.get("InputName"), (item.get("S3Input") or {}).get("S3Uri"))
+        return found
 
     def run(self, job: StepRun) -> StepOutcome:
         app = job.arguments["AppSpecification"]

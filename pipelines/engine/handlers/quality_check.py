@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun
+from pipelines.engine.events import Artifact
+from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.handlers.processing import ProcessingHandler, Sandbox
 from pipelines.local.home import Home
 from pipelines.engine.runtimes import Runtimes
@@ -55,6 +56,13 @@ class QualityCheckHandler(ProcessingHandler):
     type = "QualityCheck"
     properties = frozenset({"CalculatedBaselineStatistics", "CalculatedBaselineConstraints", "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints"})
     cache_fields = ("AppSpecification", "Environment", "ProcessingInputs")
+    action = "QualityCheck"
+
+    def artifacts(self, arguments: dict[str, Any], properties: dict[str, Any]) -> list[Artifact]:
+        found = self.inputs(arguments)
+        for key in ("CalculatedBaselineStatistics", "CalculatedBaselineConstraints"):
+            found += artifact("out", "Baseline", key, properties.get(key))
+        return found
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         here = f"{node.pointer}"

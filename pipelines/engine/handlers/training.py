@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pipelines.engine import xgboost_algorithm
-from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
+from pipelines.engine.events import Artifact
+from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.runtimes import XGBOOST_ALGORITHM, Runtimes
 from pipelines.graph import Node
 
@@ -25,6 +26,7 @@ class TrainingHandler(Handler):
     )
     cache_fields = ("AlgorithmSpecification", "CheckpointConfig", "DebugHookConfig", "DebugRuleConfigurations", "Environment", "HyperParameters", "InputDataConfig")
     makes_job = True
+    action = "TrainingJob"
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         arguments = node.step.get("Arguments") or {}
@@ -49,8 +51,11 @@ class TrainingHandler(Handler):
         metrics = properties.get("FinalMetricDataList") or []
         return ", ".join(f"{m['MetricName']} {m['Value']:.4f}" for m in metrics) or None
 
-    def cache_inputs(self, arguments: dict[str, Any]) -> list[str]:
-        return [c["DataSource"]["S3DataSource"]["S3Uri"] for c in arguments.get("InputDataConfig") or []]
+    def artifacts(self, arguments: dict[str, Any], properties: dict[str, Any]) -> list[Artifact]:
+        found = []
+        for channel in arguments.get("InputDataConfig") or []:
+            found += artifact("in", "DataSet", channel.get("ChannelName"), ((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri"))
+        return found + artifact("out", "Model", "model", (properties.get("ModelArtifacts") or {}).get("S3ModelArtifacts"))
 
     def run(self, job: StepRun) -> StepOutcome:
         arguments = job.arguments
