@@ -35,8 +35,9 @@ from pipelines.engine.records import Records
 from pipelines.local.store import ObjectStore
 from pipelines.errors import MlopsError
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor.schedules import HOURLY, iso
-from pipelines.monitor.scheduler import LocalRetrainer, Monitor
+from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso
+from pipelines.monitor.scheduler import Monitor
+from pipelines.retraining import LocalRetrainer
 from pipelines.serving import auth, deploy
 from pipelines.serving.clock import set_clock
 from pipelines.serving.stages import stages
@@ -131,18 +132,13 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     for part, seconds in story.timings.items():
         story.echo(f"    {part:<16} {seconds:6.1f} s")
     story.echo(f"    {'total':<16} {total:6.1f} s")
-    monitor = Monitor(home)
-    try:
-        row = monitor.schedules.schedule(SCHEDULE)
-        reports = monitor.local_path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{SCHEDULE}")
-    finally:
-        monitor.close()
+    with MonitoringStore(home) as schedules:
+        row = schedules.schedule(SCHEDULE)
+    reports = home.objects().path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{SCHEDULE}")
     story.echo(f"    drift timeline: {reports / 'timeline.html'}")
     latest = [o for o in outcomes if o.report]
     if latest:
-        monitor = Monitor(home)
-        story.echo(f"    latest report:  {monitor.local_path(latest[-1].report) / 'report.html'}")
-        monitor.close()
+        story.echo(f"    latest report:  {home.objects().path(latest[-1].report) / 'report.html'}")
     story.echo(f"    pipeline logs:  {home.executions}")
     story.echo(f"    state:          {home.root}  (make clean removes it)")
     if keep_serving:

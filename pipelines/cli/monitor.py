@@ -14,8 +14,9 @@ from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.errors import UsageError
 from pipelines.monitor import analyzer, dataset
-from pipelines.monitor.schedules import HOURLY, iso, utcnow
-from pipelines.monitor.scheduler import LocalRetrainer, Monitor
+from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso, utcnow
+from pipelines.monitor.scheduler import Monitor
+from pipelines.retraining import LocalRetrainer
 from pipelines.serving import deploy
 
 
@@ -236,18 +237,16 @@ def violations_frame(home: Home, schedule: str | None = None, execution_id: int 
     """The violations of an execution (the latest with a report by default) as a pandas DataFrame."""
     import pandas as pd
 
-    monitor = Monitor(home)
-    try:
+    with MonitoringStore(home) as schedules:
         if execution_id is not None:
-            item = monitor.schedules.execution(execution_id)
+            item = schedules.execution(execution_id)
         else:
-            reported = [e for e in monitor.schedules.list_executions(schedule) if e.get("ReportUri")]
+            reported = [e for e in schedules.list_executions(schedule) if e.get("ReportUri")]
             if not reported:
                 raise UsageError("no monitoring execution with a report yet; run `mlops monitor scheduler --once`")
             item = reported[0]
-        path = monitor.local_path(item["ReportUri"]) / analyzer.VIOLATIONS
-    finally:
-        monitor.close()
+    report = item["ReportUri"]
+    path = (home.objects().path(report) if is_s3(report) else Path(report)) / analyzer.VIOLATIONS
     rows = json.loads(path.read_text())["violations"]
     frame = pd.DataFrame(rows, columns=["feature_name", "constraint_check_type", "description"])
     frame.attrs.update({"schedule": item["MonitoringScheduleName"], "scheduled_time": item["ScheduledTime"], "status": item["MonitoringExecutionStatus"]})

@@ -16,24 +16,20 @@ reason.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
 from pipelines.local.home import Home
-from pipelines.engine.records import Records
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.lineage import recorder as lineage
 from pipelines.monitor import analyzer, report
 from pipelines.monitor.schedules import Cron, MonitoringStore, iso, utcnow, window
 
 logger = logging.getLogger(__name__)
-RETRAIN_MARKER = "retrain:alarm="
 
 
 @dataclass
@@ -46,16 +42,28 @@ class ExecutionOutcome:
     failure_reason: str | None = None
 
 
-# A retraining starter: (alarm name, reason) -> the pipeline execution's ARN (or a handle).
-Retrainer = Callable[[str, str], str]
+class Retrainer(Protocol):
+    """What the monitor asks for retraining: start it, and whether it still runs."""
+
+    def start(self, alarm: str, reason: str) -> str:
+        """Start a retraining run for ``alarm``; the pipeline execution's ARN (or a handle to it)."""
+
+    def running(self, handle: str) -> bool:
+        """Whether the run that ``start`` returned ``handle`` for is still in progress."""
 
 
 class Monitor:
-    def __init__(self, home: Home, retrainer: Retrainer | None = None) -> None:
+    def __init__(self, home: Home, retrainer: Retrainer) -> None:
         self.home = home
         self.store = ObjectStore(home.store)
         self.schedules = MonitoringStore(home)
-        self.retrainer = retrainer or LocalRetrainer(home)
+        self.retrainer = retrainer
+
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self.schedules.close()
@@ -185,7 +193,7 @@ class Monitor:
             if running:
                 self.schedules.record_decision(alarm["name"], "retrain skipped", f"{reason}; retraining {running} is still in progress", running)
                 continue
-            arn = self.retrainer(alarm["name"], reason)
+            arn = self.retrainer.start(alarm["name"], reason)
             self.schedules.record_decision(alarm["name"], "retrain started", reason, arn)
 
     @staticmethod
@@ -205,70 +213,8 @@ class Monitor:
         previous = [d for d in self.schedules.decisions(alarm) if d["decision"] == "retrain started" and d["pipeline_execution_arn"]]
         if not previous:
             return None
-        arn = previous[-1]["pipeline_execution_arn"]
-        if not self.home.database.exists():
-            return None
-        records = Records(self.home)
-        try:
-            status = records.describe_execution(arn)["PipelineExecutionStatus"]
-        except Exception:  # noqa: BLE001 - not recorded (yet): treat as starting
-            return arn if isinstance(self.retrainer, LocalRetrainer) and self.retrainer.running(arn) else None
-        finally:
-            records.close()
-        return arn if status == "Executing" else None
-
-
-class LocalRetrainer:
-    """Starts ``mlops run`` on this MLOPS_HOME in the background and returns a handle to it.
-
-    With ``wait``, it waits for the run to end and returns the pipeline execution's ARN. The
-    run's description carries the alarm (``retrain:alarm=<name>: <reason>``), so the execution
-    says why it ran.
-    """
-
-    def __init__(self, home: Home, wait: bool = False) -> None:
-        self.home = home
-        self.wait = wait
-        self._pids: dict[str, int] = {}
-
-    def __call__(self, alarm: str, reason: str) -> str:
-        log_dir = self.home.retraining
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log = log_dir / f"{alarm}-{utcnow():%Y%m%dT%H%M%SZ}.log"
-        description = f"{RETRAIN_MARKER}{alarm}: {reason}"
-        command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(self.home.root), "run", "--json", "--description", description]
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            pid = os.posix_spawnp(command[0], command, dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)], setsid=True)
-        finally:
-            os.close(fd)
-        handle = f"pending:{pid}:{log}"
-        self._pids[handle] = pid
-        if self.wait:
-            os.waitpid(pid, 0)
-            return _arn_from(log) or handle
-        return handle
-
-    def running(self, handle: str) -> bool:
-        pid = self._pids.get(handle)
-        if pid is None:
-            return False
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return False
-        return done == 0
-
-
-def _arn_from(log: Path) -> str | None:
-    import json
-
-    text = log.read_text(errors="replace")
-    start = text.find("{\n")
-    try:
-        return json.loads(text[start:])["PipelineExecutionArn"] if start >= 0 else None
-    except (ValueError, KeyError):
-        return None
+        handle = previous[-1]["pipeline_execution_arn"]
+        return handle if self.retrainer.running(handle) else None
 
 
 def _parse(value: str) -> datetime:

@@ -105,3 +105,10 @@ def test_the_engine_calls_nothing_above_it() -> None:
 def test_local_state_has_no_upward_imports() -> None:
     local = {m for m in imports_of("local") if m.startswith("pipelines.")}
     assert local <= {"pipelines.errors", "pipelines.fileio", "pipelines.local.home", "pipelines.local.store", "pipelines.local.database"}, local
+
+
+def test_no_layer_reaches_into_the_engine() -> None:
+    """The registry, the endpoint, the monitor and the lineage stand on local state, not on the engine."""
+    for folder in ("registry", "serving", "monitor", "lineage"):
+        reaching = {m for m in imports_of(folder) if m.startswith("pipelines.engine")}
+        assert not reaching, (folder, reaching)

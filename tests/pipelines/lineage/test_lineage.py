@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from capture_helpers import capture_frame
+from retrainers import FakeRetrainer
 from pipelines import commit as commits
 from pipelines import local_run
 from pipelines.cli import main as mlops
@@ -43,7 +44,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, scored_test: Path) -> dict:
     registry.close()
     frame = pd.read_csv(scored_test, dtype={"prediction": str}).head(300)
     capture_frame(plain_decimals(frame), ObjectStore(home.store).path("s3://sagemaker-us-east-1-mlops/credit-default/data-capture"), T0, timedelta(minutes=50), endpoint="credit-staging")
-    monitor = Monitor(home, retrainer=lambda alarm, reason: "x")
+    monitor = Monitor(home, retrainer=FakeRetrainer())
     monitor.schedules.create_schedule("hourly", "credit-staging", "cron(0 * ? * * *)", "s3://sagemaker-us-east-1-mlops/credit-default/data-capture", baselines["Statistics"]["S3Uri"], baselines["Constraints"]["S3Uri"], "s3://sagemaker-us-east-1-mlops/credit-default/monitoring")
     outcomes = monitor.run_due(now=T0 + timedelta(hours=1, minutes=5), backfill_from=T0)
     monitor.close()

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from capture_helpers import capture_frame
+from retrainers import FakeRetrainer
 from pipelines.local.home import Home
-from pipelines.engine.records import Records
 from pipelines.local.store import ObjectStore
 from pipelines.errors import UsageError
 from pipelines.monitor import analyzer
@@ -108,8 +108,9 @@ def test_hours_of_traffic_clean_then_drifted_with_an_alarm_that_retrains_once(ho
     for hour, frame in enumerate(hours):
         frame = frame if hour < 2 else drifted(frame, rescore)
         capture_frame(plain_decimals(frame), capture_root, T0 + timedelta(hours=hour), timedelta(minutes=59))
-    calls: list[tuple[str, str]] = []
-    monitor = Monitor(home, retrainer=lambda alarm, reason: calls.append((alarm, reason)) or f"arn:retrain:{len(calls)}")
+    retrainer = FakeRetrainer()
+    calls = retrainer.calls
+    monitor = Monitor(home, retrainer=retrainer)
     monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     monitor.schedules.create_alarm("drift", "hourly", "*", 0.1, 2)
 
@@ -152,10 +153,8 @@ def test_a_retraining_run_in_progress_is_not_started_again(home: Home, baseline_
     for hour, kind in enumerate(pattern):
         frame = test.sample(400, random_state=hour)
         capture_frame(plain_decimals(drifted(frame, rescore) if kind == "drift" else frame), capture_root, T0 + timedelta(hours=hour), timedelta(minutes=59))
-    records = Records(home)
-    records.create_execution("abc123", "arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123", "p", None, "retraining", {}, {"Steps": []})
-    records.close()  # left Executing: the retraining is "in progress"
-    monitor = Monitor(home, retrainer=lambda alarm, reason: "arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123")
+    # The retraining it starts is still in progress whenever the monitor asks.
+    monitor = Monitor(home, retrainer=FakeRetrainer("arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123", running=True))
     monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     monitor.schedules.create_alarm("drift", "hourly", "LIMIT_BAL", 0.1, 1)
     monitor.run_due(now=T0 + timedelta(hours=3, minutes=1), backfill_from=T0)
@@ -165,7 +164,7 @@ def test_a_retraining_run_in_progress_is_not_started_again(home: Home, baseline_
 
 
 def test_stopped_schedules_do_not_run(home: Home, baseline_uris: tuple[str, str]) -> None:
-    monitor = Monitor(home, retrainer=lambda alarm, reason: "x")
+    monitor = Monitor(home, retrainer=FakeRetrainer())
     monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     monitor.schedules.set_status("hourly", "Stopped")
     assert monitor.run_due(now=T0 + timedelta(hours=3), backfill_from=T0) == []
@@ -173,7 +172,7 @@ def test_stopped_schedules_do_not_run(home: Home, baseline_uris: tuple[str, str]
 
 
 def test_run_due_for_named_schedules_leaves_the_others_alone(home: Home, baseline_uris: tuple[str, str]) -> None:
-    monitor = Monitor(home, retrainer=lambda alarm, reason: "arn:never")
+    monitor = Monitor(home, retrainer=FakeRetrainer())
     try:
         monitor.schedules.create_schedule("mine", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
         monitor.schedules.create_schedule("theirs", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
