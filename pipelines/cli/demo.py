@@ -1,11 +1,360 @@
-"""``mlops demo``: the whole lifecycle on this machine, step by step."""
+"""``mlops demo``: the whole story on one machine, told in the terminal: commit -> pipeline ->
+approval -> endpoint -> traffic -> monitoring -> drift alarm -> retraining -> lineage, with what
+each part took.
+
+``mlops demo`` (and ``make demo``) runs it. Traffic is sent through the real endpoint server
+with real signed boto3 clients. The server stamps capture with a clock the demo drives
+(``mlops serve --clock-file``): the demo sets the clock to a simulated hour, sends that hour's
+requests and waits for their answers before it moves to the next hour, so a few seconds of
+traffic fill several capture hours and no hour can spill into another, however busy the
+machine is. The monitoring schedule's hourly executions then analyse those hours exactly as
+they would in production. Each run uses fresh simulated hours, so running the demo again works.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
 import click
 
-from pipelines import demo as story
+from pipelines import local_run
+from pipelines.cli.progress import Printer, summary
 from pipelines.local.home import Home
+from pipelines.engine.records import Records
+from pipelines.local.store import ObjectStore
+from pipelines.errors import MlopsError
+from pipelines.fileio import write_text_atomic
+from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso
+from pipelines.monitor.scheduler import Monitor
+from pipelines.retraining import LocalRetrainer
+from pipelines.serving import auth, deploy
+from pipelines.serving.clock import set_clock
+from pipelines.serving.stages import stages
+
+SCHEDULE = "credit-default-hourly"
+ALARM = "credit-default-drift"
+CLOCK_SPEED = 720.0  # simulated seconds per real second: spreads an hour's capture stamps
+CLIENTS = 8
+HOURS = (("clean", 500), ("clean", 500), ("drifted", 500), ("drifted", 500))
+
+
+@dataclass
+class Story:
+    home: Home
+    echo: Callable[[str], None] = click.echo
+    timings: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def part(self, number: int, title: str) -> float:
+        self.echo(click.style(f"\n[{number}/7] {title}", bold=True))
+        return time.perf_counter()
+
+    def done(self, name: str, started: float) -> None:
+        self.timings[name] = time.perf_counter() - started
+
+
+def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
+    story = Story(home)
+    began = time.perf_counter()
+    commit = local_run.local_commit(allow_dirty=True)
+
+    started = story.part(1, "Pipeline on the local engine, tagged with the repository's commit")
+    story.echo(f"    commit {commit.sha[:12] if commit else '(not a git repository)'}{' (uncommitted changes)' if commit and commit.dirty else ''}: {commit.subject if commit else ''}")
+    document, name = local_run.load_definition(local_run.definitions.DEFAULT_MODULE, {}, None, None)
+    result = local_run.run(home, document, name, {}, commit, progress=Printer())
+    story.echo(summary(result, home))
+    if result.status != "Succeeded":
+        raise MlopsError(f"the pipeline ended {result.status}: {result.failure_reason}")
+    package_arn = _step_property(home, result.execution_id, "Register", "ModelPackageArn")
+    if not package_arn:
+        raise MlopsError("the pipeline registered no model (did the AUC pass its threshold?)")
+    test_csv = ObjectStore(home.store).path(_output(home, result.execution_id, "Preprocess", "test")) / "test.csv"
+    story.facts.update(execution=result.arn, package=package_arn)
+    story.done("pipeline", started)
+
+    started = story.part(2, "Approval and deployment to staging, with data capture")
+    staging = stages(home)["staging"]
+    registry = deploy.registry(home)
+    try:
+        registry.on_approval(lambda approved: story.facts.update(endpoint=deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging")))
+        story.echo(f"    {package_arn} is PendingManualApproval: a human reviews the evaluation here and approves it.")
+        registry.update_status(package_arn, "Approved", "demo: evaluation reviewed, AUC above its threshold", by="demo-reviewer")
+    finally:
+        registry.close()
+    endpoint = story.facts["endpoint"]
+    capture = endpoint.get("DataCaptureConfig", {})
+    story.echo(f"    approved -> deployed {endpoint['EndpointName']} ({endpoint['EndpointStatus']}), capturing {capture.get('CurrentSamplingPercentage')}% to {capture.get('DestinationS3Uri')}")
+    story.done("approve+deploy", started)
+
+    started = story.part(3, "Traffic through the endpoint: two clean hours, then the workshop's drift")
+    start_hour = _next_window(home)
+    clock_file = home.demo / "clock.json"
+    set_clock(clock_file, start_hour, start_hour + timedelta(hours=1), speed=CLOCK_SPEED)
+    server = _start_server(home, port, clock_file)
+    story.echo(f"    boto3 clients sign every request (SigV4) with the endpoint's key in {auth.credentials_path(home)} (mode 0600)")
+    try:
+        counts = _send_traffic(story, server["url"], endpoint["EndpointName"], test_csv, clock_file, start_hour)
+    finally:
+        if not keep_serving:
+            _stop_server(server["process"])  # SIGTERM: every answered request is written
+    if keep_serving:
+        set_clock(clock_file, datetime.now(timezone.utc))  # from here on the server stamps real time
+    else:
+        _check_capture(home, endpoint, start_hour, counts)
+    story.facts["requests"] = counts
+    story.done("traffic", started)
+
+    started = story.part(4, "Monitoring: the hourly schedule's executions over those hours")
+    outcomes, decisions = _monitor(story, endpoint, package_arn, start_hour)
+    story.done("monitoring", started)
+
+    started = story.part(5, "The drift alarm and the retraining it started")
+    _show_retraining(story, decisions)
+    story.done("retraining", started)
+
+    started = story.part(6, "Lineage of the endpoint, from the commit to the monitoring report")
+    _show_lineage(story, endpoint["EndpointName"])
+    story.done("lineage", started)
+
+    story.part(7, "Summary")
+    total = time.perf_counter() - began
+    for part, seconds in story.timings.items():
+        story.echo(f"    {part:<16} {seconds:6.1f} s")
+    story.echo(f"    {'total':<16} {total:6.1f} s")
+    with MonitoringStore(home) as schedules:
+        row = schedules.schedule(SCHEDULE)
+    reports = home.objects().path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{SCHEDULE}")
+    story.echo(f"    drift timeline: {reports / 'timeline.html'}")
+    latest = [o for o in outcomes if o.report]
+    if latest:
+        story.echo(f"    latest report:  {home.objects().path(latest[-1].report) / 'report.html'}")
+    story.echo(f"    pipeline logs:  {home.executions}")
+    story.echo(f"    state:          {home.root}  (make clean removes it)")
+    if keep_serving:
+        story.echo(f"    the endpoint still answers on {server['url']}/endpoints/{endpoint['EndpointName']}/invocations (pid {server['process'].pid})")
+    else:
+        story.echo("    the endpoint server is stopped (mlops serve starts it again; --keep-serving keeps it)")
+    return 0
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _step_property(home: Home, execution_id: str, step: str, key: str) -> Any:
+    records = Records(home)
+    try:
+        return (records.step_properties(execution_id, step) or {}).get(key)
+    finally:
+        records.close()
+
+
+def _output(home: Home, execution_id: str, step: str, output: str) -> str:
+    records = Records(home)
+    try:
+        properties = records.step_properties(execution_id, step) or {}
+    finally:
+        records.close()
+    return next(o["S3Output"]["S3Uri"] for o in properties["ProcessingOutputConfig"]["Outputs"] if o["OutputName"] == output)
+
+
+def _next_window(home: Home) -> datetime:
+    """Fresh simulated hours for this run: after the previous run's, else from the next hour."""
+    state_file = home.demo / "state.json"
+    previous = json.loads(state_file.read_text())["next"] if state_file.is_file() else None
+    now_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = max(now_hour, datetime.fromisoformat(previous)) if previous else now_hour
+    write_text_atomic(state_file, json.dumps({"next": (start + timedelta(hours=len(HOURS) + 2)).isoformat()}))
+    return start
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_server(home: Home, port: int | None, clock_file: Path) -> dict[str, Any]:
+    """Start ``mlops serve`` on the demo's clock file and wait until it answers (or has ended)."""
+    log = home.demo / "server.log"
+    for _ in range(3):  # a port taken between choosing it and binding it: choose again
+        chosen = port or _free_port()
+        with log.open("w") as handle:
+            command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(home.root), "serve", "--port", str(chosen), "--workers", "2", "--clock-file", str(clock_file), "--auth", "sigv4"]
+            process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{chosen}"
+        if _wait_until_serving(process, url):
+            return {"process": process, "url": url}
+        if port is not None or "address already in use" not in log.read_text().lower():
+            break
+    _stop_server(process)
+    raise MlopsError(f"the endpoint server did not start (exit code {process.returncode}); see {log}")
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], url: str) -> bool:
+    """True once the server answers /ping with an endpoint loaded; False if it ended first.
+
+    This waits on events (the answer, or the process's end), not on a duration: a busy machine
+    only makes it take longer. The hour's bound is a guard against a hung server, not a pace.
+    """
+    import urllib.request
+
+    give_up = time.monotonic() + 3600
+    while process.poll() is None and time.monotonic() < give_up:
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=60) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def _stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and wait: the server writes every answered request's capture before it exits."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise MlopsError("the endpoint server did not stop within 10 minutes of SIGTERM; it was killed, and capture may be incomplete") from None
+
+
+def drift(rows: list[list[str]], columns: list[str], seed: int) -> list[list[str]]:
+    """The workshop's drift: LIMIT_BAL / 1000 on half the rows, EDUCATION negated on 75%, MARRIAGE on half."""
+    rng = random.Random(seed)
+    limit, education, marriage = columns.index("LIMIT_BAL"), columns.index("EDUCATION"), columns.index("MARRIAGE")
+    changed = []
+    for row in rows:
+        row = list(row)
+        if rng.random() < 0.5:
+            row[limit] = str(int(float(row[limit])) // 1000)
+        if rng.random() < 0.75:
+            row[education] = str(-int(float(row[education])))
+        if rng.random() < 0.5:
+            row[marriage] = str(-int(float(row[marriage])))
+        changed.append(row)
+    return changed
+
+
+def _send_traffic(story: Story, url: str, endpoint: str, test_csv: Path, clock_file: Path, start_hour: datetime) -> dict[str, int]:
+    """Each simulated hour: set the server's capture clock to that hour, send its requests, wait
+    for every answer. A request is stamped before it is answered, so no hour can spill into the
+    next, whatever the machine's load; a slow machine only takes longer."""
+    import boto3
+    from botocore.config import Config
+
+    lines = test_csv.read_text().splitlines()
+    columns = lines[0].split(",")[1:]  # the label is not sent: clients send the 23 features
+    rows = [line.split(",")[1:] for line in lines[1:]]
+    random.Random(7).shuffle(rows)
+    # The clients sign every request (SigV4) with the endpoint's own credentials, as they would on AWS.
+    credentials = auth.load_or_create(story.home)
+    session = boto3.Session(aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key, region_name=story.home.region)
+    config = Config(read_timeout=600, connect_timeout=60)  # a busy machine answers late, not never
+    clients = [session.client("sagemaker-runtime", endpoint_url=url, config=config) for _ in range(CLIENTS)]
+    counts: dict[str, int] = {}
+    offset = 0
+    for hour, (kind, size) in enumerate(HOURS):
+        batch = rows[offset : offset + size]
+        offset += size
+        if kind == "drifted":
+            batch = drift(batch, columns, hour)
+        begins = start_hour + timedelta(hours=hour)
+        set_clock(clock_file, begins, begins + timedelta(hours=1), speed=CLOCK_SPEED)
+
+        def send(item: tuple[int, list[str]]) -> None:
+            index, row = item
+            clients[index % len(clients)].invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=",".join(row))["Body"].read()
+
+        with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+            list(pool.map(send, enumerate(batch)))
+        counts[f"{begins:%H}:00 {kind}"] = len(batch)
+        story.echo(f"    {begins:%Y-%m-%d %H}:00-{(begins + timedelta(hours=1)):%H}:00  {len(batch)} requests ({kind})")
+    return counts
+
+
+def _check_capture(home: Home, endpoint: dict[str, Any], start_hour: datetime, counts: dict[str, int]) -> None:
+    """Every request of every hour is in that hour's capture folder, or the story stops here."""
+    capture = endpoint["DataCaptureConfig"]["DestinationS3Uri"]
+    variant = endpoint["ProductionVariants"][0].get("VariantName", "AllTraffic")
+    root = ObjectStore(home.store).path(capture) / endpoint["EndpointName"] / variant
+    for hour, (label, sent) in enumerate(counts.items()):
+        folder = root / f"{start_hour + timedelta(hours=hour):%Y/%m/%d/%H}"
+        found = sum(path.read_bytes().count(b"\n") for path in folder.glob("*.jsonl")) if folder.is_dir() else 0
+        if found != sent:
+            raise MlopsError(f"the capture of {label} holds {found} records for {sent} requests sent ({folder}); see {home.demo / 'server.log'}")
+
+
+def _monitor(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime) -> tuple[list[Any], list[dict[str, Any]]]:
+    registry = deploy.registry(story.home)
+    try:
+        baselines = registry.describe(package_arn)["DriftCheckBaselines"]["ModelDataQuality"]
+    finally:
+        registry.close()
+    monitor = Monitor(story.home, retrainer=LocalRetrainer(story.home, wait=True))
+    try:
+        existing = {s["MonitoringScheduleName"] for s in monitor.schedules.list_schedules()}
+        if SCHEDULE in existing:
+            monitor.schedules.delete_schedule(SCHEDULE)  # a new baseline and a new run: a new schedule
+        monitor.schedules.create_schedule(
+            SCHEDULE, endpoint["EndpointName"], HOURLY, endpoint["DataCaptureConfig"]["DestinationS3Uri"],
+            baselines["Statistics"]["S3Uri"], baselines["Constraints"]["S3Uri"], deploy.monitoring_destination(endpoint["DataCaptureConfig"]["DestinationS3Uri"]),
+        )  # fmt: skip
+        monitor.schedules.create_alarm(ALARM, SCHEDULE, "*", 0.1, 2)
+        story.echo(f"    schedule {SCHEDULE} ({HOURLY}) with the package's drift-check baseline; alarm: any feature's drift > 0.1 for 2 hours -> retrain")
+        outcomes = monitor.run_due(now=start_hour + timedelta(hours=len(HOURS), minutes=5), backfill_from=start_hour, only=[SCHEDULE])
+        for outcome in outcomes:
+            detail = f"{outcome.violations} violation(s)" if outcome.status != "Failed" else outcome.failure_reason
+            story.echo(f"    {iso(outcome.scheduled)}  {outcome.status:<24} {detail}")
+            if outcome.report:
+                violations = json.loads((monitor.local_path(outcome.report) / "constraint_violations.json").read_text())["violations"]
+                flagged = sorted({v["feature_name"] for v in violations if v["constraint_check_type"] == "baseline_drift_check"})
+                if flagged:
+                    story.echo(f"        drift on: {', '.join(flagged)}")
+        decisions = monitor.schedules.decisions(ALARM)
+    finally:
+        monitor.close()
+    return outcomes, decisions
+
+
+def _show_retraining(story: Story, decisions: list[dict[str, Any]]) -> None:
+    started = [d for d in decisions if d["decision"] == "retrain started"]
+    if not started:
+        story.echo("    the alarm did not fire (no drift held for two hours)")
+        return
+    decision = started[-1]
+    story.echo(f"    alarm {ALARM} entered ALARM: {decision['reason']}")
+    arn = decision["pipeline_execution_arn"]
+    records = Records(story.home)
+    try:
+        described = records.describe_execution(arn)
+    except MlopsError:
+        story.echo(f"    retraining {arn}: not recorded (see {story.home.retraining})")
+        return
+    finally:
+        records.close()
+    story.echo(f"    retraining execution {arn.rsplit('/', 1)[1]}: {described['PipelineExecutionStatus']} ({described.get('PipelineExecutionDescription', '')[:90]})")
+    story.facts["retraining"] = arn
+
+
+def _show_lineage(story: Story, endpoint: str) -> None:
+    from pipelines.lineage.query import endpoint_table
+
+    for line in endpoint_table(story.home, endpoint):
+        story.echo(f"    {line}")
 
 
 @click.command(
@@ -17,4 +366,4 @@ from pipelines.local.home import Home
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="port for the endpoint server (default: a free one)")
 @click.pass_obj
 def command(obj: dict, keep_serving: bool, port: int | None) -> int:
-    return story.run(Home.resolve(obj.get("home")), keep_serving=keep_serving, port=port)
+    return run(Home.resolve(obj.get("home")), keep_serving=keep_serving, port=port)
