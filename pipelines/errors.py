@@ -1,21 +1,33 @@
 """Errors a user can cause, and what the CLI prints for them.
 
     MlopsError                 a user mistake or an environment problem: one line, exit 1
-    +-- UsageError             bad command-line input (--kwargs, --parameters, --tags ...)
+    +-- UsageError             bad input: options, arguments, a request a store refuses
+    |   +-- NotFound           the thing named does not exist
+    |   +-- AlreadyExists      a thing by that name exists already
+    |   +-- Conflict           the request does not fit the thing's state (already Approved ...)
     +-- DefinitionError        a pipeline definition that cannot be built or run
     +-- DataError              input data that does not fit (job scripts raise their own)
     +-- AwsError               an AWS call refused: the code and AWS's message, on one line
 
-Anything else that escapes a command is a bug and is shown with its traceback.
+Stores raise the kinds; the engine's handlers turn them into a step's failure reason
+(``<aws_code>: message``) in one place, and the CLI prints ``headline: message``. Anything
+else that escapes a command is a bug and is shown with its traceback.
 """
 
 from __future__ import annotations
 
 
 class MlopsError(Exception):
-    """Base class: ``headline`` names the kind of problem, the message says what and where."""
+    """Base class: ``headline`` names the kind of problem, the message says what and where;
+    ``aws_code`` is the error code SageMaker's API answers the same mistake with."""
 
     headline = "error"
+    aws_code = "ValidationException"
+
+    def __init__(self, message: str = "", aws_code: str | None = None) -> None:
+        super().__init__(message) if message else super().__init__()
+        if aws_code:
+            self.aws_code = aws_code
 
     def __str__(self) -> str:
         return self.args[0] if self.args else self.headline
@@ -23,6 +35,21 @@ class MlopsError(Exception):
 
 class UsageError(MlopsError):
     headline = "usage error"
+
+
+class NotFound(UsageError):
+    headline = "not found"
+    aws_code = "ResourceNotFound"
+
+
+class AlreadyExists(UsageError):
+    headline = "already exists"
+    aws_code = "ResourceInUse"
+
+
+class Conflict(UsageError):
+    headline = "conflict"
+    aws_code = "ConflictException"
 
 
 class DefinitionError(MlopsError):

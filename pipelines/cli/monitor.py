@@ -204,8 +204,6 @@ def run(obj: dict, endpoint: str | None, schedule_name: str | None, start_text: 
                 raise UsageError(f"{'endpoint ' + endpoint if endpoint else 'there'} has {len(candidates)} schedules ({', '.join(candidates) or 'none'}); pass --schedule")
             schedule_name = candidates[0]
         outcome = monitor.execute(schedule_name, end, start, end)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
     finally:
         monitor.close()
     _print_outcomes([outcome])

@@ -32,6 +32,7 @@ from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
 from pipelines.local.store import ObjectStore
 from pipelines.engine.validation import validate
+from pipelines.errors import UsageError
 from pipelines.graph import Node
 
 NOT_EXECUTED = "NotExecuted"  # recorded for steps of types the local engine cannot run yet
@@ -292,6 +293,9 @@ class _Execution:
             except ExpressionError as exc:
                 outcome = StepOutcome(FAILED, failure_reason=str(exc))
                 log.write(f"{exc}\n")
+            except UsageError as exc:  # a store refused the request, as SageMaker's API would
+                outcome = StepOutcome(FAILED, failure_reason=f"{exc.aws_code}: {exc}")
+                log.write(f"{outcome.failure_reason}\n")
             except Exception as exc:  # noqa: BLE001 - a bug in a handler: record it, keep the traceback
                 log.write(traceback.format_exc())
                 outcome = StepOutcome(FAILED, failure_reason=f"InternalError: {type(exc).__name__}: {exc} (traceback in {log_path})")

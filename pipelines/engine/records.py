@@ -16,7 +16,7 @@ from typing import Any
 from pipelines.local.database import Database, now
 from pipelines.local.home import Home
 from pipelines.engine import runner
-from pipelines.errors import UsageError
+from pipelines.errors import NotFound
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -102,7 +102,7 @@ class Records(Database):
         self.settle_abandoned()
         row = self._db.execute("SELECT * FROM executions WHERE id=? OR arn=?", (execution_id, execution_id)).fetchone()
         if row is None:
-            raise UsageError(f"no execution {execution_id!r} under {self.path.parent}; see `mlops executions list`")
+            raise NotFound(f"no execution {execution_id!r} under {self.path.parent}")
         return _execution(row)
 
     def list_executions(self, limit: int = 20) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.local.home import Home
-from pipelines.errors import UsageError
+from pipelines.errors import NotFound, UsageError
 from pipelines.lineage import recorder
 from pipelines.lineage.store import LineageStore
 
@@ -27,7 +27,7 @@ ORDER = [
 
 def open_store(home: Home) -> LineageStore:
     if not home.lineage_db.exists():
-        raise UsageError(f"no lineage recorded under {home.root} yet; run the pipeline first (mlops run)")
+        raise NotFound(f"no lineage recorded under {home.root} yet: nothing has run there")
     return LineageStore(home)
 
 
@@ -46,9 +46,9 @@ def start(store: LineageStore, endpoint: str | None = None, package: str | None 
         found = [e for e in store.find("artifact", "Commit") if (e["Digest"] or "").startswith(commit.lower())]
         what = f"commit {commit!r}"
     else:
-        raise UsageError("say where to start: --endpoint, --model-package, --execution or --commit")
+        raise UsageError("say where to start: an endpoint, a model package, an execution or a commit")
     if not found:
-        raise UsageError(f"no lineage for {what}")
+        raise NotFound(f"no lineage for {what}")
     return found[-1]["Arn"]
 
 

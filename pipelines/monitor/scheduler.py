@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.errors import Conflict
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.lineage import recorder as lineage
@@ -103,7 +104,7 @@ class Monitor:
             start, end = window(Cron.parse(row["expression"]), scheduled, row["start_offset"], row["end_offset"])
         execution_id = self.schedules.start_execution(schedule, scheduled, start, end)
         if execution_id is None:
-            raise ValueError(f"{schedule} already ran at {iso(scheduled)}")
+            raise Conflict(f"{schedule} already ran at {iso(scheduled)}")
         report_uri = f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{schedule}/{scheduled:%Y/%m/%d/%H}"
         with tempfile.TemporaryDirectory(prefix="monitoring-") as tmp:
             work = Path(tmp)

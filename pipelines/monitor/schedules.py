@@ -20,7 +20,7 @@ from typing import Any
 from pipelines import shapes
 from pipelines.local.database import Database
 from pipelines.local.home import Home
-from pipelines.errors import UsageError
+from pipelines.errors import AlreadyExists, NotFound, UsageError
 
 HOURLY = "cron(0 * ? * * *)"
 _CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
@@ -151,13 +151,13 @@ class MonitoringStore(Database):
                     (name, endpoint, cron.expression, start_offset, end_offset, "Scheduled", capture_uri, statistics_uri, constraints_uri, output_uri, now, now),
                 )
         except sqlite3.IntegrityError as exc:
-            raise UsageError(f"a monitoring schedule named {name!r} already exists") from exc
+            raise AlreadyExists(f"a monitoring schedule named {name!r} already exists") from exc
         return self.describe_schedule(name)
 
     def _row(self, name: str) -> sqlite3.Row:
         row = self._db.execute("SELECT * FROM schedules WHERE name=?", (name,)).fetchone()
         if row is None:
-            raise UsageError(f"no monitoring schedule {name!r}; see `mlops monitor schedule list`")
+            raise NotFound(f"no monitoring schedule {name!r}")
         return row
 
     def schedule(self, name: str) -> dict[str, Any]:
@@ -250,25 +250,25 @@ class MonitoringStore(Database):
     def execution(self, execution_id: int) -> dict[str, Any]:
         row = self._db.execute("SELECT e.*, s.endpoint FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE e.id=?", (execution_id,)).fetchone()
         if row is None:
-            raise UsageError(f"no monitoring execution {execution_id}")
+            raise NotFound(f"no monitoring execution {execution_id}")
         return _summary(row, self.home)
 
     # -- alarms -----------------------------------------------------------------------------
     def create_alarm(self, name: str, schedule: str, feature: str, threshold: float, periods: int, action: str = "retrain") -> dict[str, Any]:
         self._row(schedule)
         if periods < 1:
-            raise UsageError("--periods must be at least 1")
+            raise UsageError("an alarm's periods must be at least 1")
         try:
             with self._write() as db:
                 db.execute("INSERT INTO alarms VALUES (?,?,?,?,?,?,?,?)", (name, schedule, feature, threshold, periods, action, "OK", iso(utcnow())))
         except sqlite3.IntegrityError as exc:
-            raise UsageError(f"an alarm named {name!r} already exists") from exc
+            raise AlreadyExists(f"an alarm named {name!r} already exists") from exc
         return self.alarm(name)
 
     def alarm(self, name: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM alarms WHERE name=?", (name,)).fetchone()
         if row is None:
-            raise UsageError(f"no alarm {name!r}; see `mlops monitor alarm list`")
+            raise NotFound(f"no alarm {name!r}")
         return dict(row)
 
     def alarms(self, schedule: str | None = None) -> list[dict[str, Any]]:

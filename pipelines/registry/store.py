@@ -24,7 +24,7 @@ from typing import Any, Callable
 from pipelines import model_archive
 from pipelines.local.database import Database, now
 from pipelines.local.home import Home
-from pipelines.errors import UsageError
+from pipelines.errors import Conflict, NotFound, UsageError
 from pipelines.lineage import recorder as lineage
 
 STATUSES = ("PendingManualApproval", "Approved", "Rejected")
@@ -79,7 +79,7 @@ class ModelRegistry(Database):
             raise UsageError(f"{arn_or_name!r} is not a model package ARN (arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION) or GROUP/VERSION")
         row = self._db.execute("SELECT name FROM groups WHERE lower(name)=lower(?)", (match[1],)).fetchone()
         if row is None:
-            raise UsageError(f"no model package group {match[1]!r}; see `mlops registry list`")
+            raise NotFound(f"no model package group {match[1]!r}")
         return row["name"], int(match[2])
 
     # -- groups and packages ----------------------------------------------------------------
@@ -132,7 +132,7 @@ class ModelRegistry(Database):
         group, version = self._resolve(arn_or_name)
         row = self._db.execute("SELECT * FROM packages WHERE group_name=? AND version=?", (group, version)).fetchone()
         if row is None:
-            raise UsageError(f"model package group {group} has no version {version}")
+            raise NotFound(f"model package group {group} has no version {version}")
         return self._describe(row)
 
     def _describe(self, row: sqlite3.Row) -> dict[str, Any]:
@@ -186,11 +186,11 @@ class ModelRegistry(Database):
         if status not in ("Approved", "Rejected"):
             raise UsageError(f"a package can be Approved or Rejected, not set to {status!r} (SageMaker never moves one back to PendingManualApproval)")
         if not reason or not reason.strip():
-            raise UsageError("give a reason (--reason): it is recorded with the transition")
+            raise UsageError("a reason is required: it is recorded with the transition")
         group, version = self._resolve(arn_or_name)
         current = self.describe(arn_or_name)["ModelApprovalStatus"]
         if current == status:
-            raise UsageError(f"{group}/{version} is already {status}")
+            raise Conflict(f"{group}/{version} is already {status}")
         who = by or _user()
         stamp = now()
         with self._write() as db:

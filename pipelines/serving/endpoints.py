@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from pipelines import model_archive, shapes
 from pipelines.local.database import Database, now
 from pipelines.local.home import Home
-from pipelines.errors import UsageError
+from pipelines.errors import AlreadyExists, NotFound, UsageError
 
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
@@ -74,13 +74,13 @@ class EndpointStore(Database):
             with self._write() as db:
                 db.execute("INSERT INTO models VALUES (?,?,?)", (name, json.dumps(document), now()))
         except sqlite3.IntegrityError as exc:
-            raise UsageError(f"Cannot create already existing model {name!r}") from exc
+            raise AlreadyExists(f"Cannot create already existing model {name!r}", aws_code="ValidationException") from exc
         return self.describe_model(name)
 
     def describe_model(self, name: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM models WHERE name=?", (name,)).fetchone()
         if row is None:
-            raise UsageError(f"Could not find model {name!r}")
+            raise NotFound(f"Could not find model {name!r}", aws_code="ValidationException")  # SageMaker's words and code
         return {**json.loads(row["document"]), "CreationTime": row["created"]}
 
     # -- endpoint configs -------------------------------------------------------------------
@@ -108,13 +108,13 @@ class EndpointStore(Database):
             with self._write() as db:
                 db.execute("INSERT INTO endpoint_configs VALUES (?,?,?)", (name, json.dumps(document), now()))
         except sqlite3.IntegrityError as exc:
-            raise UsageError(f"Cannot create already existing endpoint configuration {name!r}") from exc
+            raise AlreadyExists(f"Cannot create already existing endpoint configuration {name!r}", aws_code="ValidationException") from exc
         return self.describe_endpoint_config(name)
 
     def describe_endpoint_config(self, name: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM endpoint_configs WHERE name=?", (name,)).fetchone()
         if row is None:
-            raise UsageError(f"Could not find endpoint configuration {name!r}")
+            raise NotFound(f"Could not find endpoint configuration {name!r}", aws_code="ValidationException")
         return {**json.loads(row["document"]), "CreationTime": row["created"]}
 
     # -- endpoints --------------------------------------------------------------------------
@@ -146,7 +146,7 @@ class EndpointStore(Database):
         """DescribeEndpoint's shape."""
         row = self._db.execute("SELECT * FROM endpoints WHERE name=?", (name,)).fetchone()
         if row is None:
-            raise UsageError(f"Could not find endpoint {name!r}")
+            raise NotFound(f"Could not find endpoint {name!r}", aws_code="ValidationException")
         described: dict[str, Any] = {
             "EndpointName": name,
             "EndpointArn": self.arn("endpoint", name),

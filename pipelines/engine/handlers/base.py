@@ -2,8 +2,10 @@
 
 A handler is registered by the step ``Type`` it runs (``handlers/__init__.py``). The
 orchestrator resolves the step's arguments, gives the handler a :class:`StepRun` and records
-the :class:`StepOutcome` it returns. Statuses use SageMaker's words. Exceptions are for bugs;
-a job that fails returns ``Failed`` with a reason.
+the :class:`StepOutcome` it returns. Statuses use SageMaker's words. A job that fails returns
+``Failed`` with a reason; a request a store refuses (``UsageError`` and its kinds) may simply be
+raised: the orchestrator fails the step with ``<aws_code>: message``, as SageMaker would word
+it. Any other exception is a bug.
 """
 
 from __future__ import annotations

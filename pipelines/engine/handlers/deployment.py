@@ -11,7 +11,6 @@ import secrets
 
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import XGBOOST_ALGORITHM, Runtimes
-from pipelines.errors import UsageError
 from pipelines.graph import Node
 from pipelines.serving import deploy
 
@@ -31,10 +30,7 @@ class ModelHandler(Handler):
     def run(self, job: StepRun) -> StepOutcome:
         execution = str(job.scope.execution.get("PipelineExecutionId", "local"))
         name = re.sub(r"[^a-zA-Z0-9-]", "-", f"pipelines-{execution}-{job.name}-{secrets.token_hex(3)}")[:63].strip("-")
-        try:
-            described = deploy.create_model(job.home, name, job.arguments)
-        except UsageError as exc:
-            return StepOutcome(FAILED, failure_reason=f"ValidationException: {exc}")
+        described = deploy.create_model(job.home, name, job.arguments)
         job.log.write(f"model {name}: {described['PrimaryContainer'].get('ModelDataUrl')}\n")
         return StepOutcome(SUCCEEDED, properties=described, detail=name)
 
@@ -46,10 +42,7 @@ class EndpointConfigHandler(Handler):
 
     def run(self, job: StepRun) -> StepOutcome:
         name = str(job.arguments.get("EndpointConfigName"))
-        try:
-            described = deploy.create_endpoint_config(job.home, name, job.arguments)
-        except UsageError as exc:
-            return StepOutcome(FAILED, failure_reason=f"ValidationException: {exc}")
+        described = deploy.create_endpoint_config(job.home, name, job.arguments)
         capture = described.get("DataCaptureConfig") or {}
         job.log.write(f"endpoint config {name}: capture {capture.get('InitialSamplingPercentage', 0)}% to {capture.get('DestinationS3Uri')}\n")
         return StepOutcome(SUCCEEDED, properties=described, detail=name)
@@ -62,10 +55,7 @@ class EndpointHandler(Handler):
 
     def run(self, job: StepRun) -> StepOutcome:
         name, config = str(job.arguments.get("EndpointName")), str(job.arguments.get("EndpointConfigName"))
-        try:
-            described = deploy.activate(job.home, name, config, job.arguments.get("Tags") or [])
-        except UsageError as exc:
-            return StepOutcome(FAILED, failure_reason=f"ValidationException: {exc}")
+        described = deploy.activate(job.home, name, config, job.arguments.get("Tags") or [])
         if described.get("EndpointConfigName") != config:
             return StepOutcome(FAILED, failure_reason=f"ClientError: endpoint {name} did not move to {config}: {described.get('FailureReason')}", properties=described)
         job.log.write(f"endpoint {name}: {described['EndpointStatus']} on {config}\n")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
+from pipelines.engine.handlers.base import SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import Runtimes
-from pipelines.errors import UsageError
 from pipelines.graph import Node
 from pipelines.registry.store import ModelRegistry
 
@@ -25,13 +24,8 @@ class RegisterModelHandler(Handler):
 
     def run(self, job: StepRun) -> StepOutcome:
         arguments = job.arguments
-        registry = ModelRegistry(job.home)
-        try:
+        with ModelRegistry(job.home) as registry:
             described = registry.register(str(arguments["ModelPackageGroupName"]), arguments, created_by=f"pipeline:{job.scope.execution.get('PipelineExecutionArn')}")
-        except UsageError as exc:
-            return StepOutcome(FAILED, failure_reason=f"ValidationException: {exc}")
-        finally:
-            registry.close()
         job.log.write(f"registered {described['ModelPackageArn']} ({described['ModelApprovalStatus']})\n")
         return StepOutcome(
             SUCCEEDED,

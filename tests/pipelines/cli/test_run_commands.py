@@ -137,3 +137,8 @@ def test_a_definition_file_of_the_wrong_shape_is_one_line_not_a_traceback(tmp_pa
     err = capsys.readouterr().err
     assert err.startswith("definition error: ") and message in err and "Traceback" not in err
     assert not (tmp_path / "home" / "executions").exists()  # nothing ran, nothing recorded
+
+
+def test_a_missing_execution_is_not_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlops.main(["--home", str(tmp_path / "home"), "executions", "describe", "nope"]) == 1
+    assert capsys.readouterr().err.startswith("not found: no execution 'nope'")

@@ -259,3 +259,11 @@ def test_records_answer_in_sagemaker_shapes(engine: Engine, home: Home, scripts:
     assert step["Metadata"]["ProcessingJob"]["Arn"].startswith("arn:aws:sagemaker:us-east-1:000000000000:processing-job/pipelines-")
     assert summaries[0]["PipelineExecutionArn"] == result.arn
     json.dumps(described)
+
+
+def test_a_request_a_store_refuses_fails_the_step_with_sagemakers_code(home: Home) -> None:
+    """Handlers let the stores' refusals rise; the step fails with the code SageMaker answers with."""
+    step = {"Name": "Serve", "Type": "Endpoint", "Arguments": {"EndpointName": "e", "EndpointConfigName": "missing-config"}}
+    result = Engine(home).run(definition([step]), "Refused", {})
+    assert result.status == "Failed"
+    assert result.failure_reason == "Step Serve failed: ValidationException: Could not find endpoint configuration 'missing-config'"

@@ -42,3 +42,18 @@ def test_job_sandboxes_are_removed_when_their_job_ends(tmp_path: Path) -> None:
     assert [s.status for s in result.steps] == ["Succeeded", "Failed"]
     assert not home.jobs.exists() or list(home.jobs.iterdir()) == []
     assert "something went wrong in the job" in Path(result.steps[1].log_path or "").read_text()  # the log stays
+
+
+def test_home_is_created_owner_only(tmp_path: Path) -> None:
+    home = Home.resolve(tmp_path / "nested" / "home")
+    assert stat.S_IMODE(home.root.stat().st_mode) == 0o700
+    assert Home.resolve(home.root) == home  # resolving again keeps it
+    assert stat.S_IMODE(home.root.stat().st_mode) == 0o700
+
+
+def test_the_home_is_the_region_and_account_of_every_arn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    home = Home.resolve(tmp_path / "h")
+    assert (home.region, home.account) == ("ap-south-1", "000000000000")
+    assert home.arn("endpoint", "e") == "arn:aws:sagemaker:ap-south-1:000000000000:endpoint/e"
+    assert Home.resolve(tmp_path / "h", region="eu-west-1").region == "eu-west-1"

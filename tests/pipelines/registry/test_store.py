@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.local.home import Home
-from pipelines.errors import UsageError
+from pipelines.errors import Conflict, UsageError
 from pipelines.registry.store import ModelRegistry
 from serving_helpers import GROUP, register
 
@@ -41,11 +41,11 @@ def test_transitions_are_recorded_and_illegal_ones_refused(home: Home, model_dir
     assert heard == []  # a rejection is not an approval
     registry.update_status(package["ModelPackageArn"], "Approved", "re-evaluated", by="bob")
     assert heard == [package["ModelPackageArn"]]
-    with pytest.raises(UsageError, match="already Approved"):
+    with pytest.raises(Conflict, match="already Approved"):
         registry.update_status(package["ModelPackageArn"], "Approved", "again")
     with pytest.raises(UsageError, match="never moves one back to PendingManualApproval"):
         registry.update_status(package["ModelPackageArn"], "PendingManualApproval", "undo")
-    with pytest.raises(UsageError, match="give a reason"):
+    with pytest.raises(UsageError, match="a reason is required"):
         registry.update_status(package["ModelPackageArn"], "Rejected", " ")
     history = registry.transitions(package["ModelPackageArn"])
     assert [(h["From"], h["To"], h["By"], h["Reason"]) for h in history] == [
