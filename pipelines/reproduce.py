@@ -20,13 +20,13 @@ from typing import Any
 from pipelines import experiments
 from pipelines.local.home import Home
 from pipelines.errors import UsageError
-from pipelines.serving import deploy
+from pipelines.registry.store import ModelRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def reproduce(home: Home, package: str, repository: Path = ROOT) -> dict[str, Any]:
-    registry = deploy.registry(home)
+    registry = ModelRegistry(home)
     try:
         described = registry.describe(package)
     finally:

@@ -39,9 +39,11 @@ from pipelines.fileio import write_text_atomic
 from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso
 from pipelines.monitor.scheduler import Monitor
 from pipelines.retraining import LocalRetrainer
+from pipelines.registry.store import ModelRegistry
 from pipelines.serving import auth, deploy
 from pipelines.serving.clock import set_clock
 from pipelines.serving.stages import stages
+from pipelines.cli.context import Settings
 
 SCHEDULE = "credit-default-hourly"
 ALARM = "credit-default-drift"
@@ -86,7 +88,7 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
 
     started = story.part(2, "Approval and deployment to staging, with data capture")
     staging = stages(home)["staging"]
-    registry = deploy.registry(home)
+    registry = ModelRegistry(home)
     try:
         registry.on_approval(lambda approved: story.facts.update(endpoint=deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging")))
         story.echo(f"    {package_arn} is PendingManualApproval: a human reviews the evaluation here and approves it.")
@@ -299,7 +301,7 @@ def _check_capture(home: Home, endpoint: dict[str, Any], start_hour: datetime, c
 
 
 def _monitor(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime) -> tuple[list[Any], list[dict[str, Any]]]:
-    registry = deploy.registry(story.home)
+    registry = ModelRegistry(story.home)
     try:
         baselines = registry.describe(package_arn)["DriftCheckBaselines"]["ModelDataQuality"]
     finally:
@@ -365,5 +367,5 @@ def _show_lineage(story: Story, endpoint: str) -> None:
 @click.option("--keep-serving", is_flag=True, help="leave the endpoint server running at the end")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="port for the endpoint server (default: a free one)")
 @click.pass_obj
-def command(obj: dict, keep_serving: bool, port: int | None) -> int:
-    return run(Home.resolve(obj.get("home")), keep_serving=keep_serving, port=port)
+def command(obj: Settings, keep_serving: bool, port: int | None) -> int:
+    return run(obj.home, keep_serving=keep_serving, port=port)

@@ -11,8 +11,10 @@ import click
 
 from pipelines.local.home import Home
 from pipelines.errors import UsageError
+from pipelines.serving.endpoints import EndpointStore
 from pipelines.serving import deploy as deployment
 from pipelines.serving.stages import stages
+from pipelines.cli.context import Settings
 
 
 @click.command("deploy", help="Deploy a registered, approved package to an endpoint, with data capture.", epilog="Example:\n\n  mlops deploy --model-package CreditDefaultPackageGroup/3 --stage prod")
@@ -22,8 +24,8 @@ from pipelines.serving.stages import stages
 @click.option("--sampling", type=click.IntRange(0, 100), default=None, help="capture percentage (default: the stage's: staging 100, prod 80)")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def deploy(obj: dict, package: str, stage: str, endpoint: str | None, sampling: int | None, as_json: bool) -> int:
-    home = Home.resolve(obj.get("home"))
+def deploy(obj: Settings, package: str, stage: str, endpoint: str | None, sampling: int | None, as_json: bool) -> int:
+    home = obj.home
     settings = stages(home)[stage]
     described = deployment.deploy_package(home, package, endpoint or settings["endpoint"], stage, sampling)
     if as_json:
@@ -56,8 +58,8 @@ def capture_counts(home: Home, name: str) -> dict[str, Any]:
 @group.command("list", help="Endpoints and their status.", epilog="Example:\n\n  mlops endpoint list --json")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def list_(obj: dict, as_json: bool) -> None:
-    store = deployment.endpoints(Home.resolve(obj.get("home")))
+def list_(obj: Settings, as_json: bool) -> None:
+    store = EndpointStore(obj.home)
     try:
         items = store.list_endpoints()
     finally:
@@ -75,9 +77,9 @@ def list_(obj: dict, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def describe(obj: dict, name: str, as_json: bool) -> None:
-    home = Home.resolve(obj.get("home"))
-    store = deployment.endpoints(home)
+def describe(obj: Settings, name: str, as_json: bool) -> None:
+    home = obj.home
+    store = EndpointStore(home)
     try:
         described = store.describe_endpoint(name)
         events = store.events(name)
@@ -100,8 +102,8 @@ def describe(obj: dict, name: str, as_json: bool) -> None:
 @group.command("delete", help="Delete an endpoint (its models and configs stay, as in SageMaker).", epilog="Example:\n\n  mlops endpoint delete credit-default-staging")
 @click.argument("name")
 @click.pass_obj
-def delete(obj: dict, name: str) -> None:
-    store = deployment.endpoints(Home.resolve(obj.get("home")))
+def delete(obj: Settings, name: str) -> None:
+    store = EndpointStore(obj.home)
     try:
         store.delete_endpoint(name)
     finally:
@@ -124,7 +126,7 @@ def delete(obj: dict, name: str) -> None:
 )
 @click.option("--allow-unsigned-remote", is_flag=True, help="with --auth none, listen beyond this machine anyway")
 @click.pass_obj
-def serve(obj: dict, host: str, port: int, workers: int, clock_file: Path | None, clock_start: str | None, clock_speed: float, auth: str | None, allow_unsigned_remote: bool) -> None:
+def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | None, clock_start: str | None, clock_speed: float, auth: str | None, allow_unsigned_remote: bool) -> None:
     import uvicorn
 
     from pipelines.monitor.dataset import parse_time
@@ -132,7 +134,7 @@ def serve(obj: dict, host: str, port: int, workers: int, clock_file: Path | None
     from pipelines.serving.clock import read_setting, set_clock
     from pipelines.serving.server import AUTH_VARIABLE, CLOCK_VARIABLE
 
-    home = Home.resolve(obj.get("home"))
+    home = obj.home
     os.environ["MLOPS_HOME"] = str(home.root)  # the workers resolve it again
     if clock_start is not None:
         start = parse_time(clock_start)

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from pipelines.local.home import Home
 from pipelines.engine.records import Records
+from pipelines.cli.context import Settings
 
 
 @click.group("executions", help="List and describe local pipeline executions.", epilog="Example:\n\n  mlops executions list\n\n  mlops executions describe 4x7k2m9q1abc --json")
@@ -15,8 +15,8 @@ def group() -> None:
     pass
 
 
-def _records(obj: dict) -> Records:
-    home = Home.resolve(obj.get("home"))
+def _records(obj: Settings) -> Records:
+    home = obj.home
     return Records(home)
 
 
@@ -24,7 +24,7 @@ def _records(obj: dict) -> Records:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="ListPipelineExecutions' PipelineExecutionSummaries")
 @click.pass_obj
-def list_(obj: dict, limit: int, as_json: bool) -> None:
+def list_(obj: Settings, limit: int, as_json: bool) -> None:
     records = _records(obj)
     try:
         summaries = records.list_executions(limit)
@@ -46,7 +46,7 @@ def list_(obj: dict, limit: int, as_json: bool) -> None:
 @click.argument("execution_id")
 @click.option("--json", "as_json", is_flag=True, help="DescribePipelineExecution plus PipelineExecutionSteps")
 @click.pass_obj
-def describe(obj: dict, execution_id: str, as_json: bool) -> None:
+def describe(obj: Settings, execution_id: str, as_json: bool) -> None:
     records = _records(obj)
     try:
         described = records.describe_execution(execution_id)

@@ -11,8 +11,8 @@ import click
 
 from pipelines import experiments, guard
 from pipelines.engine import runner
-from pipelines.local.home import Home
 from pipelines.reproduce import reproduce as run_reproduction
+from pipelines.cli.context import Settings
 
 
 @click.command("compare", help="Two executions side by side: commits, parameters, metrics and data digests.", epilog="Example:\n\n  mlops compare 4x7k2m9q1abc 9p0l1k2j3h4g")
@@ -21,8 +21,8 @@ from pipelines.reproduce import reproduce as run_reproduction
 @click.option("--all", "show_all", is_flag=True, help="also rows that are the same")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def compare(obj: dict, first: str, second: str, show_all: bool, as_json: bool) -> None:
-    rows = experiments.compare(Home.resolve(obj.get("home")), first, second)
+def compare(obj: Settings, first: str, second: str, show_all: bool, as_json: bool) -> None:
+    rows = experiments.compare(obj.home, first, second)
     if as_json:
         click.echo(json.dumps([{"Section": s, "Name": n, "First": a, "Second": b} for s, n, a, b in rows], indent=2))
         return
@@ -41,8 +41,8 @@ def group() -> None:
 @group.command("log", help="Log an execution to MLflow now (the engine does it in the background after each run).", epilog="Example:\n\n  mlops experiments log 4x7k2m9q1abc")
 @click.argument("execution")
 @click.pass_obj
-def log(obj: dict, execution: str) -> None:
-    home = Home.resolve(obj.get("home"))
+def log(obj: Settings, execution: str) -> None:
+    home = obj.home
     run_id = experiments.log_execution(home, execution)
     click.echo(f"logged {execution} as MLflow run {run_id} in {experiments.tracking_uri(home)}")
 
@@ -50,8 +50,8 @@ def log(obj: dict, execution: str) -> None:
 @click.command("ui", help="Start the MLflow UI on 127.0.0.1 for the local experiments.", epilog="Example:\n\n  mlops ui --port 5000")
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.pass_obj
-def ui(obj: dict, port: int) -> int:
-    home = Home.resolve(obj.get("home"))
+def ui(obj: Settings, port: int) -> int:
+    home = obj.home
     click.echo(f"MLflow UI for {experiments.tracking_uri(home)} on http://127.0.0.1:{port} (Ctrl-C stops)", err=True)
     # MLflow and its workers run under the guard: they end with this command however it ends
     # (Ctrl-C, SIGTERM, kill -9), and the port is free again.
@@ -71,9 +71,9 @@ def ui(obj: dict, port: int) -> int:
 @click.option("--model-package", "package", required=True, help="ARN or GROUP/VERSION")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def reproduce(obj: dict, package: str, as_json: bool) -> int:
+def reproduce(obj: Settings, package: str, as_json: bool) -> int:
     click.echo(f"reproducing {package} from its commit in a temporary worktree (no cache)...", err=True)
-    report = run_reproduction(Home.resolve(obj.get("home")), package)
+    report = run_reproduction(obj.home, package)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

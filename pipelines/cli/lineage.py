@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from pipelines.local.home import Home
 from pipelines.lineage import query
+from pipelines.cli.context import Settings
 
 
 @click.group(
@@ -28,7 +28,7 @@ from pipelines.lineage import query
 def group(ctx: click.Context, endpoint: str | None, package: str | None, execution: str | None, commit: str | None, output_format: str, as_json: bool, output: Path | None) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    store = query.open_store(Home.resolve(ctx.obj.get("home")))
+    store = query.open_store(ctx.obj.home)
     try:
         origin = query.start(store, endpoint, package, execution, commit)
         kind = "json" if as_json else output_format
@@ -52,8 +52,8 @@ def group(ctx: click.Context, endpoint: str | None, package: str | None, executi
 @click.option("--endpoint", required=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def verify(obj: dict, endpoint: str, as_json: bool) -> int:
-    results = query.verify(Home.resolve(obj.get("home")), endpoint)
+def verify(obj: Settings, endpoint: str, as_json: bool) -> int:
+    results = query.verify(obj.home, endpoint)
     bad = [r for r in results if r["State"] != "unchanged"]
     if as_json:
         click.echo(json.dumps(results, indent=2))

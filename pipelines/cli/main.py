@@ -8,6 +8,7 @@ import click
 
 from pipelines import __version__
 from pipelines.cli import aws, definition, demo, endpoint, executions, experiments, handler, lineage, monitor, registry, run
+from pipelines.cli.context import Settings
 
 
 @click.group(
@@ -19,7 +20,7 @@ from pipelines.cli import aws, definition, demo, endpoint, executions, experimen
 @click.option("--home", envvar="MLOPS_HOME", default=None, help="where local state lives (env MLOPS_HOME, default ./.mlops)")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None) -> None:
-    ctx.obj = {"home": home}
+    ctx.obj = Settings(home)
 
 
 cli.add_command(definition.group)

@@ -18,11 +18,12 @@ from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso, utcnow
 from pipelines.monitor.scheduler import Monitor
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import deploy
+from pipelines.cli.context import Settings
 
 
 
-def _monitor(obj: dict, wait_for_retraining: bool = False) -> Monitor:
-    home = Home.resolve(obj.get("home"))
+def _monitor(obj: Settings, wait_for_retraining: bool = False) -> Monitor:
+    home = obj.home
     return Monitor(home, retrainer=LocalRetrainer(home, wait=wait_for_retraining))
 
 
@@ -48,8 +49,8 @@ def group() -> None:
 @click.option("--dataset", "source", required=True, type=click.Path(exists=True, path_type=Path), help="CSV file, or a directory of them")
 @click.option("--output", required=True, help="a directory, or an s3:// URI in the local store")
 @click.pass_obj
-def baseline(obj: dict, source: Path, output: str) -> None:
-    home = Home.resolve(obj.get("home"))
+def baseline(obj: Settings, source: Path, output: str) -> None:
+    home = obj.home
     store = ObjectStore(home.store)
     target = store.path(output) if is_s3(output) else Path(output)
     try:
@@ -77,10 +78,10 @@ def schedule() -> None:
 @click.option("--end-offset", default=None, help="DataAnalysisEndTime, e.g. -PT0H")
 @click.option("--json", "as_json", is_flag=True, help="DescribeMonitoringSchedule's shape")
 @click.pass_obj
-def schedule_create(obj: dict, name: str, endpoint: str, baseline_statistics: str, baseline_constraints: str, expression: str, capture: str | None, output: str | None, start_offset: str | None, end_offset: str | None, as_json: bool) -> None:
+def schedule_create(obj: Settings, name: str, endpoint: str, baseline_statistics: str, baseline_constraints: str, expression: str, capture: str | None, output: str | None, start_offset: str | None, end_offset: str | None, as_json: bool) -> None:
     if capture is None:
         try:
-            capture = deploy.capture_of(Home.resolve(obj.get("home")), endpoint)
+            capture = deploy.capture_of(obj.home, endpoint)
         except UsageError as exc:
             raise UsageError(f"--capture: {exc}; deploy it first, or give --capture") from exc
     output = output or deploy.monitoring_destination(capture)
@@ -96,7 +97,7 @@ def schedule_create(obj: dict, name: str, endpoint: str, baseline_statistics: st
 @click.option("--endpoint", default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def schedule_list(obj: dict, endpoint: str | None, as_json: bool) -> None:
+def schedule_list(obj: Settings, endpoint: str | None, as_json: bool) -> None:
     monitor = _monitor(obj)
     try:
         items = monitor.schedules.list_schedules(endpoint)
@@ -114,7 +115,7 @@ def schedule_list(obj: dict, endpoint: str | None, as_json: bool) -> None:
 @schedule.command("describe", help="One schedule, in DescribeMonitoringSchedule's shape.", epilog="Example:\n\n  mlops monitor schedule describe credit-hourly")
 @click.argument("name")
 @click.pass_obj
-def schedule_describe(obj: dict, name: str) -> None:
+def schedule_describe(obj: Settings, name: str) -> None:
     monitor = _monitor(obj)
     try:
         _echo_json(monitor.schedules.describe_schedule(name))
@@ -122,7 +123,7 @@ def schedule_describe(obj: dict, name: str) -> None:
         monitor.close()
 
 
-def _set_status(obj: dict, name: str, status: str) -> None:
+def _set_status(obj: Settings, name: str, status: str) -> None:
     monitor = _monitor(obj)
     try:
         monitor.schedules.set_status(name, status)
@@ -134,21 +135,21 @@ def _set_status(obj: dict, name: str, status: str) -> None:
 @schedule.command("stop", help="Stop a schedule (no executions until started again).", epilog="Example:\n\n  mlops monitor schedule stop credit-hourly")
 @click.argument("name")
 @click.pass_obj
-def schedule_stop(obj: dict, name: str) -> None:
+def schedule_stop(obj: Settings, name: str) -> None:
     _set_status(obj, name, "Stopped")
 
 
 @schedule.command("start", help="Start a stopped schedule.", epilog="Example:\n\n  mlops monitor schedule start credit-hourly")
 @click.argument("name")
 @click.pass_obj
-def schedule_start(obj: dict, name: str) -> None:
+def schedule_start(obj: Settings, name: str) -> None:
     _set_status(obj, name, "Scheduled")
 
 
 @schedule.command("delete", help="Delete a schedule, its execution records and alarms (reports stay).", epilog="Example:\n\n  mlops monitor schedule delete credit-hourly")
 @click.argument("name")
 @click.pass_obj
-def schedule_delete(obj: dict, name: str) -> None:
+def schedule_delete(obj: Settings, name: str) -> None:
     monitor = _monitor(obj)
     try:
         monitor.schedules.delete_schedule(name)
@@ -171,7 +172,7 @@ def _print_outcomes(outcomes: list[Any]) -> None:
 @click.option("--backfill-from", default=None, help="also run the executions due after this time that never ran")
 @click.option("--wait-for-retraining", is_flag=True, help="when an alarm starts retraining, wait for that run to end")
 @click.pass_obj
-def scheduler(obj: dict, once: bool, interval: float, now_text: str | None, backfill_from: str | None, wait_for_retraining: bool) -> None:
+def scheduler(obj: Settings, once: bool, interval: float, now_text: str | None, backfill_from: str | None, wait_for_retraining: bool) -> None:
     monitor = _monitor(obj, wait_for_retraining)
     backfill = _moment(backfill_from, "--backfill-from")
     try:
@@ -191,7 +192,7 @@ def scheduler(obj: dict, once: bool, interval: float, now_text: str | None, back
 @click.option("--start", "start_text", required=True)
 @click.option("--end", "end_text", required=True)
 @click.pass_obj
-def run(obj: dict, endpoint: str | None, schedule_name: str | None, start_text: str, end_text: str) -> int:
+def run(obj: Settings, endpoint: str | None, schedule_name: str | None, start_text: str, end_text: str) -> int:
     start, end = _moment(start_text, "--start"), _moment(end_text, "--end")
     assert start is not None and end is not None
     if start >= end:
@@ -217,7 +218,7 @@ def run(obj: dict, endpoint: str | None, schedule_name: str | None, start_text: 
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def executions(obj: dict, schedule_name: str | None, limit: int, as_json: bool) -> None:
+def executions(obj: Settings, schedule_name: str | None, limit: int, as_json: bool) -> None:
     monitor = _monitor(obj)
     try:
         items = monitor.schedules.list_executions(schedule_name, limit)
@@ -256,8 +257,8 @@ def violations_frame(home: Home, schedule: str | None = None, execution_id: int 
 @click.option("--execution", "execution_id", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True, help="constraint_violations.json as written")
 @click.pass_obj
-def violations(obj: dict, schedule_name: str | None, execution_id: int | None, as_json: bool) -> None:
-    frame = violations_frame(Home.resolve(obj.get("home")), schedule_name, execution_id)
+def violations(obj: Settings, schedule_name: str | None, execution_id: int | None, as_json: bool) -> None:
+    frame = violations_frame(obj.home, schedule_name, execution_id)
     if as_json:
         _echo_json({"violations": frame.to_dict(orient="records")})
         return
@@ -284,7 +285,7 @@ def alarm() -> None:
 @click.option("--threshold", type=float, default=0.1, show_default=True, help="feature_baseline_drift_<feature> above this breaches")
 @click.option("--periods", type=click.IntRange(min=1), default=2, show_default=True, help="breaching executions in a row")
 @click.pass_obj
-def alarm_create(obj: dict, name: str, schedule_name: str, feature: str, threshold: float, periods: int) -> None:
+def alarm_create(obj: Settings, name: str, schedule_name: str, feature: str, threshold: float, periods: int) -> None:
     monitor = _monitor(obj)
     try:
         created = monitor.schedules.create_alarm(name, schedule_name, feature, threshold, periods)
@@ -296,7 +297,7 @@ def alarm_create(obj: dict, name: str, schedule_name: str, feature: str, thresho
 @alarm.command("list", help="Alarms, their state and their decisions.", epilog="Example:\n\n  mlops monitor alarm list --json")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def alarm_list(obj: dict, as_json: bool) -> None:
+def alarm_list(obj: Settings, as_json: bool) -> None:
     monitor = _monitor(obj)
     try:
         items = [{**a, "decisions": monitor.schedules.decisions(a["name"])} for a in monitor.schedules.alarms()]
@@ -314,7 +315,7 @@ def alarm_list(obj: dict, as_json: bool) -> None:
 @alarm.command("delete", help="Delete an alarm.", epilog="Example:\n\n  mlops monitor alarm delete drift")
 @click.argument("name")
 @click.pass_obj
-def alarm_delete(obj: dict, name: str) -> None:
+def alarm_delete(obj: Settings, name: str) -> None:
     monitor = _monitor(obj)
     try:
         monitor.schedules.delete_alarm(name)
@@ -326,7 +327,7 @@ def alarm_delete(obj: dict, name: str) -> None:
 @group.command("report", help="Where a schedule's HTML timeline and latest execution report are.", epilog="Example:\n\n  mlops monitor report --schedule credit-hourly")
 @click.option("--schedule", "schedule_name", required=True)
 @click.pass_obj
-def report_paths(obj: dict, schedule_name: str) -> None:
+def report_paths(obj: Settings, schedule_name: str) -> None:
     monitor = _monitor(obj)
     try:
         row = monitor.schedules.schedule(schedule_name)

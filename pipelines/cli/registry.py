@@ -6,10 +6,11 @@ import json
 
 import click
 
-from pipelines.local.home import Home
 from pipelines.errors import MlopsError
+from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
 from pipelines.serving.stages import stages
+from pipelines.cli.context import Settings
 
 
 @click.group("registry", help="The local model registry: list, describe, approve and reject model packages.", epilog="Example:\n\n  mlops registry list\n\n  mlops registry approve CreditDefaultPackageGroup/1 --reason 'AUC 0.79, reviewed'")
@@ -22,8 +23,8 @@ def group() -> None:
 @click.option("--status", type=click.Choice(["PendingManualApproval", "Approved", "Rejected"]), default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def list_(obj: dict, group_name: str | None, status: str | None, as_json: bool) -> None:
-    registry = deploy.registry(Home.resolve(obj.get("home")))
+def list_(obj: Settings, group_name: str | None, status: str | None, as_json: bool) -> None:
+    registry = ModelRegistry(obj.home)
     try:
         items = registry.list_packages(group_name, status)
     finally:
@@ -41,8 +42,8 @@ def list_(obj: dict, group_name: str | None, status: str | None, as_json: bool) 
 @click.argument("package")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def describe(obj: dict, package: str, as_json: bool) -> None:
-    registry = deploy.registry(Home.resolve(obj.get("home")))
+def describe(obj: Settings, package: str, as_json: bool) -> None:
+    registry = ModelRegistry(obj.home)
     try:
         described = registry.describe(package)
         history = registry.transitions(package)
@@ -60,12 +61,12 @@ def describe(obj: dict, package: str, as_json: bool) -> None:
         click.echo(f"  {item['Time']} {item['From'] or '-'} -> {item['To']} by {item['By']}: {item['Reason']}")
 
 
-def _decide(obj: dict, package: str, status: str, reason: str, deploy_to_staging: bool) -> None:
+def _decide(obj: Settings, package: str, status: str, reason: str, deploy_to_staging: bool) -> None:
     """Approve or reject; an approval deploys to staging. A deployment that fails leaves the
     package Approved (as an approval on SageMaker stays when its deployment pipeline fails), exits
     1, and says how to deploy it again."""
-    home = Home.resolve(obj.get("home"))
-    registry = deploy.registry(home)
+    home = obj.home
+    registry = ModelRegistry(home)
     deployed: list[dict] = []
     failed: list[str] = []
     staging = stages(home)["staging"]
@@ -98,7 +99,7 @@ def _decide(obj: dict, package: str, status: str, reason: str, deploy_to_staging
 @click.option("--reason", required=True, help="why: recorded with the transition")
 @click.option("--no-deploy", is_flag=True, help="approve without deploying to staging")
 @click.pass_obj
-def approve(obj: dict, package: str, reason: str, no_deploy: bool) -> None:
+def approve(obj: Settings, package: str, reason: str, no_deploy: bool) -> None:
     _decide(obj, package, "Approved", reason, not no_deploy)
 
 
@@ -106,5 +107,5 @@ def approve(obj: dict, package: str, reason: str, no_deploy: bool) -> None:
 @click.argument("package")
 @click.option("--reason", required=True, help="why: recorded with the transition")
 @click.pass_obj
-def reject(obj: dict, package: str, reason: str) -> None:
+def reject(obj: Settings, package: str, reason: str) -> None:
     _decide(obj, package, "Rejected", reason, False)

@@ -10,7 +10,7 @@ import click
 from pipelines import definition as definitions
 from pipelines import jsonargs, local_run
 from pipelines.cli.progress import Printer, summary
-from pipelines.local.home import Home
+from pipelines.cli.context import Settings
 
 
 @click.command(
@@ -31,7 +31,7 @@ from pipelines.local.home import Home
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object (DescribePipelineExecution's names) on stdout")
 @click.pass_obj
 def command(
-    obj: dict,
+    obj: Settings,
     module_name: str,
     kwargs_json: str | None,
     file_: Path | None,
@@ -43,7 +43,7 @@ def command(
     description: str | None,
     as_json: bool,
 ) -> int:
-    home = Home.resolve(obj.get("home"))
+    home = obj.home
     kwargs = jsonargs.parse_object(kwargs_json, "--kwargs")
     overrides = jsonargs.parse_object(parameters_json, "--parameters")
     document, name = local_run.load_definition(module_name, kwargs, file_, pipeline_name)

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from pipelines.local.home import Home
-from pipelines.local.store import ObjectStore
 from pipelines.errors import UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.registry.store import ModelRegistry
@@ -26,17 +25,9 @@ CAPTURE_OPTIONS = [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
 CAPTURE_CONTENT_TYPES = {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]}
 
 
-def endpoints(home: Home) -> EndpointStore:
-    return EndpointStore(home)
-
-
-def registry(home: Home) -> ModelRegistry:
-    return ModelRegistry(home)
-
-
 def model_check(home: Home, store: EndpointStore) -> Any:
     """``check(config)`` for :meth:`EndpointStore.activate`: None when every variant's model loads."""
-    objects = ObjectStore(home.store)
+    objects = home.objects()
 
     def check(config: dict[str, Any]) -> str | None:
         for variant in config["ProductionVariants"]:
@@ -50,33 +41,31 @@ def model_check(home: Home, store: EndpointStore) -> Any:
 
 
 def create_model(home: Home, name: str, request: dict[str, Any]) -> dict[str, Any]:
-    store = endpoints(home)
-    try:
+    """CreateModel (the pipeline's Model step)."""
+    with EndpointStore(home) as store:
         return store.create_model(name, request)
-    finally:
-        store.close()
 
 
 def create_endpoint_config(home: Home, name: str, request: dict[str, Any]) -> dict[str, Any]:
-    store = endpoints(home)
-    try:
+    """CreateEndpointConfig (the pipeline's EndpointConfig step)."""
+    with EndpointStore(home) as store:
         return store.create_endpoint_config(name, request)
-    finally:
-        store.close()
 
 
 def activate(home: Home, endpoint: str, config_name: str, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    """CreateEndpoint / UpdateEndpoint: serve ``config_name`` once its model loads."""
-    store = endpoints(home)
-    try:
-        described = store.activate(endpoint, config_name, model_check(home, store), tags)
-        if described.get("EndpointConfigName") == config_name:
-            live = store.endpoint_config_of(endpoint)
-            if live is not None:
-                lineage.endpoint_deployed(home, described, *live)
-        return described
-    finally:
-        store.close()
+    """CreateEndpoint / UpdateEndpoint (the pipeline's Endpoint step)."""
+    with EndpointStore(home) as store:
+        return _activate(home, store, endpoint, config_name, tags)
+
+
+def _activate(home: Home, store: EndpointStore, endpoint: str, config_name: str, tags: list[dict[str, str]] | None) -> dict[str, Any]:
+    """Serve ``config_name`` once its model loads; lineage records what the endpoint serves."""
+    described = store.activate(endpoint, config_name, model_check(home, store), tags)
+    if described.get("EndpointConfigName") == config_name:
+        live = store.endpoint_config_of(endpoint)
+        if live is not None:
+            lineage.endpoint_deployed(home, described, *live)
+    return described
 
 
 def capture_destination(model_data_url: str) -> str:
@@ -96,11 +85,8 @@ def monitoring_destination(capture_uri: str) -> str:
 
 def capture_of(home: Home, endpoint: str) -> str:
     """The data-capture destination of a locally deployed endpoint."""
-    store = endpoints(home)
-    try:
+    with EndpointStore(home) as store:
         described = store.describe_endpoint(endpoint)
-    finally:
-        store.close()
     capture = (described.get("DataCaptureConfig") or {}).get("DestinationS3Uri")
     if not capture:
         raise UsageError(f"endpoint {endpoint} captures nothing (no DataCaptureConfig)")
@@ -112,35 +98,32 @@ def deploy_package(home: Home, package_arn: str, endpoint: str, stage: str = "st
     settings = stages(home)
     if stage not in settings:
         raise UsageError(f"stage must be one of {', '.join(settings)}, got {stage!r}")
-    models = registry(home)
-    try:
+    with ModelRegistry(home) as models:
         package = models.describe(package_arn)
-    finally:
-        models.close()
     if package["ModelApprovalStatus"] != "Approved":
-        raise UsageError(f"{package['ModelPackageArn']} is {package['ModelApprovalStatus']}; only an Approved package is deployed (mlops registry approve)")
+        raise UsageError(f"{package['ModelPackageArn']} is {package['ModelApprovalStatus']}; only an Approved package is deployed")
     container = dict(package["InferenceSpecification"]["Containers"][0])
     percentage = settings[stage]["sampling"] if sampling is None else sampling
     stamp = f"{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
     model_name = f"{endpoint}-v{package['ModelPackageVersion']}-{stamp}"[:63].rstrip("-")
     config_name = f"{endpoint}-{stage}-{stamp}"[:63].rstrip("-")
-    create_model(home, model_name, {"PrimaryContainer": {**container, "ModelPackageName": package["ModelPackageArn"]}, "ExecutionRoleArn": None})
-    create_endpoint_config(
-        home,
-        config_name,
-        {
-            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}],
-            "DataCaptureConfig": {
-                "EnableCapture": True,
-                "InitialSamplingPercentage": percentage,
-                "DestinationS3Uri": destination or capture_destination(container["ModelDataUrl"]),
-                "CaptureOptions": CAPTURE_OPTIONS,
-                "CaptureContentTypeHeader": CAPTURE_CONTENT_TYPES,
-            },
-        },
-    )
     tags = [{"Key": "stage", "Value": stage}, {"Key": "ModelPackageArn", "Value": package["ModelPackageArn"]}]
     commit = (package.get("CustomerMetadataProperties") or {}).get("GitCommit")
     if commit:
         tags.append({"Key": "GitCommit", "Value": commit})
-    return activate(home, endpoint, config_name, tags)
+    with EndpointStore(home) as store:  # one opening for the model, the config and the endpoint
+        store.create_model(model_name, {"PrimaryContainer": {**container, "ModelPackageName": package["ModelPackageArn"]}, "ExecutionRoleArn": None})
+        store.create_endpoint_config(
+            config_name,
+            {
+                "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}],
+                "DataCaptureConfig": {
+                    "EnableCapture": True,
+                    "InitialSamplingPercentage": percentage,
+                    "DestinationS3Uri": destination or capture_destination(container["ModelDataUrl"]),
+                    "CaptureOptions": CAPTURE_OPTIONS,
+                    "CaptureContentTypeHeader": CAPTURE_CONTENT_TYPES,
+                },
+            },
+        )
+        return _activate(home, store, endpoint, config_name, tags)

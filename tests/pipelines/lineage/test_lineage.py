@@ -20,6 +20,7 @@ from pipelines.local.store import ObjectStore
 from pipelines.lineage import query
 from pipelines.lineage.store import LineageStore
 from pipelines.monitor.scheduler import Monitor
+from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
 from steps.preprocess import plain_decimals
 
@@ -37,7 +38,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, scored_test: Path) -> dict:
     records = Records(home)
     package = records.step_properties(result.execution_id, "Register")["ModelPackageArn"]
     records.close()
-    registry = deploy.registry(home)
+    registry = ModelRegistry(home)
     registry.on_approval(lambda p: deploy.deploy_package(home, p["ModelPackageArn"], "credit-staging", "staging"))
     registry.update_status(package, "Approved", "reviewed", by="ada")
     baselines = registry.describe(package)["DriftCheckBaselines"]["ModelDataQuality"]
