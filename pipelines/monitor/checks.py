@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from pipelines.monitor import constraints as constraint_settings
 from pipelines.monitor.kll import linf_distance
@@ -74,59 +74,102 @@ def chi_squared_distance(baseline: dict[str, float], current: dict[str, float]) 
     return float(1 - stats.chisquare(observed, expected).pvalue)
 
 
-def run_checks(baseline: dict[str, Any], constraints: dict[str, Any], current: list[Profile], widths: dict[int, int]) -> Outcome:
-    violations: list[dict[str, str]] = []
-    metrics: dict[str, float] = {}
-    distances: dict[str, float] = {}
-    by_name = {f["name"]: f for f in baseline.get("features", [])}
-    declared = [f["name"] for f in constraints.get("features", [])] or list(by_name)
+@dataclass
+class Feature:
+    """One feature as the checks see it: what the constraints declare, what the current data
+    shows, the monitoring config in force for it, and its baseline statistics."""
+
+    name: str
+    declared: dict[str, Any]
+    profile: Profile
+    config: dict[str, Any]
+    baseline: dict[str, Any] | None
+
+
+def data_type_check(feature: Feature, outcome: Outcome) -> None:
+    expected, p, config = feature.declared.get("inferred_type"), feature.profile, feature.config
+    if expected not in (INTEGRAL, FRACTIONAL) or not p.present:
+        return
+    ratio = p.match_ratio(expected)
+    outcome.metrics[f"feature_data_type_{feature.name}"] = ratio
+    threshold = float(config.get("datatype_check_threshold", 1.0))
+    if ratio < threshold:
+        outcome.violations.append(violation(feature.name, "data_type_check", f"Data type match requirement is not met. Expected data type: {expected}, Expected match: {percent(threshold)}%. Observed: Only {percent(ratio)}% of data is {expected}."))
+
+
+def completeness_check(feature: Feature, outcome: Outcome) -> None:
+    required, p = float(feature.declared.get("completeness", 0.0)), feature.profile
+    if p.completeness < required:
+        outcome.violations.append(violation(feature.name, "completeness_check", f"Data completeness requirement is not met. Expected completeness: {percent(required)}%. Observed: Only {percent(p.completeness)}% of data is present."))
+
+
+def categorical_values_check(feature: Feature, outcome: Outcome) -> None:
+    domains, p = (feature.declared.get("string_constraints") or {}).get("domains"), feature.profile
+    if not domains or not p.present:
+        return
+    inside = sum(count for value, count in p.categories.items() if value in set(domains)) / p.present
+    threshold = float(feature.config.get("domain_content_threshold", 1.0))
+    if inside < threshold:
+        outcome.violations.append(violation(feature.name, "categorical_values_check", f"Categorical values requirement is not met. Expected: {percent(threshold)}% of values in the baseline domain. Observed: Only {percent(inside)}% of data is in the domain."))
+
+
+def baseline_drift_check(feature: Feature, outcome: Outcome) -> None:
+    drift = feature.config["distribution_constraints"]
+    if drift.get("perform_comparison", "Enabled") != "Enabled" or feature.baseline is None or not feature.profile.present:
+        return
+    distance, threshold = _drift(feature.baseline, feature.profile, drift)
+    if distance is None:
+        return
+    outcome.distances[feature.name] = distance
+    outcome.metrics[f"feature_baseline_drift_{feature.name}"] = distance
+    if distance > threshold:
+        outcome.violations.append(violation(feature.name, "baseline_drift_check", f"Baseline drift distance: {distance} exceeds threshold: {threshold}"))
+
+
+# The container's per-feature checks by constraint_check_type, in the order it reports them; a
+# new check is a function and a line here.
+FEATURE_CHECKS: dict[str, Callable[[Feature, Outcome], None]] = {
+    "data_type_check": data_type_check,
+    "completeness_check": completeness_check,
+    "categorical_values_check": categorical_values_check,
+    "baseline_drift_check": baseline_drift_check,
+}
+
+
+def column_checks(declared: list[str], widths: dict[int, int], outcome: Outcome) -> None:
+    """missing_column_check and extra_column_check: rows narrower or wider than the constraints."""
     expected_width = len(declared)
     fewer = sorted(w for w in widths if w < expected_width)
     more = sorted(w for w in widths if w > expected_width)
     if fewer:
         for name in declared[min(fewer):]:
-            violations.append(violation(name, "missing_column_check", f"There are missing columns in current dataset. Number of columns in current dataset: {min(fewer)}, Number of columns in baseline constraints: {expected_width}"))
+            outcome.violations.append(violation(name, "missing_column_check", f"There are missing columns in current dataset. Number of columns in current dataset: {min(fewer)}, Number of columns in baseline constraints: {expected_width}"))
     if more:
-        violations.append(violation(f"_c{expected_width}", "extra_column_check", f"There are extra columns in current dataset. Number of columns in current dataset: {max(more)}, Number of columns in baseline constraints: {expected_width}"))
+        outcome.violations.append(violation(f"_c{expected_width}", "extra_column_check", f"There are extra columns in current dataset. Number of columns in current dataset: {max(more)}, Number of columns in baseline constraints: {expected_width}"))
 
+
+def run_checks(baseline: dict[str, Any], constraints: dict[str, Any], current: list[Profile], widths: dict[int, int]) -> Outcome:
+    """Every check on every declared feature, and the CloudWatch metrics SageMaker publishes."""
+    outcome = Outcome([], {}, {})
+    by_name = {f["name"]: f for f in baseline.get("features", [])}
+    column_checks([f["name"] for f in constraints.get("features", [])] or list(by_name), widths, outcome)
     profiles = {p.name: p for p in current}
-    for feature in constraints.get("features", []):
-        name = feature["name"]
+    for declared in constraints.get("features", []):
+        name = declared["name"]
         p = profiles.get(name)
         if p is None:
             continue
-        config = constraint_settings.settings(constraints, feature)
-        metrics[f"feature_non_null_{name}"] = p.completeness
-        metrics[f"feature_data_{name}"] = float(p.present)
+        config = constraint_settings.settings(constraints, declared)
+        outcome.metrics[f"feature_non_null_{name}"] = p.completeness
+        outcome.metrics[f"feature_data_{name}"] = float(p.present)
         if p.numbers:
-            metrics[f"feature_mean_{name}"] = p.mean  # ours, for the timeline: not a CloudWatch name
+            outcome.metrics[f"feature_mean_{name}"] = p.mean  # ours, for the timeline: not a CloudWatch name
         if config.get("evaluate_constraints", "Enabled") != "Enabled":
             continue
-        expected_type = feature.get("inferred_type")
-        if expected_type in (INTEGRAL, FRACTIONAL) and p.present:
-            ratio = p.match_ratio(expected_type)
-            metrics[f"feature_data_type_{name}"] = ratio
-            if ratio < float(config.get("datatype_check_threshold", 1.0)):
-                violations.append(violation(name, "data_type_check", f"Data type match requirement is not met. Expected data type: {expected_type}, Expected match: {percent(float(config.get('datatype_check_threshold', 1.0)))}%. Observed: Only {percent(ratio)}% of data is {expected_type}."))
-        required = float(feature.get("completeness", 0.0))
-        if p.completeness < required:
-            violations.append(violation(name, "completeness_check", f"Data completeness requirement is not met. Expected completeness: {percent(required)}%. Observed: Only {percent(p.completeness)}% of data is present."))
-        domains = (feature.get("string_constraints") or {}).get("domains")
-        if domains and p.present:
-            inside = sum(count for value, count in p.categories.items() if value in set(domains)) / p.present
-            if inside < float(config.get("domain_content_threshold", 1.0)):
-                violations.append(violation(name, "categorical_values_check", f"Categorical values requirement is not met. Expected: {percent(float(config.get('domain_content_threshold', 1.0)))}% of values in the baseline domain. Observed: Only {percent(inside)}% of data is in the domain."))
-        drift = config["distribution_constraints"]
-        if drift.get("perform_comparison", "Enabled") != "Enabled" or name not in by_name or not p.present:
-            continue
-        distance, threshold = _drift(by_name[name], p, drift)
-        if distance is None:
-            continue
-        distances[name] = distance
-        metrics[f"feature_baseline_drift_{name}"] = distance
-        if distance > threshold:
-            violations.append(violation(name, "baseline_drift_check", f"Baseline drift distance: {distance} exceeds threshold: {threshold}"))
-    return Outcome(violations, metrics, distances)
+        feature = Feature(name, declared, p, config, by_name.get(name))
+        for check in FEATURE_CHECKS.values():
+            check(feature, outcome)
+    return outcome
 
 
 def _drift(baseline_feature: dict[str, Any], current: Profile, drift: dict[str, Any]) -> tuple[float | None, float]:
