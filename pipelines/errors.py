@@ -6,7 +6,6 @@
     |   +-- AlreadyExists      a thing by that name exists already
     |   +-- Conflict           the request does not fit the thing's state (already Approved ...)
     +-- DefinitionError        a pipeline definition that cannot be built or run
-    +-- DataError              input data that does not fit (job scripts raise their own)
     +-- AwsError               an AWS call refused: the code and AWS's message, on one line
 
 Stores raise the kinds; the engine's handlers turn them into a step's failure reason
@@ -54,10 +53,6 @@ class Conflict(UsageError):
 
 class DefinitionError(MlopsError):
     headline = "definition error"
-
-
-class DataError(MlopsError):
-    headline = "data error"
 
 
 class AwsError(MlopsError):

@@ -40,7 +40,6 @@ FEATURES = (
 COLUMNS = (LABEL, *FEATURES)
 UCI_LABEL = "default payment next month"
 UCI_ID = "ID"
-SPLITS = ("train", "validation", "test")
 
 
 class InputDataError(ValueError):

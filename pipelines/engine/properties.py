@@ -40,7 +40,6 @@ NAMED_PROPERTIES: dict[str, dict[str, str | None]] = {
     "Callback": {"OutputParameters": KEYED},
     "Notebook": {},
 }
-PRIMITIVES = {"string", "boolean", "integer", "long", "float", "double", "timestamp", "blob"}
 
 
 @lru_cache(maxsize=None)
@@ -52,14 +51,6 @@ def _shapes(service: str) -> dict[str, Any]:
 
 def known_types() -> set[str]:
     return set(STEP_SHAPES) | set(NAMED_PROPERTIES)
-
-
-def first_tokens(step_type: str) -> list[str]:
-    """The top-level properties of ``step_type`` on SageMaker."""
-    if step_type in NAMED_PROPERTIES:
-        return sorted(NAMED_PROPERTIES[step_type])
-    service, names = STEP_SHAPES[step_type]
-    return sorted({member for name in names for member in _shapes(service)[name].get("members", {})})
 
 
 def check(step_type: str, tokens: list[str | int]) -> str | None:

@@ -51,6 +51,19 @@ class AnalysisFailed(Exception):
     """The run could not produce a result (no data, unreadable baseline); the message is the reason."""
 
 
+def baseline_file(folder: Path, name: str, source: str) -> Path:
+    """The baseline file ``name`` (statistics.json, constraints.json) among what ``source`` held:
+    the one file there, or the one so named; anything else is a clear failure, not a guess."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else ([folder] if folder.is_file() else [])
+    if len(files) == 1:
+        return files[0]
+    named = [p for p in files if p.name == name]
+    if len(named) == 1:
+        return named[0]
+    found = ", ".join(p.name for p in files[:5]) or "nothing"
+    raise AnalysisFailed(f"baseline {source}: expected {name} there, found {found}")
+
+
 @dataclass
 class Result:
     kind: str  # "baseline" or "monitoring"

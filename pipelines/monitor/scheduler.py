@@ -109,8 +109,8 @@ class Monitor:
         with tempfile.TemporaryDirectory(prefix="monitoring-") as tmp:
             work = Path(tmp)
             try:
-                statistics = self._local(row["statistics_uri"], work / "baseline" / "statistics")
-                constraints = self._local(row["constraints_uri"], work / "baseline" / "constraints")
+                statistics = self._local(row["statistics_uri"], work / "baseline" / "statistics", analyzer.STATISTICS)
+                constraints = self._local(row["constraints_uri"], work / "baseline" / "constraints", analyzer.CONSTRAINTS)
                 capture = self._capture_root(row["capture_uri"], row["endpoint"])
                 result = analyzer.monitor(capture, work / "output", statistics, constraints, capture=True, start=start, end=end, publish_metrics=True)
             except (analyzer.AnalysisFailed, FileNotFoundError) as exc:
@@ -127,11 +127,11 @@ class Monitor:
         self._write_timeline(schedule, row)
         return ExecutionOutcome(schedule, scheduled, result.status, len(result.violations), report_uri)
 
-    def _local(self, uri: str, folder: Path) -> Path:
+    def _local(self, uri: str, folder: Path, name: str) -> Path:
         if not is_s3(uri):
-            return Path(uri)
+            return analyzer.baseline_file(Path(uri), name, uri)
         self.store.materialize(uri, folder)
-        return next(p for p in folder.rglob("*") if p.is_file())
+        return analyzer.baseline_file(folder, name, uri)
 
     def _capture_root(self, capture_uri: str, endpoint: str) -> Path:
         root = self.store.path(capture_uri) if is_s3(capture_uri) else Path(capture_uri)
@@ -163,10 +163,10 @@ class Monitor:
 
         with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
             try:
-                constraints = json.loads(self._local(row["constraints_uri"], Path(tmp) / "c").read_text())
-                statistics = json.loads(self._local(row["statistics_uri"], Path(tmp) / "s").read_text())
-            except (FileNotFoundError, StopIteration, ValueError):
-                return {}, {}
+                constraints = json.loads(self._local(row["constraints_uri"], Path(tmp) / "c", analyzer.CONSTRAINTS).read_text())
+                statistics = json.loads(self._local(row["statistics_uri"], Path(tmp) / "s", analyzer.STATISTICS).read_text())
+            except (FileNotFoundError, analyzer.AnalysisFailed, ValueError):
+                return {}, {}  # the timeline goes without thresholds; the execution said why
         thresholds = {}
         for feature in constraints.get("features", []):
             config = settings.settings(constraints, feature)["distribution_constraints"]

@@ -66,9 +66,6 @@ class ModelRegistry(Database):
         self._listeners.append(listener)
 
     # -- names ------------------------------------------------------------------------------
-    def group_arn(self, group: str) -> str:
-        return self.home.arn("model-package-group", group.lower())
-
     def package_arn(self, group: str, version: int) -> str:
         return self.home.arn("model-package", f"{group.lower()}/{version}")
 
@@ -171,10 +168,6 @@ class ModelRegistry(Database):
             }
             for r in rows
         ]
-
-    def list_groups(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT * FROM groups ORDER BY created").fetchall()
-        return [{"ModelPackageGroupName": r["name"], "ModelPackageGroupArn": self.group_arn(r["name"]), "CreationTime": r["created"], "ModelPackageGroupStatus": "Completed"} for r in rows]
 
     def latest_approved(self, group: str) -> dict[str, Any] | None:
         approved = self.list_packages(group, "Approved")

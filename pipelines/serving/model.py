@@ -22,7 +22,6 @@ from pipelines import model_archive
 from pipelines.model_archive import MODEL_FILE
 CSV = "text/csv"
 JSON = "application/json"
-CONTENT_TYPES = (CSV, JSON)
 
 
 class ModelLoadError(Exception):

@@ -92,7 +92,6 @@ class Served:
     predictor: Predictor
     batcher: Batcher
     capture: CaptureWriter | None
-    in_flight: int = 0
 
 
 @dataclass

@@ -129,8 +129,8 @@ class QualityCheckHandler(ProcessingHandler):
             result = analyzer.monitor(
                 Path(sandbox.map(environment["dataset_source"])),
                 checked,
-                _only_file(local / "statistics"),
-                _only_file(local / "constraints"),
+                analyzer.baseline_file(local / "statistics", analyzer.STATISTICS, baseline[0]),
+                analyzer.baseline_file(local / "constraints", analyzer.CONSTRAINTS, baseline[1]),
                 capture=False,
                 header=bool((dataset_format.get("csv") or {}).get("header", False)),
             )
@@ -143,11 +143,6 @@ class QualityCheckHandler(ProcessingHandler):
             listed = "; ".join(f"{v['feature_name']} {v['constraint_check_type']}" for v in result.violations[:10])
             return StepOutcome(FAILED, failure_reason=f"ClientError: Quality check failed with {len(result.violations)} violation(s): {listed}")
         return StepOutcome(SUCCEEDED, detail=result.message)
-
-
-def _only_file(folder: Path) -> Path:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return files[0]
 
 
 def _true(value: Any) -> bool:

@@ -181,3 +181,23 @@ def test_run_due_for_named_schedules_leaves_the_others_alone(home: Home, baselin
         assert monitor.schedules.list_executions("theirs") == []
     finally:
         monitor.close()
+
+
+def test_a_baseline_folder_that_is_empty_or_ambiguous_fails_the_execution_with_its_reason(home: Home, baseline_uris: tuple[str, str], scored_test: Path) -> None:
+    test = pd.read_csv(scored_test, dtype={"prediction": str})
+    capture_frame(plain_decimals(test.head(200)), ObjectStore(home.store).path(CAPTURE), T0, timedelta(minutes=50))
+    store = ObjectStore(home.store)
+    (store.path("s3://bucket/empty") / "nothing").mkdir(parents=True)
+    statistics, constraints = baseline_uris
+    both = "s3://bucket/baselines/run1"  # a folder with statistics.json and constraints.json: fine for either
+    with Monitor(home, retrainer=FakeRetrainer()) as monitor:
+        monitor.schedules.create_schedule("both", "ep", "cron(0 * ? * * *)", CAPTURE, both, both, OUTPUT)
+        monitor.schedules.create_schedule("empty", "ep", "cron(0 * ? * * *)", CAPTURE, "s3://bucket/empty", constraints, OUTPUT)
+        store.path("s3://bucket/odd/a.json").parent.mkdir(parents=True)
+        store.path("s3://bucket/odd/a.json").write_text("{}")
+        store.path("s3://bucket/odd/b.json").write_text("{}")
+        monitor.schedules.create_schedule("odd", "ep", "cron(0 * ? * * *)", CAPTURE, statistics, "s3://bucket/odd", OUTPUT)
+        outcomes = {o.schedule: o for o in monitor.run_due(now=T0 + timedelta(hours=1, minutes=5), backfill_from=T0)}
+    assert outcomes["both"].status == "Completed"
+    assert outcomes["empty"].status == "Failed" and "nothing at s3://bucket/empty" in (outcomes["empty"].failure_reason or "")
+    assert outcomes["odd"].failure_reason == "baseline s3://bucket/odd: expected constraints.json there, found a.json, b.json"
