@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/mlops demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

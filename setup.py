@@ -16,12 +16,17 @@ RUNTIME = [
     "uvicorn==0.54.0",
     "httptools==0.9.0",
     "uvloop==0.23.0",
+    "mlflow==3.17.2",  # experiments: imported directly
+    "pyarrow==25.0.1",  # the monitor's columnar capture reader
+    "scipy==1.17.1",  # the monitor's ChiSquared drift
+    "PyYAML==6.0.4",  # stage configs for the AWS templates
 ]
 DEV = [
     "pytest==9.2.0",
     "pytest-timeout==2.4.0",
     "moto[server]==5.2.5",
     "cfn-lint==1.58.0",
+    "ruff==0.17.6",
 ]
 
 setup(

@@ -57,12 +57,12 @@ print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.
 
 def prepare(work: Path, records: int) -> tuple[Path, Path, Path]:
     """Baseline files, the capture folder and the same rows as a plain CSV."""
+    import logging
+
     from pipelines.credit_default.pipeline import DEFAULT_HYPERPARAMETERS, HYPERPARAMETER_NAMES
     from pipelines.engine import xgboost_algorithm
     from pipelines.monitor import analyzer
     from steps import evaluate, preprocess
-
-    import logging
 
     logging.disable(logging.INFO)  # the jobs' own progress lines
     data = ROOT / "data" / "credit-card-default" / "credit_default.csv"

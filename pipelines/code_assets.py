@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import steps as _steps_package
-
 from pipelines.errors import DefinitionError
 
 STEPS_DIR = Path(_steps_package.__file__).resolve().parent

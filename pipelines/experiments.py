@@ -17,9 +17,9 @@ import os
 import sys
 from typing import Any
 
+from pipelines.engine.records import Records
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
-from pipelines.engine.records import Records
 from pipelines.local.store import ObjectStore
 
 MODE_VARIABLE = "MLOPS_TRACKING"
@@ -67,7 +67,7 @@ def summary(home: Home, execution_id: str) -> dict[str, Any]:
         records.close()
     parameters = {p["Name"]: p["Value"] for p in described["PipelineParameters"]}
     metrics: dict[str, float] = {}
-    for name, props in properties.items():
+    for props in properties.values():
         for metric in props.get("FinalMetricDataList") or []:
             metrics[metric["MetricName"]] = float(metric["Value"])
     metrics.update(_evaluation(home, definition, properties))
@@ -152,7 +152,9 @@ def log_execution(home: Home, execution_id: str) -> str:
     client.log_batch(run_id, metrics=metrics, params=params, tags=[RunTag(f"data.{k}", v[:64]) for k, v in facts["DataDigests"].items()])
     for step in facts["Steps"]:
         props = facts["StepProperties"].get(step["StepName"], {})
-        child = client.create_run(experiment_id, tags={"mlflow.parentRunId": run_id, "mlflow.runName": step["StepName"], "mlops.step_type": step["StepType"], "mlops.step_status": step["StepStatus"], "mlops.cache_hit": str("CacheHitResult" in step).lower()})
+        child = client.create_run(
+            experiment_id, tags={"mlflow.parentRunId": run_id, "mlflow.runName": step["StepName"], "mlops.step_type": step["StepType"], "mlops.step_status": step["StepStatus"], "mlops.cache_hit": str("CacheHitResult" in step).lower()}
+        )
         step_params = [Param(k, str(v)) for k, v in (props.get("HyperParameters") or {}).items()]
         step_metrics = [Metric(m["MetricName"].replace(":", "_"), float(m["Value"]), stamp, 0) for m in props.get("FinalMetricDataList") or []]
         client.log_batch(child.info.run_id, metrics=step_metrics, params=step_params)

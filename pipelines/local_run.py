@@ -16,10 +16,10 @@ from pipelines import commit as commits
 from pipelines import definition as definitions
 from pipelines import experiments, parameters
 from pipelines.engine.events import ExecutionEnded, ExecutionStarted, Listener, StepFinished
-from pipelines.lineage import recorder as lineage
-from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback
 from pipelines.errors import DefinitionError, UsageError
+from pipelines.lineage import recorder as lineage
+from pipelines.local.home import Home
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_DATA = ROOT / "data" / "credit-card-default" / "credit_default.csv"

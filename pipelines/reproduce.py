@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import experiments
-from pipelines.local.home import Home
 from pipelines.errors import UsageError
+from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 
 ROOT = Path(__file__).resolve().parents[1]

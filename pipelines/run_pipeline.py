@@ -14,12 +14,13 @@ from typing import Any, Sequence
 
 import click
 
-from pipelines import aws, code_assets, commit as commits, definition, jsonargs, local_run, parameters
+from pipelines import aws, code_assets, definition, jsonargs, local_run, parameters
+from pipelines import commit as commits
 from pipelines import policy as policies
 from pipelines.cli import handler
 from pipelines.cli.progress import Printer, summary
-from pipelines.local.home import Home
 from pipelines.errors import UsageError
+from pipelines.local.home import Home
 
 COMMIT_PARAMETER = "GitCommit"
 DESCRIPTION_LIMIT = 3072

@@ -98,7 +98,7 @@ def read_environment_file(path: str) -> dict[str, Any]:
             if not line or line.startswith("#"):
                 continue
             if "=" not in line:
-                raise UsageError(f"{path} line {number}: expected KEY=VALUE")
+                raise UsageError(f"{path} line {number}: expected KEY=VALUE") from None
             key, value = line.split("=", 1)
             raw[key.strip().removeprefix("export ").strip()] = value.strip().strip('"').strip("'")
     values = {}

@@ -115,12 +115,24 @@ def quality_check(name: str, dataset: Any, skip: Any = True, register_new: Any =
         "Type": "QualityCheck",
         "Arguments": {
             "ProcessingInputs": [{"InputName": "baseline_dataset_input", "S3Input": {"S3Uri": dataset, "LocalPath": "/opt/ml/processing/input/baseline_dataset_input", "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
-            "ProcessingOutputConfig": {"Outputs": [{"OutputName": "quality_check_output", "S3Output": {"S3Uri": {"Std:Join": {"On": "/", "Values": ["s3://bucket/checks", {"Get": "Execution.PipelineExecutionId"}, name]}}, "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "quality_check_output",
+                        "S3Output": {"S3Uri": {"Std:Join": {"On": "/", "Values": ["s3://bucket/checks", {"Get": "Execution.PipelineExecutionId"}, name]}}, "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"},
+                    }
+                ]
+            },
             "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
             "AppSpecification": {"ImageUri": ANALYZER_IMAGE},
             "RoleArn": "arn:aws:iam::000000000000:role/r",
             "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
-            "Environment": {"output_path": "/opt/ml/processing/output", "publish_cloudwatch_metrics": "Disabled", "dataset_format": '{"csv": {"header": true, "output_columns_position": "START"}}', "dataset_source": "/opt/ml/processing/input/baseline_dataset_input"},
+            "Environment": {
+                "output_path": "/opt/ml/processing/output",
+                "publish_cloudwatch_metrics": "Disabled",
+                "dataset_format": '{"csv": {"header": true, "output_columns_position": "START"}}',
+                "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
+            },
         },
         "CheckType": "DATA_QUALITY",
         "ModelPackageGroupName": "Group",

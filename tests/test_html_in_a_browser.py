@@ -14,13 +14,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from capture_helpers import capture_frame
-from retrainers import FakeRetrainer
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.monitor import analyzer
 from pipelines.monitor.scheduler import Monitor
 from steps.preprocess import plain_decimals
+
+from capture_helpers import capture_frame
+from retrainers import FakeRetrainer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)

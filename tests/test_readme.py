@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipelines.local.home import Home
 from pipelines.serving import deploy
+
 from serving_helpers import RunningServer, register
 
 ROOT = Path(__file__).resolve().parents[1]

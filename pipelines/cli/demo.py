@@ -30,20 +30,20 @@ from typing import Any, Callable
 import click
 
 from pipelines import local_run
+from pipelines.cli.context import Settings
 from pipelines.cli.progress import Printer, summary
-from pipelines.local.home import Home
 from pipelines.engine.records import Records
-from pipelines.local.store import ObjectStore
 from pipelines.errors import MlopsError
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 from pipelines.monitor.scheduler import Monitor
-from pipelines.retraining import LocalRetrainer
+from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso
 from pipelines.registry.store import ModelRegistry
+from pipelines.retraining import LocalRetrainer
 from pipelines.serving import auth, deploy
 from pipelines.serving.clock import set_clock
 from pipelines.serving.stages import stages
-from pipelines.cli.context import Settings
 
 SCHEDULE = "credit-default-hourly"
 ALARM = "credit-default-drift"

@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from pipelines.local.home import Home
-from pipelines.errors import UsageError
-from pipelines.serving.endpoints import EndpointStore
-from pipelines.serving import deploy as deployment
-from pipelines.serving.stages import stages
 from pipelines.cli.context import Settings
+from pipelines.errors import UsageError
+from pipelines.local.home import Home
+from pipelines.serving import deploy as deployment
+from pipelines.serving.endpoints import EndpointStore
+from pipelines.serving.stages import stages
 
 
 @click.command("deploy", help="Deploy a registered, approved package to an endpoint, with data capture.", epilog="Example:\n\n  mlops deploy --model-package CreditDefaultPackageGroup/3 --stage prod")
@@ -111,7 +111,11 @@ def delete(obj: Settings, name: str) -> None:
     click.echo(f"deleted {name}")
 
 
-@click.command("serve", help="Serve every endpoint deployed under MLOPS_HOME with SageMaker's runtime API.", epilog="Example:\n\n  mlops serve --port 8080\n\n  then: boto3.client('sagemaker-runtime', endpoint_url='http://127.0.0.1:8080').invoke_endpoint(EndpointName=..., ContentType='text/csv', Body=...)")
+@click.command(
+    "serve",
+    help="Serve every endpoint deployed under MLOPS_HOME with SageMaker's runtime API.",
+    epilog="Example:\n\n  mlops serve --port 8080\n\n  then: boto3.client('sagemaker-runtime', endpoint_url='http://127.0.0.1:8080').invoke_endpoint(EndpointName=..., ContentType='text/csv', Body=...)",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="server processes")
@@ -153,8 +157,7 @@ def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | 
     if auth == "sigv4":
         credentials = load_or_create(home)  # before the workers start, so they read one file
         click.echo(
-            f"requests must be signed (SigV4) with the key in {credentials.path}:\n"
-            f"  AWS_SHARED_CREDENTIALS_FILE={credentials.path} AWS_PROFILE={PROFILE}",
+            f"requests must be signed (SigV4) with the key in {credentials.path}:\n  AWS_SHARED_CREDENTIALS_FILE={credentials.path} AWS_PROFILE={PROFILE}",
             err=True,
         )
     click.echo(f"serving endpoints under {home.root} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops", err=True)

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from pipelines.engine.records import Records
 from pipelines.cli.context import Settings
+from pipelines.engine.records import Records
 
 
 @click.group("executions", help="List and describe local pipeline executions.", epilog="Example:\n\n  mlops executions list\n\n  mlops executions describe 4x7k2m9q1abc --json")

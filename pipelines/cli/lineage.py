@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from pipelines.lineage import query
 from pipelines.cli.context import Settings
+from pipelines.lineage import query
 
 
 @click.group(

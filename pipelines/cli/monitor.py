@@ -10,16 +10,15 @@ from typing import Any
 
 import click
 
+from pipelines.cli.context import Settings
+from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
-from pipelines.errors import UsageError
 from pipelines.monitor import analyzer, dataset
-from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso, utcnow
 from pipelines.monitor.scheduler import Monitor
+from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso, utcnow
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import deploy
-from pipelines.cli.context import Settings
-
 
 
 def _monitor(obj: Settings, wait_for_retraining: bool = False) -> Monitor:
@@ -61,12 +60,20 @@ def baseline(obj: Settings, source: Path, output: str) -> None:
 
 
 # -- schedules -------------------------------------------------------------------------------
-@group.group("schedule", help="Create and manage monitoring schedules.", epilog=f"Example:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics s3://b/baselines/x/statistics.json --baseline-constraints s3://b/baselines/x/constraints.json --cron '{HOURLY}'")
+@group.group(
+    "schedule",
+    help="Create and manage monitoring schedules.",
+    epilog=f"Example:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics s3://b/baselines/x/statistics.json --baseline-constraints s3://b/baselines/x/constraints.json --cron '{HOURLY}'",
+)
 def schedule() -> None:
     pass
 
 
-@schedule.command("create", help="Create a DataQuality monitoring schedule for an endpoint.", epilog=f"Example:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics URI --baseline-constraints URI --cron '{HOURLY}'")
+@schedule.command(
+    "create",
+    help="Create a DataQuality monitoring schedule for an endpoint.",
+    epilog=f"Example:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics URI --baseline-constraints URI --cron '{HOURLY}'",
+)
 @click.option("--name", required=True)
 @click.option("--endpoint", required=True)
 @click.option("--baseline-statistics", required=True, help="statistics.json (s3:// URI in the store, or a path)")
@@ -165,7 +172,9 @@ def _print_outcomes(outcomes: list[Any]) -> None:
         click.echo(f"{iso(outcome.scheduled)} {outcome.schedule:<24} {outcome.status:<24} {detail}")
 
 
-@group.command("scheduler", help="Run due executions (each analyses the previous full hour); with --once, once and exit.", epilog="Examples:\n\n  mlops monitor scheduler --once\n\n  mlops monitor scheduler --backfill-from 2026-11-20T00:00:00Z --once")
+@group.command(
+    "scheduler", help="Run due executions (each analyses the previous full hour); with --once, once and exit.", epilog="Examples:\n\n  mlops monitor scheduler --once\n\n  mlops monitor scheduler --backfill-from 2026-11-20T00:00:00Z --once"
+)
 @click.option("--once", is_flag=True, help="run what is due now, then exit")
 @click.option("--interval", type=click.FloatRange(min=1), default=60, show_default=True, help="seconds between checks")
 @click.option("--now", "now_text", default=None, help="the time to act as (ISO-8601), for replaying past hours")
@@ -278,7 +287,11 @@ def alarm() -> None:
     pass
 
 
-@alarm.command("create", help="Alarm when the drift of a feature (or any: *) exceeds a threshold N executions in a row; retrain then.", epilog="Example:\n\n  mlops monitor alarm create --name limit-drift --schedule credit-hourly --feature LIMIT_BAL --threshold 0.2 --periods 2")
+@alarm.command(
+    "create",
+    help="Alarm when the drift of a feature (or any: *) exceeds a threshold N executions in a row; retrain then.",
+    epilog="Example:\n\n  mlops monitor alarm create --name limit-drift --schedule credit-hourly --feature LIMIT_BAL --threshold 0.2 --periods 2",
+)
 @click.option("--name", required=True)
 @click.option("--schedule", "schedule_name", required=True)
 @click.option("--feature", default="*", show_default=True, help="a feature name, or * for any")

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from pipelines.local.home import Home
 from pipelines.engine.orchestrator import NOT_EXECUTED, ExecutionResult
+from pipelines.local.home import Home
 
 _MARKS = {"Executing": "[ .. ]", "Succeeded": "[ ok ]", "Failed": "[FAIL]", "Stopped": "[STOP]", NOT_EXECUTED: "[skip]"}
 

@@ -6,11 +6,11 @@ import json
 
 import click
 
+from pipelines.cli.context import Settings
 from pipelines.errors import MlopsError
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
 from pipelines.serving.stages import stages
-from pipelines.cli.context import Settings
 
 
 @click.group("registry", help="The local model registry: list, describe, approve and reject model packages.", epilog="Example:\n\n  mlops registry list\n\n  mlops registry approve CreditDefaultPackageGroup/1 --reason 'AUC 0.79, reviewed'")

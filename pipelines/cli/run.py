@@ -9,8 +9,8 @@ import click
 
 from pipelines import definition as definitions
 from pipelines import jsonargs, local_run
-from pipelines.cli.progress import Printer, summary
 from pipelines.cli.context import Settings
+from pipelines.cli.progress import Printer, summary
 
 
 @click.command(

@@ -101,6 +101,7 @@ def get_pipeline(
     from sagemaker.core import image_uris
     from sagemaker.core.helper.session_helper import production_variant
     from sagemaker.core.model_monitor import DataCaptureConfig, DatasetFormat
+    from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import (
         DriftCheckBaselines,
@@ -115,11 +116,10 @@ def get_pipeline(
         ProcessingS3Input,
         ProcessingS3Output,
     )
-    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, StoppingCondition
-    from sagemaker.core.workflow.functions import JsonGet
+    from sagemaker.core.training.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
     from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join
+    from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
     from sagemaker.core.workflow.properties import PropertyFile
     from sagemaker.mlops.workflow import (
@@ -137,9 +137,6 @@ def get_pipeline(
     from sagemaker.mlops.workflow.quality_check_step import DataQualityCheckConfig
     from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
-
-    from sagemaker.core.network import NetworkConfig
-    from sagemaker.core.training.configs import Networking
 
     security = Security.resolve(subnets, security_group_ids, network_isolation, encrypt_inter_container_traffic, kms_key, environment_file)
     network = NetworkConfig(

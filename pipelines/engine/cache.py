@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pipelines.engine.handlers.base import Handler
-from pipelines.local.store import ObjectStore
 from pipelines.errors import DefinitionError
+from pipelines.local.store import ObjectStore
 
 _DURATION = re.compile(
     r"^P?(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"

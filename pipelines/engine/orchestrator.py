@@ -21,19 +21,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence
 
-from pipelines import code_assets, parameters as parameter_values
+from pipelines import code_assets
+from pipelines import parameters as parameter_values
 from pipelines.engine import cache, events, runner
 from pipelines.engine.expressions import ExpressionError, Scope
 from pipelines.engine.handlers import HANDLERS
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, StepOutcome, StepRun, job_name
-from pipelines.local.home import Home
-from pipelines.local.database import now
 from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
-from pipelines.local.store import ObjectStore
 from pipelines.engine.validation import validate
 from pipelines.errors import UsageError
 from pipelines.graph import Node
+from pipelines.local.database import now
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 
 NOT_EXECUTED = "NotExecuted"  # recorded for steps of types the local engine cannot run yet
 ProgressCallback = Callable[[str, str, dict[str, Any]], None]
@@ -65,7 +66,11 @@ class ExecutionResult:
         if self.failure_reason:
             result["FailureReason"] = self.failure_reason
         result["Steps"] = [
-            {k: v for k, v in {"StepName": s.name, "StepType": s.type, "StepStatus": s.status, "Seconds": round(s.seconds, 3), "CacheHit": s.cached, "FailureReason": s.failure_reason, "Detail": s.detail, "LogPath": s.log_path}.items() if v is not None}
+            {
+                k: v
+                for k, v in {"StepName": s.name, "StepType": s.type, "StepStatus": s.status, "Seconds": round(s.seconds, 3), "CacheHit": s.cached, "FailureReason": s.failure_reason, "Detail": s.detail, "LogPath": s.log_path}.items()
+                if v is not None
+            }
             for s in self.steps
         ]
         return result
@@ -303,9 +308,7 @@ class _Execution:
         if outcome.detail is None and outcome.status == SUCCEEDED:
             outcome.detail = handler.detail(outcome.properties)
         if outcome.status == SUCCEEDED:
-            finished = events.StepFinished(
-                self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from, handler.action, handler.artifacts(arguments, outcome.properties)
-            )
+            finished = events.StepFinished(self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from, handler.action, handler.artifacts(arguments, outcome.properties))
             events.tell(self.engine.listeners, "step_finished", finished)
         self.records.update_step(
             self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,

@@ -13,10 +13,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from pipelines.local.database import Database, now
-from pipelines.local.home import Home
 from pipelines.engine import runner
 from pipelines.errors import NotFound
+from pipelines.local.database import Database, now
+from pipelines.local.home import Home
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (

@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.local.home import Home
 from pipelines.errors import NotFound, UsageError
 from pipelines.lineage import recorder
 from pipelines.lineage.store import LineageStore
+from pipelines.local.home import Home
 
 ORDER = [
     "Commit", "Pipeline", "PipelineExecution", "Code", "Image", "ProcessingJob", "TrainingJob", "DataSet", "QualityCheck", "Baseline", "Model",

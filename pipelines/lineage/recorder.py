@@ -13,9 +13,9 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from pipelines.lineage.store import LineageStore
 from pipelines.local.home import Home
 from pipelines.local.store import is_s3
-from pipelines.lineage.store import LineageStore
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,9 @@ def package_status_changed(home: Home, package: dict[str, Any], by: str, reason:
 def endpoint_deployed(home: Home, endpoint: dict[str, Any], config: dict[str, Any], models: list[dict[str, Any]]) -> None:
     def record(store: LineageStore) -> None:
         context = store.context("Endpoint", endpoint["EndpointName"], endpoint["EndpointArn"], status=endpoint["EndpointStatus"])
-        action = store.action("Deployment", f"{endpoint['EndpointName']}:{config['EndpointConfigName']}", endpoint["EndpointStatus"], properties={"EndpointConfigName": config["EndpointConfigName"], "DataCaptureConfig": config.get("DataCaptureConfig")})
+        action = store.action(
+            "Deployment", f"{endpoint['EndpointName']}:{config['EndpointConfigName']}", endpoint["EndpointStatus"], properties={"EndpointConfigName": config["EndpointConfigName"], "DataCaptureConfig": config.get("DataCaptureConfig")}
+        )
         store.associate(action, context, "ContributedTo")
         for model in models:
             container = model["PrimaryContainer"]
@@ -168,7 +170,7 @@ def monitoring_executed(home: Home, endpoint: str, schedule: str, scheduled: str
         context = store.context("Endpoint", endpoint)
         action = store.action("MonitoringExecution", f"{schedule}@{scheduled}", status, properties={"Schedule": schedule, "ScheduledTime": scheduled, "Violations": violations, "FailureReason": failure_reason})
         store.associate(context, action, "ContributedTo")
-        for uri, name in zip(baseline, ("baseline statistics", "baseline constraints")):
+        for uri, name in zip(baseline, ("baseline statistics", "baseline constraints"), strict=True):
             store.associate(store.artifact("Baseline", uri, digest(home, uri), name=name), action, "ContributedTo")
         if report_uri:
             report = store.artifact("Report", report_uri, digest(home, report_uri), name=f"{schedule} {scheduled}", properties={"Violations": violations, "Status": status})

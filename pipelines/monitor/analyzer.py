@@ -23,10 +23,10 @@ is a failure with a reason, as in SageMaker. Exit codes: 0 done (violations or n
 from __future__ import annotations
 
 import json
-import re
-import secrets
 import logging
 import os
+import re
+import secrets
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -143,7 +143,7 @@ def _profile_all(profiles: list[statistics.Profile], chunks: Iterator[dataset.Ch
     GIL); the capture reader parses the next files meanwhile."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="profile") as pool:
         for chunk in chunks:
-            list(pool.map(lambda pair: pair[0].add(pair[1]), zip(profiles, chunk)))
+            list(pool.map(lambda pair: pair[0].add(pair[1]), zip(profiles, chunk, strict=True)))
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

@@ -110,7 +110,9 @@ def categorical_values_check(feature: Feature, outcome: Outcome) -> None:
     inside = sum(count for value, count in p.categories.items() if value in set(domains)) / p.present
     threshold = float(feature.config.get("domain_content_threshold", 1.0))
     if inside < threshold:
-        outcome.violations.append(violation(feature.name, "categorical_values_check", f"Categorical values requirement is not met. Expected: {percent(threshold)}% of values in the baseline domain. Observed: Only {percent(inside)}% of data is in the domain."))
+        outcome.violations.append(
+            violation(feature.name, "categorical_values_check", f"Categorical values requirement is not met. Expected: {percent(threshold)}% of values in the baseline domain. Observed: Only {percent(inside)}% of data is in the domain.")
+        )
 
 
 def baseline_drift_check(feature: Feature, outcome: Outcome) -> None:
@@ -142,7 +144,7 @@ def column_checks(declared: list[str], widths: dict[int, int], outcome: Outcome)
     fewer = sorted(w for w in widths if w < expected_width)
     more = sorted(w for w in widths if w > expected_width)
     if fewer:
-        for name in declared[min(fewer):]:
+        for name in declared[min(fewer) :]:
             outcome.violations.append(violation(name, "missing_column_check", f"There are missing columns in current dataset. Number of columns in current dataset: {min(fewer)}, Number of columns in baseline constraints: {expected_width}"))
     if more:
         outcome.violations.append(violation(f"_c{expected_width}", "extra_column_check", f"There are extra columns in current dataset. Number of columns in current dataset: {max(more)}, Number of columns in baseline constraints: {expected_width}"))

@@ -59,7 +59,7 @@ def _bars(baseline: dict[str, Any], current: dict[str, Any], name: str) -> str:
     top = max(shares_b + shares_c + [1e-9])
     slot = (width - 2 * pad) / len(shares_b)
     parts = [f'<svg class="chart distribution" data-feature="{html.escape(name)}" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="distribution of {html.escape(name)}">']
-    for i, (b, c) in enumerate(zip(shares_b, shares_c)):
+    for i, (b, c) in enumerate(zip(shares_b, shares_c, strict=True)):
         x = pad + i * slot
         hb, hc = (height - 2 * pad) * b / top, (height - 2 * pad) * c / top
         parts.append(f'<rect x="{x:.1f}" y="{height - pad - hb:.1f}" width="{slot * 0.45:.1f}" height="{hb:.1f}" fill="#9db4cc"><title>baseline {b:.1%}</title></rect>')
@@ -142,10 +142,13 @@ def _line_chart(name: str, points: list[tuple[str, float | None]], threshold: fl
     parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#aab"/>')
     for reference, color, text in ((threshold, "#d1495b", "threshold"), (baseline, "#4a6fa5", "baseline")):
         if reference is not None:
-            parts.append(f'<line x1="{pad}" y1="{y(reference):.1f}" x2="{width - pad}" y2="{y(reference):.1f}" stroke="{color}" stroke-dasharray="4,3"/><text x="{width - pad}" y="{y(reference) - 3:.1f}" text-anchor="end" style="fill:{color}">{text} {reference:.3g}</text>')
+            parts.append(
+                f'<line x1="{pad}" y1="{y(reference):.1f}" x2="{width - pad}" y2="{y(reference):.1f}" stroke="{color}" stroke-dasharray="4,3"/>'
+                f'<text x="{width - pad}" y="{y(reference) - 3:.1f}" text-anchor="end" style="fill:{color}">{text} {reference:.3g}</text>'
+            )
     coords = [(pad + i * step, y(v)) for i, (_, v) in enumerate(points) if v is not None]
     parts.append('<polyline fill="none" stroke="#e07a5f" stroke-width="2" points="' + " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords) + '"/>')
-    for (x, yy), (when, value) in zip(coords, [p for p in points if p[1] is not None]):
+    for (x, yy), (when, value) in zip(coords, [p for p in points if p[1] is not None], strict=True):
         over = threshold is not None and value is not None and value > threshold
         parts.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3" fill="{"#d1495b" if over else "#e07a5f"}"><title>{html.escape(when)}: {value:.4g}</title></circle>')
     parts.append(f'<text x="{pad}" y="{height - 6}">{html.escape(points[0][0][5:16])}</text><text x="{width - pad}" y="{height - 6}" text-anchor="end">{html.escape(points[-1][0][5:16])}</text></svg>')
@@ -154,24 +157,22 @@ def _line_chart(name: str, points: list[tuple[str, float | None]], threshold: fl
 
 def timeline(path: Path, schedule: str, endpoint: str, executions: list[dict[str, Any]], thresholds: dict[str, float], baseline_means: dict[str, float] | None = None) -> Path:
     """``timeline.html``: per feature, drift distance and current mean over the executions."""
-    features = sorted({k[len("feature_baseline_drift_"):] for e in executions for k in e.get("Metrics", {}) if k.startswith("feature_baseline_drift_")})
-    rows = "".join(
-        f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{_status_badge(e['MonitoringExecutionStatus'])}</td><td class=num>{e.get('Violations', '-')}</td>"
-        f"<td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
-        for e in executions
-    )
+    features = sorted({k[len("feature_baseline_drift_") :] for e in executions for k in e.get("Metrics", {}) if k.startswith("feature_baseline_drift_")})
+    rows = "".join(f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{_status_badge(e['MonitoringExecutionStatus'])}</td><td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>" for e in executions)
     cards: list[Any] = []
     for name in features:
         drift = [(e["ScheduledTime"], e.get("Metrics", {}).get(f"feature_baseline_drift_{name}")) for e in executions]
         mean = [(e["ScheduledTime"], e.get("Metrics", {}).get(f"feature_mean_{name}")) for e in executions]
         over = any(v is not None and v > thresholds.get(name, 0.1) for _, v in drift)
-        cards.append((
-            not over,
-            name,
-            f'<div class="card"><h3>{html.escape(name)}{" ⚠" if over else ""}</h3>'
-            f'<div class=muted>drift distance</div>{_line_chart(name, drift, thresholds.get(name, 0.1), "drift")}'
-            f'<div class=muted>mean (dashed: baseline)</div>{_line_chart(name, mean, None, "mean", (baseline_means or {}).get(name))}</div>',
-        ))
+        cards.append(
+            (
+                not over,
+                name,
+                f'<div class="card"><h3>{html.escape(name)}{" ⚠" if over else ""}</h3>'
+                f"<div class=muted>drift distance</div>{_line_chart(name, drift, thresholds.get(name, 0.1), 'drift')}"
+                f"<div class=muted>mean (dashed: baseline)</div>{_line_chart(name, mean, None, 'mean', (baseline_means or {}).get(name))}</div>",
+            )
+        )
     cards = [card for _, _, card in sorted(cards)]  # features that drifted first
     body = (
         f"<h1>Drift over time: {html.escape(endpoint)} / {html.escape(schedule)}</h1>"

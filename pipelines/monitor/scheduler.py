@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pipelines.errors import Conflict
+from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
-from pipelines.lineage import recorder as lineage
 from pipelines.monitor import analyzer, report
 from pipelines.monitor.schedules import Cron, MonitoringStore, iso, utcnow, window
 

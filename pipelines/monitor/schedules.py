@@ -18,9 +18,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pipelines import shapes
+from pipelines.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database
 from pipelines.local.home import Home
-from pipelines.errors import AlreadyExists, NotFound, UsageError
 
 HOURLY = "cron(0 * ? * * *)"
 _CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
@@ -196,7 +196,15 @@ class MonitoringStore(Database):
     def list_schedules(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM schedules WHERE ? IS NULL OR endpoint=? ORDER BY created", (endpoint, endpoint)).fetchall()
         return [
-            {"MonitoringScheduleName": r["name"], "MonitoringScheduleArn": self.arn(r["name"]), "MonitoringScheduleStatus": r["status"], "EndpointName": r["endpoint"], "CreationTime": r["created"], "LastModifiedTime": r["modified"], "MonitoringType": "DataQuality"}
+            {
+                "MonitoringScheduleName": r["name"],
+                "MonitoringScheduleArn": self.arn(r["name"]),
+                "MonitoringScheduleStatus": r["status"],
+                "EndpointName": r["endpoint"],
+                "CreationTime": r["created"],
+                "LastModifiedTime": r["modified"],
+                "MonitoringType": "DataQuality",
+            }
             for r in rows
         ]
 

@@ -22,10 +22,10 @@ import sqlite3
 from typing import Any, Callable
 
 from pipelines import model_archive
-from pipelines.local.database import Database, now
-from pipelines.local.home import Home
 from pipelines.errors import Conflict, NotFound, UsageError
 from pipelines.lineage import recorder as lineage
+from pipelines.local.database import Database, now
+from pipelines.local.home import Home
 
 STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 _GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

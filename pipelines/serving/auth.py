@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from pipelines.local.home import DEFAULT_REGION, Home
 from pipelines.errors import UsageError
+from pipelines.local.home import DEFAULT_REGION, Home
 
 PROFILE = "mlops-local"
 WINDOW_SECONDS = 300  # AWS's: a signature is valid five minutes either side of its date

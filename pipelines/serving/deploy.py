@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 
-from pipelines.local.home import Home
 from pipelines.errors import UsageError
 from pipelines.lineage import recorder as lineage
+from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving.endpoints import EndpointStore
 from pipelines.serving.model import check_loads

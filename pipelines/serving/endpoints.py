@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from pipelines import model_archive, shapes
+from pipelines.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database, now
 from pipelines.local.home import Home
-from pipelines.errors import AlreadyExists, NotFound, UsageError
 
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 

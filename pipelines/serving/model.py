@@ -20,6 +20,7 @@ import numpy as np
 
 from pipelines import model_archive
 from pipelines.model_archive import MODEL_FILE
+
 CSV = "text/csv"
 JSON = "application/json"
 

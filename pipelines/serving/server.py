@@ -32,9 +32,9 @@ from typing import Any, Awaitable, Callable
 
 import numpy as np
 
+from pipelines.fileio import write_text_atomic
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
-from pipelines.fileio import write_text_atomic
 from pipelines.serving.auth import Verifier, load_or_create
 from pipelines.serving.capture import CaptureSettings, CaptureWriter
 from pipelines.serving.clock import clock_from

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.local.home import Home
 from pipelines.errors import UsageError
+from pipelines.local.home import Home
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "staging": {"endpoint": "credit-default-staging", "sampling": 100},

@@ -18,10 +18,10 @@ from typing import Any, ClassVar, TextIO
 
 from pipelines.engine.events import Artifact
 from pipelines.engine.expressions import Scope
-from pipelines.local.home import Home
 from pipelines.engine.runtimes import Runtimes
-from pipelines.local.store import ObjectStore
 from pipelines.graph import Node
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"

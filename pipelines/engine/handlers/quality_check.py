@@ -24,10 +24,10 @@ from typing import Any
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.handlers.processing import ProcessingHandler, Sandbox
-from pipelines.local.home import Home
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 from pipelines.errors import UsageError
+from pipelines.graph import Node
+from pipelines.local.home import Home
 from pipelines.monitor import analyzer
 
 ANALYZER_IMAGE = "sagemaker-model-monitor-analyzer"
@@ -118,7 +118,7 @@ class QualityCheckHandler(ProcessingHandler):
     def _check(self, job: StepRun, sandbox: Sandbox, baseline: tuple[str, str], fail_on_violation: bool) -> StepOutcome:
         environment = job.arguments.get("Environment") or {}
         local = job.job_dir / "drift-baseline"
-        for uri, name in zip(baseline, (analyzer.STATISTICS, analyzer.CONSTRAINTS)):
+        for uri, name in zip(baseline, (analyzer.STATISTICS, analyzer.CONSTRAINTS), strict=True):
             try:
                 job.store.materialize(uri, local / name.split(".")[0])
             except FileNotFoundError:

@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from capture_helpers import capture_frame
 from pipelines.cli import main as mlops
 from pipelines.cli.monitor import violations_frame
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from steps.preprocess import plain_decimals
+
+from capture_helpers import capture_frame
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 

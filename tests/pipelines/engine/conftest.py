@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engine_defs import COPY, WRITE
-from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine
+from pipelines.local.home import Home
+
+from engine_defs import COPY, WRITE
 
 
 @pytest.fixture

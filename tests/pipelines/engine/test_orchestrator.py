@@ -12,12 +12,13 @@ from typing import Iterator
 
 import pytest
 
-from engine_defs import definition, out_uri, processing
-from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
-from pipelines.local.store import ObjectStore
 from pipelines.engine.validation import ValidationError
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
+
+from engine_defs import definition, out_uri, processing
 
 
 def read_output(home: Home, properties_uri: str) -> str:

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine_defs import definition, quality_check
-from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
+from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
+
+from engine_defs import definition, quality_check
 
 
 @pytest.fixture

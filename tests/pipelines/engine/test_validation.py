@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from engine_defs import definition, out_uri, processing
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.validation import ValidationError, validate
+
+from engine_defs import definition, out_uri, processing
 
 RUNTIMES = Runtimes(mapped={})
 
@@ -183,8 +184,9 @@ def test_the_shapes_are_the_sdks_own() -> None:
     import inspect
     import re
 
-    from pipelines.engine import properties
     from sagemaker.mlops.workflow import endpoint_step, model_step, steps
+
+    from pipelines.engine import properties
 
     source = inspect.getsource(steps) + inspect.getsource(model_step) + inspect.getsource(endpoint_step)
     for step_type, shape in [("Processing", "DescribeProcessingJobResponse"), ("Training", "DescribeTrainingJobResponse"), ("Transform", "DescribeTransformJobResponse"),
@@ -199,7 +201,8 @@ def test_every_property_the_pipeline_reads_is_one_the_sdk_offers() -> None:
     """Each Get in the rendered definition resolves through the same shapes as the SDK's Properties."""
     from pipelines.engine import properties
     from pipelines.engine.expressions import parse_path
-    from pipelines.graph import references, steps as graph_steps
+    from pipelines.graph import references
+    from pipelines.graph import steps as graph_steps
 
     golden = json.loads((Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json").read_text())
     types = {node.name: node.type for node in graph_steps(golden)}

@@ -9,20 +9,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from capture_helpers import capture_frame
-from retrainers import FakeRetrainer
 from pipelines import commit as commits
 from pipelines import local_run
 from pipelines.cli import main as mlops
-from pipelines.local.home import Home
 from pipelines.engine.records import Records
-from pipelines.local.store import ObjectStore
 from pipelines.lineage import query
 from pipelines.lineage.store import LineageStore
+from pipelines.local.home import Home
+from pipelines.local.store import ObjectStore
 from pipelines.monitor.scheduler import Monitor
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
 from steps.preprocess import plain_decimals
+
+from capture_helpers import capture_frame
+from retrainers import FakeRetrainer
 
 COMMIT = commits.Commit(sha="a" * 40, branch="main", remote_url="https://git.example.com/team/credit.git", author="Ada <ada@example.com>", date="2026-11-20T09:00:00+00:00", subject="Tune depth")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)

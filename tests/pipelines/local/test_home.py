@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from engine_defs import WRITE, definition, processing
-from pipelines.local.home import Home
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
+from pipelines.local.home import Home
+
+from engine_defs import WRITE, definition, processing
 
 
 def mode(path: Path) -> int:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.local.store import ObjectStore
 from pipelines.errors import DefinitionError
+from pipelines.local.store import ObjectStore
 
 
 def test_uri_maps_to_a_path_and_back(tmp_path: Path) -> None:

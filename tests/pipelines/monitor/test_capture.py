@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from capture_helpers import record, write_capture
 from pipelines.monitor import analyzer, dataset
+
+from capture_helpers import record, write_capture
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "monitor"
 START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
@@ -28,9 +29,9 @@ def rows(root: Path, names: list[str], start: datetime | None = None, end: datet
     counters = dataset.Counters()
     columns: list[list[str]] = [[] for _ in names]
     for chunk in dataset.read_capture(root, names, counters, start, end):
-        for values, column in zip(columns, chunk):
+        for values, column in zip(columns, chunk, strict=True):
             values.extend(as_text(column))
-    return [list(r) for r in zip(*columns)], counters
+    return [list(r) for r in zip(*columns, strict=True)], counters
 
 
 def test_real_sagemaker_capture_lines_csv_and_json(tmp_path: Path) -> None:

@@ -10,15 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capture_helpers import capture_frame
-from retrainers import FakeRetrainer
+from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
-from pipelines.errors import UsageError
 from pipelines.monitor import analyzer
-from pipelines.monitor.schedules import Cron, MonitoringStore
 from pipelines.monitor.scheduler import Monitor
+from pipelines.monitor.schedules import Cron, MonitoringStore
 from steps.preprocess import plain_decimals
+
+from capture_helpers import capture_frame
+from retrainers import FakeRetrainer
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://bucket/data-capture"

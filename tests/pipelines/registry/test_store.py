@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.local.home import Home
 from pipelines.errors import Conflict, UsageError
+from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
+
 from serving_helpers import GROUP, register
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import stat
-from datetime import datetime, timezone
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -18,9 +18,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
 from pipelines.cli import main as mlops
-from pipelines.local.home import Home
 from pipelines.errors import UsageError
+from pipelines.local.home import Home
 from pipelines.serving import auth
+
 from serving_helpers import RunningServer, deployed_home
 
 ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"

@@ -10,11 +10,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from load import cpu_load
 from pipelines.cli import main as mlops
-from pipelines.local.home import Home
 from pipelines.errors import UsageError
+from pipelines.local.home import Home
 from pipelines.serving.clock import FileClock, read_setting, set_clock
+
+from load import cpu_load
 from serving_helpers import RunningServer, deployed_home
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)

@@ -14,6 +14,7 @@ import pytest
 
 from pipelines.local.home import Home
 from pipelines.serving import deploy
+
 from serving_helpers import RunningServer, broken_archive, deployed_home, register, wait_until_served
 
 ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
@@ -112,8 +113,9 @@ def test_a_new_model_is_swapped_in_without_dropping_requests_and_a_broken_one_is
     client = runtime(server)
     before = float(invoke(client, ROW)["Body"].read())
     # A different model: trained on other labels, so it scores the row differently.
-    import numpy as np
     import tarfile
+
+    import numpy as np
 
     rng = np.random.default_rng(0)
     booster = xgboost.train({"objective": "binary:logistic", "max_depth": 2}, xgboost.DMatrix(rng.random((200, 23)), label=rng.integers(0, 2, 200)), 5)
