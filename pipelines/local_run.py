@@ -64,7 +64,7 @@ def run(
     commit: commits.Commit | None,
     description: str | None = None,
     max_parallel: int = 2,
-    allow_unsupported: bool = True,
+    skip: frozenset[str] = frozenset(),
     progress: ProgressCallback | None = None,
     bundled_data: bool = True,
     use_cache: bool = True,
@@ -86,7 +86,7 @@ def run(
     display_name = commit.display_name if commit else None
     if description is None and commit is not None:
         description = f"{commit.short} {commit.subject or ''}".strip()
-    return engine.run(document, pipeline_name, overrides, display_name, description, allow_unsupported=allow_unsupported, commit=commit.as_dict() if commit else None)
+    return engine.run(document, pipeline_name, overrides, display_name, description, skip=skip, commit=commit.as_dict() if commit else None)
 
 
 class LineageListener(Listener):

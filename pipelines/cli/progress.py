@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from pipelines.engine.orchestrator import NOT_EXECUTED, ExecutionResult
+from pipelines.engine.orchestrator import ExecutionResult
 from pipelines.local.home import Home
 
-_MARKS = {"Executing": "[ .. ]", "Succeeded": "[ ok ]", "Failed": "[FAIL]", "Stopped": "[STOP]", NOT_EXECUTED: "[skip]"}
+_MARKS = {"Executing": "[ .. ]", "Succeeded": "[ ok ]", "Failed": "[FAIL]", "Stopped": "[STOP]"}
 
 
 class Printer:
@@ -30,7 +30,8 @@ class Printer:
             detail = "cache hit" if info.get("cached") else f"{info.get('seconds', 0):.1f} s"
         elif info.get("failure_reason"):
             detail = str(info["failure_reason"]).splitlines()[0]
-        line = f"{clock} {_MARKS.get(status, '[    ]')} {name:<22} {info.get('type', ''):<15} {status}" + (f"  {detail}" if detail else "")
+        mark = "[skip]" if info.get("omitted") else _MARKS.get(status, "[    ]")
+        line = f"{clock} {mark} {name:<22} {info.get('type', ''):<15} {status}" + (f"  {detail}" if detail else "")
         with self._lock:
             click.echo(line, err=True)
 
@@ -43,11 +44,10 @@ def summary(result: ExecutionResult, home: Home) -> str:
         lines.extend(f"        {line}" for line in rest)
     lines.append(f"  {'step':<22} {'status':<12} {'time':>8}")
     for step in result.steps:
-        time_text = "cached" if step.cached else ("-" if step.status == NOT_EXECUTED else f"{step.seconds:.1f} s")
-        lines.append(f"  {step.name:<22} {step.status:<12} {time_text:>8}" + (f"  {step.detail}" if step.detail else ""))
-    skipped = [s for s in result.steps if s.status == NOT_EXECUTED]
-    if skipped:
-        lines.append(f"  not executed here: {', '.join(f'{s.name} ({s.type})' for s in skipped)}: not supported by the local engine yet")
+        omitted = step.status == "Stopped" and step.log_path is None  # left out: never started
+        time_text = "cached" if step.cached else ("-" if omitted else f"{step.seconds:.1f} s")
+        note = step.detail or (step.failure_reason if omitted else None)
+        lines.append(f"  {step.name:<22} {step.status:<12} {time_text:>8}" + (f"  {note}" if note else ""))
     lines.append(f"  logs:    {home.execution_dir(result.execution_id)}")
     lines.append(f"  outputs: {home.store} (s3://bucket/key is {home.store}/bucket/key)")
     return "\n".join(lines)

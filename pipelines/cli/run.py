@@ -25,7 +25,7 @@ from pipelines.cli.progress import Printer, summary
 @click.option("--pipeline-name", default=None, help="name for the pipeline (default: the builder's, or the file's stem)")
 @click.option("--parameters", "parameters_json", default=None, help="JSON object of pipeline parameter overrides")
 @click.option("--max-parallel", type=click.IntRange(min=1), default=2, show_default=True, help="steps that may run at once")
-@click.option("--strict", is_flag=True, help="refuse step types the local engine cannot run yet, instead of skipping them")
+@click.option("--skip", "skip", multiple=True, metavar="STEP", help="leave this step out (repeatable), e.g. a type the local engine cannot run; the steps that need it are not run, and the execution ends Stopped, never Succeeded")
 @click.option("--no-cache", is_flag=True, help="run every job again instead of reusing cached results")
 @click.option("--description", default=None, help="the execution's description (default: the commit and its subject)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object (DescribePipelineExecution's names) on stdout")
@@ -38,7 +38,7 @@ def command(
     pipeline_name: str | None,
     parameters_json: str | None,
     max_parallel: int,
-    strict: bool,
+    skip: tuple[str, ...],
     no_cache: bool,
     description: str | None,
     as_json: bool,
@@ -49,7 +49,7 @@ def command(
     document, name = local_run.load_definition(module_name, kwargs, file_, pipeline_name)
     result = local_run.run(
         home, document, name, overrides, local_run.local_commit(allow_dirty=True), description=description,
-        max_parallel=max_parallel, allow_unsupported=not strict, progress=Printer(), use_cache=not no_cache,
+        max_parallel=max_parallel, skip=frozenset(skip), progress=Printer(), use_cache=not no_cache,
     )  # fmt: skip
     click.echo(summary(result, home), err=True)
     if as_json:

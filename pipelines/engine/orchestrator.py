@@ -36,7 +36,7 @@ from pipelines.local.database import now
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 
-NOT_EXECUTED = "NotExecuted"  # recorded for steps of types the local engine cannot run yet
+OMITTED = "omitted"  # a step left out on request, or one that needs such a step: recorded Stopped
 ProgressCallback = Callable[[str, str, dict[str, Any]], None]
 
 
@@ -103,15 +103,18 @@ class Engine:
         overrides: dict[str, Any] | None = None,
         display_name: str | None = None,
         description: str | None = None,
-        allow_unsupported: bool = False,
+        skip: frozenset[str] = frozenset(),
         commit: dict[str, Any] | None = None,
     ) -> ExecutionResult:
         """Validate, then execute to the end; the result says how it ended.
 
-        ``commit`` (sha, author, date, subject, branch, remote, dirty) is recorded in the lineage
-        as the artifact that started the execution.
+        ``skip`` names steps to leave out (a type the local engine cannot run must be named here,
+        or validation refuses the definition). They, and the steps that need them, are recorded
+        Stopped with the reason, and the execution ends Stopped, never Succeeded: work that was
+        not done is never reported done. ``commit`` (sha, author, date, subject, branch, remote,
+        dirty) is handed to the listeners as what started the execution.
         """
-        nodes = validate(definition, self.runtimes, self.handlers, allow_unsupported=allow_unsupported)
+        nodes = validate(definition, self.runtimes, self.handlers, skip=skip)
         values = parameter_values.resolved(definition, overrides or {})
         for asset in code_assets.find(definition):
             if self.store.digest(asset.uri) != self.store.digest(str(asset.path)):
@@ -125,7 +128,7 @@ class Engine:
             try:
                 with runner.stop_on_sigterm():
                     events.tell(self.listeners, "execution_started", events.ExecutionStarted(execution_id, arn, pipeline_name, values, commit, display_name))
-                    run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name)
+                    run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name, skip)
                     result = run.execute()
             except BaseException as exc:
                 # Whatever ends this process here (SIGTERM or Ctrl-C outside the step loop, a full
@@ -143,8 +146,9 @@ class Engine:
 
 
 class _Execution:
-    def __init__(self, engine: Engine, records: Records, nodes: list[Node], values: dict[str, Any], execution_id: str, arn: str, pipeline_name: str) -> None:
+    def __init__(self, engine: Engine, records: Records, nodes: list[Node], values: dict[str, Any], execution_id: str, arn: str, pipeline_name: str, skip: frozenset[str]) -> None:
         self.engine = engine
+        self.skip = skip
         self.records = records
         self.nodes = {node.name: node for node in nodes}
         self.order = [node.name for node in nodes]
@@ -200,6 +204,12 @@ class _Execution:
                     self.cancel.set()
                     reason = str(interrupt) if isinstance(interrupt, runner.Terminated) else "Stopped by the user (interrupt)"
                     stopping, status, failure = True, "Stopped", reason
+        omitted = [self.summaries[name] for name in self.order if self.state[name] == OMITTED]
+        if omitted and status == "Succeeded":
+            asked = [f"{s.name} ({s.type})" for s in omitted if s.name in self.skip]
+            after = [s.name for s in omitted if s.name not in self.skip]
+            status = "Stopped"
+            failure = f"{len(asked)} step(s) left out on request: {', '.join(asked)}" + (f"; not run without them: {', '.join(after)}" if after else "")
         ended = time.monotonic() - self.started
         self.records.end_execution(self.execution_id, status, failure)
         self.engine.progress("", status, {"failure_reason": failure, "seconds": ended})
@@ -230,8 +240,8 @@ class _Execution:
                 if verdict == "skip":
                     self.state[name] = "skipped"
                     changed = True
-                elif verdict == "unsupported":
-                    self._record_not_executed(node)
+                elif verdict.startswith(OMITTED):
+                    self._record_omitted(node, verdict.split(":", 1)[1])
                     changed = True
                 elif verdict == "ready":
                     self.state[name] = "running"
@@ -239,26 +249,34 @@ class _Execution:
         return ready
 
     def _verdict(self, node: Node) -> str:
+        """ready, wait, skip (an untaken branch: not listed, as on SageMaker), or
+        ``omitted:<reason>`` (left out on request, or needing a step that was)."""
+        if node.name in self.skip:
+            return f"{OMITTED}:Left out on request: this run was asked to skip {node.name}"
         if node.condition:
+            if self.state[node.condition] == OMITTED:
+                return f"{OMITTED}:Not run: its condition {node.condition} was left out on request"
             if node.condition not in self.outcomes:
-                return "skip" if self.state[node.condition] in ("skipped", NOT_EXECUTED) else "wait"
+                return "skip" if self.state[node.condition] == "skipped" else "wait"
             taken = "if" if self.outcomes[node.condition] else "else"
             if not (node.branch or "").endswith(f".{taken}"):
                 return "skip"
-        upstream = [self.state[u] for u in node.upstream if u in self.state]
-        if any(s in ("skipped", NOT_EXECUTED) for s in upstream):
+        upstream = {u: self.state[u] for u in node.upstream if u in self.state}
+        missing = [u for u, s in upstream.items() if s == OMITTED]
+        if missing:
+            return f"{OMITTED}:Not run: it needs {', '.join(missing)}, left out on request"
+        if any(s == "skipped" for s in upstream.values()):
             return "skip"
-        if not all(s == SUCCEEDED for s in upstream):
+        if not all(s == SUCCEEDED for s in upstream.values()):
             return "wait"
-        return "ready" if node.type in self.engine.handlers else "unsupported"
+        return "ready"
 
-    def _record_not_executed(self, node: Node) -> None:
-        reason = f"type {node.type} is not supported by the local engine yet"
-        self.state[node.name] = NOT_EXECUTED
-        self.records.start_step(self.execution_id, node.name, node.type, NOT_EXECUTED)
+    def _record_omitted(self, node: Node, reason: str) -> None:
+        self.state[node.name] = OMITTED
+        self.records.start_step(self.execution_id, node.name, node.type, STOPPED)
         self.records.update_step(self.execution_id, node.name, failure_reason=reason, ended=now())
-        self.summaries[node.name] = StepSummary(node.name, node.type, NOT_EXECUTED, failure_reason=reason)
-        self.engine.progress(node.name, NOT_EXECUTED, {"type": node.type, "failure_reason": reason})
+        self.summaries[node.name] = StepSummary(node.name, node.type, STOPPED, failure_reason=reason)
+        self.engine.progress(node.name, STOPPED, {"type": node.type, "failure_reason": reason, "omitted": True})
 
     # -- one step ---------------------------------------------------------------------------
     def _run_step(self, node: Node) -> StepOutcome:

@@ -31,12 +31,13 @@ class ValidationError(DefinitionError):
 
 
 def validate(
-    definition: Any, runtimes: Runtimes, handlers: dict[str, Handler] = HANDLERS, allow_unsupported: bool = False
+    definition: Any, runtimes: Runtimes, handlers: dict[str, Handler] = HANDLERS, skip: frozenset[str] = frozenset()
 ) -> list[graph.Node]:
     """The definition's steps, or :class:`ValidationError` listing every problem.
 
-    ``allow_unsupported``: step types SageMaker knows but this engine cannot run yet are not
-    errors; the orchestrator records them as not executed.
+    A step of a type SageMaker knows but this engine cannot run is a problem unless it is named
+    in ``skip`` (the orchestrator then leaves it out, and says so); so is naming a step to skip
+    that the definition does not have.
     """
     problems: list[Problem] = []
     if not isinstance(definition, dict):
@@ -58,11 +59,12 @@ def validate(
             problems.append(Problem(f"{node.pointer}/Name", f"duplicate step name {node.name!r} (also at {by_name[node.name].pointer})"))
         else:
             by_name[node.name] = node
+        if node.name in skip:
+            continue  # left out: its own arguments are SageMaker's business
         if node.type in handlers:
             problems.extend(handlers[node.type].validate(node, runtimes))
         elif node.type in SAGEMAKER_TYPES:
-            if not allow_unsupported:
-                problems.append(Problem(f"{node.pointer}/Type", f"step {node.name}: type {node.type} is not supported by the local engine yet"))
+            problems.append(Problem(f"{node.pointer}/Type", f"step {node.name}: type {node.type} does not run on the local engine; run the pipeline on SageMaker, or name {node.name} among the steps to skip"))
         else:
             problems.append(Problem(f"{node.pointer}/Type", f"step {node.name}: unknown step type {node.type!r}"))
 
@@ -77,6 +79,8 @@ def validate(
             if problem:
                 problems.append(Problem(reference.pointer, f"step {node.name}: {problem}"))
         problems.extend(_check_property_files(node, by_name))
+    for name in sorted(skip - set(by_name)):
+        problems.append(Problem("/Steps", f"asked to skip step {name!r}, which the definition does not have"))
     problems.extend(_cycles(nodes, by_name))
     if problems:
         raise ValidationError(problems)

@@ -95,13 +95,32 @@ def test_run_from_a_definition_file(first_run: dict, home: Path, tmp_path: Path,
     assert all(s["CacheHit"] for s in result["Steps"] if s["StepType"] in ("Processing", "Training"))
 
 
-def test_strict_refuses_unsupported_types(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    document = {"Version": "2020-12-01", "Parameters": [], "Steps": [{"Name": "Batch", "Type": "Transform", "Arguments": {}}]}
-    (tmp_path / "d.json").write_text(json.dumps(document))
-    assert mlops.main(["--home", str(home), "run", "--strict", "--file", str(tmp_path / "d.json")]) == 1
+def test_a_step_the_engine_cannot_run_is_refused_and_a_skipped_one_never_succeeds(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pipeline with a Transform step: refused up front; with --skip, the Transform and the Fail
+    step that needs its output are left out, and the execution ends Stopped (exit 1), not Succeeded."""
+    transform = {"Name": "Batch", "Type": "Transform", "Arguments": {}}
+    gate = {
+        "Name": "Gate", "Type": "Condition",
+        "Arguments": {
+            "Conditions": [{"Type": "Equals", "LeftValue": {"Get": "Steps.Batch.TransformJobStatus"}, "RightValue": "Completed"}],
+            "IfSteps": [], "ElseSteps": [{"Name": "Broken", "Type": "Fail", "Arguments": {"ErrorMessage": "the batch did not complete"}}],
+        },
+    }  # fmt: skip
+    ok = {"Name": "Fine", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}, "DependsOn": ["Batch"]}
+    (tmp_path / "d.json").write_text(json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": [transform, gate, ok]}))
+    assert mlops.main(["--home", str(home), "run", "--file", str(tmp_path / "d.json")]) == 1
     err = capsys.readouterr().err
     assert "definition error: the definition has 1 problem(s):" in err
-    assert "/Steps/0/Type: step Batch: type Transform is not supported by the local engine yet" in err
+    assert "/Steps/0/Type: step Batch: type Transform does not run on the local engine" in err
+    assert mlops.main(["--home", str(home), "run", "--file", str(tmp_path / "d.json"), "--skip", "Batch", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["PipelineExecutionStatus"] == "Stopped"
+    assert result["FailureReason"] == "1 step(s) left out on request: Batch (Transform); not run without them: Gate, Broken, Fine"
+    steps = {s["StepName"]: s for s in result["Steps"]}
+    assert {name: s["StepStatus"] for name, s in steps.items()} == {"Batch": "Stopped", "Gate": "Stopped", "Broken": "Stopped", "Fine": "Stopped"}
+    assert steps["Batch"]["FailureReason"] == "Left out on request: this run was asked to skip Batch"
+    assert steps["Gate"]["FailureReason"] == "Not run: it needs Batch, left out on request"
+    assert steps["Broken"]["FailureReason"] == "Not run: its condition Gate was left out on request"  # the Fail step is shown, not dropped
 
 
 def test_approved_runs_deploy_the_endpoint(first_run: dict, home: Path, capsys: pytest.CaptureFixture[str]) -> None:

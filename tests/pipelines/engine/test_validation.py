@@ -31,9 +31,10 @@ def test_unknown_and_unsupported_types(tmp_path: Path) -> None:
     doc = definition([processing("A", tmp_path / "w.py", []), {"Name": "B", "Type": "Teleport", "Arguments": {}}, {"Name": "C", "Type": "Transform", "Arguments": {}}])
     found = problems(doc)
     assert "/Steps/1/Type: step B: unknown step type 'Teleport'" in found
-    assert "/Steps/2/Type: step C: type Transform is not supported by the local engine yet" in found
-    # With allow_unsupported the SageMaker type passes (recorded as not executed), the unknown one never does.
-    assert problems(doc, allow_unsupported=True) == ["/Steps/1/Type: step B: unknown step type 'Teleport'"]
+    assert "/Steps/2/Type: step C: type Transform does not run on the local engine; run the pipeline on SageMaker, or name C among the steps to skip" in found
+    # Named among the steps to skip, the SageMaker type passes (it is left out, and said so); the unknown one never does.
+    assert problems(doc, skip=frozenset({"C"})) == ["/Steps/1/Type: step B: unknown step type 'Teleport'"]
+    assert "/Steps: asked to skip step 'Nope', which the definition does not have" in problems(doc, skip=frozenset({"C", "Nope"}))
 
 
 def test_duplicate_names(tmp_path: Path) -> None:
