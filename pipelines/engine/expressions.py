@@ -178,7 +178,7 @@ class Scope:
             raise ExpressionError(f"{pointer}/Type: unknown condition type {kind!r}; known: {', '.join(CONDITION_TYPES)}")
         kind = condition["Type"]
         if kind == "Not":
-            return not self.condition(condition.get("Expression"), f"{pointer}/Expression", trace)
+            return not self.condition(condition.get("Condition"), f"{pointer}/Condition", trace)  # the SDK's ConditionNot
         if kind == "Or":
             return any(self.condition(c, f"{pointer}/Conditions/{i}", trace) for i, c in enumerate(condition.get("Conditions") or []))
         if kind == "In":

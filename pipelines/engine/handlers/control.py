@@ -35,9 +35,11 @@ def _check_condition(condition: object, pointer: str) -> list[Problem]:
         kind = condition.get("Type") if isinstance(condition, dict) else condition
         return [Problem(f"{pointer}/Type", f"unknown condition type {kind!r}; known: {', '.join(CONDITION_TYPES)}")]
     if condition["Type"] == "Not":
-        return _check_condition(condition.get("Expression"), f"{pointer}/Expression")
+        return _check_condition(condition.get("Condition"), f"{pointer}/Condition")
     if condition["Type"] == "Or":
-        return [p for i, c in enumerate(condition.get("Conditions") or []) for p in _check_condition(c, f"{pointer}/Conditions/{i}")]
+        if not isinstance(condition.get("Conditions"), list) or not condition["Conditions"]:
+            return [Problem(f"{pointer}/Conditions", "Or needs a non-empty list of Conditions")]
+        return [p for i, c in enumerate(condition["Conditions"]) for p in _check_condition(c, f"{pointer}/Conditions/{i}")]
     if condition["Type"] == "In":
         return [] if "QueryValue" in condition and isinstance(condition.get("Values"), list) else [Problem(pointer, "In needs QueryValue and Values")]
     return [] if "LeftValue" in condition and "RightValue" in condition else [Problem(pointer, f"{condition['Type']} needs LeftValue and RightValue")]

@@ -93,7 +93,7 @@ AUC = {"Get": "Steps.Train.FinalMetricDataList['validation:auc'].Value"}
         ({"Type": "LessThanOrEqualTo", "LeftValue": AUC, "RightValue": 0.78}, False),
         ({"Type": "In", "QueryValue": {"Get": "Parameters.Status"}, "Values": ["Approved", "Rejected"]}, True),
         ({"Type": "In", "QueryValue": {"Get": "Parameters.Depth"}, "Values": [1, 2]}, False),
-        ({"Type": "Not", "Expression": {"Type": "Equals", "LeftValue": 1, "RightValue": 2}}, True),
+        ({"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": 1, "RightValue": 2}}, True),
         ({"Type": "Or", "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 2}, {"Type": "LessThan", "LeftValue": 1, "RightValue": 2}]}, True),
         ({"Type": "Or", "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 2}]}, False),
     ],
