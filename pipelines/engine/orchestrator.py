@@ -328,9 +328,10 @@ class _Execution:
         if outcome.status == SUCCEEDED:
             finished = events.StepFinished(self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from, handler.action, handler.artifacts(arguments, outcome.properties))
             events.tell(self.engine.listeners, "step_finished", finished)
+        metadata = outcome.metadata if outcome.metadata is not None else handler.metadata(outcome)
         self.records.update_step(
             self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,
-            arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(),
+            arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(), metadata=metadata,
         )  # fmt: skip
         self.summaries[node.name] = StepSummary(node.name, node.type, outcome.status, seconds, cached_from is not None, outcome.failure_reason, str(log_path), outcome.detail)
         self.engine.progress(node.name, outcome.status, {"type": node.type, "seconds": seconds, "cached": cached_from is not None, "failure_reason": outcome.failure_reason, "detail": outcome.detail})

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS steps (
     log_path TEXT,
     cache_key TEXT,
     cache_source_arn TEXT,
+    metadata TEXT,
     PRIMARY KEY (execution_id, name)
 );
 CREATE INDEX IF NOT EXISTS steps_cache ON steps(cache_key, status);
@@ -62,10 +63,10 @@ class Records(Database):
 
     def __init__(self, home: Home) -> None:
         super().__init__(home.database, SCHEMA)
-        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(executions)")}
-        if "runner" not in columns:  # a home from before runners were recorded
-            with self._write() as db:
-                db.execute("ALTER TABLE executions ADD COLUMN runner TEXT")
+        for table, column in (("executions", "runner"), ("steps", "metadata")):  # a home from before they were recorded
+            if column not in {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                with self._write() as db:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     def settle_abandoned(self) -> list[str]:
         """Mark Failed every Executing execution whose runner is gone, and its unfinished steps."""
@@ -134,11 +135,11 @@ class Records(Database):
             )
 
     def update_step(self, execution_id: str, name: str, **fields: Any) -> None:
-        allowed = {"status", "failure_reason", "arguments", "properties", "cache_key", "cache_source_arn", "ended"}
+        allowed = {"status", "failure_reason", "arguments", "properties", "cache_key", "cache_source_arn", "ended", "metadata"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown step fields {unknown}")
-        values = {k: json.dumps(v) if k in ("arguments", "properties") else v for k, v in fields.items()}
+        values = {k: json.dumps(v) if k in ("arguments", "properties", "metadata") else v for k, v in fields.items()}
         assignments = ", ".join(f"{k}=?" for k in values)
         with self._write() as db:
             db.execute(f"UPDATE steps SET {assignments} WHERE execution_id=? AND name=?", (*values.values(), execution_id, name))
@@ -188,18 +189,9 @@ def _step(row: sqlite3.Row) -> dict[str, Any]:
         "FailureReason": row["failure_reason"],
         "LogPath": row["log_path"],
     }
-    properties = json.loads(row["properties"]) if row["properties"] else {}
-    metadata = {}
-    if "ProcessingJobArn" in properties:
-        metadata["ProcessingJob"] = {"Arn": properties["ProcessingJobArn"]}
-    if "TrainingJobArn" in properties:
-        metadata["TrainingJob"] = {"Arn": properties["TrainingJobArn"]}
-    if "Outcome" in properties:
-        metadata["Condition"] = {"Outcome": str(properties["Outcome"]).capitalize()}
-    if row["type"] == "Fail" and row["failure_reason"]:
-        metadata["Fail"] = {"ErrorMessage": row["failure_reason"]}
+    metadata = json.loads(row["metadata"]) if row["metadata"] else {}
     if metadata:
-        step["Metadata"] = metadata
+        step["Metadata"] = metadata  # what the step's handler said (botocore's PipelineExecutionStepMetadata)
     if row["cache_source_arn"]:
         step["CacheHitResult"] = {"SourcePipelineExecutionArn": row["cache_source_arn"]}
     return {k: v for k, v in step.items() if v is not None}

@@ -75,6 +75,7 @@ class StepOutcome:
     branch: bool | None = None  # a Condition's outcome
     execution_failure: str | None = None  # a Fail step's message, which ends the execution
     detail: str | None = None  # one line for people: what a condition compared, a job's final metrics
+    metadata: dict[str, Any] | None = None  # the step's Metadata, when only the run knows it (QualityCheck)
 
 
 class Handler:
@@ -98,6 +99,11 @@ class Handler:
         if not tokens or tokens[0] not in self.properties:
             return f"{tokens[0] if tokens else ''} is a property of {self.type} steps, but the local engine does not produce it; it produces {', '.join(sorted(self.properties))}"
         return None
+
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        """ListPipelineExecutionSteps' ``Metadata`` of a run of this type (botocore's
+        PipelineExecutionStepMetadata: ``{"TrainingJob": {"Arn": ...}}``, ...)."""
+        return {}
 
     def detail(self, properties: dict[str, Any]) -> str | None:
         """One line for people about a finished step (fresh or from the cache)."""

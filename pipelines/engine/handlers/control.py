@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipelines.engine.expressions import CONDITION_TYPES
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import Runtimes
@@ -20,6 +22,9 @@ class ConditionHandler(Handler):
         if not isinstance(conditions, list) or not conditions:
             return [Problem(here, "a Condition step needs a non-empty list of Conditions")]
         return [p for i, c in enumerate(conditions) for p in _check_condition(c, f"{here}/{i}")]
+
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        return {"Condition": {"Outcome": str(outcome.branch)}} if outcome.branch is not None else {}
 
     def run(self, job: StepRun) -> StepOutcome:
         conditions = job.node.step["Arguments"]["Conditions"]
@@ -49,6 +54,9 @@ class FailHandler(Handler):
     """Ends the execution Failed with the resolved ErrorMessage."""
 
     type = "Fail"
+
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        return {"Fail": {"ErrorMessage": outcome.failure_reason}}
 
     def run(self, job: StepRun) -> StepOutcome:
         message = job.arguments.get("ErrorMessage")

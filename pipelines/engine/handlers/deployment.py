@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import XGBOOST_ALGORITHM, Runtimes
@@ -19,6 +20,10 @@ class ModelHandler(Handler):
     type = "Model"
     properties = frozenset({"ModelName", "ModelArn", "PrimaryContainer", "ExecutionRoleArn"})
     action = "CreateModel"
+
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        arn = outcome.properties.get("ModelArn")
+        return {"Model": {"Arn": arn}} if arn else {}
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         container = (node.step.get("Arguments") or {}).get("PrimaryContainer") or {}
@@ -40,6 +45,10 @@ class EndpointConfigHandler(Handler):
     properties = frozenset({"EndpointConfigName", "EndpointConfigArn", "ProductionVariants", "DataCaptureConfig"})
     action = "CreateEndpointConfig"
 
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        arn = outcome.properties.get("EndpointConfigArn")
+        return {"EndpointConfig": {"Arn": arn}} if arn else {}
+
     def run(self, job: StepRun) -> StepOutcome:
         name = str(job.arguments.get("EndpointConfigName"))
         described = deploy.create_endpoint_config(job.home, name, job.arguments)
@@ -52,6 +61,10 @@ class EndpointHandler(Handler):
     type = "Endpoint"
     properties = frozenset({"EndpointName", "EndpointArn", "EndpointStatus", "EndpointConfigName"})
     action = "Deployment"
+
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        arn = outcome.properties.get("EndpointArn")
+        return {"Endpoint": {"Arn": arn}} if arn else {}
 
     def run(self, job: StepRun) -> StepOutcome:
         name, config = str(job.arguments.get("EndpointName")), str(job.arguments.get("EndpointConfigName"))

@@ -90,6 +90,10 @@ class ProcessingHandler(Handler):
             found += artifact("out", "DataSet", output.get("OutputName"), (output.get("S3Output") or {}).get("S3Uri"))
         return found
 
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        arn = outcome.properties.get("ProcessingJobArn")
+        return {"ProcessingJob": {"Arn": arn}} if arn else {}
+
     @staticmethod
     def inputs(arguments: dict[str, Any]) -> list[Artifact]:
         found = []

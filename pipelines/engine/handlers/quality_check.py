@@ -64,6 +64,13 @@ class QualityCheckHandler(ProcessingHandler):
             found += artifact("out", "Baseline", key, properties.get(key))
         return found
 
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        """From the properties alone (a cache hit): the run itself sets the full Metadata."""
+        keys = ("CalculatedBaselineStatistics", "CalculatedBaselineConstraints", "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints")
+        found = {key: outcome.properties[key] for key in keys if key in outcome.properties}
+        arn = outcome.properties.get("ProcessingJobArn")
+        return {"QualityCheck": {"CheckType": "DATA_QUALITY", **found, **({"CheckJobArn": arn} if arn else {})}}
+
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         here = f"{node.pointer}"
         problems = []
@@ -103,9 +110,22 @@ class QualityCheckHandler(ProcessingHandler):
             return self._check(job, sandbox, drift_baseline, _true(fields["FailOnViolation"]))
 
         outcome = self.run_job(job, Sandbox(job.job_dir), list(PROGRAM), after=check)
+        used = calculated if _true(fields["RegisterNewBaseline"]) or drift_baseline is None else drift_baseline
+        metadata = {
+            "CheckType": job.node.step.get("CheckType"),
+            "CalculatedBaselineStatistics": calculated[0],
+            "CalculatedBaselineConstraints": calculated[1],
+            "ModelPackageGroupName": fields["ModelPackageGroupName"] or None,
+            "ViolationReport": f"{output_uri}/{analyzer.VIOLATIONS}" if not skip and drift_baseline is not None else None,
+            "CheckJobArn": outcome.properties.get("ProcessingJobArn"),
+            "SkipCheck": skip,
+            "RegisterNewBaseline": _true(fields["RegisterNewBaseline"]),
+        }
+        if outcome.status == SUCCEEDED:
+            metadata.update(BaselineUsedForDriftCheckStatistics=used[0], BaselineUsedForDriftCheckConstraints=used[1])
+        outcome.metadata = {"QualityCheck": {key: value for key, value in metadata.items() if value is not None}}
         if outcome.status != SUCCEEDED:
             return outcome
-        used = calculated if _true(fields["RegisterNewBaseline"]) or drift_baseline is None else drift_baseline
         outcome.properties = {
             "CalculatedBaselineStatistics": calculated[0],
             "CalculatedBaselineConstraints": calculated[1],

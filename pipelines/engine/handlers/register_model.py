@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipelines.engine.handlers.base import SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
@@ -21,6 +23,10 @@ class RegisterModelHandler(Handler):
         if not ((arguments.get("InferenceSpecification") or {}).get("Containers")):
             problems.append(Problem(f"{here}/InferenceSpecification/Containers", "at least one container is required"))
         return problems
+
+    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+        arn = outcome.properties.get("ModelPackageArn")
+        return {"RegisterModel": {"Arn": arn}} if arn else {}
 
     def run(self, job: StepRun) -> StepOutcome:
         arguments = job.arguments
