@@ -110,7 +110,7 @@ class Records(Database):
         """ListPipelineExecutions summaries, newest first."""
         self.settle_abandoned()
         rows = self._db.execute("SELECT * FROM executions ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
-        return [
+        summaries = [
             {
                 "PipelineExecutionArn": row["arn"],
                 "PipelineExecutionDisplayName": row["display_name"],
@@ -121,6 +121,7 @@ class Records(Database):
             }
             for row in rows
         ]
+        return [{key: value for key, value in summary.items() if value is not None} for summary in summaries]  # absent, not null
 
     def definition_of(self, execution_id: str) -> dict[str, Any]:
         row = self._db.execute("SELECT definition FROM executions WHERE id=?", (execution_id,)).fetchone()

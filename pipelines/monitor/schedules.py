@@ -184,6 +184,8 @@ class MonitoringStore(Database):
                     "MonitoringInputs": [{"EndpointInput": {"EndpointName": row["endpoint"], "LocalPath": "/opt/ml/processing/input/endpoint"}}],
                     "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": row["output_uri"], "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
                     "MonitoringAppSpecification": {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.analyzer)"},
+                    "MonitoringResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
+                    "RoleArn": f"arn:aws:iam::{self.home.account}:role/SageMakerExecutionRole",
                     "Environment": {"dataset_source": row["capture_uri"]},
                 },
             },

@@ -134,6 +134,7 @@ class ModelRegistry(Database):
 
     def _describe(self, row: sqlite3.Row) -> dict[str, Any]:
         described: dict[str, Any] = {
+            "ModelPackageName": row["group_name"],  # a versioned package is named by its group
             "ModelPackageGroupName": row["group_name"],
             "ModelPackageVersion": row["version"],
             "ModelPackageArn": self.package_arn(row["group_name"], row["version"]),

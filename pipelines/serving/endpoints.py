@@ -167,7 +167,6 @@ class EndpointStore(Database):
                     "DesiredWeight": float(v.get("InitialVariantWeight", 1.0)),
                     "CurrentInstanceCount": v.get("InitialInstanceCount", 1),
                     "DesiredInstanceCount": v.get("InitialInstanceCount", 1),
-                    "ModelName": v["ModelName"],
                 }
                 for v in config["ProductionVariants"]
             ]
@@ -178,6 +177,7 @@ class EndpointStore(Database):
                     "CaptureStatus": "Started" if capture.get("EnableCapture", True) else "Stopped",
                     "CurrentSamplingPercentage": capture.get("InitialSamplingPercentage", 100),
                     "DestinationS3Uri": capture.get("DestinationS3Uri"),
+                    "KmsKeyId": capture.get("KmsKeyId") or "",  # required in DataCaptureConfigSummary; empty without a key
                 }
         return described
 
