@@ -59,7 +59,7 @@ def _check(value: Any, shape: Any, path: str, extras: frozenset[str], found: lis
         if not isinstance(value, dict):
             found.append(f"{where}: expected a map ({shape.name})")
             return
-        for key, item in value.items():
+        for item in value.values():
             _check(item, shape.value, f"{path}{{}}", extras, found)
     elif kind == "string":
         if not isinstance(value, str):

@@ -11,8 +11,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from aws_shapes import problems
-from capture_helpers import capture_frame
 from pipelines import local_run
 from pipelines.cli import main as mlops
 from pipelines.engine.records import Records
@@ -20,8 +18,11 @@ from pipelines.local.home import Home
 from pipelines.monitor.scheduler import Monitor
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
-from retrainers import FakeRetrainer
 from steps.preprocess import plain_decimals
+
+from aws_shapes import problems
+from capture_helpers import capture_frame
+from retrainers import FakeRetrainer
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://sagemaker-us-east-1-mlops/credit-default/data-capture"

@@ -23,7 +23,6 @@ def get_pipeline(region: str = "us-east-1", **_: Any) -> Any:
     )
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
     from sagemaker.mlops.workflow.condition_step import ConditionStep
-    from sagemaker.mlops.workflow.fail_step import FailStep
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
     n = ParameterInteger(name="N", default_value=3)
