@@ -4,10 +4,12 @@ The archive is read in memory, never extracted, within limits (``model_archive.p
 is loaded with XGBoost's own loader (JSON or UBJSON, or the legacy binary format where the
 installed XGBoost still reads it), never unpickled.
 
-Payloads: ``text/csv`` (one or many rows, no header, the features in training order) and
-``application/json`` (``{"instances": [[..], ..]}``, ``{"instances": [{"features": [..]}]}``,
-a list of rows or one row). Answers: one probability per row, ``text/csv`` lines or
-``application/json`` ``{"predictions": [{"score": ..}]}``, as the container answers.
+Payloads, as the built-in container (aws/sagemaker-xgboost-container, algorithm mode) takes
+them: ``text/csv`` (rows, no header, the features in training order) and ``text/libsvm`` /
+``text/x-libsvm``; not JSON, which the container refuses with 415. Answers: one probability per
+row, ``text/csv; charset=utf-8`` lines (the default) or ``application/json``
+``{"predictions": [{"score": ..}]}``. Every refusal carries the container's own HTTP status,
+which the server wraps in the runtime's 424 ModelError.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from pipelines.model_archive import MODEL_FILE
 
 CSV = "text/csv"
 JSON = "application/json"
+LIBSVM = ("text/libsvm", "text/x-libsvm")
+RECORDIO_PROTOBUF = "application/x-recordio-protobuf"
+ACCEPTS = (JSON, "application/jsonlines", RECORDIO_PROTOBUF, CSV)  # the container's SUPPORTED_ACCEPTS
 
 
 class ModelLoadError(Exception):
@@ -69,25 +74,29 @@ class Predictor:
     def predict(self, rows: np.ndarray) -> np.ndarray:
         return self.booster.inplace_predict(rows)
 
-    # -- payloads ---------------------------------------------------------------------------
+    # -- payloads: the algorithm-mode container's serve.py and serve_utils.py ----------------
     def parse(self, body: bytes, content_type: str) -> np.ndarray:
-        kind = content_type.split(";")[0].strip().lower()
+        """The rows to score. CSV and LIBSVM, as the container reads them; anything else is the
+        container's 415 ("Content-type X is not supported."), JSON included."""
+        kind, params = _media_type(content_type)
         if kind == CSV:
+            if params.get("label_size", "1") != "1":
+                raise PayloadError(f"{content_type} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1", status=415)
             return self._csv(body)
-        if kind == JSON:
-            return self._json(body)
-        raise PayloadError(f"Content type {content_type or '(none)'} is not supported; use {CSV} or {JSON}", status=415)
+        if kind in LIBSVM:
+            return self._libsvm(body)
+        if kind == RECORDIO_PROTOBUF:
+            raise PayloadError(f"Content-type {content_type} is served by SageMaker's XGBoost container but not by the local twin; send text/csv or text/libsvm", status=415)
+        raise PayloadError(f"Content-type {content_type or '(none)'} is not supported.", status=415)
 
     def _csv(self, body: bytes) -> np.ndarray:
-        """Rows of numbers; an empty value or ``nan`` is a missing value, as the built-in
-        container reads CSV (it turns "" into nan, and XGBoost treats nan as missing)."""
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PayloadError(f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+        """Rows of numbers; an empty value or ``nan`` is a missing value, as the container reads
+        CSV (it turns "" into nan, and XGBoost treats nan as missing). A row that is not numbers
+        is the container's 415; a row of the wrong width fails prediction, its 400."""
+        text = _text(body).strip()
         lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
         if not lines:
-            raise PayloadError("the body holds no rows")
+            raise PayloadError("the body holds no rows", status=415)
         rows = np.empty((len(lines), self.features), dtype=np.float32)
         for index, line in enumerate(lines):
             values = line.split(",")
@@ -98,55 +107,67 @@ class Predictor:
                     rows[index] = [float(v) if v.strip() else np.nan for v in values]
             except ValueError:
                 column = next(i for i, v in enumerate(values) if v.strip() and not _is_float(v))
-                raise PayloadError(f"row {index + 1}, column {column + 1}: {values[column].strip()!r} is not a number") from None
+                raise PayloadError(f"row {index + 1}, column {column + 1}: {values[column].strip()!r} is not a number", status=415) from None
         return _finite(rows, lambda row, column: lines[row].split(",")[column].strip())
 
-    def _json(self, body: bytes) -> np.ndarray:
-        """``{"instances": [[..], ..]}`` and its variants; null is a missing value. NaN and
-        Infinity are not JSON (RFC 8259) and are refused, as numbers too large for a float are."""
-        try:
-            document = json.loads(body, parse_constant=_not_json)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise PayloadError(f"the body is not JSON: {exc}") from exc
-        except RecursionError:
-            raise PayloadError("the body nests JSON too deeply; rows are lists of numbers") from None
-        if isinstance(document, dict):
-            document = document.get("instances", document.get("data"))
-        if isinstance(document, list) and document and not isinstance(document[0], (list, dict)):
-            document = [document]
-        if not isinstance(document, list) or not document:
-            raise PayloadError('expected {"instances": [[...], ...]}, a list of rows, or one row')
-        rows = np.empty((len(document), self.features), dtype=np.float32)
-        for index, row in enumerate(document):
-            if isinstance(row, dict):
-                row = row.get("features")
-            if not isinstance(row, list):
-                raise PayloadError(f"row {index + 1}: expected a list of {self.features} numbers")
-            if len(row) != self.features:
-                raise PayloadError(f"row {index + 1}: {len(row)} values; the model takes {self.features} features")
-            for column, value in enumerate(row):
-                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                    raise PayloadError(f"row {index + 1}, column {column + 1}: {value!r} is not a number")
-            with np.errstate(over="ignore"):
-                rows[index] = [np.nan if value is None else value for value in row]
-        return _finite(rows, lambda row, column: repr(_row_values(document[row])[column]))
+    def _libsvm(self, body: bytes) -> np.ndarray:
+        """``index:value`` pairs separated by spaces, one row per line; 1-based indices are shifted
+        to 0-based when none is 0; what a row leaves out is missing (the container's sparse matrix)."""
+        text = _text(body).strip()
+        entries: list[tuple[int, int, float]] = []
+        lines = text.split("\n") if text else []
+        for row, line in enumerate(lines):
+            for item in line.split(" "):
+                if ":" not in item:
+                    continue  # a label or a stray token: the container skips them too
+                index, _, value = item.partition(":")
+                try:
+                    entries.append((row, int(index), float(value)))
+                except ValueError:
+                    raise PayloadError(f"row {row + 1}: {item!r} is not index:value", status=415) from None
+        if not lines:
+            raise PayloadError("the body holds no rows", status=415)
+        shift = 1 if entries and min(column for _, column, _ in entries) >= 1 else 0
+        width = max((column - shift for _, column, _ in entries), default=-1) + 1
+        if width > self.features:
+            raise PayloadError(f"Feature size of libsvm inference data {width} is larger than feature size of trained model {self.features}.")
+        rows = np.full((len(lines), self.features), np.nan, dtype=np.float32)
+        with np.errstate(over="ignore"):
+            for row, column, value in entries:
+                rows[row, column - shift] = value
+        return _finite(rows, lambda row, column: repr(float(rows[row, column])))
 
     @staticmethod
     def render(scores: np.ndarray, accept: str) -> tuple[bytes, str]:
-        kind = (accept or CSV).split(",")[0].split(";")[0].strip().lower()
+        """One score per row: CSV lines (the default) or ``{"predictions": [{"score": ..}]}``.
+        The container takes the Accept header whole (up to a ``;``): one media type."""
+        kind, _ = _media_type(accept)
         if kind in ("", "*/*", CSV):
-            return ("\n".join(repr(float(s)) for s in scores)).encode(), CSV
+            # As real captures of the 1.x containers show it: "0.5217539072036743", lines joined by \n
+            return "\n".join(repr(float(s)) for s in scores).encode(), f"{CSV}; charset=utf-8"
         if kind == JSON:
             return json.dumps({"predictions": [{"score": float(s)} for s in scores]}).encode(), JSON
-        raise PayloadError(f"Accept {accept} is not supported; use {CSV} or {JSON}", status=406)
+        if kind in ACCEPTS:  # accepted, then unsupported by its encoder: the container's 500
+            raise PayloadError(f"Content type {kind} is not supported by this framework.", status=500)
+        raise PayloadError(f"Accept type {accept} is not supported. Please use supported accept types: {list(ACCEPTS)}.", status=406)
 
 
-def _not_json(constant: str) -> float:
-    raise PayloadError(f"the body holds {constant}, which is not JSON (RFC 8259); send null for a missing value")
+def _media_type(header: str) -> tuple[str, dict[str, str]]:
+    """``cgi.parse_header`` as the container uses it: the value up to the first ``;``, lowercased, and its parameters."""
+    kind, *rest = (header or "").split(";")
+    params = {}
+    for part in rest:
+        key, _, value = part.partition("=")
+        if key.strip():
+            params[key.strip().lower()] = value.strip().strip('"')
+    return kind.strip().lower(), params
 
 
-def _row_values(row: Any) -> list[Any]:
-    return row.get("features") if isinstance(row, dict) else row
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}", status=415) from exc
 
 
 def _finite(rows: np.ndarray, shown: Any) -> np.ndarray:
@@ -154,7 +175,7 @@ def _finite(rows: np.ndarray, shown: Any) -> np.ndarray:
     infinite = np.isinf(rows)
     if infinite.any():
         row, column = (int(i) for i in np.argwhere(infinite)[0])
-        raise PayloadError(f"row {row + 1}, column {column + 1}: {shown(row, column)} is infinite or too large for a 32-bit float; send a finite number, or nothing for a missing value")
+        raise PayloadError(f"row {row + 1}, column {column + 1}: {shown(row, column)} is infinite or too large for a 32-bit float; send a finite number, or nothing for a missing value", status=415)
     return rows
 
 

@@ -169,16 +169,24 @@ class Server:
         (self.home.workers / f"{os.getpid()}.json").unlink(missing_ok=True)
 
     # -- requests ---------------------------------------------------------------------------
-    async def invoke(self, name: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    async def invoke(self, name: str, body: bytes, headers: dict[str, str], container: bool = False) -> tuple[int, dict[str, str], bytes]:
+        """One request: through the runtime (errors in its shapes, a container's refusal as a 424
+        ModelError), or, with ``container``, as the container itself answers ``POST /invocations``
+        (its own status and message, as text)."""
         served = self.endpoints.get(name)
         if served is None:
-            return error(404, "ValidationError", f"Endpoint {name} of account {self.home.account} not found.")
+            return error(400, "ValidationError", f"Endpoint {name} of account {self.home.account} not found.")
+        refused = request_problem(served, headers)
+        if refused:
+            return error(400, "ValidationError", refused)
         content_type = headers.get("content-type", "")
         try:
             rows = served.predictor.parse(body, content_type)
             scores = await served.batcher.submit(rows)
             payload, answer_type = served.predictor.render(scores, headers.get("accept", ""))
         except PayloadError as exc:
+            if container:
+                return exc.status, {"content-type": "text/plain; charset=utf-8"}, str(exc).encode()
             return model_error(exc.status, str(exc), name, self.home)
         if served.capture is not None and served.capture.settings.sampled():
             served.capture.record(body, content_type, payload, answer_type, headers.get("x-amzn-sagemaker-inference-id"))
@@ -189,15 +197,34 @@ class Server:
         return 200, response_headers, payload
 
 
+def request_problem(served: Served, headers: dict[str, str]) -> str | None:
+    """What the runtime refuses before the container sees the request (botocore's InvokeEndpoint
+    input shape: InferenceId 1-64 printable characters; a TargetVariant the endpoint has)."""
+    inference_id = headers.get("x-amzn-sagemaker-inference-id")
+    if inference_id is not None and not (1 <= len(inference_id) <= 64 and inference_id[:1].strip() and inference_id.isprintable()):
+        return f"1 validation error detected: Value '{inference_id[:80]}' at 'inferenceId' failed to satisfy constraint: Member must have length between 1 and 64 and be printable, not starting with a space"
+    variant = headers.get("x-amzn-sagemaker-target-variant")
+    if variant is not None and variant != served.variant:
+        return f"The variant {variant} was not found for endpoint {served.name}; it has {served.variant}."
+    return None
+
+
 def error(status: int, kind: str, message: str, extra: dict[str, Any] | None = None) -> tuple[int, dict[str, str], bytes]:
-    body = {"__type": kind, "message": message, **(extra or {})}
+    """An error as the runtime sends it: the type in x-amzn-ErrorType, the members of its shape in the body."""
+    body = {"Message": message, **(extra or {})}
     return status, {"content-type": "application/json", "x-amzn-errortype": kind}, json.dumps(body).encode()
 
 
+def signature_error(kind: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    """AWS's 403 for a request whose signature is missing or wrong (its own body: __type, message)."""
+    return 403, {"content-type": "application/json", "x-amzn-errortype": kind}, json.dumps({"__type": kind, "message": message}).encode()
+
+
 def model_error(original_status: int, message: str, endpoint: str, home: Home) -> tuple[int, dict[str, str], bytes]:
-    """A ModelError as the runtime reports a container's 4xx: the container's status and message."""
-    text = f"Received client error ({original_status}) from primary with message \"{message}\". See the endpoint's log."
-    return error(original_status, "ModelError", text, {"OriginalStatusCode": original_status, "OriginalMessage": message, "LogStreamArn": f"arn:aws:logs:{home.region}:{home.account}:log-group:/aws/sagemaker/Endpoints/{endpoint}"})
+    """The runtime's ModelError (HTTP 424) around what the container answered: its status and message."""
+    side = "client" if original_status < 500 else "server"
+    text = f"Received {side} error ({original_status}) from primary with message \"{message}\". See the endpoint's log in account {home.account} for more information."
+    return error(424, "ModelError", text, {"OriginalStatusCode": original_status, "OriginalMessage": message, "LogStreamArn": f"arn:aws:logs:{home.region}:{home.account}:log-group:/aws/sagemaker/Endpoints/{endpoint}"})
 
 
 class App:
@@ -264,7 +291,7 @@ class App:
             raw_path = scope.get("raw_path") or path.encode()
             refusal = self.verifier.check(method, raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"), headers, body)
             if refusal is not None:
-                await respond(send, *error(403, *refusal))
+                await respond(send, *signature_error(*refusal))
                 return
         name = None
         if path.startswith("/endpoints/") and path.endswith("/invocations"):
@@ -289,7 +316,7 @@ class App:
         if body is None:
             await respond(send, *error(413, "ValidationError", f"Request payload exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
             return
-        status, response_headers, payload = await self.server.invoke(name, body, headers)
+        status, response_headers, payload = await self.server.invoke(name, body, headers, container=path == "/invocations")
         response_headers["x-amzn-requestid"] = str(uuid.uuid4())
         await respond(send, status, response_headers, payload)
 

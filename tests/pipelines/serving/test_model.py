@@ -59,43 +59,61 @@ def predictor(model_dir: Path) -> Predictor:
 ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
 
 
-def test_csv_one_or_many_rows_and_json_forms(predictor: Predictor) -> None:
+def test_csv_and_libsvm_rows_and_the_answers_the_container_gives(predictor: Predictor) -> None:
     one = predictor.parse(ROW.encode(), "text/csv")
     many = predictor.parse(f"{ROW}\n{ROW}\r\n{ROW}\n".encode(), "text/csv; charset=utf-8")
     assert one.shape == (1, 23) and many.shape == (3, 23)
     values = [float(v) for v in ROW.split(",")]
-    for body in (json.dumps({"instances": [values]}), json.dumps({"instances": [{"features": values}]}), json.dumps([values]), json.dumps(values)):
-        assert predictor.parse(body.encode(), "application/json").shape == (1, 23)
+    libsvm = " ".join(f"{i + 1}:{v}" for i, v in enumerate(values) if v)  # 1-based, zeros left out
+    for kind in ("text/libsvm", "text/x-libsvm"):
+        sparse = predictor.parse(f"0 {libsvm}".encode(), kind)  # a leading label is skipped, as the container does
+        assert sparse.shape == (1, 23) and np.isnan(sparse[0, values.index(0.0)])
     scores = predictor.predict(many)
     assert scores.shape == (3,) and np.all((scores > 0) & (scores < 1))
     text, kind = predictor.render(scores, "text/csv")
-    assert kind == "text/csv" and len(text.decode().split("\n")) == 3
+    assert kind == "text/csv; charset=utf-8" and text.decode().split("\n") == [repr(float(s)) for s in scores]
+    assert predictor.render(scores, "")[1] == predictor.render(scores, "*/*")[1] == "text/csv; charset=utf-8"
     document, kind = predictor.render(scores[:1], "application/json")
-    assert kind == "application/json" and set(json.loads(document)["predictions"][0]) == {"score"}
+    assert kind == "application/json" and json.loads(document) == {"predictions": [{"score": float(scores[0])}]}
 
 
 @pytest.mark.parametrize(
     ("body", "content_type", "message", "status"),
     [
         (f"{ROW}\n1,2,3", "text/csv", "row 2: 3 values; the model takes 23 features", 400),
-        (ROW.replace("20000", "twenty"), "text/csv", "row 1, column 3: 'twenty' is not a number", 400),
-        ("", "text/csv", "the body holds no rows", 400),
-        ('{"instances": [[1, 2]]}', "application/json", "row 1: 2 values; the model takes 23 features", 400),
-        ('{"instances": [[' + ",".join(["1"] * 22) + ', "x"]]}', "application/json", "row 1, column 23: 'x' is not a number", 400),
-        ("{broken", "application/json", "the body is not JSON", 400),
-        (ROW, "application/x-npy", "Content type application/x-npy is not supported", 415),
-        (ROW.replace("20000", "inf"), "text/csv", "row 1, column 3: inf is infinite or too large for a 32-bit float", 400),
-        (f"{ROW}\n" + ROW.replace("20000", "-Infinity"), "text/csv", "row 2, column 3: -Infinity is infinite", 400),
-        (ROW.replace("20000", "1e39"), "text/csv", "row 1, column 3: 1e39 is infinite or too large for a 32-bit float", 400),
-        ('{"instances": [[' + ",".join(["1"] * 22) + ", NaN]]}", "application/json", "holds NaN, which is not JSON (RFC 8259); send null for a missing value", 400),
-        ('{"instances": [[' + ",".join(["1"] * 22) + ", Infinity]]}", "application/json", "holds Infinity, which is not JSON", 400),
-        ('{"instances": [[' + ",".join(["1"] * 22) + ", 1e400]]}", "application/json", "row 1, column 23: inf is infinite", 400),
-        ("[" * 100_000 + "]" * 100_000, "application/json", "the body nests JSON too deeply", 400),
+        (ROW.replace("20000", "twenty"), "text/csv", "row 1, column 3: 'twenty' is not a number", 415),
+        ("", "text/csv", "the body holds no rows", 415),
+        (ROW, "text/csv; label_size=2", "Optional parameter label_size must be equal to 1", 415),
+        ('{"instances": [[1, 2]]}', "application/json", "Content-type application/json is not supported.", 415),
+        (ROW, "application/x-npy", "Content-type application/x-npy is not supported.", 415),
+        (ROW, "application/x-recordio-protobuf", "served by SageMaker's XGBoost container but not by the local twin", 415),
+        ("1:1 30:2", "text/libsvm", "Feature size of libsvm inference data 30 is larger than feature size of trained model 23.", 400),
+        ("1:one", "text/libsvm", "row 1: '1:one' is not index:value", 415),
+        (ROW.replace("20000", "inf"), "text/csv", "row 1, column 3: inf is infinite or too large for a 32-bit float", 415),
+        (f"{ROW}\n" + ROW.replace("20000", "-Infinity"), "text/csv", "row 2, column 3: -Infinity is infinite", 415),
+        (ROW.replace("20000", "1e39"), "text/csv", "row 1, column 3: 1e39 is infinite or too large for a 32-bit float", 415),
     ],
 )
-def test_bad_payloads_name_the_row_and_column(predictor: Predictor, body: str, content_type: str, message: str, status: int) -> None:
+def test_bad_payloads_carry_the_containers_status_and_name_the_row_and_column(predictor: Predictor, body: str, content_type: str, message: str, status: int) -> None:
     with pytest.raises(PayloadError) as exc:
         predictor.parse(body.encode(), content_type)
+    assert message in str(exc.value) and exc.value.status == status
+
+
+@pytest.mark.parametrize(
+    ("accept", "message", "status"),
+    [
+        ("application/jsonlines", "Content type application/jsonlines is not supported by this framework.", 500),
+        ("application/x-recordio-protobuf", "Content type application/x-recordio-protobuf is not supported by this framework.", 500),
+        ("text/plain", "Accept type text/plain is not supported. Please use supported accept types:", 406),
+        ("text/csv, application/json", "Accept type text/csv, application/json is not supported.", 406),  # the container takes the header whole
+    ],
+)
+def test_accept_types_as_the_container_answers_them(predictor: Predictor, accept: str, message: str, status: int) -> None:
+    """Algorithm mode (no SAGEMAKER_INFERENCE_OUTPUT): JSON Lines and RecordIO pass the container's
+    accept check, then its encoder has none for them: a 500, as on SageMaker."""
+    with pytest.raises(PayloadError) as exc:
+        predictor.render(np.array([0.5]), accept)
     assert message in str(exc.value) and exc.value.status == status
 
 
@@ -105,7 +123,7 @@ def test_missing_values_are_scored_as_the_built_in_container_scores_them(predict
     values = ROW.split(",")
     empty = predictor.parse(",".join([""] + values[1:]).encode(), "text/csv")
     spelled = predictor.parse(",".join(["nan"] + values[1:]).encode(), "text/csv")
-    as_null = predictor.parse(json.dumps([None] + [float(v) for v in values[1:]]).encode(), "application/json")
-    assert np.isnan(empty[0, 0]) and np.isnan(spelled[0, 0]) and np.isnan(as_null[0, 0])
-    scores = predictor.predict(np.concatenate([empty, spelled, as_null]))
+    sparse = predictor.parse(" ".join(f"{i + 1}:{v}" for i, v in enumerate(values) if i > 0).encode(), "text/libsvm")
+    assert np.isnan(empty[0, 0]) and np.isnan(spelled[0, 0]) and np.isnan(sparse[0, 0])
+    scores = predictor.predict(np.concatenate([empty, spelled, sparse]))
     assert np.all(np.isfinite(scores)) and scores[0] == scores[1] == scores[2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Iterator
@@ -45,9 +46,10 @@ def test_boto3_invoke_endpoint_works_unchanged(server: RunningServer) -> None:
     answer = invoke(client, f"{ROW}\n{ROW}", Accept="text/csv", InferenceId="req-1", CustomAttributes="trace=1")
     scores = answer["Body"].read().decode().split("\n")
     assert len(scores) == 2 and 0 < float(scores[0]) < 1
-    assert answer["ContentType"] == "text/csv" and answer["InvokedProductionVariant"] == "AllTraffic"
+    assert answer["ContentType"] == "text/csv; charset=utf-8" and answer["InvokedProductionVariant"] == "AllTraffic"
     assert answer["CustomAttributes"] == "trace=1"
-    as_json = invoke(client, json.dumps({"instances": [[float(v) for v in ROW.split(",")]]}), "application/json", Accept="application/json")
+    libsvm = " ".join(f"{i + 1}:{v}" for i, v in enumerate(ROW.split(",")))
+    as_json = invoke(client, libsvm, "text/libsvm", Accept="application/json", TargetVariant="AllTraffic")
     assert json.loads(as_json["Body"].read())["predictions"][0]["score"] == pytest.approx(float(scores[0]), rel=1e-6)
 
 
@@ -58,23 +60,34 @@ def error_of(call) -> dict:  # type: ignore[no-untyped-def]
 
 
 def test_errors_in_the_runtimes_shape_and_the_server_keeps_serving(server: RunningServer) -> None:
+    """As botocore's sagemaker-runtime model has them: ValidationError 400, and everything the
+    container refuses a ModelError 424 carrying the container's own status (its source has them)."""
+    from aws_shapes import problems
+
     client = runtime(server)
     unknown = error_of(lambda: client.invoke_endpoint(EndpointName="nope", ContentType="text/csv", Body=ROW))
-    assert unknown["Error"]["Code"] == "ValidationError" and unknown["ResponseMetadata"]["HTTPStatusCode"] == 404
-    assert "Endpoint nope of account" in unknown["Error"]["Message"]
-    short = error_of(lambda: invoke(client, f"{ROW}\n1,2"))
-    assert short["Error"]["Code"] == "ModelError" and short["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert short["OriginalStatusCode"] == 400 and "row 2: 2 values" in short["OriginalMessage"]
-    words = error_of(lambda: invoke(client, ROW.replace("24", "young")))
-    assert "row 1, column 7: 'young' is not a number" in words["Error"]["Message"]
-    kind = error_of(lambda: invoke(client, ROW, "application/x-npy"))
-    assert kind["ResponseMetadata"]["HTTPStatusCode"] == 415
+    assert unknown["Error"]["Code"] == "ValidationError" and unknown["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "Endpoint nope of account 000000000000 not found." == unknown["Error"]["Message"]
+    for kwargs, fragment in (({"InferenceId": "x" * 65}, "at 'inferenceId' failed to satisfy constraint"), ({"TargetVariant": "Blue"}, "The variant Blue was not found for endpoint credit-staging")):
+        refused = error_of(lambda kwargs=kwargs: invoke(client, ROW, **kwargs))
+        assert refused["Error"]["Code"] == "ValidationError" and refused["ResponseMetadata"]["HTTPStatusCode"] == 400 and fragment in refused["Error"]["Message"]
+    for body, content_type, accept, original, fragment in [
+        (f"{ROW}\n1,2", "text/csv", "text/csv", 400, "row 2: 2 values"),
+        (ROW.replace("24", "young"), "text/csv", "text/csv", 415, "row 1, column 7: 'young' is not a number"),
+        (ROW, "application/json", "text/csv", 415, "Content-type application/json is not supported."),
+        (ROW, "text/csv", "text/plain", 406, "Accept type text/plain is not supported."),
+        (ROW, "text/csv", "application/jsonlines", 500, "Content type application/jsonlines is not supported by this framework."),
+        (ROW.replace("20000", "inf"), "text/csv", "text/csv", 415, "row 1, column 3: inf is infinite"),
+        ("[" * 200_000 + "]" * 200_000, "application/json", "text/csv", 415, "Content-type application/json is not supported."),
+    ]:
+        failed = error_of(lambda body=body, content_type=content_type, accept=accept: invoke(client, body, content_type, Accept=accept))
+        assert failed["Error"]["Code"] == "ModelError" and failed["ResponseMetadata"]["HTTPStatusCode"] == 424
+        assert failed["OriginalStatusCode"] == original and fragment in failed["OriginalMessage"]
+        assert failed["Error"]["Message"].startswith(f"Received {'client' if original < 500 else 'server'} error ({original}) from primary with message")
+        members = {k: v for k, v in failed.items() if k in ("OriginalStatusCode", "OriginalMessage", "LogStreamArn")}
+        assert problems({"Message": failed["Error"]["Message"], **members}, "ModelError", service="sagemaker-runtime") == []
     huge = error_of(lambda: invoke(client, (ROW + "\n") * 100_000))  # 7 MB
     assert huge["ResponseMetadata"]["HTTPStatusCode"] == 413
-    deep = error_of(lambda: invoke(client, "[" * 200_000 + "]" * 200_000, "application/json"))
-    assert deep["Error"]["Code"] == "ModelError" and "nests JSON too deeply" in deep["Error"]["Message"]
-    infinite = error_of(lambda: invoke(client, ROW.replace("20000", "inf")))
-    assert infinite["Error"]["Code"] == "ModelError" and "row 1, column 3: inf is infinite" in infinite["Error"]["Message"]
     assert 0 < float(invoke(client, ROW)["Body"].read()) < 1
 
 
@@ -84,6 +97,11 @@ def test_container_protocol(server: RunningServer) -> None:
     request = urllib.request.Request(f"{server.url}/invocations", data=ROW.encode(), headers={"Content-Type": "text/csv"}, method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         assert 0 < float(response.read()) < 1
+    # The container itself answers a refusal with its own status and message, not the runtime's 424.
+    refused = urllib.request.Request(f"{server.url}/invocations", data=b"{}", headers={"Content-Type": "application/json"}, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(refused, timeout=5)
+    assert error.value.code == 415 and error.value.read() == b"Content-type application/json is not supported."
 
 
 def captured(home: Home) -> list[dict]:
