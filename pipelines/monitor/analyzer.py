@@ -116,6 +116,7 @@ def monitor(
     """statistics.json and constraint_violations.json of a dataset or capture window against a baseline."""
     base_stats = _read_json(baseline_statistics, "baseline_statistics")
     base_constraints = _read_json(baseline_constraints, "baseline_constraints")
+    constraints.warn_unknown(base_constraints, str(baseline_constraints))
     names = [f["name"] for f in base_constraints.get("features", [])] or [f["name"] for f in base_stats.get("features", [])]
     types = {f["name"]: f.get("inferred_type") for f in base_constraints.get("features", [])}
     profiles = [statistics.Profile(name, keep_categories=types.get(name) == statistics.STRING) for name in names]

@@ -167,7 +167,7 @@ def profile(name: str, column: pa.Array, categories: bool = False) -> Profile:
 
 def feature_statistics(p: Profile) -> dict[str, Any]:
     kind = p.inferred_type
-    common = {"num_present": float(p.present), "num_missing": float(p.missing)}
+    common = {"num_present": int(p.present), "num_missing": int(p.missing)}  # integers, as in real statistics.json
     entry: dict[str, Any] = {"name": p.name, "inferred_type": kind}
     if kind in (INTEGRAL, FRACTIONAL):
         low, high = (p.low, p.high) if p.numbers else (0.0, 0.0)
@@ -185,7 +185,7 @@ def feature_statistics(p: Profile) -> dict[str, Any]:
         entry["string_statistics"] = {
             "common": common,
             "distinct_count": float(len(p.categories)),
-            "distribution": {"categorical": {"buckets": [{"value": value, "count": float(count)} for value, count in top]}},
+            "distribution": {"categorical": {"buckets": [{"value": value, "count": int(count)} for value, count in top]}},
         }
     return entry
 

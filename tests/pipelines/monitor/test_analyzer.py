@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -222,3 +223,62 @@ def test_the_container_contract_from_the_environment(evaluated: Path, base: Path
     failed = subprocess.run([sys.executable, "-m", "pipelines.monitor.analyzer"], env=env, capture_output=True, text=True)
     assert failed.returncode == 1 and "analysis failed: No data in the baseline dataset" in failed.stderr
     assert not (tmp_path / "nothing").exists()
+
+
+def test_the_sdks_set_monitoring_is_honoured_and_unknown_keys_are_named(tmp_path: Path, evaluated: Path, scored_test: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Constraints.set_monitoring (SDK v3) writes monitoring_config_overrides; AWS's schema says
+    monitoringConfigOverrides. Both turn a feature's checks off; a key neither knows is logged."""
+    import pandas as pd
+    from sagemaker.core.model_monitor.monitoring_files import Constraints
+
+    from pipelines.monitor import constraints as settings
+
+    analyzer.baseline(evaluated / "baseline" / "baseline.csv", tmp_path / "baseline")
+    body = json.loads((tmp_path / "baseline" / "constraints.json").read_text())
+    sdk_constraints = Constraints(body_dict=body, constraints_file_s3_uri="s3://b/constraints.json")
+    sdk_constraints.set_monitoring(False, "EDUCATION")
+    edited = sdk_constraints.body_dict
+    assert "monitoring_config_overrides" in next(f for f in edited["features"] if f["name"] == "EDUCATION")
+    next(f for f in edited["features"] if f["name"] == "LIMIT_BAL")["monitoringConfigOverrides"] = {"comparison_threshold": 1.0}
+    next(f for f in edited["features"] if f["name"] == "MARRIAGE")["monitoring_overrides"] = {"evaluate_constraints": "Disabled"}  # a typo
+    (tmp_path / "edited.json").write_text(json.dumps(edited))
+    drifted = pd.read_csv(scored_test, dtype={"prediction": str}).head(400)
+    drifted["EDUCATION"] = -drifted["EDUCATION"].astype(int)
+    drifted["LIMIT_BAL"] = drifted["LIMIT_BAL"].astype(float) // 1000
+    drifted.to_csv(tmp_path / "current.csv", index=False)
+    result = analyzer.monitor(tmp_path / "current.csv", tmp_path / "out", tmp_path / "baseline" / "statistics.json", tmp_path / "edited.json", capture=False, header=True)
+    flagged = {v["feature_name"] for v in result.violations}
+    assert "EDUCATION" not in flagged  # the SDK's spelling switched its checks off
+    assert "LIMIT_BAL" not in {v["feature_name"] for v in result.violations if v["constraint_check_type"] == "baseline_drift_check"}  # AWS's spelling raised its threshold
+    assert settings.unknown_keys(edited) == ["features[MARRIAGE].monitoring_overrides"]
+    assert "unknown constraints key(s), ignored: features[MARRIAGE].monitoring_overrides" in caplog.text
+
+
+def json_types(document: Any, path: str = "") -> dict[str, str]:
+    """Each path's JSON type (int and float told apart), lists collapsed to their items."""
+    if isinstance(document, dict):
+        return {k: v for key, value in document.items() for k, v in json_types(value, f"{path}.{key}").items()}
+    if isinstance(document, list):
+        return {k: v for item in document for k, v in json_types(item, f"{path}[]").items()}
+    return {path: type(document).__name__}
+
+
+def test_numbers_are_written_with_the_types_sagemakers_files_have(base: Path) -> None:
+    """Counts are integers (num_present, num_missing, categorical counts), KLL bucket counts and
+    sketch items floats, as in a real statistics.json and the SDK's test data."""
+    ours = json_types(json.loads((base / "statistics.json").read_text()))
+    for reference in ("statistics_xgb_churn_partial.json",):
+        real = json_types(json.loads((GOLDEN / reference).read_text()))
+        shared = set(ours) & set(real)
+        assert {".features[].numerical_statistics.common.num_present", ".dataset.item_count", ".features[].numerical_statistics.distribution.kll.buckets[].count"} <= shared
+        assert {p: (ours[p], real[p]) for p in shared if ours[p] != real[p]} == {}
+
+
+def test_string_statistics_have_the_types_of_the_sdks_test_data(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text("label,message\n" + "".join(f"{i % 2},{'abc'[i % 3]}\n" for i in range(30)))
+    analyzer.baseline(tmp_path / "data.csv", tmp_path / "out")
+    ours = json_types(json.loads((tmp_path / "out" / "statistics.json").read_text()))
+    real = json_types(json.loads((GOLDEN / "statistics_sdk_testdata.json").read_text()))
+    shared = {p for p in set(ours) & set(real) if "string_statistics" in p}
+    assert ".features[].string_statistics.distribution.categorical.buckets[].count" in shared
+    assert {p: (ours[p], real[p]) for p in shared if ours[p] != real[p]} == {}
