@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import click
 
-from pipelines import aws, code_assets, definition, jsonargs, local_run, parameters
+from pipelines import aws, code_assets, definition, jsonargs, local_run, parameters, shapes
 from pipelines import commit as commits
 from pipelines import policy as policies
 from pipelines.cli import handler
@@ -94,6 +94,9 @@ def command(
 
     pipeline = definition.build(module_name, {**kwargs, "role": role_arn})
     document = definition.render(pipeline)
+    problem = shapes.name_problem(pipeline.name, "PipelineName")
+    if problem:
+        raise UsageError(f"pipeline name: {problem}")
     policies.refuse_unless_compliant(document, policy, f"pipeline {pipeline.name}")
     if policy_source:
         click.echo(f"policy {policy_source}: compliant", err=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence
 
-from pipelines import code_assets
+from pipelines import code_assets, shapes
 from pipelines import parameters as parameter_values
 from pipelines.engine import cache, events, runner
 from pipelines.engine.expressions import ExpressionError, Scope
@@ -114,6 +114,9 @@ class Engine:
         not done is never reported done. ``commit`` (sha, author, date, subject, branch, remote,
         dirty) is handed to the listeners as what started the execution.
         """
+        problem = shapes.name_problem(pipeline_name, "PipelineName")
+        if problem:
+            raise UsageError(f"pipeline name: {problem}")
         nodes = validate(definition, self.runtimes, self.handlers, skip=skip)
         values = parameter_values.resolved(definition, overrides or {})
         for asset in code_assets.find(definition):

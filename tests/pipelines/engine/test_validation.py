@@ -212,3 +212,13 @@ def test_every_property_the_pipeline_reads_is_one_the_sdk_offers() -> None:
     for target in gets:
         _, step, path = target.split(".", 2)
         assert properties.check(types[step], parse_path(path)) is None, target
+
+
+@pytest.mark.parametrize("name", ["my_pipeline!v2", "under_score", "-leading", "x" * 257])
+def test_pipeline_names_follow_sagemakers_pattern(tmp_path: Path, name: str) -> None:
+    from pipelines.engine.orchestrator import Engine
+    from pipelines.errors import UsageError
+    from pipelines.local.home import Home
+
+    with pytest.raises(UsageError, match=r"pipeline name: .* is not a valid PipelineName"):
+        Engine(Home.resolve(tmp_path / "home")).run(definition([processing("A", tmp_path / "w.py", [])]), name, {})
