@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from pipelines import code_assets, shapes
 from pipelines import parameters as parameter_values
-from pipelines.engine import cache, events, runner
+from pipelines.engine import cache, events, retries, runner
 from pipelines.engine.expressions import ExpressionError, Scope
 from pipelines.engine.handlers import HANDLERS
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, StepOutcome, StepRun, job_name
@@ -291,6 +291,7 @@ class _Execution:
         self.engine.progress(node.name, "Executing", {"type": node.type})
         cached_from = None
         arguments: dict[str, Any] = {}
+        attempts = 1
         with log_path.open("w", encoding="utf-8") as log:
             try:
                 arguments = self._arguments(node)
@@ -302,27 +303,13 @@ class _Execution:
                     log.write(f"cache hit: reusing the result of {cached_from}\n")
                     outcome = StepOutcome(SUCCEEDED, properties=hit[1])
                 else:
-                    try:
-                        outcome = handler.run(
-                            StepRun(
-                                node=node, arguments=arguments, scope=self.scope, store=self.engine.store,
-                                runtimes=self.engine.runtimes, job_name=name, job_dir=self.engine.home.jobs / name,
-                                log=log, region=self.engine.home.region, account=self.engine.home.account, cancel=self.cancel, home=self.engine.home,
-                            )
-                        )  # fmt: skip
-                    finally:
-                        # A job's sandbox (its copies of the inputs) goes with the job, as a
-                        # SageMaker instance does: outputs are in the store, the log beside.
-                        shutil.rmtree(self.engine.home.jobs / name, ignore_errors=True)
+                    outcome, attempts = self._attempts(node, handler, arguments, name, log, log_path)
                 if key:
                     self.records.update_step(self.execution_id, node.name, cache_key=key)
             except ExpressionError as exc:
                 outcome = StepOutcome(FAILED, failure_reason=str(exc))
                 log.write(f"{exc}\n")
-            except UsageError as exc:  # a store refused the request, as SageMaker's API would
-                outcome = StepOutcome(FAILED, failure_reason=f"{exc.aws_code}: {exc}")
-                log.write(f"{outcome.failure_reason}\n")
-            except Exception as exc:  # noqa: BLE001 - a bug in a handler: record it, keep the traceback
+            except Exception as exc:  # noqa: BLE001 - a bug around the handler (arguments, cache): record it
                 log.write(traceback.format_exc())
                 outcome = StepOutcome(FAILED, failure_reason=f"InternalError: {type(exc).__name__}: {exc} (traceback in {log_path})")
         seconds = time.monotonic() - started
@@ -334,11 +321,49 @@ class _Execution:
         metadata = outcome.metadata if outcome.metadata is not None else handler.metadata(outcome)
         self.records.update_step(
             self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,
-            arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(), metadata=metadata,
+            arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(), metadata=metadata, attempts=attempts,
         )  # fmt: skip
         self.summaries[node.name] = StepSummary(node.name, node.type, outcome.status, seconds, cached_from is not None, outcome.failure_reason, str(log_path), outcome.detail)
         self.engine.progress(node.name, outcome.status, {"type": node.type, "seconds": seconds, "cached": cached_from is not None, "failure_reason": outcome.failure_reason, "detail": outcome.detail})
         return outcome
+
+    def _attempts(self, node: Node, handler: Handler, arguments: dict[str, Any], name: str, log: Any, log_path: Any) -> tuple[StepOutcome, int]:
+        """Run the step, and again as its RetryPolicies say for failures the service causes
+        (``retries.py``); the outcome of the last attempt and how many there were."""
+        policies, _ = retries.parse(node.step, node.pointer, handler.makes_job)
+        started, attempt = time.monotonic(), 1
+        while True:
+            outcome = self._attempt(node, handler, arguments, name, log, log_path)
+            policy = retries.policy_for(policies, retries.failure_type(outcome.failure_reason, handler.makes_job)) if outcome.status == FAILED else None
+            if policy is None or not policy.allows(attempt, time.monotonic() - started) or self.cancel.is_set():
+                return outcome, attempt
+            delay = policy.delay(attempt)
+            log.write(f"attempt {attempt} failed ({outcome.failure_reason}); retrying in {delay:g} s, as RetryPolicies say\n")
+            log.flush()
+            if self.cancel.wait(delay):  # stopped while waiting: no further attempt
+                return StepOutcome(STOPPED, failure_reason="Stopped by the user"), attempt
+            attempt += 1
+
+    def _attempt(self, node: Node, handler: Handler, arguments: dict[str, Any], name: str, log: Any, log_path: Any) -> StepOutcome:
+        """One run of the handler; what a store refuses or a bug raises becomes the failure."""
+        try:
+            return handler.run(
+                StepRun(
+                    node=node, arguments=arguments, scope=self.scope, store=self.engine.store,
+                    runtimes=self.engine.runtimes, job_name=name, job_dir=self.engine.home.jobs / name,
+                    log=log, region=self.engine.home.region, account=self.engine.home.account, cancel=self.cancel, home=self.engine.home,
+                )
+            )  # fmt: skip
+        except UsageError as exc:  # a store refused the request, as SageMaker's API would
+            log.write(f"{exc.aws_code}: {exc}\n")
+            return StepOutcome(FAILED, failure_reason=f"{exc.aws_code}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a bug in a handler: record it, keep the traceback
+            log.write(traceback.format_exc())
+            return StepOutcome(FAILED, failure_reason=f"InternalError: {type(exc).__name__}: {exc} (traceback in {log_path})")
+        finally:
+            # A job's sandbox (its copies of the inputs) goes with the job, as a SageMaker
+            # instance does: outputs are in the store, the log beside.
+            shutil.rmtree(self.engine.home.jobs / name, ignore_errors=True)
 
     def _arguments(self, node: Node) -> dict[str, Any]:
         arguments = node.step.get("Arguments") or {}

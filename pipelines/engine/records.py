@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS steps (
     cache_key TEXT,
     cache_source_arn TEXT,
     metadata TEXT,
+    attempts INTEGER,
     PRIMARY KEY (execution_id, name)
 );
 CREATE INDEX IF NOT EXISTS steps_cache ON steps(cache_key, status);
@@ -63,7 +64,7 @@ class Records(Database):
 
     def __init__(self, home: Home) -> None:
         super().__init__(home.database, SCHEMA)
-        for table, column in (("executions", "runner"), ("steps", "metadata")):  # a home from before they were recorded
+        for table, column in (("executions", "runner"), ("steps", "metadata"), ("steps", "attempts")):  # a home from before they were recorded
             if column not in {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}:
                 with self._write() as db:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
@@ -136,7 +137,7 @@ class Records(Database):
             )
 
     def update_step(self, execution_id: str, name: str, **fields: Any) -> None:
-        allowed = {"status", "failure_reason", "arguments", "properties", "cache_key", "cache_source_arn", "ended", "metadata"}
+        allowed = {"status", "failure_reason", "arguments", "properties", "cache_key", "cache_source_arn", "ended", "metadata", "attempts"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown step fields {unknown}")
@@ -189,6 +190,7 @@ def _step(row: sqlite3.Row) -> dict[str, Any]:
         "EndTime": row["ended"],
         "FailureReason": row["failure_reason"],
         "LogPath": row["log_path"],
+        "AttemptCount": row["attempts"],
     }
     metadata = json.loads(row["metadata"]) if row["metadata"] else {}
     if metadata:

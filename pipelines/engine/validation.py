@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import graph
-from pipelines.engine import properties
+from pipelines.engine import properties, retries
 from pipelines.engine.expressions import EXECUTION_VARIABLES, parse_path
 from pipelines.engine.handlers import HANDLERS, SAGEMAKER_TYPES
 from pipelines.engine.handlers.base import Handler, Problem
@@ -63,6 +63,7 @@ def validate(
             continue  # left out: its own arguments are SageMaker's business
         if node.type in handlers:
             problems.extend(handlers[node.type].validate(node, runtimes))
+            problems.extend(retries.parse(node.step, node.pointer, handlers[node.type].makes_job)[1])
         elif node.type in SAGEMAKER_TYPES:
             problems.append(Problem(f"{node.pointer}/Type", f"step {node.name}: type {node.type} does not run on the local engine; run the pipeline on SageMaker, or name {node.name} among the steps to skip"))
         else:

@@ -112,3 +112,67 @@ def test_no_layer_reaches_into_the_engine() -> None:
     for folder in ("registry", "serving", "monitor", "lineage"):
         reaching = {m for m in imports_of(folder) if m.startswith("pipelines.engine")}
         assert not reaching, (folder, reaching)
+
+
+class Flaky(Toy):
+    """Fails with an unexpected error (the service's fault, locally) until its attempt number comes."""
+
+    type = "Flaky"
+
+    def __init__(self, succeed_on: int) -> None:
+        self.succeed_on, self.calls = succeed_on, 0
+
+    def run(self, job: StepRun) -> StepOutcome:
+        self.calls += 1
+        if self.calls < self.succeed_on:
+            raise RuntimeError(f"lost the instance on attempt {self.calls}")
+        return super().run(job)
+
+
+def flaky_definition(policies: Any) -> dict[str, Any]:
+    step = {"Name": "F", "Type": "Flaky", "Arguments": {"Text": "x", "Destination": "s3://b/flaky"}, "RetryPolicies": policies}
+    return {"Version": "2020-12-01", "Parameters": [], "Steps": [step]}
+
+
+def test_retry_policies_retry_what_the_service_causes_and_count_attempts(tmp_path: Path) -> None:
+    from pipelines.engine.records import Records
+
+    home = Home.resolve(tmp_path / "home")
+    policy = [{"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 0, "BackoffRate": 2.0, "MaxAttempts": 3}]  # as the SDK renders it
+    flaky = Flaky(succeed_on=3)
+    result = Engine(home, handlers={**HANDLERS, "Flaky": flaky}).run(flaky_definition(policy), "Retries", {})
+    assert result.status == "Succeeded" and flaky.calls == 3
+    with Records(home) as records:
+        (step,) = records.list_steps(result.execution_id)
+    assert step["AttemptCount"] == 3
+    assert "attempt 2 failed (InternalError: RuntimeError: lost the instance on attempt 2" in Path(step["LogPath"]).read_text()
+    # Out of attempts: the last failure is the step's.
+    again = Engine(home, handlers={**HANDLERS, "Flaky": Flaky(succeed_on=5)}).run(flaky_definition(policy), "Retries", {})
+    assert again.status == "Failed" and "lost the instance on attempt 3" in (again.failure_reason or "")
+    # A failure the policy does not name (Step.THROTTLING only) is not retried.
+    throttling = [{"ExceptionType": ["Step.THROTTLING"], "IntervalSeconds": 0, "MaxAttempts": 5}]
+    once = Flaky(succeed_on=2)
+    assert Engine(home, handlers={**HANDLERS, "Flaky": once}).run(flaky_definition(throttling), "Retries", {}).status == "Failed" and once.calls == 1
+
+
+def test_retry_policies_as_the_sdk_renders_them_are_checked(tmp_path: Path) -> None:
+    from pipelines import sdk
+
+    sdk.prepare()
+    from sagemaker.mlops.workflow.retry import SageMakerJobExceptionTypeEnum, SageMakerJobStepRetryPolicy, StepExceptionTypeEnum, StepRetryPolicy
+
+    rendered = [
+        StepRetryPolicy(exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING], max_attempts=3).to_request(),
+        SageMakerJobStepRetryPolicy(exception_types=[SageMakerJobExceptionTypeEnum.CAPACITY_ERROR], expire_after_mins=5).to_request(),
+    ]
+    engine = Engine(Home.resolve(tmp_path / "home"), handlers={**HANDLERS, "Flaky": Flaky(succeed_on=1)})
+    assert engine.run(flaky_definition(rendered), "Retries", {}).status == "Succeeded"
+    broken = [{"ExceptionType": ["Step.NOPE"], "MaxAttempts": 50, "ExpireAfterMin": 3}]
+    try:
+        engine.run(flaky_definition(broken), "Retries", {})
+    except ValidationError as exc:
+        text = str(exc)
+        assert "/Steps/0/RetryPolicies/0/ExceptionType/0: 'Step.NOPE' is not one of" in text
+        assert "/Steps/0/RetryPolicies/0: exactly one of MaxAttempts and ExpireAfterMin" in text
+    else:
+        raise AssertionError("a broken retry policy passed validation")
