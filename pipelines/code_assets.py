@@ -5,6 +5,12 @@ bytes, ``s3://{bucket}/{prefix}/code/{digest16}/{file}``, so the same scripts al
 the same definition. Whoever runs the definition (``run-pipeline`` on AWS, the local engine)
 calls :func:`find` on the definition to learn which files to put at which URI; a digest that
 no longer matches the file on disk means the definition is stale, and says so.
+
+Builders written the usual way hand the SDK a local path (``processor.run(code="train.py")``)
+and the SDK uploads it while it renders. The offline session (``sdk.pipeline_session``)
+uploads nothing: it calls :func:`rendered` with what it would have put where, and ``find``
+names those files too when the definition refers to their URIs. The SDK derives those URIs
+from the content (the pipeline's code hash), so what this process rendered is what it runs.
 """
 
 from __future__ import annotations
@@ -44,10 +50,21 @@ def script_uri(bucket: str, prefix: str, script: str) -> str:
     return f"s3://{bucket}/{key_prefix}/{digest(path)}/{script}"
 
 
+_RENDERED: dict[str, Path] = {}  # URI -> local file the SDK would have uploaded, in this process
+
+
+def rendered(uri: str, path: Path) -> None:
+    """Note that rendering named ``path`` at ``uri`` (the offline session's stand-in for an upload)."""
+    _RENDERED[uri] = path
+
+
 def find(definition: dict[str, Any]) -> list[CodeAsset]:
-    """Every job script the definition refers to, checked against ``steps/``."""
+    """Every job script the definition refers to: checked against ``steps/``, or rendered here."""
     assets: dict[str, CodeAsset] = {}
     for pointer, value in _strings(definition, ""):
+        if value in _RENDERED:
+            assets[value] = CodeAsset(uri=value, path=_RENDERED[value])
+            continue
         match = _CODE_URI.match(value)
         if not match:
             continue

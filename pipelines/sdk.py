@@ -12,6 +12,7 @@ the local engine reads definition JSON and never touches the SDK.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from pipelines.local.home import DEFAULT_REGION
@@ -95,11 +96,41 @@ def pipeline_session(region: str, default_bucket: str) -> Any:
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
     boto_session = boto3.Session(region_name=region)
-    session = PipelineSession(boto_session=boto_session, default_bucket=default_bucket)
+    session = _offline(PipelineSession)(boto_session=boto_session, default_bucket=default_bucket)
     # The SDK would otherwise HeadBucket/CreateBucket the default bucket when it first
     # needs it (ModelBuilder.register does); the bucket is the caller's to provide.
     session._default_bucket = default_bucket
     return session
+
+
+def _offline(session_class: Any) -> Any:
+    """The SDK's session, except that what it would upload while a pipeline is defined (a
+    processor's local ``code=``, a FrameworkProcessor's source and runner script) is not
+    uploaded: it is noted (``code_assets.rendered``) at the URI the SDK computes, and put there
+    by whoever runs the definition (the local engine, or run-pipeline before it upserts)."""
+    import tempfile
+
+    from pipelines import code_assets
+
+    class OfflineSession(session_class):  # type: ignore[misc, valid-type]
+        def upload_data(self, path: str, bucket: str | None = None, key_prefix: str = "data", callback: Any = None, extra_args: Any = None) -> str:
+            bucket = bucket or self.default_bucket()
+            source = Path(path)
+            if source.is_dir():
+                for file in sorted(p for p in source.rglob("*") if p.is_file()):
+                    code_assets.rendered(f"s3://{bucket}/{key_prefix}/{file.relative_to(source).as_posix()}", file)
+                return f"s3://{bucket}/{key_prefix}"
+            code_assets.rendered(f"s3://{bucket}/{key_prefix}/{source.name}", source)
+            return f"s3://{bucket}/{key_prefix}/{source.name}"
+
+        def upload_string_as_file_body(self, body: str, bucket: str, key: str, kms_key: str | None = None) -> str:
+            folder = Path(tempfile.mkdtemp(prefix="rendered-"))
+            file = folder / Path(key).name
+            file.write_text(body)
+            code_assets.rendered(f"s3://{bucket}/{key}", file)
+            return f"s3://{bucket}/{key}"
+
+    return OfflineSession
 
 
 def quality_check_step(**kwargs: Any) -> Any:
