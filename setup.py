@@ -27,6 +27,7 @@ DEV = [
     "moto[server]==5.2.5",
     "cfn-lint==1.58.0",
     "ruff==0.17.6",
+    "vermin==1.9.2",  # the analyzer bundle keeps to the scikit-learn image's Python 3.9
 ]
 
 setup(

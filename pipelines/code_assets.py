@@ -15,18 +15,22 @@ from the content (the pipeline's code hash), so what this process rendered is wh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import steps as _steps_package
 from pipelines.errors import DefinitionError
+from pipelines.monitor import bundle
 
 STEPS_DIR = Path(_steps_package.__file__).resolve().parent
 DIGEST_CHARS = 16
-_CODE_URI = re.compile(r"^s3://[^/]+/(?:.+/)?code/(?P<digest>[0-9a-f]{%d})/(?P<name>[\w.-]+\.py)$" % DIGEST_CHARS)
+_CODE_URI = re.compile(r"^s3://[^/]+/(?:.+/)?code/(?P<digest>[0-9a-f]{%d})/(?P<name>[\w.-]+\.pyz?)$" % DIGEST_CHARS)
+BUILT = (bundle.NAME,)  # made from the package, not kept in steps/
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,18 @@ class CodeAsset:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_CHARS]
+
+
+def bundle_uri(bucket: str, prefix: str) -> str:
+    """The S3 URI of the analyzer bundle (``monitor/bundle.py``) under ``s3://bucket/prefix/code/``."""
+    key_prefix = f"{prefix.strip('/')}/code" if prefix.strip("/") else "code"
+    return f"s3://{bucket}/{key_prefix}/{hashlib.sha256(bundle.contents()).hexdigest()[:DIGEST_CHARS]}/{bundle.NAME}"
+
+
+@functools.lru_cache(maxsize=None)
+def _built(name: str) -> Path:
+    """A built asset (the analyzer bundle), made once per process in a folder of its own."""
+    return bundle.build(Path(tempfile.mkdtemp(prefix="mlops-assets-")))
 
 
 def script_uri(bucket: str, prefix: str, script: str) -> str:
@@ -68,7 +84,7 @@ def find(definition: dict[str, Any]) -> list[CodeAsset]:
         match = _CODE_URI.match(value)
         if not match:
             continue
-        path = STEPS_DIR / match["name"]
+        path = _built(match["name"]) if match["name"] in BUILT else STEPS_DIR / match["name"]
         if not path.is_file():
             raise DefinitionError(f"{pointer}: {value} names steps/{match['name']}, which does not exist")
         if digest(path) != match["digest"]:

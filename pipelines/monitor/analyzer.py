@@ -144,7 +144,7 @@ def _profile_all(profiles: list[statistics.Profile], chunks: Iterator[dataset.Ch
     GIL); the capture reader parses the next files meanwhile."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="profile") as pool:
         for chunk in chunks:
-            list(pool.map(lambda pair: pair[0].add(pair[1]), zip(profiles, chunk, strict=True)))
+            list(pool.map(lambda pair: pair[0].add(pair[1]), zip(profiles, chunk)))
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

@@ -223,7 +223,7 @@ def _columnar(table: pa.Table, names: list[str], counters: Counters, start: date
     lengths = np.diff(parts.offsets.to_numpy())
     wrong = lengths != width
     if wrong.any():
-        for count, rows in zip(*np.unique(lengths[wrong] + 1, return_counts=True), strict=True):
+        for count, rows in zip(*np.unique(lengths[wrong] + 1, return_counts=True)):
             counters.widths[int(count)] = counters.widths.get(int(count), 0) + int(rows)
         good = pa.array(~wrong)
         parts, outputs = parts.filter(good), outputs.filter(good)
@@ -313,7 +313,7 @@ def _record_lines(record: dict[str, Any], counters: Counters, start: datetime | 
     if len(outputs) != len(inputs):
         counters.undecodable_payloads += 1
         return []
-    return [f"{o},{i}" for o, i in zip(outputs, inputs, strict=True)]
+    return [f"{o},{i}" for o, i in zip(outputs, inputs)]
 
 
 def _in_window(value: Any, start: datetime | None, end: datetime | None) -> bool:

@@ -59,7 +59,7 @@ def _bars(baseline: dict[str, Any], current: dict[str, Any], name: str) -> str:
     top = max(shares_b + shares_c + [1e-9])
     slot = (width - 2 * pad) / len(shares_b)
     parts = [f'<svg class="chart distribution" data-feature="{html.escape(name)}" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="distribution of {html.escape(name)}">']
-    for i, (b, c) in enumerate(zip(shares_b, shares_c, strict=True)):
+    for i, (b, c) in enumerate(zip(shares_b, shares_c)):
         x = pad + i * slot
         hb, hc = (height - 2 * pad) * b / top, (height - 2 * pad) * c / top
         parts.append(f'<rect x="{x:.1f}" y="{height - pad - hb:.1f}" width="{slot * 0.45:.1f}" height="{hb:.1f}" fill="#9db4cc"><title>baseline {b:.1%}</title></rect>')
@@ -148,7 +148,7 @@ def _line_chart(name: str, points: list[tuple[str, float | None]], threshold: fl
             )
     coords = [(pad + i * step, y(v)) for i, (_, v) in enumerate(points) if v is not None]
     parts.append('<polyline fill="none" stroke="#e07a5f" stroke-width="2" points="' + " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords) + '"/>')
-    for (x, yy), (when, value) in zip(coords, [p for p in points if p[1] is not None], strict=True):
+    for (x, yy), (when, value) in zip(coords, [p for p in points if p[1] is not None]):
         over = threshold is not None and value is not None and value > threshold
         parts.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3" fill="{"#d1495b" if over else "#e07a5f"}"><title>{html.escape(when)}: {value:.4g}</title></circle>')
     parts.append(f'<text x="{pad}" y="{height - 6}">{html.escape(points[0][0][5:16])}</text><text x="{width - pad}" y="{height - 6}" text-anchor="end">{html.escape(points[-1][0][5:16])}</text></svg>')

@@ -1,0 +1,160 @@
+"""The monitoring job: what Model Monitor's container did, as a processing job of our own.
+
+Model Monitor is closed to new customers (since 2026-07-30); this job is its replacement on
+AWS, and the same code the local twin runs. It runs from the analyzer bundle (``bundle.py``)
+on SageMaker's stock scikit-learn image, nothing installed at start::
+
+    python3 monitor-analyzer.pyz baseline --dataset DIR --output DIR
+    python3 monitor-analyzer.pyz monitor --capture s3://.../data-capture/ENDPOINT \\
+        --scheduled-time 2026-12-01T10:00:00Z --statistics FILE --constraints FILE \\
+        --output s3://.../monitoring/ENDPOINT/SCHEDULE --endpoint ENDPOINT --schedule SCHEDULE \\
+        [--start-offset -PT1H --end-offset -PT0H] [--publish-metrics] [--message FILE]
+
+``baseline`` writes statistics.json and constraints.json (and analysis_report.json) into
+``--output``, as the container's baselining job did. ``monitor`` analyses the window
+``[t + start, t + end)`` (by default the hour before ``t``): it fetches only the capture hours
+that overlap it, from every variant, writes statistics.json, constraint_violations.json,
+cloudwatch_metrics.json, analysis_report.json and report.html to ``{output}/yyyy/mm/dd/hh/``
+(``t``'s hour, Model Monitor's layout), and publishes the metrics to CloudWatch as Model
+Monitor did (``metrics.py``). A window with no data fails as Model Monitor's did: exit 1, the
+reason in ``--message`` (``/opt/ml/output/message``, the job's ExitMessage). A capture file
+that arrives late is analysed by the next run of its hour (a backfill).
+
+Standard library, numpy, pyarrow, scipy and boto3: Python 3.9, as on the image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from pipelines.monitor import analyzer, dataset, metrics, report
+from pipelines.monitor.objects import Objects
+
+logger = logging.getLogger("pipelines.monitor.job")
+_OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
+
+
+class JobFailed(Exception):
+    """The job cannot produce a result; the message is its ExitMessage."""
+
+
+def offset(text: str, what: str) -> timedelta:
+    """``-PT1H``, ``-PT30M``, ``PT0H``: DataAnalysisStartTime/EndTime as Model Monitor takes them."""
+    match = _OFFSET.match(text or "")
+    if not match or not (match["hours"] or match["minutes"]):
+        raise JobFailed(f"{what} {text!r} must be an ISO-8601 offset such as -PT1H or -PT30M")
+    delta = timedelta(hours=int(match["hours"] or 0), minutes=int(match["minutes"] or 0))
+    return -delta if match["sign"] == "-" else delta
+
+
+def window(scheduled: datetime, start_offset: str, end_offset: str) -> Tuple[datetime, datetime]:
+    start, end = scheduled + offset(start_offset, "--start-offset"), scheduled + offset(end_offset, "--end-offset")
+    if start >= end:
+        raise JobFailed(f"the window {start.isoformat()} - {end.isoformat()} is empty: the start offset must come before the end offset")
+    return start, end
+
+
+def hours(start: datetime, end: datetime) -> List[str]:
+    """``yyyy/mm/dd/hh`` of every hour that overlaps [start, end)."""
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    found = []
+    while hour < end:
+        found.append(f"{hour:%Y/%m/%d/%H}")
+        hour += timedelta(hours=1)
+    return found
+
+
+def fetch_capture(objects: Objects, capture: str, start: datetime, end: datetime, target: Path) -> int:
+    """Copy the capture files of every variant's hours overlapping the window into ``target``:
+    one listing per variant and hour, never the endpoint's whole history."""
+    count = 0
+    root = capture.rstrip("/")
+    for variant in objects.folders(root):
+        for hour in hours(start, end):
+            for uri in objects.list(f"{root}/{variant}/{hour}"):
+                objects.download(uri, target / uri[len(root) + 1 :])
+                count += 1
+    return count
+
+
+def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
+    scheduled = dataset.parse_time(args.scheduled_time)
+    if scheduled is None:
+        raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
+    start, end = window(scheduled, args.start_offset, args.end_offset)
+    with tempfile.TemporaryDirectory(prefix="monitoring-") as tmp:
+        work = Path(tmp)
+        fetched = fetch_capture(objects, args.capture, start, end, work / "capture")
+        logger.info("%d capture file(s) for %s - %s under %s", fetched, start.isoformat(), end.isoformat(), args.capture)
+        try:
+            result = analyzer.monitor(work / "capture", work / "output", Path(args.statistics), Path(args.constraints), capture=True, start=start, end=end, publish_metrics=True)
+        except analyzer.AnalysisFailed as exc:
+            raise JobFailed(str(exc)) from exc
+        report.execution_report(work / "output", Path(args.statistics), schedule=args.schedule, endpoint=args.endpoint, scheduled=scheduled, window=(start, end), status=result.status)
+        destination = f"{args.output.rstrip('/')}/{scheduled:%Y/%m/%d/%H}"
+        written = objects.upload_folder(work / "output", destination)
+        logger.info("%s: %d file(s) to %s", result.message, written, destination)
+    if args.publish_metrics and not objects.local:
+        import boto3
+
+        sent = metrics.publish(boto3.client("cloudwatch"), metrics.metric_data(result.metrics, args.endpoint, args.schedule, scheduled))
+        logger.info("%d metric(s) to CloudWatch (%s)", sent, metrics.NAMESPACE)
+    return result
+
+
+def parse_args(argv: List[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="monitor-analyzer", description=__doc__.split("\n\n")[0])
+    modes = parser.add_subparsers(dest="mode", required=True)
+    base = modes.add_parser("baseline", help="statistics.json and constraints.json of a dataset")
+    base.add_argument("--dataset", default="/opt/ml/processing/input/baseline_dataset_input")
+    base.add_argument("--output", default="/opt/ml/processing/output")
+    base.add_argument("--no-header", action="store_true", help="the CSV has no header row")
+    run = modes.add_parser("monitor", help="one window of an endpoint's capture against a baseline")
+    run.add_argument("--capture", required=True, help="s3://.../data-capture/ENDPOINT")
+    run.add_argument("--scheduled-time", required=True)
+    run.add_argument("--start-offset", default="-PT1H")
+    run.add_argument("--end-offset", default="-PT0H")
+    run.add_argument("--statistics", default="/opt/ml/processing/baseline/statistics/statistics.json")
+    run.add_argument("--constraints", default="/opt/ml/processing/baseline/constraints/constraints.json")
+    run.add_argument("--output", required=True, help="s3://.../monitoring/ENDPOINT/SCHEDULE")
+    run.add_argument("--endpoint", required=True)
+    run.add_argument("--schedule", required=True)
+    run.add_argument("--publish-metrics", action="store_true")
+    for mode in (base, run):
+        mode.add_argument("--message", default=None, help="where the ExitMessage goes (/opt/ml/output/message)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.mode == "baseline":
+            result = analyzer.baseline(Path(args.dataset), Path(args.output), header=not args.no_header)
+        else:
+            result = run_monitor(args, Objects.from_environment())
+    except (JobFailed, analyzer.AnalysisFailed) as exc:
+        print(f"analysis failed: {exc}", file=sys.stderr)
+        _message(args.message, str(exc))
+        return 1
+    _message(args.message, result.message)
+    print(json.dumps({"status": result.status, "violations": len(result.violations), "counters": result.counters}), file=sys.stderr)
+    return 0
+
+
+def _message(path: Optional[str], text: str) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text[:1024])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
