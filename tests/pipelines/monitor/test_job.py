@@ -12,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from capture_helpers import capture_frame
 from pipelines.monitor import analyzer, bundle, job, metrics
 from pipelines.monitor.objects import ROOT_VARIABLE, Objects
 from steps.preprocess import plain_decimals
+
+from capture_helpers import capture_frame
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://bucket/data-capture/ep"
