@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 from pipelines.errors import DefinitionError
 
 SCHEME = "s3://"
+# Set for every local job: where the s3:// URIs a job opens itself (with boto3 on AWS) live.
+STORE_VARIABLE = "MLOPS_S3_ROOT"
 
 
 def is_s3(uri: str) -> bool:

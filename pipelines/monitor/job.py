@@ -90,19 +90,24 @@ def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
     if scheduled is None:
         raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
     start, end = window(scheduled, args.start_offset, args.end_offset)
+    try:  # a file, or the folder a ProcessingInput put it in
+        statistics = analyzer.baseline_file(Path(args.statistics), analyzer.STATISTICS, args.statistics)
+        constraints = analyzer.baseline_file(Path(args.constraints), analyzer.CONSTRAINTS, args.constraints)
+    except analyzer.AnalysisFailed as exc:
+        raise JobFailed(str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="monitoring-") as tmp:
         work = Path(tmp)
         fetched = fetch_capture(objects, args.capture, start, end, work / "capture")
         logger.info("%d capture file(s) for %s - %s under %s", fetched, start.isoformat(), end.isoformat(), args.capture)
         try:
-            result = analyzer.monitor(work / "capture", work / "output", Path(args.statistics), Path(args.constraints), capture=True, start=start, end=end, publish_metrics=True)
+            result = analyzer.monitor(work / "capture", work / "output", statistics, constraints, capture=True, start=start, end=end, publish_metrics=True)
         except analyzer.AnalysisFailed as exc:
             raise JobFailed(str(exc)) from exc
-        report.execution_report(work / "output", Path(args.statistics), schedule=args.schedule, endpoint=args.endpoint, scheduled=scheduled, window=(start, end), status=result.status)
+        report.execution_report(work / "output", statistics, schedule=args.schedule, endpoint=args.endpoint, scheduled=scheduled, window=(start, end), status=result.status)
         destination = f"{args.output.rstrip('/')}/{scheduled:%Y/%m/%d/%H}"
         written = objects.upload_folder(work / "output", destination)
         logger.info("%s: %d file(s) to %s", result.message, written, destination)
-    if args.publish_metrics and not objects.local:
+    if args.publish_metrics == "true" and not objects.local:
         import boto3
 
         sent = metrics.publish(boto3.client("cloudwatch"), metrics.metric_data(result.metrics, args.endpoint, args.schedule, scheduled))
@@ -110,7 +115,20 @@ def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
     return result
 
 
+def _glued(argv: List[str]) -> List[str]:
+    """``--start-offset -PT1H`` as ``--start-offset=-PT1H``: argparse takes a value that starts with
+    '-' for an option, and a pipeline passes the offset as a separate argument."""
+    glued: List[str] = []
+    for item in argv:
+        if glued and glued[-1] in ("--start-offset", "--end-offset") and item.startswith("-"):
+            glued[-1] = f"{glued[-1]}={item}"
+        else:
+            glued.append(item)
+    return glued
+
+
 def parse_args(argv: List[str]) -> argparse.Namespace:
+    argv = _glued(argv)
     parser = argparse.ArgumentParser(prog="monitor-analyzer", description=__doc__.split("\n\n")[0])
     modes = parser.add_subparsers(dest="mode", required=True)
     base = modes.add_parser("baseline", help="statistics.json and constraints.json of a dataset")
@@ -127,7 +145,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     run.add_argument("--output", required=True, help="s3://.../monitoring/ENDPOINT/SCHEDULE")
     run.add_argument("--endpoint", required=True)
     run.add_argument("--schedule", required=True)
-    run.add_argument("--publish-metrics", action="store_true")
+    run.add_argument("--publish-metrics", nargs="?", const="true", default="false", choices=("true", "false"), help="to CloudWatch (a pipeline parameter passes true or false)")
     for mode in (base, run):
         mode.add_argument("--message", default=None, help="where the ExitMessage goes (/opt/ml/output/message)")
     return parser.parse_args(argv)

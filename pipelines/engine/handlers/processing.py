@@ -26,8 +26,10 @@ from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
+from pipelines.local.store import STORE_VARIABLE
 
 OPT_ML = "/opt/ml/"
+EXIT_MESSAGE = "/opt/ml/output/message"
 PROCESSING_ROOT = "/opt/ml/processing"
 TAIL_LINES = 12
 REASON_LIMIT = 1024  # SageMaker's FailureReason length
@@ -130,15 +132,19 @@ class ProcessingHandler(Handler):
         for item in outputs:
             sandbox.path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
         environment = {key: sandbox.map(str(value)) for key, value in (arguments.get("Environment") or {}).items()}
+        environment[STORE_VARIABLE] = str(job.store.root)  # s3:// URIs a job opens itself are the store's
         limit = (arguments.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
         job.log.write(f"running: {' '.join(command)}\n")
         job.log.flush()
         status, reason = run_process(command, sandbox.root, environment, job, limit)
         outcome = StepOutcome(status, failure_reason=reason)
+        message = sandbox.path(EXIT_MESSAGE)
+        if message.is_file():  # the job's ExitMessage, as SageMaker reads it (1 KB)
+            outcome.properties["ExitMessage"] = message.read_text(errors="replace")[:1024]
         if status == SUCCEEDED and after is not None:
             outcome = after(job, sandbox)
-        if outcome.status != SUCCEEDED and not outcome.properties:
-            outcome.properties = self._describe(job, arguments, outcome.status, outcome.failure_reason)
+        if outcome.status != SUCCEEDED and set(outcome.properties) <= {"ExitMessage"}:
+            outcome.properties = {**self._describe(job, arguments, outcome.status, outcome.failure_reason), **outcome.properties}
             return outcome
         if outcome.status != SUCCEEDED:
             return outcome
