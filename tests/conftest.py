@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+# The helpers in tests/ are imported by name. The project root comes first: tests/pipelines/
+# (a directory without __init__.py) would otherwise shadow the package as a namespace
+# package whenever a run imports `pipelines` late, as running one directory does.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import netguard  # noqa: E402
 

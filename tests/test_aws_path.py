@@ -70,7 +70,8 @@ def test_commit_to_endpoint_over_the_wire(moto: MotoServer, repo: git.Repo, guar
     assert execution["PipelineExecutionDescription"] == f"{sha[:12]} Tune the split"
     listed = sm.list_pipeline_executions(PipelineName="CreditDefaultPipeline")["PipelineExecutionSummaries"]
     assert [e["PipelineExecutionArn"] for e in listed] == [execution_arn]
-    assert len(s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == 2  # the two job scripts
+    uploaded = sorted(o["Key"].rsplit("/", 1)[1] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+    assert uploaded == ["evaluate.py", "monitor-analyzer.pyz", "preprocess.py"]  # the job scripts and the analyzer bundle
 
     # 2. The pipeline's RegisterModel step, as SageMaker would run it, then the approval.
     s3.put_object(Bucket=BUCKET, Key="credit-default/baseline/constraints.json", Body=CONSTRAINTS.read_bytes())

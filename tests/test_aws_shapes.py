@@ -87,8 +87,7 @@ def test_an_execution_and_its_steps_are_botocores_shapes(home: Home, capsys: pyt
     assert problems({"PipelineExecutionSteps": steps}, "ListPipelineExecutionStepsResponse", frozenset({"PipelineExecutionSteps[].StepType", "PipelineExecutionSteps[].LogPath"})) == []
     metadata = {s["StepName"]: s.get("Metadata") for s in steps}
     assert metadata["Register"]["RegisterModel"]["Arn"].startswith("arn:aws:sagemaker:us-east-1:000000000000:model-package/")
-    assert metadata["DataQualityBaseline"]["QualityCheck"]["CheckType"] == "DATA_QUALITY"
-    assert metadata["DataQualityBaseline"]["QualityCheck"]["CheckJobArn"].startswith("arn:aws:sagemaker:us-east-1:000000000000:processing-job/")
+    assert metadata["DataQualityBaseline"]["ProcessingJob"]["Arn"].startswith("arn:aws:sagemaker:us-east-1:000000000000:processing-job/")
     assert metadata["CheckAuc"]["Condition"]["Outcome"] in ("True", "False") and "ProcessingJob" in metadata["Preprocess"]
 
 

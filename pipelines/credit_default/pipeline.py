@@ -31,6 +31,8 @@ SKLEARN_FRAMEWORK_VERSION = "1.2-1"
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"
 
 PROCESSING = "/opt/ml/processing"
+# How the data-quality baseline is made: see get_pipeline(monitoring=...).
+MONITORING = ("builtin", "model-monitor")
 DEFAULT_HYPERPARAMETERS: dict[str, float | int] = {
     "MaxDepth": 5,
     "Eta": 0.1,
@@ -73,6 +75,7 @@ def get_pipeline(
     encrypt_inter_container_traffic: bool = False,
     kms_key: str | None = None,
     environment_file: str | None = None,
+    monitoring: str = "builtin",
 ) -> Any:
     """Return the SageMaker Pipeline object for the credit-default classifier.
 
@@ -96,7 +99,15 @@ def get_pipeline(
         kms_key: the KMS key for job volumes and outputs, the model's artifacts, the endpoint
             and its data capture.
         environment_file: the same settings in a file like the workshop's (see pipelines.security).
+        monitoring: how the data-quality baseline is made. ``"builtin"`` (the default): a
+            ProcessingStep runs the project's analyzer (the bundle the monitoring pipeline runs
+            too) on the stock scikit-learn image. ``"model-monitor"``: SageMaker's
+            QualityCheckStep, for accounts that still have Model Monitor (closed to new
+            customers since 2026-07-30). Both write statistics.json and constraints.json and
+            register them as the package's DriftCheckBaselines and ModelMetrics.
     """
+    if monitoring not in MONITORING:
+        raise ValueError(f"monitoring must be one of {', '.join(MONITORING)}, got {monitoring!r}")
     sdk.prepare(region)
     from sagemaker.core import image_uris
     from sagemaker.core.helper.session_helper import production_variant
@@ -287,33 +298,43 @@ def get_pipeline(
     )
 
     # ---- DataQualityBaseline --------------------------------------------------------------
-    baseline = sdk.quality_check_step(
-        name="DataQualityBaseline",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=evaluate.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri,
-            dataset_format=DatasetFormat.csv(header=True, output_columns_position="START"),
-            output_s3_uri=Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]),
-        ),
-        check_job_config=CheckJobConfig(
+    baseline_dataset = evaluate.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
+    baseline_output = Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"])
+    if monitoring == "builtin":
+        baseliner = ScriptProcessor(
             role=role,
+            image_uri=sklearn_image,
+            command=["python3"],
+            instance_type=processing_instance_type,
             instance_count=1,
-            instance_type="ml.m5.xlarge",
-            volume_size_in_gb=20,
             base_job_name=f"{prefix}-baseline",
             sagemaker_session=session,
             network_config=network,
             volume_kms_key=kms,
             output_kms_key=kms,
-        ),
-        skip_check=True,
-        register_new_baseline=True,
-        model_package_group_name=model_package_group_name,
-        cache_config=cache,
-    )
+        )
+        baseline = ProcessingStep(
+            name="DataQualityBaseline",
+            step_args=baseliner.run(
+                code=code_assets.bundle_uri(default_bucket, prefix),
+                inputs=[_processing_input(ProcessingInput, ProcessingS3Input, "baseline_dataset_input", baseline_dataset, f"{PROCESSING}/input/baseline_dataset_input")],
+                outputs=[ProcessingOutput(output_name="baseline", s3_output=ProcessingS3Output(s3_uri=baseline_output, local_path=f"{PROCESSING}/output", s3_upload_mode="EndOfJob"))],
+                arguments=["baseline", "--dataset", f"{PROCESSING}/input/baseline_dataset_input", "--output", f"{PROCESSING}/output"],
+            ),
+            cache_config=cache,
+        )
+        written = baseline.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
+        baseline_statistics = drift_statistics = Join(on="/", values=[written, "statistics.json"])
+        baseline_constraints = drift_constraints = Join(on="/", values=[written, "constraints.json"])
+    else:
+        baseline = _model_monitor_baseline(
+            DataQualityCheckConfig, CheckJobConfig, DatasetFormat, baseline_dataset, baseline_output,
+            role, prefix, session, network, kms, model_package_group_name, cache,
+        )  # fmt: skip
+        baseline_statistics, baseline_constraints = baseline.properties.CalculatedBaselineStatistics, baseline.properties.CalculatedBaselineConstraints
+        drift_statistics, drift_constraints = baseline.properties.BaselineUsedForDriftCheckStatistics, baseline.properties.BaselineUsedForDriftCheckConstraints
 
     # ---- Register -----------------------------------------------------------------------------
-    baseline_statistics = baseline.properties.CalculatedBaselineStatistics
-    baseline_constraints = baseline.properties.CalculatedBaselineConstraints
     builder = ModelBuilder(
         image_uri=xgboost_image,
         s3_model_data_url=model_data,
@@ -340,12 +361,8 @@ def get_pipeline(
             ),
             drift_check_baselines=DriftCheckBaselines(
                 model_data_quality=DriftCheckModelDataQuality(
-                    statistics=MetricsSource(
-                        s3_uri=baseline.properties.BaselineUsedForDriftCheckStatistics, content_type="application/json"
-                    ),
-                    constraints=MetricsSource(
-                        s3_uri=baseline.properties.BaselineUsedForDriftCheckConstraints, content_type="application/json"
-                    ),
+                    statistics=MetricsSource(s3_uri=drift_statistics, content_type="application/json"),
+                    constraints=MetricsSource(s3_uri=drift_constraints, content_type="application/json"),
                 )
             ),
             customer_metadata_properties={"GitCommit": git_commit},
@@ -422,6 +439,36 @@ def get_pipeline(
         ],
         steps=[preprocess, train, evaluate, baseline, check_auc],
         sagemaker_session=session,
+    )
+
+
+def _model_monitor_baseline(
+    DataQualityCheckConfig: Any, CheckJobConfig: Any, DatasetFormat: Any, dataset: Any, output: Any,
+    role: str, prefix: str, session: Any, network: Any, kms: str | None, model_package_group_name: str, cache: Any,
+) -> Any:  # fmt: skip
+    """SageMaker's QualityCheckStep (Model Monitor's analyzer image) making the baseline."""
+    return sdk.quality_check_step(
+        name="DataQualityBaseline",
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=dataset,
+            dataset_format=DatasetFormat.csv(header=True, output_columns_position="START"),
+            output_s3_uri=output,
+        ),
+        check_job_config=CheckJobConfig(
+            role=role,
+            instance_count=1,
+            instance_type="ml.m5.xlarge",
+            volume_size_in_gb=20,
+            base_job_name=f"{prefix}-baseline",
+            sagemaker_session=session,
+            network_config=network,
+            volume_kms_key=kms,
+            output_kms_key=kms,
+        ),
+        skip_check=True,
+        register_new_baseline=True,
+        model_package_group_name=model_package_group_name,
+        cache_config=cache,
     )
 
 

@@ -6,7 +6,7 @@ on SageMaker's stock scikit-learn image, nothing installed at start::
 
     python3 monitor-analyzer.pyz baseline --dataset DIR --output DIR
     python3 monitor-analyzer.pyz monitor --capture s3://.../data-capture/ENDPOINT \\
-        --scheduled-time 2026-12-01T10:00:00Z --statistics FILE --constraints FILE \\
+        --scheduled-time 2026-12-01T10:00:00Z --statistics URI --constraints URI \\
         --output s3://.../monitoring/ENDPOINT/SCHEDULE --endpoint ENDPOINT --schedule SCHEDULE \\
         [--start-offset -PT1H --end-offset -PT0H] [--publish-metrics] [--message FILE]
 
@@ -85,18 +85,29 @@ def fetch_capture(objects: Objects, capture: str, start: datetime, end: datetime
     return count
 
 
+def baseline_file(objects: Objects, source: str, name: str, folder: Path) -> Path:
+    """The baseline file ``name`` that ``source`` names: an s3:// object or folder (read as a
+    ProcessingInput would read it), or a local file or folder."""
+    try:
+        if source.startswith("s3://"):
+            objects.fetch(source, folder)
+            return analyzer.baseline_file(folder, name, source)
+        return analyzer.baseline_file(Path(source), name, source)
+    except analyzer.AnalysisFailed as exc:
+        raise JobFailed(str(exc)) from exc
+    except ValueError as exc:  # not an s3://bucket/key URI
+        raise JobFailed(f"baseline {source}: {exc}") from exc
+
+
 def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
     scheduled = dataset.parse_time(args.scheduled_time)
     if scheduled is None:
         raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
     start, end = window(scheduled, args.start_offset, args.end_offset)
-    try:  # a file, or the folder a ProcessingInput put it in
-        statistics = analyzer.baseline_file(Path(args.statistics), analyzer.STATISTICS, args.statistics)
-        constraints = analyzer.baseline_file(Path(args.constraints), analyzer.CONSTRAINTS, args.constraints)
-    except analyzer.AnalysisFailed as exc:
-        raise JobFailed(str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="monitoring-") as tmp:
         work = Path(tmp)
+        statistics = baseline_file(objects, args.statistics, analyzer.STATISTICS, work / "baseline" / "statistics")
+        constraints = baseline_file(objects, args.constraints, analyzer.CONSTRAINTS, work / "baseline" / "constraints")
         fetched = fetch_capture(objects, args.capture, start, end, work / "capture")
         logger.info("%d capture file(s) for %s - %s under %s", fetched, start.isoformat(), end.isoformat(), args.capture)
         try:
@@ -140,8 +151,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     run.add_argument("--scheduled-time", required=True)
     run.add_argument("--start-offset", default="-PT1H")
     run.add_argument("--end-offset", default="-PT0H")
-    run.add_argument("--statistics", default="/opt/ml/processing/baseline/statistics/statistics.json")
-    run.add_argument("--constraints", default="/opt/ml/processing/baseline/constraints/constraints.json")
+    run.add_argument("--statistics", required=True, help="statistics.json: s3://... (the object or its folder) or a local path")
+    run.add_argument("--constraints", required=True, help="constraints.json: s3://... (the object or its folder) or a local path")
     run.add_argument("--output", required=True, help="s3://.../monitoring/ENDPOINT/SCHEDULE")
     run.add_argument("--endpoint", required=True)
     run.add_argument("--schedule", required=True)

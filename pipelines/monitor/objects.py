@@ -81,6 +81,20 @@ class Objects:
             found.extend(item["Prefix"][len(key) :].rstrip("/") for item in page.get("CommonPrefixes", []))
         return sorted(found)
 
+    def fetch(self, uri: str, target: Path) -> int:
+        """``uri`` as a ProcessingInput's S3Prefix takes it: the object itself if there is one,
+        else every object under the folder ``uri/``; copied into ``target``, how many."""
+        if self.local:
+            found = [uri] if self._path(uri).is_file() else self.list(uri)
+        else:
+            bucket, key = split(uri)
+            found = []
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+                found.extend(f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", []) if item["Key"] == key or item["Key"].startswith(key.rstrip("/") + "/"))
+        for item in found:
+            self.download(item, target / (item.rsplit("/", 1)[1] if item == uri else item[len(uri.rstrip("/")) + 1 :]))
+        return len(found)
+
     def download(self, uri: str, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if self.local:

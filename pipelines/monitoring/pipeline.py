@@ -23,7 +23,6 @@ from pipelines.security import Security
 
 SKLEARN_FRAMEWORK_VERSION = "1.2-1"  # its image has numpy, pyarrow, scipy and boto3 (Python 3.9)
 CODE = "/opt/ml/processing/input/code"
-BASELINE = "/opt/ml/processing/baseline"
 EXIT_MESSAGE = "/opt/ml/output/message"
 
 
@@ -63,7 +62,6 @@ def get_pipeline(
     from sagemaker.core import image_uris
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import ScriptProcessor
-    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
     from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import ParameterString
     from sagemaker.mlops.workflow import Pipeline, ProcessingStep
@@ -107,23 +105,18 @@ def get_pipeline(
         volume_kms_key=security.kms_key,
         output_kms_key=security.kms_key,
     )
-    baseline = [
-        ProcessingInput(input_name=name, s3_input=ProcessingS3Input(s3_uri=uri, local_path=f"{BASELINE}/{name}", s3_data_type="S3Prefix", s3_input_mode="File"))
-        for name, uri in (("statistics", statistics), ("constraints", constraints))
-    ]
     step = ProcessingStep(
         name="MonitorDataQuality",
         step_args=analyzer.run(
             code=code_assets.bundle_uri(default_bucket, prefix),
-            inputs=baseline,
             arguments=[
                 "monitor",
                 "--capture", Join(on="/", values=[capture, endpoint]),
                 "--scheduled-time", scheduled_time,
                 "--start-offset", start_offset,
                 "--end-offset", end_offset,
-                "--statistics", f"{BASELINE}/statistics",
-                "--constraints", f"{BASELINE}/constraints",
+                "--statistics", statistics,
+                "--constraints", constraints,
                 "--output", Join(on="/", values=[output, endpoint, schedule]),
                 "--endpoint", endpoint,
                 "--schedule", schedule,

@@ -60,8 +60,8 @@ def test_upsert_and_start_carry_the_commit(repo: git.Repo, aws: None, capsys: py
     }
     assert params["GitCommit"] == sha and params["AucThreshold"] == "0.7"
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["evaluate.py", "preprocess.py"]
-    assert "code: 2 uploaded" in out.err
+    assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["evaluate.py", "monitor-analyzer.pyz", "preprocess.py"]
+    assert "code: 3 uploaded" in out.err
 
 
 def test_codebuild_commit_wins(repo: git.Repo, aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -161,3 +161,24 @@ def test_a_definition_file_of_the_wrong_shape_is_one_line_not_a_traceback(tmp_pa
 def test_a_missing_execution_is_not_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert mlops.main(["--home", str(tmp_path / "home"), "executions", "describe", "nope"]) == 1
     assert capsys.readouterr().err.startswith("not found: no execution 'nope'")
+
+
+def test_both_baselines_register_the_same_files(first_run: dict, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """monitoring="model-monitor" (the QualityCheckStep) and the builtin analyzer step make the
+    same baseline from the same rows, and register it the same way."""
+    from pipelines.local.home import Home
+    from pipelines.registry.store import ModelRegistry
+
+    assert first_run["code"] == 0, first_run["stderr"]
+    assert mlops.main(["--home", str(home), "run", "--kwargs", '{"monitoring": "model-monitor"}', "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    steps = {s["StepName"]: s for s in result["Steps"]}
+    assert steps["DataQualityBaseline"]["StepStatus"] == "Succeeded" and steps["Evaluate"]["CacheHit"]
+    local = Home.resolve(home)
+    with ModelRegistry(local) as registry:
+        packages = [registry.describe(arn) for arn in (f"CreditDefaultPackageGroup/{n}" for n in (1, steps["Register"]["Detail"].split()[0].rsplit("/", 1)[1]))]
+    store = local.objects()
+    for key in ("Statistics", "Constraints"):
+        builtin, model_monitor = (package["DriftCheckBaselines"]["ModelDataQuality"][key]["S3Uri"] for package in packages)
+        assert builtin != model_monitor and store.path(builtin).read_bytes() == store.path(model_monitor).read_bytes(), key
+        assert [p["ModelMetrics"]["ModelDataQuality"][key]["S3Uri"] for p in packages] == [builtin, model_monitor]

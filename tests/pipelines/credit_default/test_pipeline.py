@@ -41,7 +41,7 @@ def test_step_graph(nodes: dict[str, graph.Node]) -> None:
         "Preprocess": ("Processing", None, []),
         "Train": ("Training", None, ["Preprocess"]),
         "Evaluate": ("Processing", None, ["Preprocess", "Train"]),
-        "DataQualityBaseline": ("QualityCheck", None, ["Evaluate"]),
+        "DataQualityBaseline": ("Processing", None, ["Evaluate"]),
         "CheckAuc": ("Condition", None, ["Evaluate"]),
         "Register": ("RegisterModel", "CheckAuc.if", ["CheckAuc", "DataQualityBaseline", "Evaluate", "Train"]),
         "CheckApproval": ("Condition", "CheckAuc.if", ["CheckAuc", "Register"]),
@@ -166,19 +166,45 @@ def test_registration_carries_metrics_and_baselines(nodes: dict[str, graph.Node]
     register = nodes["Register"].step["Arguments"]
     assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
     assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]["Std:Join"]["Values"][1] == "evaluation.json"
-    drift = register["DriftCheckBaselines"]["ModelDataQuality"]
-    assert drift["Statistics"]["S3Uri"] == {"Get": "Steps.DataQualityBaseline.BaselineUsedForDriftCheckStatistics"}
-    assert drift["Constraints"]["S3Uri"] == {"Get": "Steps.DataQualityBaseline.BaselineUsedForDriftCheckConstraints"}
+    written = {"Get": "Steps.DataQualityBaseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"}
+    for key, document in (("DriftCheckBaselines", "ModelDataQuality"), ("ModelMetrics", "ModelDataQuality")):
+        quality = register[key][document]
+        assert quality["Statistics"]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [written, "statistics.json"]}}, key
+        assert quality["Constraints"]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [written, "constraints.json"]}}, key
     assert register["InferenceSpecification"]["Containers"][0]["Environment"] == {}  # no script-mode variables
 
 
-def test_quality_check_registers_a_new_baseline_from_the_evaluated_rows(nodes: dict[str, graph.Node]) -> None:
+EVALUATED_ROWS = {"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"}
+
+
+def test_builtin_baseline_runs_the_analyzer_bundle_on_the_evaluated_rows(nodes: dict[str, graph.Node]) -> None:
+    arguments = nodes["DataQualityBaseline"].step["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"] for i in arguments["ProcessingInputs"]}
+    assert inputs["baseline_dataset_input"]["S3Uri"] == EVALUATED_ROWS
+    assert Path(inputs["code"]["S3Uri"]).name == "monitor-analyzer.pyz"
+    container = arguments["AppSpecification"]
+    assert container["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/monitor-analyzer.pyz"]
+    assert container["ContainerArguments"][0] == "baseline"
+    assert "sagemaker-scikit-learn" in container["ImageUri"]  # the stock image, not Model Monitor's analyzer
+
+
+def test_model_monitor_baseline_is_the_quality_check_step() -> None:
+    rendered = definition.render(definition.build(definition.DEFAULT_MODULE, {"monitoring": "model-monitor"}))
+    nodes = {node.name: node for node in graph.steps(rendered)}
     step = nodes["DataQualityBaseline"].step
-    dataset = step["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
-    assert dataset == {"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"}
+    assert step["Type"] == "QualityCheck"
+    assert step["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"] == EVALUATED_ROWS
     assert step["CheckType"] == "DATA_QUALITY" and step["RegisterNewBaseline"] is True and step["SkipCheck"] is True
     env = step["Arguments"]["Environment"]
     assert json.loads(env["dataset_format"]) == {"csv": {"header": True, "output_columns_position": "START"}}
+    drift = nodes["Register"].step["Arguments"]["DriftCheckBaselines"]["ModelDataQuality"]
+    assert drift["Statistics"]["S3Uri"] == {"Get": "Steps.DataQualityBaseline.BaselineUsedForDriftCheckStatistics"}
+    assert drift["Constraints"]["S3Uri"] == {"Get": "Steps.DataQualityBaseline.BaselineUsedForDriftCheckConstraints"}
+
+
+def test_unknown_monitoring_is_named() -> None:
+    with pytest.raises(DefinitionError, match="monitoring must be one of builtin, model-monitor"):
+        definition.build(definition.DEFAULT_MODULE, {"monitoring": "clarify"})
 
 
 def test_deployment_captures_data_and_only_runs_when_approved(nodes: dict[str, graph.Node]) -> None:
@@ -204,7 +230,7 @@ def test_parameters(rendered: dict[str, Any]) -> None:
 
 def test_code_assets_are_the_job_scripts(rendered: dict[str, Any]) -> None:
     assets = code_assets.find(rendered)
-    assert sorted(a.path.name for a in assets) == ["evaluate.py", "preprocess.py"]
+    assert sorted(a.path.name for a in assets) == ["evaluate.py", "monitor-analyzer.pyz", "preprocess.py"]
     for asset in assets:
         assert asset.uri.startswith("s3://sagemaker-us-east-1-mlops/credit-default/code/")
 

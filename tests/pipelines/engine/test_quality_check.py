@@ -14,6 +14,7 @@ from pipelines.engine.records import Records
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 
+from aws_shapes import problems
 from engine_defs import definition, quality_check
 
 
@@ -50,6 +51,12 @@ def test_skip_check_calculates_and_registers_a_new_baseline(engine: Engine, home
     store = ObjectStore(home.store)
     stats = json.loads(store.path(props["CalculatedBaselineStatistics"]).read_text())
     assert [f["name"] for f in stats["features"]] == ["prediction", "age", "limit"]
+    with Records(home) as records:
+        steps = records.list_steps(result.execution_id)
+    assert problems({"PipelineExecutionSteps": steps}, "ListPipelineExecutionStepsResponse", frozenset({"PipelineExecutionSteps[].StepType", "PipelineExecutionSteps[].LogPath"})) == []
+    metadata = steps[0]["Metadata"]["QualityCheck"]
+    assert metadata["CheckType"] == "DATA_QUALITY" and metadata["CalculatedBaselineStatistics"] == props["CalculatedBaselineStatistics"]
+    assert metadata["CheckJobArn"].startswith("arn:aws:sagemaker:us-east-1:000000000000:processing-job/")
 
 
 def supplied_baseline(engine: Engine, home: Home, data: dict[str, Path]) -> tuple[str, str]:

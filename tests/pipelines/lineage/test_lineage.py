@@ -60,7 +60,7 @@ def types(table: list[dict]) -> set[str]:
 
 def test_the_endpoint_shows_the_whole_story(story: dict) -> None:
     table = query.frame(story["home"], endpoint="credit-staging")
-    assert {"Commit", "PipelineExecution", "ProcessingJob", "TrainingJob", "QualityCheck", "DataSet", "Code", "Image", "Model", "Baseline",
+    assert {"Commit", "PipelineExecution", "ProcessingJob", "TrainingJob", "DataSet", "Code", "Image", "Model", "Baseline",
             "ModelRegistration", "ModelPackage", "Approval", "Deployment", "Endpoint", "MonitoringExecution", "Report"} <= set(table["Type"])  # fmt: skip
     rows = table.set_index("Type")
     assert rows.loc["Commit", "Commit"] == "a" * 12 and rows.loc["Commit", "Author"] == "Ada <ada@example.com>"
@@ -71,6 +71,8 @@ def test_the_endpoint_shows_the_whole_story(story: dict) -> None:
     assert "Reason reviewed" in approval["Facts"] and "By ada" in approval["Facts"]
     data = table[(table["Type"] == "DataSet") & (table["Name"] == "Preprocess/train")].iloc[0]
     assert data["Uri"].startswith("s3://") and len(data["Digest"]) == 12
+    baseline_job = table[(table["Type"] == "ProcessingJob") & table["Name"].str.contains("baseline")]
+    assert len(baseline_job) == 1 and baseline_job.iloc[0]["Commit"] == "a" * 12  # the builtin analyzer made the baseline
     order = list(table["Type"])
     assert order.index("Commit") < order.index("TrainingJob") < order.index("ModelPackage") < order.index("Endpoint") < order.index("Report")
 

@@ -115,8 +115,15 @@ def test_on_aws_it_reads_s3_and_publishes_model_monitors_metrics(store: Path, tm
         s3.create_bucket(Bucket="bucket")
         for path in (store / "bucket").rglob("*.jsonl"):
             s3.upload_file(str(path), "bucket", path.relative_to(store / "bucket").as_posix())
-        args = job.parse_args(monitor_args(tmp_path, 3, "--publish-metrics"))
+        for name in ("statistics.json", "constraints.json"):
+            s3.upload_file(str(tmp_path / "baseline" / name), "bucket", f"baselines/v1/{name}")
+        s3.put_object(Bucket="bucket", Key="baselines/v10/statistics.json", Body=b"{}")  # beside v1, not in it
+        # The baseline as the registry has it: the statistics object, and (as a ProcessingInput
+        # could take it) the folder of the constraints.
+        args = job.parse_args([*monitor_args(tmp_path, 3, "--publish-metrics"), "--statistics", "s3://bucket/baselines/v1/statistics.json", "--constraints", "s3://bucket/baselines/v1"])
         result = job.run_monitor(args, Objects(client=s3))
+        with pytest.raises(job.JobFailed, match="baseline s3://bucket/baselines/v2: expected constraints.json there, found nothing"):
+            job.run_monitor(job.parse_args([*monitor_args(tmp_path, 3), "--constraints", "s3://bucket/baselines/v2"]), Objects(client=s3))
         keys = {item["Key"] for item in s3.list_objects_v2(Bucket="bucket", Prefix="monitoring/")["Contents"]}
         assert f"monitoring/ep/hourly/{T0 + timedelta(hours=3):%Y/%m/%d/%H}/constraint_violations.json" in keys
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
