@@ -51,6 +51,7 @@ def merge_tags(user: list[dict[str, str]], ours: list[dict[str, str]]) -> list[d
 @click.option("-tags", "--tags", "tags_json", default=None, help='JSON tags: {"k": "v"} or [{"Key": "k", "Value": "v"}]')
 @click.option("-description", "--description", default=None, help="pipeline description")
 @click.option("--parameters", "parameters_json", default=None, help="JSON object of pipeline parameter overrides")
+@click.option("--start/--no-start", default=True, help="--no-start: upsert only, for a pipeline something else starts (the monitoring pipeline: EventBridge Scheduler)")
 @click.option("--wait/--no-wait", default=False, help="follow the execution to its end; exit 1 unless it Succeeded")
 @click.option("--allow-dirty", is_flag=True, help="run a working tree with uncommitted changes (marked dirty)")
 @click.option("--poll-seconds", type=click.FloatRange(min=0.0), default=30.0, show_default=True, help="with --wait, seconds between checks")
@@ -71,6 +72,7 @@ def command(
     tags_json: str | None,
     description: str | None,
     parameters_json: str | None,
+    start: bool,
     wait: bool,
     allow_dirty: bool,
     poll_seconds: float,
@@ -87,6 +89,8 @@ def command(
         raise UsageError("--kwargs: role differs from --role-arn; give the role once, with --role-arn")
     if COMMIT_PARAMETER in overrides:
         raise UsageError(f"--parameters: {COMMIT_PARAMETER} is set from the commit being run; leave it out")
+    if not start and (wait or local or overrides):
+        raise UsageError(f"--no-start upserts the pipeline on SageMaker and starts nothing: {'--wait' if wait else '--local' if local else '--parameters'} does not apply")
     commit = commits.resolve(".", allow_dirty=allow_dirty)
     if local:
         return _run_locally(module_name, {**kwargs, **({"role": role_arn} if role_arn else {})}, overrides, commit, description, policy)
@@ -112,6 +116,9 @@ def command(
     with aws.translated(f"upserting pipeline {pipeline.name}"):
         upserted = pipeline.upsert(role_arn=role_arn, description=description, tags=merge_tags(user_tags, commit_tags(commit)))
     click.echo(f"pipeline: {upserted['PipelineArn']}", err=True)
+    if not start:
+        click.echo(upserted["PipelineArn"])
+        return 0
     execution_description = f"{commit.short} {commit.subject or ''}".strip()[:DESCRIPTION_LIMIT]
     with aws.translated(f"starting pipeline {pipeline.name}"):
         execution = pipeline.start(

@@ -8,8 +8,9 @@ action):
 
 - ``<stage>-template.json``: ``templates/endpoint.yml`` plus one CloudWatch alarm per
   feature in the baseline's constraints, on Model Monitor's
-  ``feature_baseline_drift_<feature>`` metric, named so that the template's EventBridge
-  rule starts the pipeline again when one fires;
+  ``feature_baseline_drift_<feature>`` metric (which the monitoring pipeline publishes the
+  same way), named so that the template's EventBridge rule starts the pipeline again when
+  one fires;
 - ``<stage>-config-export.json``: the template configuration (``Parameters``, ``Tags``) from
   ``templates/<stage>-config.json``, the package and the project's settings.
 """
@@ -32,6 +33,7 @@ from pipelines.security import Security
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 DRIFT_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 STAGES = ("staging", "prod")
+MONITORING = ("builtin", "model-monitor")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,15 @@ class Project:
     retrain_role_arn: str
     region: str
     security: Security = Security()
+    monitoring: str = "builtin"  # the monitoring pipeline on an EventBridge Scheduler schedule; or "model-monitor"
+    monitoring_pipeline: str = "CreditDefaultMonitoring"
+    scheduler_role_arn: str = ""  # the role the schedule assumes to start the monitoring pipeline
+
+    def __post_init__(self) -> None:
+        if self.monitoring not in MONITORING:
+            raise UsageError(f"--monitoring: {self.monitoring!r} is not one of {', '.join(MONITORING)}")
+        if self.monitoring == "builtin" and not self.scheduler_role_arn:
+            raise UsageError("--scheduler-role-arn: the role EventBridge Scheduler assumes to start the monitoring pipeline is needed with --monitoring builtin (iam.yml's MonitoringSchedulerRoleArn output)")
 
 
 def latest_approved(client: Any, group: str) -> dict[str, Any]:
@@ -92,8 +103,11 @@ def stage_config(stage: str, folder: Path = TEMPLATES) -> dict[str, Any]:
     return config
 
 
-def render(project: Project, stage: str, package: dict[str, Any], features: list[str], monitor_image: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The stage's template (with its drift alarms) and its template configuration."""
+def render(project: Project, stage: str, package: dict[str, Any], features: list[str], monitor_image: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stage's template (with its drift alarms) and its template configuration;
+    ``monitor_image`` is Model Monitor's analyzer, for ``monitoring="model-monitor"``."""
+    if project.monitoring == "model-monitor" and not monitor_image:
+        raise UsageError("monitoring=model-monitor needs Model Monitor's analyzer image URI")
     config = stage_config(stage)
     template = load_template(TEMPLATES / "endpoint.yml")
     drift = config["Drift"]
@@ -110,7 +124,7 @@ def render(project: Project, stage: str, package: dict[str, Any], features: list
                 "MetricName": f"feature_baseline_drift_{feature}",
                 "Dimensions": [
                     {"Name": "Endpoint", "Value": {"Fn::GetAtt": ["Endpoint", "EndpointName"]}},
-                    {"Name": "MonitoringSchedule", "Value": {"Fn::GetAtt": ["MonitoringSchedule", "MonitoringScheduleName"]}},
+                    {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-data-quality"}},
                 ],
                 "Statistic": "Maximum",
                 "Period": 3600,
@@ -130,7 +144,11 @@ def render(project: Project, stage: str, package: dict[str, Any], features: list
         "ModelPackageArn": package["ModelPackageArn"],
         "ModelExecutionRoleArn": project.model_role_arn,
         "DataCaptureUri": f"{root}/data-capture",
-        "MonitoringImageUri": monitor_image,
+        "Monitoring": project.monitoring,
+        **({"MonitoringImageUri": monitor_image} if project.monitoring == "model-monitor" else {}),
+        "MonitoringPipelineName": project.monitoring_pipeline,
+        # With model-monitor no schedule is created; the parameter still takes a role ARN.
+        "MonitoringSchedulerRoleArn": project.scheduler_role_arn or project.model_role_arn,
         "MonitoringOutputUri": f"{root}/monitoring/{stage}",
         "BaselineStatisticsUri": statistics,
         "BaselineConstraintsUri": constraints,
@@ -165,7 +183,7 @@ class _CloudFormationLoader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt":

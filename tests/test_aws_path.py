@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -85,13 +86,13 @@ def test_commit_to_endpoint_over_the_wire(moto: MotoServer, repo: git.Repo, guar
         MetadataProperties={"CommitId": sha},
     )["ModelPackageArn"]  # fmt: skip
     refused = console("mlops", ["aws", "deploy-config", "--stage", "staging", "--bucket", BUCKET, "--model-role-arn", ROLE,
-                                "--retrain-role-arn", ROLE, "-o", str(tmp_path / "build")], env, ROOT)
+                                "--retrain-role-arn", ROLE, "--scheduler-role-arn", ROLE, "-o", str(tmp_path / "build")], env, ROOT)
     assert refused.returncode == 1 and "has no Approved package" in refused.stderr
     sm.update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus="Approved")
 
     # 3. The deploy build's step, then what CloudFormation would create from its output.
     done = console("mlops", ["aws", "deploy-config", "--stage", "staging", "--bucket", BUCKET, "--model-role-arn", ROLE,
-                             "--retrain-role-arn", ROLE, "-o", str(tmp_path / "build")], env, ROOT)
+                             "--retrain-role-arn", ROLE, "--scheduler-role-arn", ROLE, "-o", str(tmp_path / "build")], env, ROOT)
     assert done.returncode == 0, done.stderr
     parameters = json.loads((tmp_path / "build" / "staging-config-export.json").read_text())["Parameters"]
     assert parameters["ModelPackageArn"] == package_arn and parameters["GitCommit"] == sha
@@ -115,5 +116,109 @@ def test_commit_to_endpoint_over_the_wire(moto: MotoServer, repo: git.Repo, guar
     assert traced["ModelPackages"] == [{"ModelPackageArn": package_arn, "ModelApprovalStatus": "Approved"}]
     assert [e["EndpointName"] for e in traced["Endpoints"]] == ["credit-default-staging"]
     # Nothing left this machine: the guard logs any refused connection.
+    log = Path(env["MLOPS_NETGUARD_LOG"])
+    assert not log.exists() or log.read_text() == ""
+
+
+def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_env: dict[str, str], tmp_path: Path, evaluated: Path, scored_test: Path) -> None:
+    """The build upserts the monitoring pipeline; deploy-config's template schedules it on
+    EventBridge Scheduler; the schedule's call, as the scheduler makes it, starts it with the
+    scheduled time; its step, run as SageMaker would run it, publishes the metrics the
+    template's alarms watch."""
+    import pandas as pd
+
+    from pipelines.engine.expressions import Scope
+    from pipelines.monitor import analyzer, metrics
+    from steps.preprocess import plain_decimals
+
+    from aws_shapes import problems
+    from capture_helpers import capture_frame
+    from cloudformation import Stack
+
+    env = {**guarded_env, "AWS_ENDPOINT_URL": moto.url, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
+    clients = {name: boto3.client(name, region_name="eu-west-1", endpoint_url=moto.url) for name in ("s3", "sagemaker", "scheduler", "cloudwatch")}
+    s3, sm = clients["s3"], clients["sagemaker"]
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    monitoring_role = "arn:aws:iam::123456789012:role/credit-default-monitoring"
+    scheduler_role = "arn:aws:iam::123456789012:role/credit-default-monitoring-scheduler"
+
+    # 1. The build upserts the monitoring pipeline and starts nothing.
+    kwargs = json.dumps({"region": "eu-west-1", "default_bucket": BUCKET})
+    done = console("run-pipeline", ["--module-name", "pipelines.monitoring.pipeline", "--no-start", "--role-arn", monitoring_role, "--kwargs", kwargs], env, Path(repo.working_dir))
+    assert done.returncode == 0, done.stderr
+    assert sm.list_pipeline_executions(PipelineName="CreditDefaultMonitoring")["PipelineExecutionSummaries"] == []
+
+    # 2. An approved package whose baseline the builtin DataQualityBaseline step wrote.
+    analyzer.baseline(evaluated / "baseline" / "baseline.csv", tmp_path / "baseline")
+    for name in ("statistics.json", "constraints.json"):
+        s3.upload_file(str(tmp_path / "baseline" / name), BUCKET, f"credit-default/baselines/run1/data-quality/{name}")
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    root = f"s3://{BUCKET}/credit-default/baselines/run1/data-quality"
+    sm.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": f"s3://{BUCKET}/credit-default/models/model.tar.gz"}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        DriftCheckBaselines={"ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": f"{root}/statistics.json"},
+                                                  "Constraints": {"ContentType": "application/json", "S3Uri": f"{root}/constraints.json"}}},
+        MetadataProperties={"CommitId": repo.head.commit.hexsha},
+    )  # fmt: skip
+
+    # 3. deploy-config, then what CloudFormation would create: the hourly schedule (no MonitoringSchedule).
+    done = console("mlops", ["aws", "deploy-config", "--stage", "staging", "--bucket", BUCKET, "--model-role-arn", ROLE, "--retrain-role-arn", ROLE,
+                             "--scheduler-role-arn", scheduler_role, "-o", str(tmp_path / "build")], env, ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    template = json.loads((tmp_path / "build" / "staging-template.json").read_text())
+    parameters = {name: spec.get("Default") for name, spec in template["Parameters"].items() if "Default" in spec}
+    parameters |= json.loads((tmp_path / "build" / "staging-config-export.json").read_text())["Parameters"]
+    stack = Stack({k: str(v) for k, v in parameters.items()}, {"Endpoint.EndpointName": "credit-default-staging"}, {"HasKey": False, "UseBuiltin": True})
+    schedule = stack.resolve(template["Resources"]["DataQualitySchedule"]["Properties"])
+    clients["scheduler"].create_schedule(**schedule)
+    described = clients["scheduler"].get_schedule(Name="credit-default-staging-data-quality")
+    assert described["ScheduleExpression"] == "cron(0 * ? * * *)" and described["Target"]["RoleArn"] == scheduler_role
+    assert described["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:sagemaker:startPipelineExecution"
+
+    # 4. At 13:00 the scheduler fills in its context attributes and calls StartPipelineExecution with the Input.
+    request = json.loads(described["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", "2026-11-20T13:00:00Z").replace("<aws.scheduler.execution-id>", "d32c5kddcf5bb8c3"))
+    assert problems(request, "StartPipelineExecutionRequest") == []
+    execution_arn = sm.start_pipeline_execution(**request)["PipelineExecutionArn"]
+    definition = json.loads(sm.describe_pipeline(PipelineName="CreditDefaultMonitoring")["PipelineDefinition"])
+    declared = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    passed = {p["Name"]: p["Value"] for p in sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)["PipelineParameters"]}
+    assert set(passed) <= set(declared) and passed["ScheduledTime"] == "2026-11-20T13:00:00Z"
+
+    # 5. SageMaker runs the step: its arguments with the execution's parameters, on the hour of capture before 13:00.
+    test = pd.read_csv(scored_test, dtype={"prediction": str}).sample(300, random_state=5)
+    capture_frame(plain_decimals(test.assign(EDUCATION=-test["EDUCATION"].astype(int))), tmp_path / "capture", datetime(2026, 11, 20, 12, tzinfo=timezone.utc), timedelta(minutes=59), endpoint="credit-default-staging")
+    for path in (tmp_path / "capture").rglob("*.jsonl"):
+        s3.upload_file(str(path), BUCKET, f"credit-default/data-capture/{path.relative_to(tmp_path / 'capture').as_posix()}")
+    arguments = Scope({**declared, **passed}, {}).resolve(definition["Steps"][0]["Arguments"], "/Steps/0/Arguments")
+    (code,) = [i["S3Input"] for i in arguments["ProcessingInputs"] if i["InputName"] == "code"]
+    sandbox = tmp_path / "job"
+    bucket, key = code["S3Uri"][len("s3://"):].split("/", 1)
+    (sandbox / "code").mkdir(parents=True)
+    s3.download_file(bucket, key, str(sandbox / "code" / Path(key).name))  # the bundle run-pipeline uploaded
+    (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
+    command = [sys.executable, "-I", str(sandbox / "code" / Path(key).name)] + [
+        str(sandbox / "output") if a == output["S3Output"]["LocalPath"] else str(sandbox / "message") if a == "/opt/ml/output/message" else a
+        for a in arguments["AppSpecification"]["ContainerArguments"]
+    ]  # fmt: skip
+    job = subprocess.run(command, env={k: v for k, v in env.items() if k != "PYTHONPATH"}, capture_output=True, text=True, timeout=300)
+    assert job.returncode == 0, job.stderr
+    assert output["S3Output"]["S3Uri"] == f"s3://{BUCKET}/credit-default/monitoring/staging/credit-default-staging/credit-default-staging-data-quality"
+    assert (sandbox / "output" / "2026/11/20/13" / "constraint_violations.json").is_file()  # SageMaker uploads it under that prefix
+
+    # 6. The metrics it published are the ones the alarms watch: names, namespace and dimensions.
+    listed = clients["cloudwatch"].list_metrics(Namespace=metrics.NAMESPACE)["Metrics"]
+    published = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in listed}
+    alarms = [stack.resolve(r["Properties"]) for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {(a["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in a["Dimensions"]))) for a in alarms}
+    assert all(a["Namespace"] == metrics.NAMESPACE for a in alarms)
+    assert watched <= published and len(watched) == len(analyzer.json.loads((tmp_path / "baseline" / "constraints.json").read_text())["features"])
+    drift = clients["cloudwatch"].get_metric_statistics(
+        Namespace=metrics.NAMESPACE, MetricName="feature_baseline_drift_EDUCATION", Statistics=["Maximum"], Period=3600,
+        Dimensions=[{"Name": "Endpoint", "Value": "credit-default-staging"}, {"Name": "MonitoringSchedule", "Value": "credit-default-staging-data-quality"}],
+        StartTime=datetime(2026, 11, 20, 12, tzinfo=timezone.utc), EndTime=datetime(2026, 11, 20, 14, tzinfo=timezone.utc),
+    )["Datapoints"]  # fmt: skip
+    assert drift and drift[0]["Maximum"] > float(parameters.get("DriftThreshold", 0.1))
     log = Path(env["MLOPS_NETGUARD_LOG"])
     assert not log.exists() or log.read_text() == ""

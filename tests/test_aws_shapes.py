@@ -16,6 +16,7 @@ from pipelines.cli import main as mlops
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
 from pipelines.monitor.scheduler import Monitor
+from pipelines.monitoring.local import PipelineJob
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
 from steps.preprocess import plain_decimals
@@ -46,7 +47,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, scored_test: Path) -> Home:
         baselines = registry.describe(package)["DriftCheckBaselines"]["ModelDataQuality"]
     frame = pd.read_csv(scored_test, dtype={"prediction": str}).head(300)
     capture_frame(plain_decimals(frame), home.objects().path(CAPTURE), T0, timedelta(minutes=50), endpoint="credit-default-staging")
-    with Monitor(home, retrainer=FakeRetrainer()) as monitor:
+    with Monitor(home, retrainer=FakeRetrainer(), job=PipelineJob(home)) as monitor:
         monitor.schedules.create_schedule("hourly", "credit-default-staging", "cron(0 * ? * * *)", CAPTURE, baselines["Statistics"]["S3Uri"], baselines["Constraints"]["S3Uri"], deploy.monitoring_destination(CAPTURE))
         assert [o.status for o in monitor.run_due(now=T0 + timedelta(hours=1, minutes=5), backfill_from=T0)] == ["Completed"]
     return home
@@ -60,7 +61,8 @@ def cli(home: Home, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
 
 def execution_id(home: Home) -> str:
     with Records(home) as records:
-        return records.list_executions()[0]["PipelineExecutionArn"].rsplit("/", 1)[1]
+        (arn,) = [e["PipelineExecutionArn"] for e in records.list_executions() if ":pipeline/creditdefaultpipeline/" in e["PipelineExecutionArn"]]
+        return arn.rsplit("/", 1)[1]
 
 
 CASES = [

@@ -57,6 +57,13 @@ def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_pat
     assert "drift timeline:" in first and "timeline.html" in first
     timeline = Path(first.split("drift timeline: ")[1].split("\n")[0].strip())
     assert timeline.is_file()
+    # Every monitoring hour was an execution of the monitoring pipeline on the local engine.
+    from pipelines.engine.records import Records
+    from pipelines.local.home import Home
+
+    with Records(Home.resolve(tmp_path / "home")) as records:
+        monitoring = [e for e in records.list_executions() if ":pipeline/creditdefaultmonitoring/" in e["PipelineExecutionArn"]]
+    assert [e["PipelineExecutionStatus"] for e in monitoring] == ["Succeeded"] * 4
     # Again on the same state, with two CPU-bound processes beside it on a two-core machine:
     # the same verdicts, because the demo drives its simulated clock and waits on events.
     with cpu_load(2):

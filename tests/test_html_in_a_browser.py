@@ -18,6 +18,7 @@ from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.monitor import analyzer
 from pipelines.monitor.scheduler import Monitor
+from pipelines.monitoring.local import PipelineJob
 from steps.preprocess import plain_decimals
 
 from capture_helpers import capture_frame
@@ -46,7 +47,7 @@ def test_reports_render_every_chart(tmp_path: Path, evaluated: Path, scored_test
         if hour == 1:
             part = part.assign(EDUCATION=-part["EDUCATION"].astype(int))
         capture_frame(plain_decimals(part), ObjectStore(home.store).path("s3://b/capture"), T0 + timedelta(hours=hour), timedelta(minutes=50))
-    monitor = Monitor(home, retrainer=FakeRetrainer())
+    monitor = Monitor(home, retrainer=FakeRetrainer(), job=PipelineJob(home))
     monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", "s3://b/capture", "s3://b/baseline/statistics.json", "s3://b/baseline/constraints.json", "s3://b/monitoring")
     outcomes = monitor.run_due(now=T0 + timedelta(hours=2, minutes=1), backfill_from=T0)
     monitor.close()

@@ -13,7 +13,7 @@ from pipelines.security import Security
 @click.group(
     "aws",
     help="Deployment on AWS: stage templates from the latest approved package.",
-    epilog="Example:\n\n  mlops aws deploy-config --stage staging --bucket my-bucket --model-role-arn ARN --retrain-role-arn ARN -o build/",
+    epilog="Example:\n\n  mlops aws deploy-config --stage staging --bucket my-bucket --model-role-arn ARN --retrain-role-arn ARN --scheduler-role-arn ARN -o build/",
 )
 def group() -> None:
     pass
@@ -24,7 +24,8 @@ def group() -> None:
     help="Write <stage>-template.json and <stage>-config-export.json for the group's latest Approved package.",
     epilog="Example:\n\n  mlops aws deploy-config --stage staging --bucket my-bucket "
     "--model-role-arn arn:aws:iam::111122223333:role/credit-default-pipeline-execution "
-    "--retrain-role-arn arn:aws:iam::111122223333:role/credit-default-retrain -o build/\n\n"
+    "--retrain-role-arn arn:aws:iam::111122223333:role/credit-default-retrain "
+    "--scheduler-role-arn arn:aws:iam::111122223333:role/credit-default-monitoring-scheduler -o build/\n\n"
     "  aws cloudformation deploy --template-file build/staging-template.json "
     "--parameter-overrides file://build/staging-config-export.json --stack-name credit-default-staging",
 )
@@ -35,12 +36,22 @@ def group() -> None:
 @click.option("--model-role-arn", required=True, help="role of the model and the monitoring jobs")
 @click.option("--retrain-pipeline", default="CreditDefaultPipeline", show_default=True, help="pipeline a drift alarm starts again")
 @click.option("--retrain-role-arn", required=True, help="role EventBridge assumes to start it")
+@click.option(
+    "--monitoring",
+    type=click.Choice(stage_deploy.MONITORING),
+    default="builtin",
+    show_default=True,
+    help="builtin: the monitoring pipeline on an hourly EventBridge Scheduler schedule; model-monitor: Model Monitor's schedule (closed to new customers since 2026-07-30)",
+)
+@click.option("--monitoring-pipeline", default="CreditDefaultMonitoring", show_default=True, help="the monitoring pipeline the schedule starts (upserted by the build: run-pipeline --no-start)")
+@click.option("--scheduler-role-arn", default="", help="role EventBridge Scheduler assumes to start the monitoring pipeline (needed with --monitoring builtin)")
 @click.option("--region", envvar="AWS_REGION", required=True, help="env AWS_REGION")
 @click.option("--environment-file", default=None, help="the workshop's VPC and KMS settings (see get_pipeline)")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
 def deploy_config(
     stage: str, model_package_group_name: str, project_name: str, bucket: str, model_role_arn: str,
-    retrain_pipeline: str, retrain_role_arn: str, region: str, environment_file: str | None, output_dir: Path,
+    retrain_pipeline: str, retrain_role_arn: str, monitoring: str, monitoring_pipeline: str, scheduler_role_arn: str, region: str,
+    environment_file: str | None, output_dir: Path,
 ) -> None:  # fmt: skip
     import boto3
 
@@ -51,6 +62,7 @@ def deploy_config(
         name=project_name, model_package_group=model_package_group_name, bucket=bucket, model_role_arn=model_role_arn,
         retrain_pipeline=retrain_pipeline, retrain_role_arn=retrain_role_arn, region=region,
         security=Security.resolve(environment_file=environment_file),
+        monitoring=monitoring, monitoring_pipeline=monitoring_pipeline, scheduler_role_arn=scheduler_role_arn,
     )  # fmt: skip
     session = boto3.Session(region_name=region)
     with aws.translated(f"finding the latest approved package of {model_package_group_name}"):
@@ -58,11 +70,13 @@ def deploy_config(
     _statistics, constraints = stage_deploy.baseline_uris(package)
     with aws.translated(f"reading {constraints}"):
         features = stage_deploy.read_features(session.client("s3"), constraints)
-    sdk.prepare(region)
-    from sagemaker.core import image_uris
+    monitor_image = None
+    if monitoring == "model-monitor":
+        sdk.prepare(region)
+        from sagemaker.core import image_uris
 
-    monitor_image = image_uris.retrieve("model-monitor", region=region)
+        monitor_image = image_uris.retrieve("model-monitor", region=region)
     template, configuration = stage_deploy.render(project, stage, package, features, monitor_image)
     template_path, config_path = stage_deploy.write(output_dir, stage, template, configuration)
-    click.echo(f"{package['ModelPackageArn']} (commit {configuration['Parameters']['GitCommit'][:12] or '?'}) -> {stage}: {len(features)} drift alarms", err=True)
+    click.echo(f"{package['ModelPackageArn']} (commit {configuration['Parameters']['GitCommit'][:12] or '?'}) -> {stage}: {len(features)} drift alarms, monitoring {monitoring}", err=True)
     click.echo(f"wrote {template_path} and {config_path}", err=True)

@@ -39,6 +39,7 @@ from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso
+from pipelines.monitoring.local import PipelineJob
 from pipelines.registry.store import ModelRegistry
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import auth, deploy
@@ -306,7 +307,7 @@ def _monitor(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
         baselines = registry.describe(package_arn)["DriftCheckBaselines"]["ModelDataQuality"]
     finally:
         registry.close()
-    monitor = Monitor(story.home, retrainer=LocalRetrainer(story.home, wait=True))
+    monitor = Monitor(story.home, retrainer=LocalRetrainer(story.home, wait=True), job=PipelineJob(story.home))
     try:
         existing = {s["MonitoringScheduleName"] for s in monitor.schedules.list_schedules()}
         if SCHEDULE in existing:
@@ -317,6 +318,7 @@ def _monitor(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
         )  # fmt: skip
         monitor.schedules.create_alarm(ALARM, SCHEDULE, "*", 0.1, 2)
         story.echo(f"    schedule {SCHEDULE} ({HOURLY}) with the package's drift-check baseline; alarm: any feature's drift > 0.1 for 2 hours -> retrain")
+        story.echo("    each hour is a run of the monitoring pipeline (pipelines/monitoring), the one EventBridge Scheduler starts on AWS")
         outcomes = monitor.run_due(now=start_hour + timedelta(hours=len(HOURS), minutes=5), backfill_from=start_hour, only=[SCHEDULE])
         for outcome in outcomes:
             detail = f"{outcome.violations} violation(s)" if outcome.status != "Failed" else outcome.failure_reason

@@ -17,13 +17,14 @@ from pipelines.local.store import ObjectStore, is_s3
 from pipelines.monitor import analyzer, dataset
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso, utcnow
+from pipelines.monitoring.local import PipelineJob
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import deploy
 
 
 def _monitor(obj: Settings, wait_for_retraining: bool = False) -> Monitor:
     home = obj.home
-    return Monitor(home, retrainer=LocalRetrainer(home, wait=wait_for_retraining))
+    return Monitor(home, retrainer=LocalRetrainer(home, wait=wait_for_retraining), job=PipelineJob(home))
 
 
 def _moment(value: str | None, option: str) -> datetime | None:
@@ -39,7 +40,7 @@ def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
 
-@click.group("monitor", help="Model Monitor, locally: baselines, schedules, executions, violations, drift alarms.", epilog="Example:\n\n  mlops monitor schedule list\n\n  mlops monitor violations")
+@click.group("monitor", help="Drift monitoring in Model Monitor's formats, run by the monitoring pipeline: baselines, schedules, executions, violations, drift alarms.", epilog="Example:\n\n  mlops monitor schedule list\n\n  mlops monitor violations")
 def group() -> None:
     pass
 
@@ -195,7 +196,11 @@ def scheduler(obj: Settings, once: bool, interval: float, now_text: str | None, 
         monitor.close()
 
 
-@group.command("run", help="Run one monitoring execution now, on a window of your choice.", epilog="Example:\n\n  mlops monitor run --endpoint credit-default-staging --start 2026-11-20T12:00:00Z --end 2026-11-20T13:00:00Z")
+@group.command(
+    "run",
+    help="Run one monitoring execution now, on a window of your choice. Its scheduled time is --end; if that time already ran, this execution replaces it (a backfill, e.g. after capture arrived late).",
+    epilog="Example:\n\n  mlops monitor run --endpoint credit-default-staging --start 2026-11-20T12:00:00Z --end 2026-11-20T13:00:00Z",
+)
 @click.option("--endpoint", default=None, help="the endpoint whose schedule to use")
 @click.option("--schedule", "schedule_name", default=None, help="the schedule (needed when the endpoint has several)")
 @click.option("--start", "start_text", required=True)
@@ -213,7 +218,7 @@ def run(obj: Settings, endpoint: str | None, schedule_name: str | None, start_te
             if len(candidates) != 1:
                 raise UsageError(f"{'endpoint ' + endpoint if endpoint else 'there'} has {len(candidates)} schedules ({', '.join(candidates) or 'none'}); pass --schedule")
             schedule_name = candidates[0]
-        outcome = monitor.execute(schedule_name, end, start, end)
+        outcome = monitor.execute(schedule_name, end, start, end, replace=True)
     finally:
         monitor.close()
     _print_outcomes([outcome])

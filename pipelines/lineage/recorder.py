@@ -165,10 +165,17 @@ def endpoint_deployed(home: Home, endpoint: dict[str, Any], config: dict[str, An
 
 
 # -- the monitor -----------------------------------------------------------------------------
-def monitoring_executed(home: Home, endpoint: str, schedule: str, scheduled: str, status: str, report_uri: str | None, baseline: tuple[str, str], violations: int, failure_reason: str | None) -> None:
+def monitoring_executed(
+    home: Home, endpoint: str, schedule: str, scheduled: str, status: str, report_uri: str | None, baseline: tuple[str, str], violations: int,
+    failure_reason: str | None, job_arn: str | None = None,
+) -> None:  # fmt: skip
+    """A monitoring execution of ``endpoint``; ``job_arn`` is the processing job that ran it
+    (the monitoring pipeline's, whose own lineage the engine recorded)."""
+
     def record(store: LineageStore) -> None:
         context = store.context("Endpoint", endpoint)
-        action = store.action("MonitoringExecution", f"{schedule}@{scheduled}", status, properties={"Schedule": schedule, "ScheduledTime": scheduled, "Violations": violations, "FailureReason": failure_reason})
+        properties = {"Schedule": schedule, "ScheduledTime": scheduled, "Violations": violations, "FailureReason": failure_reason, "ProcessingJobArn": job_arn}
+        action = store.action("MonitoringExecution", f"{schedule}@{scheduled}", status, properties=properties)
         store.associate(context, action, "ContributedTo")
         for uri, name in zip(baseline, ("baseline statistics", "baseline constraints"), strict=True):
             store.associate(store.artifact("Baseline", uri, digest(home, uri), name=name), action, "ContributedTo")

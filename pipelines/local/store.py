@@ -91,6 +91,14 @@ class ObjectStore:
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)
 
+    def upload(self, directory: Path, uri: str) -> int:
+        """Put every file of ``directory`` under ``uri``, each in one rename, as S3 takes a
+        processing job's output: objects already under ``uri`` and not overwritten stay."""
+        files = sorted(p for p in directory.rglob("*") if p.is_file())
+        for file in files:
+            self.put_file(file, f"{uri.rstrip('/')}/{file.relative_to(directory).as_posix()}")
+        return len(files)
+
     def publish(self, directory: Path, uri: str) -> int:
         """Make ``uri`` hold exactly the files of ``directory``, switched in one rename."""
         target = self.path(uri)

@@ -7,7 +7,7 @@ on SageMaker's stock scikit-learn image, nothing installed at start::
     python3 monitor-analyzer.pyz baseline --dataset DIR --output DIR
     python3 monitor-analyzer.pyz monitor --capture s3://.../data-capture/ENDPOINT \\
         --scheduled-time 2026-12-01T10:00:00Z --statistics URI --constraints URI \\
-        --output s3://.../monitoring/ENDPOINT/SCHEDULE --endpoint ENDPOINT --schedule SCHEDULE \\
+        --output /opt/ml/processing/output --endpoint ENDPOINT --schedule SCHEDULE \\
         [--start-offset -PT1H --end-offset -PT0H] [--publish-metrics] [--message FILE]
 
 ``baseline`` writes statistics.json and constraints.json (and analysis_report.json) into
@@ -15,8 +15,9 @@ on SageMaker's stock scikit-learn image, nothing installed at start::
 ``[t + start, t + end)`` (by default the hour before ``t``): it fetches only the capture hours
 that overlap it, from every variant, writes statistics.json, constraint_violations.json,
 cloudwatch_metrics.json, analysis_report.json and report.html to ``{output}/yyyy/mm/dd/hh/``
-(``t``'s hour, Model Monitor's layout), and publishes the metrics to CloudWatch as Model
-Monitor did (``metrics.py``). A window with no data fails as Model Monitor's did: exit 1, the
+(``t``'s hour, Model Monitor's layout; ``--output`` is a ProcessingOutput's folder, so
+SageMaker uploads it, with the job's KMS key, under the schedule's prefix), and publishes
+the metrics to CloudWatch as Model Monitor did (``metrics.py``). A window with no data fails as Model Monitor's did: exit 1, the
 reason in ``--message`` (``/opt/ml/output/message``, the job's ExitMessage). A capture file
 that arrives late is analysed by the next run of its hour (a backfill).
 
@@ -29,6 +30,7 @@ import argparse
 import json
 import logging
 import re
+import shutil
 import sys
 import tempfile
 from datetime import datetime, timedelta
@@ -112,12 +114,15 @@ def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
         logger.info("%d capture file(s) for %s - %s under %s", fetched, start.isoformat(), end.isoformat(), args.capture)
         try:
             result = analyzer.monitor(work / "capture", work / "output", statistics, constraints, capture=True, start=start, end=end, publish_metrics=True)
-        except analyzer.AnalysisFailed as exc:
-            raise JobFailed(str(exc)) from exc
+        except analyzer.AnalysisFailed as exc:  # named by the capture's URI, not the job's scratch folder
+            raise JobFailed(str(exc).replace(str(work / "capture"), args.capture)) from exc
         report.execution_report(work / "output", statistics, schedule=args.schedule, endpoint=args.endpoint, scheduled=scheduled, window=(start, end), status=result.status)
-        destination = f"{args.output.rstrip('/')}/{scheduled:%Y/%m/%d/%H}"
-        written = objects.upload_folder(work / "output", destination)
-        logger.info("%s: %d file(s) to %s", result.message, written, destination)
+        destination = Path(args.output, f"{scheduled:%Y/%m/%d/%H}")
+        if destination.exists():
+            shutil.rmtree(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(work / "output", destination)
+        logger.info("%s: %d file(s) in %s", result.message, sum(1 for p in destination.iterdir()), destination)
     if args.publish_metrics == "true" and not objects.local:
         import boto3
 
@@ -153,7 +158,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     run.add_argument("--end-offset", default="-PT0H")
     run.add_argument("--statistics", required=True, help="statistics.json: s3://... (the object or its folder) or a local path")
     run.add_argument("--constraints", required=True, help="constraints.json: s3://... (the object or its folder) or a local path")
-    run.add_argument("--output", required=True, help="s3://.../monitoring/ENDPOINT/SCHEDULE")
+    run.add_argument("--output", default="/opt/ml/processing/output", help="the folder SageMaker uploads to s3://.../monitoring/ENDPOINT/SCHEDULE (a ProcessingOutput)")
     run.add_argument("--endpoint", required=True)
     run.add_argument("--schedule", required=True)
     run.add_argument("--publish-metrics", nargs="?", const="true", default="false", choices=("true", "false"), help="to CloudWatch (a pipeline parameter passes true or false)")

@@ -3,7 +3,7 @@
 On AWS, S3 through boto3 (the job role's permissions, the VPC's S3 endpoint). On the local
 engine, which sets ``MLOPS_S3_ROOT`` for every job, the twin's store: ``s3://bucket/key`` is
 ``$MLOPS_S3_ROOT/bucket/key``. The job reads only the capture hours of its window, as Model
-Monitor's container did, and writes its report where Model Monitor wrote it.
+Monitor's container did, and its baseline; what it writes goes out as a ProcessingOutput.
 
 Part of the analyzer bundle (``bundle.py``): standard library and boto3 only, Python 3.9.
 """
@@ -102,19 +102,3 @@ class Objects:
             return
         bucket, key = split(uri)
         self.client.download_file(bucket, key, str(target))
-
-    def upload_folder(self, folder: Path, prefix: str) -> int:
-        """Put every file of ``folder`` under ``prefix``; how many."""
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
-        for file in files:
-            uri = f"{prefix.rstrip('/')}/{file.relative_to(folder).as_posix()}"
-            if self.local:
-                target = self._path(uri)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                partial = target.with_name(f".{target.name}.partial")
-                shutil.copyfile(file, partial)
-                os.replace(partial, target)
-            else:
-                bucket, key = split(uri)
-                self.client.upload_file(str(file), bucket, key)
-        return len(files)

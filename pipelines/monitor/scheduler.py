@@ -1,10 +1,13 @@
 """Running monitoring executions: due ones, backfilled ones, on-demand ones; and drift alarms.
 
 An execution scheduled at ``t`` analyses the previous full hour ``[t-1h, t)`` of the endpoint's
-capture (or the schedule's DataAnalysisStartTime/EndTime offsets), writes SageMaker's files to
-``{output}/{endpoint}/{schedule}/yyyy/mm/dd/hh/`` with an HTML report beside them, and records
-its status (Completed, CompletedWithViolations, Failed) and per-feature metrics named as in
-CloudWatch (``feature_baseline_drift_<name>``, ``feature_non_null_<name>``, ...).
+capture (or the schedule's DataAnalysisStartTime/EndTime offsets). The analysis itself is a
+``MonitoringJob``: on the local twin, an execution of the monitoring pipeline on the local
+engine (``pipelines/monitoring/local.py``), the definition EventBridge Scheduler starts on AWS.
+The job writes SageMaker's files and an HTML report to
+``{output}/{endpoint}/{schedule}/yyyy/mm/dd/hh/``; this records its status (Completed,
+CompletedWithViolations, Failed) and per-feature metrics named as in CloudWatch
+(``feature_baseline_drift_<name>``, ``feature_non_null_<name>``, ...).
 
 After each execution the schedule's alarms are evaluated: an alarm breaches when its feature's
 drift (or any feature's, for ``*``) exceeds its threshold; ``periods`` breaching executions in
@@ -16,9 +19,8 @@ reason.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +45,43 @@ class ExecutionOutcome:
     failure_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Window:
+    """What one monitoring execution analyses, against what, and where its files go."""
+
+    endpoint: str
+    schedule: str
+    scheduled: datetime
+    start: datetime
+    end: datetime
+    capture_uri: str  # the endpoint's capture is under {capture_uri}/{endpoint}/
+    statistics_uri: str
+    constraints_uri: str
+    output_uri: str  # files go to {output_uri}/{endpoint}/{schedule}/yyyy/mm/dd/hh/
+
+    @property
+    def report_uri(self) -> str:
+        return f"{self.output_uri.rstrip('/')}/{self.endpoint}/{self.schedule}/{self.scheduled:%Y/%m/%d/%H}"
+
+
+@dataclass
+class JobOutcome:
+    """How a monitoring job ended: its status in SageMaker's words and what it measured."""
+
+    status: str  # Completed, CompletedWithViolations or Failed
+    violations: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+    failure_reason: str | None = None
+    job_arn: str | None = None  # the processing job that ran it
+
+
+class MonitoringJob(Protocol):
+    """What analyses one window: the monitoring pipeline, on the local engine or elsewhere."""
+
+    def run(self, window: Window) -> JobOutcome:
+        """Analyse ``window`` and write its files; a job that cannot is Failed with its reason."""
+
+
 class Retrainer(Protocol):
     """What the monitor asks for retraining: start it, and whether it still runs."""
 
@@ -54,11 +93,12 @@ class Retrainer(Protocol):
 
 
 class Monitor:
-    def __init__(self, home: Home, retrainer: Retrainer) -> None:
+    def __init__(self, home: Home, retrainer: Retrainer, job: MonitoringJob) -> None:
         self.home = home
         self.store = ObjectStore(home.store)
         self.schedules = MonitoringStore(home)
         self.retrainer = retrainer
+        self.job = job
 
     def __enter__(self) -> "Monitor":
         return self
@@ -97,54 +137,39 @@ class Monitor:
                     outcomes.append(self.execute(name, moment))
         return outcomes
 
-    def execute(self, schedule: str, scheduled: datetime, start: datetime | None = None, end: datetime | None = None) -> ExecutionOutcome:
-        """One execution of ``schedule`` at ``scheduled`` (its window, or [start, end))."""
+    def execute(self, schedule: str, scheduled: datetime, start: datetime | None = None, end: datetime | None = None, replace: bool = False) -> ExecutionOutcome:
+        """One execution of ``schedule`` at ``scheduled`` (its window, or [start, end)); with
+        ``replace``, again if that time already ran (a backfill: capture that arrived late)."""
         row = self.schedules.schedule(schedule)
         if start is None or end is None:
             start, end = window(Cron.parse(row["expression"]), scheduled, row["start_offset"], row["end_offset"])
-        execution_id = self.schedules.start_execution(schedule, scheduled, start, end)
+        execution_id = self.schedules.start_execution(schedule, scheduled, start, end, replace=replace)
         if execution_id is None:
-            raise Conflict(f"{schedule} already ran at {iso(scheduled)}")
-        report_uri = f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{schedule}/{scheduled:%Y/%m/%d/%H}"
-        with tempfile.TemporaryDirectory(prefix="monitoring-") as tmp:
-            work = Path(tmp)
-            try:
-                statistics = self._local(row["statistics_uri"], work / "baseline" / "statistics", analyzer.STATISTICS)
-                constraints = self._local(row["constraints_uri"], work / "baseline" / "constraints", analyzer.CONSTRAINTS)
-                capture = self._capture_root(row["capture_uri"], row["endpoint"])
-                result = analyzer.monitor(capture, work / "output", statistics, constraints, capture=True, start=start, end=end, publish_metrics=True)
-            except (analyzer.AnalysisFailed, FileNotFoundError) as exc:
-                reason = str(exc)
-                self.schedules.end_execution(execution_id, "Failed", failure_reason=reason)
-                lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), "Failed", None, (row["statistics_uri"], row["constraints_uri"]), 0, reason)
-                logger.warning("%s at %s failed: %s", schedule, iso(scheduled), reason)
-                return ExecutionOutcome(schedule, scheduled, "Failed", 0, None, reason)
-            report.execution_report(work / "output", statistics, schedule=schedule, endpoint=row["endpoint"], scheduled=scheduled, window=(start, end), status=result.status)
-            self._publish(work / "output", report_uri)
-        self.schedules.end_execution(execution_id, result.status, report_uri=report_uri, violations=len(result.violations), metrics=result.metrics)
-        lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), result.status, report_uri, (row["statistics_uri"], row["constraints_uri"]), len(result.violations), None)
+            raise Conflict(f"{schedule} at {iso(scheduled)} is running now" if replace else f"{schedule} already ran at {iso(scheduled)}; mlops monitor run runs it again")
+        target = Window(row["endpoint"], schedule, scheduled, start, end, row["capture_uri"], row["statistics_uri"], row["constraints_uri"], row["output_uri"])
+        try:
+            outcome = self.job.run(target)
+        except BaseException as exc:  # the execution does not stay InProgress for ever
+            self.schedules.end_execution(execution_id, "Failed", failure_reason=f"the monitoring job did not finish: {type(exc).__name__}: {exc}")
+            raise
+        baseline = (row["statistics_uri"], row["constraints_uri"])
+        if outcome.status == "Failed":
+            self.schedules.end_execution(execution_id, "Failed", failure_reason=outcome.failure_reason, job_arn=outcome.job_arn)
+            lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), "Failed", None, baseline, 0, outcome.failure_reason, outcome.job_arn)
+            logger.warning("%s at %s failed: %s", schedule, iso(scheduled), outcome.failure_reason)
+            return ExecutionOutcome(schedule, scheduled, "Failed", 0, None, outcome.failure_reason)
+        report_uri = target.report_uri
+        self.schedules.end_execution(execution_id, outcome.status, report_uri=report_uri, violations=outcome.violations, metrics=outcome.metrics, job_arn=outcome.job_arn)
+        lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), outcome.status, report_uri, baseline, outcome.violations, None, outcome.job_arn)
         self._evaluate_alarms(schedule)
         self._write_timeline(schedule, row)
-        return ExecutionOutcome(schedule, scheduled, result.status, len(result.violations), report_uri)
+        return ExecutionOutcome(schedule, scheduled, outcome.status, outcome.violations, report_uri)
 
     def _local(self, uri: str, folder: Path, name: str) -> Path:
         if not is_s3(uri):
             return analyzer.baseline_file(Path(uri), name, uri)
         self.store.materialize(uri, folder)
         return analyzer.baseline_file(folder, name, uri)
-
-    def _capture_root(self, capture_uri: str, endpoint: str) -> Path:
-        root = self.store.path(capture_uri) if is_s3(capture_uri) else Path(capture_uri)
-        return root / endpoint
-
-    def _publish(self, folder: Path, uri: str) -> None:
-        if is_s3(uri):
-            self.store.publish(folder, uri)
-        else:
-            target = Path(uri)
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(folder, target)
 
     def local_path(self, uri: str) -> Path:
         return self.store.path(uri) if is_s3(uri) else Path(uri)

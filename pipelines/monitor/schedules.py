@@ -21,6 +21,7 @@ from pipelines import shapes
 from pipelines.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database
 from pipelines.local.home import Home
+from pipelines.monitor.objects import split
 
 HOURLY = "cron(0 * ? * * *)"
 _CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS monitoring_executions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, schedule TEXT NOT NULL, scheduled_time TEXT NOT NULL,
     status TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL, failure_reason TEXT,
     report_uri TEXT, violations INTEGER, metrics TEXT, window_start TEXT, window_end TEXT,
-    UNIQUE (schedule, scheduled_time)
+    job_arn TEXT, UNIQUE (schedule, scheduled_time)
 );
 CREATE TABLE IF NOT EXISTS alarms (
     name TEXT PRIMARY KEY, schedule TEXT NOT NULL, feature TEXT NOT NULL, threshold REAL NOT NULL,
@@ -121,6 +122,14 @@ class MonitoringStore(Database):
     def __init__(self, home: Home) -> None:
         self.home = home
         super().__init__(home.monitoring_db, SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(monitoring_executions)")}
+        if "job_arn" not in columns:  # a home from before the monitoring pipeline ran the executions
+            try:
+                with self._write() as db:
+                    db.execute("ALTER TABLE monitoring_executions ADD COLUMN job_arn TEXT")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):  # another process added it meanwhile
+                    raise
 
     def arn(self, name: str) -> str:
         return self.home.arn("monitoring-schedule", name)
@@ -143,6 +152,11 @@ class MonitoringStore(Database):
                 raise UsageError("DataAnalysisStartTime must come before DataAnalysisEndTime")
             if end - begin > timedelta(hours=24):
                 raise UsageError("DataAnalysisEndTime must not follow DataAnalysisStartTime by more than 24 hours")
+        for field, value in (("capture", capture_uri), ("baseline statistics", statistics_uri), ("baseline constraints", constraints_uri), ("output", output_uri)):
+            try:
+                split(value)
+            except ValueError as exc:
+                raise UsageError(f"{field}: {exc}; the monitoring job reads and writes S3 (on the twin, its store)") from exc
         now = iso(utcnow())
         try:
             with self._write() as db:
@@ -224,11 +238,14 @@ class MonitoringStore(Database):
             db.execute("DELETE FROM schedules WHERE name=?", (name,))
 
     # -- executions -------------------------------------------------------------------------
-    def start_execution(self, schedule: str, scheduled: datetime, window_start: datetime, window_end: datetime) -> int | None:
-        """Record an execution as InProgress; None when that scheduled time already ran."""
+    def start_execution(self, schedule: str, scheduled: datetime, window_start: datetime, window_end: datetime, replace: bool = False) -> int | None:
+        """Record an execution as InProgress; None when that scheduled time already ran, unless
+        ``replace`` (a backfill) says the new one takes the finished one's place."""
         now = iso(utcnow())
         try:
             with self._write() as db:
+                if replace:
+                    db.execute("DELETE FROM monitoring_executions WHERE schedule=? AND scheduled_time=? AND status!='InProgress'", (schedule, iso(scheduled)))
                 cursor = db.execute(
                     "INSERT INTO monitoring_executions (schedule, scheduled_time, status, created, modified, window_start, window_end) VALUES (?,?,?,?,?,?,?)",
                     (schedule, iso(scheduled), "InProgress", now, now, iso(window_start), iso(window_end)),
@@ -237,11 +254,11 @@ class MonitoringStore(Database):
         except sqlite3.IntegrityError:
             return None
 
-    def end_execution(self, execution_id: int, status: str, failure_reason: str | None = None, report_uri: str | None = None, violations: int | None = None, metrics: dict[str, float] | None = None) -> None:
+    def end_execution(self, execution_id: int, status: str, failure_reason: str | None = None, report_uri: str | None = None, violations: int | None = None, metrics: dict[str, float] | None = None, job_arn: str | None = None) -> None:
         with self._write() as db:
             db.execute(
-                "UPDATE monitoring_executions SET status=?, modified=?, failure_reason=?, report_uri=?, violations=?, metrics=? WHERE id=?",
-                (status, iso(utcnow()), failure_reason, report_uri, violations, json.dumps(metrics or {}), execution_id),
+                "UPDATE monitoring_executions SET status=?, modified=?, failure_reason=?, report_uri=?, violations=?, metrics=?, job_arn=? WHERE id=?",
+                (status, iso(utcnow()), failure_reason, report_uri, violations, json.dumps(metrics or {}), job_arn, execution_id),
             )
 
     def last_scheduled_time(self, schedule: str) -> datetime | None:
@@ -309,7 +326,7 @@ def _summary(row: sqlite3.Row, home: Home) -> dict[str, Any]:
         "CreationTime": row["created"],
         "LastModifiedTime": row["modified"],
         "MonitoringExecutionStatus": row["status"],
-        "ProcessingJobArn": home.arn("processing-job", f"model-monitoring-{row['id']:012d}"),
+        "ProcessingJobArn": row["job_arn"] or home.arn("processing-job", f"model-monitoring-{row['id']:012d}"),
         "EndpointName": row["endpoint"],
         "MonitoringType": "DataQuality",
         "FailureReason": row["failure_reason"],

@@ -24,6 +24,7 @@ from pipelines.security import Security
 SKLEARN_FRAMEWORK_VERSION = "1.2-1"  # its image has numpy, pyarrow, scipy and boto3 (Python 3.9)
 CODE = "/opt/ml/processing/input/code"
 EXIT_MESSAGE = "/opt/ml/output/message"
+OUTPUT = "/opt/ml/processing/output"
 
 
 def get_pipeline(
@@ -62,6 +63,7 @@ def get_pipeline(
     from sagemaker.core import image_uris
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
     from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import ParameterString
     from sagemaker.mlops.workflow import Pipeline, ProcessingStep
@@ -109,6 +111,9 @@ def get_pipeline(
         name="MonitorDataQuality",
         step_args=analyzer.run(
             code=code_assets.bundle_uri(default_bucket, prefix),
+            # The hour's folder goes under the schedule's prefix, uploaded by SageMaker with the
+            # job's output key; the other hours' folders stay.
+            outputs=[ProcessingOutput(output_name="monitoring", s3_output=ProcessingS3Output(s3_uri=Join(on="/", values=[output, endpoint, schedule]), local_path=OUTPUT, s3_upload_mode="EndOfJob"))],
             arguments=[
                 "monitor",
                 "--capture", Join(on="/", values=[capture, endpoint]),
@@ -117,7 +122,7 @@ def get_pipeline(
                 "--end-offset", end_offset,
                 "--statistics", statistics,
                 "--constraints", constraints,
-                "--output", Join(on="/", values=[output, endpoint, schedule]),
+                "--output", OUTPUT,
                 "--endpoint", endpoint,
                 "--schedule", schedule,
                 "--publish-metrics", publish,

@@ -90,6 +90,7 @@ def test_dirty_tree_is_refused_unless_allowed(repo: git.Repo, aws: None, capsys:
         (("--parameters", '{"GitCommit": "abc"}'), "GitCommit is set from the commit"),
         (("--tags", '[{"Key": "a"}]'), "--tags[0]: each tag needs exactly the keys Key and Value"),
         (("--tags", "[1,"), "--tags: not valid JSON"),
+        (("--no-start", "--wait"), "--no-start upserts the pipeline on SageMaker and starts nothing: --wait does not apply"),
     ],
 )
 def test_bad_input_is_one_clear_line(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str) -> None:
@@ -128,3 +129,11 @@ def test_a_compliant_definition_is_upserted(repo: git.Repo, aws: None, capsys: p
     sm = boto3.client("sagemaker", region_name="us-east-1")
     document = sm.describe_pipeline(PipelineName="CreditDefaultPipeline")["PipelineDefinition"]
     assert '"Subnets": ["subnet-1"]' in document and '"KmsKeyId": "alias/credit"' in document
+
+
+def test_no_start_upserts_the_monitoring_pipeline_and_starts_nothing(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--module-name", "pipelines.monitoring.pipeline", "--no-start") == 0
+    arn = capsys.readouterr().out.strip()
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    assert sm.describe_pipeline(PipelineName="CreditDefaultMonitoring")["PipelineArn"] == arn
+    assert sm.list_pipeline_executions(PipelineName="CreditDefaultMonitoring")["PipelineExecutionSummaries"] == []

@@ -20,6 +20,7 @@ BUCKET = "credit-default-bucket"
 GROUP = "CreditDefaultPackageGroup"
 ROLE = "arn:aws:iam::123456789012:role/credit-default-pipeline-execution"
 RETRAIN_ROLE = "arn:aws:iam::123456789012:role/credit-default-retrain"
+SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/credit-default-monitoring-scheduler"
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def registry() -> Iterator[dict[str, str]]:
 
 def deploy_config(out: Path, stage: str, *extra: str) -> int:
     return mlops.main(["aws", "deploy-config", "--stage", stage, "--bucket", BUCKET, "--model-role-arn", ROLE,
-                       "--retrain-role-arn", RETRAIN_ROLE, "--region", "eu-west-1", "-o", str(out), *extra])
+                       "--retrain-role-arn", RETRAIN_ROLE, "--scheduler-role-arn", SCHEDULER_ROLE, "--region", "eu-west-1", "-o", str(out), *extra])
 
 
 def test_the_latest_approved_package_fills_the_stage(registry: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,7 +60,8 @@ def test_the_latest_approved_package_fills_the_stage(registry: dict[str, str], t
     assert parameters["GitCommit"] == "2" * 40 and configuration["Tags"]["GitCommit"] == "2" * 40
     assert parameters["BaselineConstraintsUri"] == f"s3://{BUCKET}/credit-default/new/constraints.json"
     assert parameters["SamplingPercentage"] == str(DEFAULTS["staging"]["sampling"])  # the same stages as the local twin
-    assert parameters["MonitoringImageUri"].endswith("sagemaker-model-monitor-analyzer")
+    assert parameters["Monitoring"] == "builtin" and "MonitoringImageUri" not in parameters  # no Model Monitor
+    assert parameters["MonitoringSchedulerRoleArn"] == SCHEDULER_ROLE and parameters["MonitoringPipelineName"] == "CreditDefaultMonitoring"
     assert parameters["RetrainPipelineName"] == "creditdefaultpipeline"
     template = json.loads((tmp_path / "staging-template.json").read_text())
     alarms = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
@@ -67,6 +69,7 @@ def test_the_latest_approved_package_fills_the_stage(registry: dict[str, str], t
     account = next(a for a in alarms if a["MetricName"] == "feature_baseline_drift_Account Length")
     assert account["AlarmName"] == "credit-default-staging-drift-Account Length"
     assert account["Namespace"] == "aws/sagemaker/Endpoints/data-metrics" and account["Threshold"] == 0.1 and account["EvaluationPeriods"] == 2
+    assert account["Dimensions"][1] == {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-data-quality"}}
     # The EventBridge rule catches exactly these alarms and starts the pipeline on the package's commit.
     rule = template["Resources"]["RetrainOnDrift"]["Properties"]
     assert rule["EventPattern"]["detail"]["alarmName"] == [{"prefix": {"Fn::Sub": "${ProjectName}-${StageName}-drift-"}}]
@@ -82,6 +85,22 @@ def test_prod_samples_less_and_the_workshops_network_reaches_the_parameters(regi
     parameters = json.loads((tmp_path / "prod-config-export.json").read_text())["Parameters"]
     assert parameters["SamplingPercentage"] == str(DEFAULTS["prod"]["sampling"]) == "80"
     assert parameters["SubnetIds"] == "subnet-1,subnet-2" and parameters["KmsKeyArn"].endswith(":key/k")
+
+
+def test_model_monitor_stays_selectable(registry: dict[str, str], tmp_path: Path) -> None:
+    assert deploy_config(tmp_path, "staging", "--monitoring", "model-monitor") == 0
+    parameters = json.loads((tmp_path / "staging-config-export.json").read_text())["Parameters"]
+    assert parameters["Monitoring"] == "model-monitor" and parameters["MonitoringImageUri"].endswith("sagemaker-model-monitor-analyzer")
+    template = json.loads((tmp_path / "staging-template.json").read_text())
+    assert template["Resources"]["MonitoringSchedule"]["Condition"] == "UseModelMonitor" and template["Resources"]["DataQualitySchedule"]["Condition"] == "UseBuiltin"
+    assert [str(m) for m in lint_file(tmp_path / "staging-template.json")] == []
+
+
+def test_builtin_monitoring_needs_the_scheduler_role(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["aws", "deploy-config", "--stage", "staging", "--bucket", BUCKET, "--model-role-arn", ROLE, "--retrain-role-arn", RETRAIN_ROLE, "--region", "eu-west-1", "-o", str(tmp_path)]
+    assert mlops.main(argv) == 1
+    assert "--scheduler-role-arn: the role EventBridge Scheduler assumes" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_approved_package_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -80,7 +81,30 @@ def test_s3_and_kms_only_on_the_projects_bucket_and_key_and_no_stray_wildcards(t
             assert set(actions) <= STAR_ALLOWED, statement["Sid"]
         assert not any(a.endswith(":*") for a in actions), statement["Sid"]
         if "iam:PassRole" in actions:
-            assert statement["Condition"]["StringEquals"]["iam:PassedToService"] == "sagemaker.amazonaws.com"
+            service = statement["Condition"]["StringEquals"]["iam:PassedToService"]
+            assert service == "sagemaker.amazonaws.com" or (service == "scheduler.amazonaws.com" and statement["Resource"] == {"Fn::GetAtt": ["MonitoringSchedulerRole", "Arn"]})
+
+
+def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [statement for name, statement in statements(template) if name == role]
+
+
+def test_the_scheduler_may_start_the_monitoring_pipeline_and_nothing_else(template: dict[str, Any]) -> None:
+    role = template["Resources"]["MonitoringSchedulerRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    (statement,) = role_statements(template, "MonitoringSchedulerRole")
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sagemaker:StartPipelineExecution"
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${MonitoringPipelineName}"}
+
+
+def test_the_monitoring_job_publishes_metrics_in_model_monitors_namespace_only(template: dict[str, Any]) -> None:
+    from pipelines.monitor import metrics
+
+    publishing = [s for s in role_statements(template, "MonitoringRole") if "cloudwatch:PutMetricData" in as_list(s["Action"])]
+    assert [s["Condition"] for s in publishing] == [{"StringEquals": {"cloudwatch:namespace": metrics.NAMESPACE}}]
+    assert not any(a.startswith(("sagemaker:CreateTrainingJob", "sagemaker:CreateModel", "sagemaker:CreateEndpoint")) for s in role_statements(template, "MonitoringRole") for a in as_list(s["Action"]))
+    # The monitoring job is bound to the approved network and the project's bucket and key like every other.
+    assert {"Ref": "MonitoringRole"} in template["Resources"]["ProjectDataPolicy"]["Properties"]["Roles"]
 
 
 @pytest.mark.filterwarnings("ignore:Tried to parse AWS..S3..BucketPolicy")  # moto skips the TLS-only bucket policy
@@ -104,5 +128,11 @@ def test_deploys_with_the_approved_network_in_its_conditions() -> None:
         assert by_sid["DenyUnapprovedSubnets"]["Condition"]["ForAnyValue:StringNotEquals"]["sagemaker:VpcSubnets"] == ["subnet-0a1b", "subnet-2c3d"]
         assert by_sid["DenyUnapprovedSecurityGroups"]["Condition"]["ForAnyValue:StringNotEquals"]["sagemaker:VpcSecurityGroupIds"] == ["sg-0123"]
         assert by_sid["DenyJobsWithoutTheProjectKey"]["Condition"]["StringNotEquals"]["sagemaker:VolumeKmsKey"] == outputs["KmsKeyArn"]
-        attached = iam.list_attached_role_policies(RoleName="credit-default-pipeline-execution")["AttachedPolicies"]
-        assert [p["PolicyArn"] for p in attached] == [policy["Arn"]]
+        for role in ("credit-default-pipeline-execution", "credit-default-monitoring"):
+            attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+            assert [p["PolicyArn"] for p in attached] == [policy["Arn"]], role
+        assert outputs["MonitoringSchedulerRoleArn"].endswith(":role/credit-default-monitoring-scheduler")
+        inline = iam.get_role_policy(RoleName="credit-default-monitoring-scheduler", PolicyName="start-the-monitoring-pipeline")["PolicyDocument"]
+        inline = inline if isinstance(inline, dict) else ast.literal_eval(inline)  # moto keeps a CloudFormation-made inline policy as its repr
+        (statement,) = inline["Statement"]
+        assert statement["Resource"].endswith(":pipeline/creditdefaultmonitoring")

@@ -6,8 +6,10 @@
   is ``<sandbox>/opt/ml/processing/input``. Job scripts that take their paths as arguments
   (all of ``steps/``) run unchanged.
 - Inputs are copied to their LocalPath before the job starts; output directories exist
-  when it starts; outputs are published to the store only when the job exits 0, each in one
-  rename (EndOfJob). A failed or stopped job publishes nothing.
+  when it starts; outputs are uploaded to the store only when the job exits 0 (EndOfJob),
+  each file in one rename, and as on S3 what was under the prefix already stays (the
+  monitoring job adds one hour's folder under its schedule's prefix). A failed or stopped
+  job uploads nothing.
 - The entrypoint's interpreter comes from the image's local runtime (``runtimes.py``).
 """
 
@@ -150,7 +152,7 @@ class ProcessingHandler(Handler):
             return outcome
         for item in outputs:
             s3 = item["S3Output"]
-            count = job.store.publish(sandbox.path(s3["LocalPath"]), s3["S3Uri"])
+            count = job.store.upload(sandbox.path(s3["LocalPath"]), s3["S3Uri"])
             job.log.write(f"output {item.get('OutputName')}: {count} file(s) to {s3['S3Uri']}\n")
         outcome.properties = {**self._describe(job, arguments, "Completed", None), **outcome.properties}
         return outcome

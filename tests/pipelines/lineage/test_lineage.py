@@ -18,6 +18,7 @@ from pipelines.lineage.store import LineageStore
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.monitor.scheduler import Monitor
+from pipelines.monitoring.local import PipelineJob
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
 from steps.preprocess import plain_decimals
@@ -46,7 +47,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, scored_test: Path) -> dict:
     registry.close()
     frame = pd.read_csv(scored_test, dtype={"prediction": str}).head(300)
     capture_frame(plain_decimals(frame), ObjectStore(home.store).path("s3://sagemaker-us-east-1-mlops/credit-default/data-capture"), T0, timedelta(minutes=50), endpoint="credit-staging")
-    monitor = Monitor(home, retrainer=FakeRetrainer())
+    monitor = Monitor(home, retrainer=FakeRetrainer(), job=PipelineJob(home))
     monitor.schedules.create_schedule("hourly", "credit-staging", "cron(0 * ? * * *)", "s3://sagemaker-us-east-1-mlops/credit-default/data-capture", baselines["Statistics"]["S3Uri"], baselines["Constraints"]["S3Uri"], "s3://sagemaker-us-east-1-mlops/credit-default/monitoring")
     outcomes = monitor.run_due(now=T0 + timedelta(hours=1, minutes=5), backfill_from=T0)
     monitor.close()
@@ -71,6 +72,11 @@ def test_the_endpoint_shows_the_whole_story(story: dict) -> None:
     assert "Reason reviewed" in approval["Facts"] and "By ada" in approval["Facts"]
     data = table[(table["Type"] == "DataSet") & (table["Name"] == "Preprocess/train")].iloc[0]
     assert data["Uri"].startswith("s3://") and len(data["Digest"]) == 12
+    with LineageStore(story["home"]) as store, Records(story["home"]) as records:
+        monitoring = store.find("action", "MonitoringExecution")
+        jobs = {s["Metadata"]["ProcessingJob"]["Arn"] for e in records.list_executions() if ":pipeline/creditdefaultmonitoring/" in e["PipelineExecutionArn"]
+                for s in records.list_steps(e["PipelineExecutionArn"].rsplit("/", 1)[1])}  # fmt: skip
+    assert monitoring and {m["Properties"]["ProcessingJobArn"] for m in monitoring} <= jobs  # each verdict names the monitoring pipeline's job
     baseline_job = table[(table["Type"] == "ProcessingJob") & table["Name"].str.contains("baseline")]
     assert len(baseline_job) == 1 and baseline_job.iloc[0]["Commit"] == "a" * 12  # the builtin analyzer made the baseline
     order = list(table["Type"])

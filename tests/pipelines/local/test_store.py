@@ -69,3 +69,19 @@ def test_digest_follows_content(tmp_path: Path) -> None:
     (folder / "a").write_text("2")
     assert store.digest(str(folder)) != before
     assert store.digest(str(tmp_path / "missing")) == ""
+
+
+def test_upload_adds_to_the_prefix_as_s3_does(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "s3")
+    first, second = tmp_path / "first" / "10", tmp_path / "second" / "11"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    (first / "report.json").write_text("ten")
+    (second / "report.json").write_text("eleven")
+    assert store.upload(first.parent, "s3://b/hours") == 1
+    assert store.upload(second.parent, "s3://b/hours/") == 1
+    assert [name for name, _ in store.objects("s3://b/hours")] == ["10/report.json", "11/report.json"]
+    (first / "report.json").write_text("ten, again")
+    store.upload(first.parent, "s3://b/hours")
+    assert store.path("s3://b/hours/10/report.json").read_text() == "ten, again"
+    assert not [p for p in store.path("s3://b/hours").rglob(".*")]

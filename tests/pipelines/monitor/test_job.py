@@ -20,7 +20,6 @@ from capture_helpers import capture_frame
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://bucket/data-capture/ep"
-OUTPUT = "s3://bucket/monitoring/ep/hourly"
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ def monitor_args(tmp_path: Path, hour: int, *extra: str) -> list[str]:
     return [
         "monitor", "--capture", CAPTURE, "--scheduled-time", f"{T0 + timedelta(hours=hour):%Y-%m-%dT%H:%M:%SZ}",
         "--statistics", str(tmp_path / "baseline" / "statistics.json"), "--constraints", str(tmp_path / "baseline" / "constraints.json"),
-        "--output", OUTPUT, "--endpoint", "ep", "--schedule", "hourly", "--message", str(tmp_path / "message"), *extra,
+        "--output", str(tmp_path / "output"), "--endpoint", "ep", "--schedule", "hourly", "--message", str(tmp_path / "message"), *extra,
     ]  # fmt: skip
 
 
@@ -77,7 +76,7 @@ def test_the_bundle_keeps_to_python_3_9_as_the_scikit_learn_image_has_it() -> No
 def test_an_hour_through_the_job_is_the_analyzers_own_result_byte_for_byte(pyz: Path, store: Path, tmp_path: Path) -> None:
     done = run_bundle(pyz, store, tmp_path, *monitor_args(tmp_path, 3))  # analyses the drifted hour, 12:00-13:00
     assert done.returncode == 0, done.stderr
-    written = store / "bucket" / "monitoring" / "ep" / "hourly" / f"{T0 + timedelta(hours=3):%Y/%m/%d/%H}"
+    written = tmp_path / "output" / f"{T0 + timedelta(hours=3):%Y/%m/%d/%H}"
     assert {p.name for p in written.iterdir()} == {"statistics.json", "constraint_violations.json", "cloudwatch_metrics.json", "analysis_report.json", "report.html"}
     direct = analyzer.monitor(
         store / "bucket" / "data-capture" / "ep", tmp_path / "direct", tmp_path / "baseline" / "statistics.json", tmp_path / "baseline" / "constraints.json",
@@ -105,8 +104,9 @@ def test_a_baseline_through_the_job(pyz: Path, store: Path, tmp_path: Path, eval
 
 
 def test_on_aws_it_reads_s3_and_publishes_model_monitors_metrics(store: Path, tmp_path: Path) -> None:
-    """Against moto: only the window's hours are read from S3, the files land where Model Monitor
-    put them, and CloudWatch gets Model Monitor's metric names, namespace and dimensions."""
+    """Against moto: the capture and the baseline are read from S3, the hour's files are left in
+    the ProcessingOutput's folder, and CloudWatch gets Model Monitor's metric names, namespace
+    and dimensions."""
     import boto3
     from moto import mock_aws
 
@@ -124,8 +124,7 @@ def test_on_aws_it_reads_s3_and_publishes_model_monitors_metrics(store: Path, tm
         result = job.run_monitor(args, Objects(client=s3))
         with pytest.raises(job.JobFailed, match="baseline s3://bucket/baselines/v2: expected constraints.json there, found nothing"):
             job.run_monitor(job.parse_args([*monitor_args(tmp_path, 3), "--constraints", "s3://bucket/baselines/v2"]), Objects(client=s3))
-        keys = {item["Key"] for item in s3.list_objects_v2(Bucket="bucket", Prefix="monitoring/")["Contents"]}
-        assert f"monitoring/ep/hourly/{T0 + timedelta(hours=3):%Y/%m/%d/%H}/constraint_violations.json" in keys
+        assert (tmp_path / "output" / f"{T0 + timedelta(hours=3):%Y/%m/%d/%H}" / "constraint_violations.json").is_file()  # for the ProcessingOutput
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
         listed = cloudwatch.list_metrics(Namespace=metrics.NAMESPACE)["Metrics"]
     names = {m["MetricName"] for m in listed}
@@ -139,7 +138,7 @@ def test_on_aws_it_reads_s3_and_publishes_model_monitors_metrics(store: Path, tm
 
 def test_drift_metrics_equal_the_violations_distances(pyz: Path, store: Path, tmp_path: Path) -> None:
     assert run_bundle(pyz, store, tmp_path, *monitor_args(tmp_path, 3)).returncode == 0
-    written = store / "bucket" / "monitoring" / "ep" / "hourly" / f"{T0 + timedelta(hours=3):%Y/%m/%d/%H}"
+    written = tmp_path / "output" / f"{T0 + timedelta(hours=3):%Y/%m/%d/%H}"
     published = json.loads((written / "cloudwatch_metrics.json").read_text())["metrics"]
     for violation in json.loads((written / "constraint_violations.json").read_text())["violations"]:
         if violation["constraint_check_type"] == "baseline_drift_check":

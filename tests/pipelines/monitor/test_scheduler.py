@@ -16,6 +16,7 @@ from pipelines.local.store import ObjectStore
 from pipelines.monitor import analyzer
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import Cron, MonitoringStore
+from pipelines.monitoring.local import PipelineJob
 from steps.preprocess import plain_decimals
 
 from capture_helpers import capture_frame
@@ -111,7 +112,7 @@ def test_hours_of_traffic_clean_then_drifted_with_an_alarm_that_retrains_once(ho
         capture_frame(plain_decimals(frame), capture_root, T0 + timedelta(hours=hour), timedelta(minutes=59))
     retrainer = FakeRetrainer()
     calls = retrainer.calls
-    monitor = Monitor(home, retrainer=retrainer)
+    monitor = Monitor(home, retrainer=retrainer, job=PipelineJob(home))
     monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     monitor.schedules.create_alarm("drift", "hourly", "*", 0.1, 2)
 
@@ -155,7 +156,7 @@ def test_a_retraining_run_in_progress_is_not_started_again(home: Home, baseline_
         frame = test.sample(400, random_state=hour)
         capture_frame(plain_decimals(drifted(frame, rescore) if kind == "drift" else frame), capture_root, T0 + timedelta(hours=hour), timedelta(minutes=59))
     # The retraining it starts is still in progress whenever the monitor asks.
-    monitor = Monitor(home, retrainer=FakeRetrainer("arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123", running=True))
+    monitor = Monitor(home, retrainer=FakeRetrainer("arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123", running=True), job=PipelineJob(home))
     monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     monitor.schedules.create_alarm("drift", "hourly", "LIMIT_BAL", 0.1, 1)
     monitor.run_due(now=T0 + timedelta(hours=3, minutes=1), backfill_from=T0)
@@ -165,7 +166,7 @@ def test_a_retraining_run_in_progress_is_not_started_again(home: Home, baseline_
 
 
 def test_stopped_schedules_do_not_run(home: Home, baseline_uris: tuple[str, str]) -> None:
-    monitor = Monitor(home, retrainer=FakeRetrainer())
+    monitor = Monitor(home, retrainer=FakeRetrainer(), job=PipelineJob(home))
     monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     monitor.schedules.set_status("hourly", "Stopped")
     assert monitor.run_due(now=T0 + timedelta(hours=3), backfill_from=T0) == []
@@ -173,7 +174,7 @@ def test_stopped_schedules_do_not_run(home: Home, baseline_uris: tuple[str, str]
 
 
 def test_run_due_for_named_schedules_leaves_the_others_alone(home: Home, baseline_uris: tuple[str, str]) -> None:
-    monitor = Monitor(home, retrainer=FakeRetrainer())
+    monitor = Monitor(home, retrainer=FakeRetrainer(), job=PipelineJob(home))
     try:
         monitor.schedules.create_schedule("mine", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
         monitor.schedules.create_schedule("theirs", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
@@ -191,7 +192,7 @@ def test_a_baseline_folder_that_is_empty_or_ambiguous_fails_the_execution_with_i
     (store.path("s3://bucket/empty") / "nothing").mkdir(parents=True)
     statistics, constraints = baseline_uris
     both = "s3://bucket/baselines/run1"  # a folder with statistics.json and constraints.json: fine for either
-    with Monitor(home, retrainer=FakeRetrainer()) as monitor:
+    with Monitor(home, retrainer=FakeRetrainer(), job=PipelineJob(home)) as monitor:
         monitor.schedules.create_schedule("both", "ep", "cron(0 * ? * * *)", CAPTURE, both, both, OUTPUT)
         monitor.schedules.create_schedule("empty", "ep", "cron(0 * ? * * *)", CAPTURE, "s3://bucket/empty", constraints, OUTPUT)
         store.path("s3://bucket/odd/a.json").parent.mkdir(parents=True)
@@ -200,5 +201,40 @@ def test_a_baseline_folder_that_is_empty_or_ambiguous_fails_the_execution_with_i
         monitor.schedules.create_schedule("odd", "ep", "cron(0 * ? * * *)", CAPTURE, statistics, "s3://bucket/odd", OUTPUT)
         outcomes = {o.schedule: o for o in monitor.run_due(now=T0 + timedelta(hours=1, minutes=5), backfill_from=T0)}
     assert outcomes["both"].status == "Completed"
-    assert outcomes["empty"].status == "Failed" and "nothing at s3://bucket/empty" in (outcomes["empty"].failure_reason or "")
+    assert outcomes["empty"].failure_reason == "baseline s3://bucket/empty: expected statistics.json there, found nothing"
     assert outcomes["odd"].failure_reason == "baseline s3://bucket/odd: expected constraints.json there, found a.json, b.json"
+
+
+def test_each_execution_is_a_run_of_the_monitoring_pipeline_and_late_capture_is_backfilled(home: Home, baseline_uris: tuple[str, str], scored_test: Path) -> None:
+    from pipelines.engine.records import Records
+    from pipelines.errors import Conflict
+
+    test = pd.read_csv(scored_test, dtype={"prediction": str})
+    capture_root = ObjectStore(home.store).path(CAPTURE)
+    with Monitor(home, retrainer=FakeRetrainer(), job=PipelineJob(home)) as monitor:
+        monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+        (first,) = monitor.run_due(now=T0 + timedelta(hours=1, minutes=5), backfill_from=T0)
+        assert first.status == "Failed" and first.failure_reason.startswith(f"No data to analyze in {CAPTURE}/ep between 2026-11-20T10:00:00+00:00 and 2026-11-20T11:00:00+00:00")
+        # The hour's capture arrives late: the scheduler does not run that hour twice, a backfill does.
+        capture_frame(plain_decimals(test.head(300)), capture_root, T0 + timedelta(minutes=2), timedelta(minutes=50))
+        assert monitor.run_due(now=T0 + timedelta(hours=1, minutes=30)) == []
+        with pytest.raises(Conflict, match="already ran at 2026-11-20T11:00:00Z; mlops monitor run runs it again"):
+            monitor.execute("hourly", T0 + timedelta(hours=1))
+        again = monitor.execute("hourly", T0 + timedelta(hours=1), replace=True)
+        assert again.status == "Completed" and again.report == f"{OUTPUT}/ep/hourly/2026/11/20/11"
+        (execution,) = monitor.schedules.list_executions("hourly")
+    assert execution["MonitoringExecutionStatus"] == "Completed" and execution["Metrics"]["feature_baseline_drift_LIMIT_BAL"] < 0.1
+    with Records(home) as records:
+        runs = records.list_executions()
+        jobs = [s["Metadata"]["ProcessingJob"]["Arn"] for run in runs for s in records.list_steps(run["PipelineExecutionArn"].rsplit("/", 1)[1])]
+    assert [r["PipelineExecutionStatus"] for r in runs] == ["Succeeded", "Failed"]  # newest first
+    assert all(":pipeline/creditdefaultmonitoring/execution/" in r["PipelineExecutionArn"] for r in runs)
+    assert execution["ProcessingJobArn"] == jobs[0]  # the job that wrote the report
+
+
+def test_window_offsets_as_the_monitoring_pipeline_takes_them() -> None:
+    from pipelines.monitoring.local import offset
+
+    assert [offset(T0 + delta, T0) for delta in (timedelta(hours=-1), timedelta(0), timedelta(minutes=-90), timedelta(hours=2))] == ["-PT1H", "-PT0H", "-PT1H30M", "PT2H"]
+    with pytest.raises(UsageError, match="not a whole number of minutes"):
+        offset(T0 - timedelta(seconds=30), T0)

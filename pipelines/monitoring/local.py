@@ -1,0 +1,85 @@
+"""The monitoring pipeline on the local engine: the local scheduler's ``MonitoringJob``.
+
+``mlops monitor scheduler``, ``mlops monitor run`` and the demo analyse each window as an
+execution of the same definition EventBridge Scheduler starts on AWS (``pipeline.py``): the
+engine runs the analyzer bundle as a processing job, which reads the window's capture hours
+from the store, writes Model Monitor's files and sets its ExitMessage. The verdict is read back
+from what the job wrote, as a client of the real service would read it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from pipelines import local_run
+from pipelines.engine.records import Records
+from pipelines.errors import UsageError
+from pipelines.local.home import Home
+from pipelines.monitor import analyzer
+from pipelines.monitor.scheduler import JobOutcome, Window
+from pipelines.monitor.schedules import iso
+
+MODULE = "pipelines.monitoring.pipeline"
+STEP = "MonitorDataQuality"
+
+
+def offset(moment: datetime, scheduled: datetime) -> str:
+    """``moment`` relative to ``scheduled`` as the job's --start-offset/--end-offset: -PT1H, -PT90M."""
+    delta = moment - scheduled
+    minutes, rest = divmod(abs(delta), timedelta(minutes=1))
+    if rest:
+        raise UsageError(f"the window bound {iso(moment)} is not a whole number of minutes from the scheduled time {iso(scheduled)}")
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{'-' if delta < timedelta(0) or not delta else ''}PT{hours}H" + (f"{minutes}M" if minutes else "")
+
+
+class PipelineJob:
+    """Runs the monitoring pipeline for one window on ``home``'s engine.
+
+    The definition is rendered once (offline, with the SDK) from ``kwargs`` for
+    ``pipelines.monitoring.pipeline.get_pipeline``; every window is an execution of it with the
+    schedule's values as parameters. Nothing is cached: a late capture file is analysed when
+    its hour runs again.
+    """
+
+    def __init__(self, home: Home, kwargs: dict[str, Any] | None = None) -> None:
+        self.home = home
+        self.kwargs = dict(kwargs or {})
+
+    @cached_property
+    def definition(self) -> tuple[dict[str, Any], str]:
+        return local_run.load_definition(MODULE, self.kwargs, None, None)
+
+    def parameters(self, window: Window) -> dict[str, str]:
+        return {
+            "ScheduledTime": iso(window.scheduled),
+            "EndpointName": window.endpoint,
+            "ScheduleName": window.schedule,
+            "CaptureUri": window.capture_uri.rstrip("/"),
+            "BaselineStatisticsUri": window.statistics_uri,
+            "BaselineConstraintsUri": window.constraints_uri,
+            "OutputUri": window.output_uri.rstrip("/"),
+            "StartOffset": offset(window.start, window.scheduled),
+            "EndOffset": offset(window.end, window.scheduled),
+            "PublishMetrics": "false",  # no CloudWatch here: the metrics stay in cloudwatch_metrics.json
+        }
+
+    def run(self, window: Window) -> JobOutcome:
+        document, name = self.definition
+        description = f"monitoring {window.schedule} at {iso(window.scheduled)}"
+        result = local_run.run(self.home, document, name, self.parameters(window), None, description=description, max_parallel=1, bundled_data=False, use_cache=False, tracking="off")
+        with Records(self.home) as records:
+            steps = records.list_steps(result.execution_id)
+            properties = records.step_properties(result.execution_id, STEP) or {}
+        job_arn = next((s["Metadata"]["ProcessingJob"]["Arn"] for s in steps if "ProcessingJob" in s.get("Metadata", {})), None)
+        if result.status != "Succeeded":
+            reason = properties.get("ExitMessage") or result.failure_reason or f"{name} execution {result.execution_id} ended {result.status}"
+            return JobOutcome("Failed", failure_reason=reason, job_arn=job_arn)
+        written = self.home.objects().path(window.report_uri)
+        violations = json.loads((written / analyzer.VIOLATIONS).read_text())["violations"]
+        metrics = json.loads((written / analyzer.METRICS).read_text())["metrics"]
+        status = "CompletedWithViolations" if violations else "Completed"
+        return JobOutcome(status, len(violations), metrics, job_arn=job_arn)
