@@ -194,7 +194,11 @@ def main() -> int:
             if job["exit"] != 0:
                 raise SystemExit(f"the monitoring job failed ({job['exit']}) with {job['libraries']}")
             rows.append((name, job))
-            print(f"{name}: {job['libraries']}", flush=True)
+            (produced,) = [folder for folder in (work / output).glob("*/*/*/*") if folder.is_dir()]
+            same = {file: (produced / file).read_bytes() == (work / "report" / file).read_bytes() for file in ("statistics.json", "constraint_violations.json")}
+            print(f"{name}: {job['libraries']}; files equal to the analyzer's: {same}", flush=True)
+            if not all(same.values()):
+                raise SystemExit(f"the monitoring job on {job['libraries']} wrote other files than the analyzer")
         if not args.skip_evidently:
             evidently = child(EVIDENTLY, [str(work / "baseline" / "baseline.csv"), str(plain)], dict(os.environ), evidently_python())
             rows.append(("Evidently 0.7 DataDriftPreset on a CSV", evidently))

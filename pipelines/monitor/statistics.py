@@ -8,11 +8,14 @@ equal-width KLL buckets and the sketch itself; String features get distinct_coun
 categorical buckets. Counts are written as floats, as the container writes them.
 
 A :class:`Profile` takes its column in chunks (a capture file at a time), so memory stays
-bounded by one chunk however many records a window holds.
+bounded by one chunk however many records a window holds. Sums do not depend on the numpy
+version (:func:`stable_sum`): the job on SageMaker's scikit-learn image (numpy 1.24) writes the
+same bytes as the twin (numpy 2).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +34,20 @@ UNKNOWN = "Unknown"
 _INTEGRAL = r"^[-+]? ?\d+$"
 _FRACTIONAL = r"^[-+]? ?(\d+\.\d*|\.\d+|\d+)$"
 MAX_CATEGORIES = 1000
+LANES = 1024
+
+
+def stable_sum(values: np.ndarray) -> float:
+    """The sum of ``values``, the same bits under any numpy version, as fast as ``values.sum()``.
+
+    numpy's own reduction (pairwise, unrolled, SIMD) changed between 1.24 and 2.x, and with it
+    the last bits of a column's sum, mean and std_dev. Here every one of ``LANES`` lanes adds its
+    values in order (an element-wise add down the rows, which IEEE fixes), and the lanes and the
+    tail are added exactly (``math.fsum``).
+    """
+    whole = len(values) // LANES * LANES
+    lanes = values[:whole].reshape(-1, LANES).sum(axis=0).tolist() if whole else []
+    return math.fsum(lanes + values[whole:].tolist())
 
 
 @dataclass
@@ -100,8 +117,8 @@ class Profile:
     def _add_values(self, values: np.ndarray) -> None:
         if not len(values):
             return
-        self.total += float(values.sum())
-        self.squares += float(np.square(values).sum())
+        self.total += stable_sum(values)
+        self.squares += stable_sum(np.square(values))
         self.low = min(self.low, float(values.min()))
         self.high = max(self.high, float(values.max()))
         self.sketch.update(values)
