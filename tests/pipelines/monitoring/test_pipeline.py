@@ -99,6 +99,13 @@ def test_on_the_local_engine_a_captured_hour_becomes_the_analyzers_own_files(tmp
     for file in ("statistics.json", "constraint_violations.json", "cloudwatch_metrics.json"):
         assert (written / file).read_bytes() == (tmp_path / "direct" / file).read_bytes(), file
     assert "EDUCATION" in {v["feature_name"] for v in direct.violations}
+    # The metrics it wrote are the distances its violations state (read from the files alone).
+    metrics = json.loads((written / "cloudwatch_metrics.json").read_text())["metrics"]
+    drifted = {v["feature_name"]: v["description"] for v in json.loads((written / "constraint_violations.json").read_text())["violations"] if v["constraint_check_type"] == "baseline_drift_check"}
+    assert drifted
+    for feature, description in drifted.items():
+        stated = re.fullmatch(r"Baseline drift distance: (\S+) exceeds threshold: (\S+)", description)
+        assert stated and metrics[f"feature_baseline_drift_{feature}"] == float(stated[1]) > float(stated[2])
     with Records(home) as records:
         (step,) = records.list_steps(result.execution_id)
         exit_message = records.step_properties(result.execution_id, "MonitorDataQuality")["ExitMessage"]
