@@ -42,3 +42,25 @@ def capture_frame(frame: pd.DataFrame, root: Path, start: datetime, spread: time
     records = [record(",".join(row[1:]), row[0], start + step * i) for i, row in enumerate(text.itertuples(index=False))]
     write_capture(root, records, endpoint=endpoint)
     return len(records)
+
+
+# -- model quality: predictions with ids, and ground truth ------------------------------
+def hour_file(root: Path, moment: datetime, lines: list[str], name: str = "part.jsonl") -> None:
+    folder = root / f"{moment:%Y/%m/%d/%H}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("\n".join(lines) + "\n")
+
+
+def captured(event_id: str, score: str, moment: datetime, inference_id: str | None = None, encoding: str = "CSV", content: str = "text/csv") -> str:
+    metadata = {"eventId": event_id, "inferenceTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if inference_id is not None:
+        metadata["inferenceId"] = inference_id
+    return json.dumps({
+        "captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": "1,2", "encoding": "CSV"},
+                        "endpointOutput": {"observedContentType": content, "mode": "OUTPUT", "data": score, "encoding": encoding}},
+        "eventMetadata": metadata, "eventVersion": "0",
+    })  # fmt: skip
+
+
+def label(event_id: str, value: str) -> str:
+    return json.dumps({"groundTruthData": {"data": value, "encoding": "CSV"}, "eventMetadata": {"eventId": event_id}, "eventVersion": "0"})

@@ -27,8 +27,11 @@ MODULES = (
     "monitor/dataset.py",
     "monitor/job.py",
     "monitor/kll.py",
+    "monitor/merge.py",
     "monitor/metrics.py",
+    "monitor/model_quality.py",
     "monitor/objects.py",
+    "monitor/quality.py",
     "monitor/report.py",
     "monitor/statistics.py",
 )

@@ -10,6 +10,15 @@ on SageMaker's stock scikit-learn image, nothing installed at start::
         --output /opt/ml/processing/output --endpoint ENDPOINT --schedule SCHEDULE \\
         [--start-offset -PT1H --end-offset -PT0H] [--publish-metrics] [--message FILE]
 
+and the same for model quality (``model_quality.py``: captured predictions merged with ground
+truth by inference id)::
+
+    python3 monitor-analyzer.pyz quality-baseline --dataset DIR --output DIR \\
+        --probability-attribute probability --ground-truth-attribute label [--threshold 0.5]
+    python3 monitor-analyzer.pyz quality-monitor --capture s3://.../data-capture/ENDPOINT \\
+        --ground-truth s3://.../ground-truth/ENDPOINT --scheduled-time T --constraints URI \\
+        [--start-offset -PT2H --end-offset -PT1H] [--threshold 0.5] [--probability-index 0] ...
+
 ``baseline`` writes statistics.json and constraints.json (and analysis_report.json) into
 ``--output``, as the container's baselining job did. ``monitor`` analyses the window
 ``[t + start, t + end)`` (by default the hour before ``t``): it fetches only the capture hours
@@ -37,7 +46,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from pipelines.monitor import analyzer, dataset, metrics, report
+from pipelines.monitor import analyzer, dataset, metrics, model_quality, quality, report
 from pipelines.monitor.objects import Objects
 
 logger = logging.getLogger("pipelines.monitor.job")
@@ -87,6 +96,18 @@ def fetch_capture(objects: Objects, capture: str, start: datetime, end: datetime
     return count
 
 
+def fetch_hours(objects: Objects, root: str, start: datetime, until: datetime, target: Path) -> int:
+    """Copy the files of ``root``'s hour folders (no variants: a ground-truth prefix) that
+    overlap [start, until) into ``target``."""
+    count = 0
+    root = root.rstrip("/")
+    for hour in hours(start, until):
+        for uri in objects.list(f"{root}/{hour}"):
+            objects.download(uri, target / uri[len(root) + 1 :])
+            count += 1
+    return count
+
+
 def baseline_file(objects: Objects, source: str, name: str, folder: Path) -> Path:
     """The baseline file ``name`` that ``source`` names: an s3:// object or folder (read as a
     ProcessingInput would read it), or a local file or folder."""
@@ -131,6 +152,39 @@ def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
     return result
 
 
+def run_quality(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
+    """One window of captured predictions merged with the labels collected from its start until
+    the scheduled time, against the model-quality constraints."""
+    scheduled = dataset.parse_time(args.scheduled_time)
+    if scheduled is None:
+        raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
+    start, end = window(scheduled, args.start_offset, args.end_offset)
+    until = max(end, scheduled)
+    with tempfile.TemporaryDirectory(prefix="model-quality-") as tmp:
+        work = Path(tmp)
+        constraints = baseline_file(objects, args.constraints, analyzer.CONSTRAINTS, work / "baseline")
+        captured = fetch_capture(objects, args.capture, start, end, work / "capture")
+        labelled = fetch_hours(objects, args.ground_truth, start, until, work / "ground-truth")
+        logger.info("%d capture file(s) for %s - %s, %d ground-truth file(s) collected until %s", captured, start.isoformat(), end.isoformat(), labelled, until.isoformat())
+        try:
+            result = model_quality.monitor(work / "capture", work / "ground-truth", work / "output", constraints, start, end, until=until,
+                                           threshold=args.threshold, probability_index=args.probability_index, publish_metrics=True)  # fmt: skip
+        except analyzer.AnalysisFailed as exc:
+            raise JobFailed(str(exc).replace(str(work / "capture"), args.capture).replace(str(work / "ground-truth"), args.ground_truth)) from exc
+        destination = Path(args.output, f"{scheduled:%Y/%m/%d/%H}")
+        if destination.exists():
+            shutil.rmtree(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(work / "output", destination)
+    if args.publish_metrics == "true" and not objects.local:
+        import boto3
+
+        data = metrics.metric_data(result.metrics, args.endpoint, args.schedule, scheduled, every=True)
+        sent = metrics.publish(boto3.client("cloudwatch"), data, namespace=quality.NAMESPACE)
+        logger.info("%d metric(s) to CloudWatch (%s)", sent, quality.NAMESPACE)
+    return result
+
+
 def _glued(argv: List[str]) -> List[str]:
     """``--start-offset -PT1H`` as ``--start-offset=-PT1H``: argparse takes a value that starts with
     '-' for an option, and a pipeline passes the offset as a separate argument."""
@@ -162,7 +216,26 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     run.add_argument("--endpoint", required=True)
     run.add_argument("--schedule", required=True)
     run.add_argument("--publish-metrics", nargs="?", const="true", default="false", choices=("true", "false"), help="to CloudWatch (a pipeline parameter passes true or false)")
-    for mode in (base, run):
+    qbase = modes.add_parser("quality-baseline", help="model-quality statistics.json and constraints.json of labelled predictions")
+    qbase.add_argument("--dataset", default="/opt/ml/processing/input/baseline_dataset_input")
+    qbase.add_argument("--output", default="/opt/ml/processing/output")
+    qbase.add_argument("--probability-attribute", default="probability", help="the probability's column")
+    qbase.add_argument("--ground-truth-attribute", default="label", help="the label's column")
+    quality_run = modes.add_parser("quality-monitor", help="one window of captured predictions merged with ground truth, against a baseline")
+    quality_run.add_argument("--capture", required=True, help="s3://.../data-capture/ENDPOINT")
+    quality_run.add_argument("--ground-truth", required=True, help="s3://.../ground-truth/ENDPOINT (yyyy/mm/dd/hh folders of when labels were collected)")
+    quality_run.add_argument("--scheduled-time", required=True)
+    quality_run.add_argument("--start-offset", default="-PT2H", help="the window's start; labels collected until the scheduled time count")
+    quality_run.add_argument("--end-offset", default="-PT1H")
+    quality_run.add_argument("--constraints", required=True, help="the model-quality constraints.json: s3://... (the object or its folder) or a local path")
+    quality_run.add_argument("--probability-index", type=int, default=0, help="which value of the endpoint's CSV output is the probability")
+    quality_run.add_argument("--output", default="/opt/ml/processing/output")
+    quality_run.add_argument("--endpoint", required=True)
+    quality_run.add_argument("--schedule", required=True)
+    quality_run.add_argument("--publish-metrics", nargs="?", const="true", default="false", choices=("true", "false"))
+    for mode in (qbase, quality_run):
+        mode.add_argument("--threshold", type=float, default=0.5, help="above it a probability is a positive prediction")
+    for mode in (base, run, qbase, quality_run):
         mode.add_argument("--message", default=None, help="where the ExitMessage goes (/opt/ml/output/message)")
     return parser.parse_args(argv)
 
@@ -173,6 +246,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.mode == "baseline":
             result = analyzer.baseline(Path(args.dataset), Path(args.output), header=not args.no_header)
+        elif args.mode == "quality-baseline":
+            result = model_quality.baseline(Path(args.dataset), Path(args.output), args.probability_attribute, args.ground_truth_attribute, args.threshold)
+        elif args.mode == "quality-monitor":
+            result = run_quality(args, Objects.from_environment())
         else:
             result = run_monitor(args, Objects.from_environment())
     except (JobFailed, analyzer.AnalysisFailed) as exc:
