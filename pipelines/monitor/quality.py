@@ -73,11 +73,9 @@ def _f_beta(precision: float, recall: float, beta: float) -> float:
     return (1 + weight) * precision * recall / denominator if denominator else 0.0
 
 
-def _cumulative(labels: np.ndarray, scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _cumulative(positives: np.ndarray, ordered: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """True and false positives when every score at or above each distinct score is positive,
-    the distinct scores taken from the highest down."""
-    order = np.argsort(-scores, kind="stable")
-    ordered, positives = scores[order], labels[order]
+    the distinct scores taken from the highest down (``ordered`` is sorted that way)."""
     last = np.r_[np.nonzero(np.diff(ordered))[0], len(ordered) - 1] if len(ordered) else np.empty(0, dtype=int)
     true = np.cumsum(positives)[last]
     return true, (last + 1) - true
@@ -114,7 +112,7 @@ def _curves(true: np.ndarray, false: np.ndarray) -> Dict[str, Any]:
 
 
 def _values(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Dict[str, Any]:
-    """Every scalar metric, and the confusion counts, for one set of rows."""
+    """Every scalar metric, and the confusion counts, for rows sorted by score, highest first."""
     predicted = scores > threshold
     actual = labels == POSITIVE
     tp = int(np.count_nonzero(predicted & actual))
@@ -162,6 +160,8 @@ def binary_classification_metrics(labels: np.ndarray, scores: np.ndarray, thresh
         raise QualityFailed(f"{len(labels)} labels for {len(scores)} predictions")
     if not len(labels):
         raise QualityFailed("no prediction has a ground-truth label to compare with")
+    order = np.argsort(-scores, kind="stable")  # once: every sample below keeps this order
+    labels, scores = labels[order], scores[order]
     values = _values(labels, scores, threshold)
     spread = _standard_deviations(labels, scores, threshold)
     tn, fp, fn, tp = values["confusion"]
@@ -183,7 +183,8 @@ def _standard_deviations(labels: np.ndarray, scores: np.ndarray, threshold: floa
     size = int(len(labels) * STD_FRACTION)
     samples: Dict[str, List[float]] = {}
     for _ in range(STD_SAMPLES):
-        rows = np.sort(np.argsort(generator.random(len(labels)), kind="stable")[:size])
+        # The rows with the `size` smallest random keys, in the score order they had.
+        rows = np.sort(np.argpartition(generator.random(len(labels)), size - 1)[:size])
         for name, value in _values(labels[rows], scores[rows], threshold).items():
             if name not in ("confusion", "curves"):
                 samples.setdefault(name, []).append(value)
@@ -237,9 +238,17 @@ def scalar_metrics(metrics: Dict[str, Any]) -> Dict[str, float]:
     return {name: float(entry["value"]) for name, entry in metrics.items() if isinstance(entry, dict) and "value" in entry and entry["value"] != NAN}
 
 
-def labels_of(values: List[str], where: str) -> np.ndarray:
-    """Ground-truth texts as 0/1 (``1``, ``0``, ``1.0``, ``true``, ``false``); the first other
-    value is an error naming it."""
+def labels_of(values: Any, where: str) -> np.ndarray:
+    """Ground-truth texts (a list, or a pyarrow string array) as 0/1 (``1``, ``0``, ``1.0``,
+    ``true``, ``false``); the first other value is an error naming it."""
+    if hasattr(values, "to_numpy"):  # a pyarrow array: "0" and "1" without a loop
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ones, zeros = pc.equal(values, "1"), pc.equal(values, "0")
+        if pc.all(pc.or_(ones, zeros)).as_py() is not False and not values.null_count:
+            return ones.to_numpy(zero_copy_only=False).astype(np.int64)
+        values = [str(v) for v in values.cast(pa.string()).to_pylist()]
     parsed = np.empty(len(values), dtype=np.int64)
     for index, text in enumerate(values):
         label = _label(text)

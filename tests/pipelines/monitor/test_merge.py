@@ -20,7 +20,7 @@ T0 = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
 def run(capture: Path, truth: Path, start: datetime, end: datetime, until: datetime, index: int = 0) -> tuple[list[str], list[float], list[str], merge.MergeCounters]:
     counters = merge.MergeCounters()
     labels, scores, ids = merge.join(merge.predictions(capture, start, end, index, counters), merge.ground_truth(truth, start, until, counters), counters)
-    return labels, scores.tolist(), ids, counters
+    return labels.to_pylist(), scores.tolist(), ids.to_pylist(), counters
 
 
 def test_the_sdks_own_capture_and_ground_truth_pair_joins_record_for_record(tmp_path: Path) -> None:
