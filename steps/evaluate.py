@@ -8,7 +8,9 @@ Output: ``evaluation.json`` with ``binary_classification_metrics``, each metric 
 and, with ``--train-dir``, ``baseline.csv``: the data-quality baseline for Model Monitor. It has
 a header, the model's output first (``prediction``, the probability the endpoint answers) and
 the 23 features after it, exactly what a captured request and its response hold, in that order
-(``output_columns_position: START``), so unchanged traffic matches the baseline column by column.
+(``output_columns_position: START``), so unchanged traffic matches the baseline column by column;
+and, with ``--predictions-dir``, ``predictions.csv``: each test row's label and the model's
+probability (``label,probability``), the dataset of the model-quality baseline.
 The archive is extracted safely: an entry that would land outside the target directory, or a
 link, is refused. The model is read with XGBoost's loader, never unpickled.
 """
@@ -35,6 +37,7 @@ MODEL_ARCHIVE = "model.tar.gz"
 MODEL_FILE = "xgboost-model"
 REPORT_FILE = "evaluation.json"
 BASELINE_FILE = "baseline.csv"
+PREDICTIONS_FILE = "predictions.csv"
 OUTPUT_COLUMN = "prediction"
 
 
@@ -50,6 +53,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threshold", type=float, default=0.5, help="probability at or above which a row is predicted 1")
     parser.add_argument("--train-dir", default=None, help="directory holding train.csv; with it, the monitoring baseline is written")
     parser.add_argument("--baseline-dir", default="/opt/ml/processing/baseline", help=f"where {BASELINE_FILE} goes")
+    parser.add_argument("--predictions-dir", default=None, help=f"where {PREDICTIONS_FILE} (label,probability of each test row) goes")
     args = parser.parse_args(argv)
     if not 0 < args.threshold < 1:
         parser.error("--threshold must be within (0, 1)")
@@ -164,6 +168,16 @@ def _downsample(values: np.ndarray, points: int = 101) -> list[float]:
     return [round(float(v), 6) for v in values]
 
 
+def write_predictions(labels: np.ndarray, scores: np.ndarray, folder: Path) -> None:
+    """The model-quality baseline's dataset: each test row's label and the model's probability."""
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{PREDICTIONS_FILE}.partial"
+    with open(partial, "w") as handle:
+        handle.write("label,probability\n")
+        handle.writelines(f"{int(label)},{float(score)!r}\n" for label, score in zip(labels.tolist(), scores.tolist(), strict=True))
+    os.replace(partial, folder / PREDICTIONS_FILE)
+
+
 def run(args: argparse.Namespace) -> dict:
     import xgboost
 
@@ -182,6 +196,8 @@ def run(args: argparse.Namespace) -> dict:
     }
     if args.train_dir:
         report["baseline_rows"] = write_baseline(booster, Path(args.train_dir), names, Path(args.baseline_dir))
+    if args.predictions_dir:
+        write_predictions(labels, scores, Path(args.predictions_dir))
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     partial = output_dir / f".{REPORT_FILE}.partial"

@@ -117,6 +117,7 @@ def get_pipeline(
     from sagemaker.core.shapes import (
         DriftCheckBaselines,
         DriftCheckModelDataQuality,
+        DriftCheckModelQuality,
         MetadataProperties,
         MetricsSource,
         ModelDataQuality,
@@ -145,7 +146,7 @@ def get_pipeline(
         ProcessingStep,
         TrainingStep,
     )
-    from sagemaker.mlops.workflow.quality_check_step import DataQualityCheckConfig
+    from sagemaker.mlops.workflow.quality_check_step import DataQualityCheckConfig, ModelQualityCheckConfig
     from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
 
@@ -279,7 +280,7 @@ def get_pipeline(
             ],
             outputs=[
                 _processing_output(ProcessingOutput, ProcessingS3Output, name, f"{PROCESSING}/{name}")
-                for name in ("evaluation", "baseline")
+                for name in ("evaluation", "baseline", "predictions")
             ],
             arguments=[
                 "--model-dir", f"{PROCESSING}/model",
@@ -287,52 +288,81 @@ def get_pipeline(
                 "--output-dir", f"{PROCESSING}/evaluation",
                 "--train-dir", f"{PROCESSING}/train",
                 "--baseline-dir", f"{PROCESSING}/baseline",
+                "--predictions-dir", f"{PROCESSING}/predictions",
             ],
         ),
         property_files=[evaluation_report],
         cache_config=cache,
     )
     auc = JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path="binary_classification_metrics.auc.value")
-    evaluation_uri = Join(
-        on="/", values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"]
-    )
 
-    # ---- DataQualityBaseline --------------------------------------------------------------
+    # ---- DataQualityBaseline and ModelQualityBaseline ----------------------------------------
+    # The data-quality baseline profiles the training rows as the endpoint sees them; the
+    # model-quality baseline measures the test rows' probabilities against their labels.
     baseline_dataset = evaluate.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
-    baseline_output = Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"])
+    predictions = evaluate.properties.ProcessingOutputConfig.Outputs["predictions"].S3Output.S3Uri
+    baselines = {
+        "data": Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]),
+        "model": Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "model-quality"]),
+    }
     if monitoring == "builtin":
-        baseliner = ScriptProcessor(
-            role=role,
-            image_uri=sklearn_image,
-            command=["python3"],
-            instance_type=processing_instance_type,
-            instance_count=1,
-            base_job_name=f"{prefix}-baseline",
-            sagemaker_session=session,
-            network_config=network,
-            volume_kms_key=kms,
-            output_kms_key=kms,
-        )
-        baseline = ProcessingStep(
-            name="DataQualityBaseline",
-            step_args=baseliner.run(
-                code=code_assets.bundle_uri(default_bucket, prefix),
-                inputs=[_processing_input(ProcessingInput, ProcessingS3Input, "baseline_dataset_input", baseline_dataset, f"{PROCESSING}/input/baseline_dataset_input")],
-                outputs=[ProcessingOutput(output_name="baseline", s3_output=ProcessingS3Output(s3_uri=baseline_output, local_path=f"{PROCESSING}/output", s3_upload_mode="EndOfJob"))],
-                arguments=["baseline", "--dataset", f"{PROCESSING}/input/baseline_dataset_input", "--output", f"{PROCESSING}/output"],
-            ),
-            cache_config=cache,
-        )
-        written = baseline.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
-        baseline_statistics = drift_statistics = Join(on="/", values=[written, "statistics.json"])
-        baseline_constraints = drift_constraints = Join(on="/", values=[written, "constraints.json"])
+
+        def analyzer_step(name: str, job: str, dataset: Any, output: Any, arguments: list[str]) -> Any:
+            processor = ScriptProcessor(
+                role=role,
+                image_uri=sklearn_image,
+                command=["python3"],
+                instance_type=processing_instance_type,
+                instance_count=1,
+                base_job_name=f"{prefix}-{job}",
+                sagemaker_session=session,
+                network_config=network,
+                volume_kms_key=kms,
+                output_kms_key=kms,
+            )
+            return ProcessingStep(
+                name=name,
+                step_args=processor.run(
+                    code=code_assets.bundle_uri(default_bucket, prefix),
+                    inputs=[_processing_input(ProcessingInput, ProcessingS3Input, "baseline_dataset_input", dataset, f"{PROCESSING}/input/baseline_dataset_input")],
+                    outputs=[ProcessingOutput(output_name="baseline", s3_output=ProcessingS3Output(s3_uri=output, local_path=f"{PROCESSING}/output", s3_upload_mode="EndOfJob"))],
+                    arguments=[*arguments, "--dataset", f"{PROCESSING}/input/baseline_dataset_input", "--output", f"{PROCESSING}/output"],
+                ),
+                cache_config=cache,
+            )
+
+        def written(step: Any, name: str) -> Any:
+            return Join(on="/", values=[step.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri, name])
+
+        baseline = analyzer_step("DataQualityBaseline", "baseline", baseline_dataset, baselines["data"], ["baseline"])
+        quality_baseline = analyzer_step(
+            "ModelQualityBaseline", "quality-baseline", predictions, baselines["model"],
+            ["quality-baseline", "--probability-attribute", "probability", "--ground-truth-attribute", "label"],
+        )  # fmt: skip
+        baseline_statistics = drift_statistics = written(baseline, "statistics.json")
+        baseline_constraints = drift_constraints = written(baseline, "constraints.json")
+        quality_statistics = drift_quality_statistics = written(quality_baseline, "statistics.json")
+        quality_constraints = drift_quality_constraints = written(quality_baseline, "constraints.json")
     else:
-        baseline = _model_monitor_baseline(
-            DataQualityCheckConfig, CheckJobConfig, DatasetFormat, baseline_dataset, baseline_output,
-            role, prefix, session, network, kms, model_package_group_name, cache,
+        check_job = dict(role=role, prefix=prefix, session=session, network=network, kms=kms, group=model_package_group_name, cache=cache, CheckJobConfig=CheckJobConfig)
+        baseline = _model_monitor_check(
+            "DataQualityBaseline", "baseline",
+            DataQualityCheckConfig(baseline_dataset=baseline_dataset, dataset_format=DatasetFormat.csv(header=True, output_columns_position="START"), output_s3_uri=baselines["data"]),
+            **check_job,
+        )  # fmt: skip
+        quality_baseline = _model_monitor_check(
+            "ModelQualityBaseline", "quality-baseline",
+            ModelQualityCheckConfig(
+                baseline_dataset=predictions, dataset_format=DatasetFormat.csv(header=True), output_s3_uri=baselines["model"],
+                problem_type="BinaryClassification", probability_attribute="probability", ground_truth_attribute="label", probability_threshold_attribute=0.5,
+            ),
+            **check_job,
         )  # fmt: skip
         baseline_statistics, baseline_constraints = baseline.properties.CalculatedBaselineStatistics, baseline.properties.CalculatedBaselineConstraints
         drift_statistics, drift_constraints = baseline.properties.BaselineUsedForDriftCheckStatistics, baseline.properties.BaselineUsedForDriftCheckConstraints
+        quality_statistics, quality_constraints = quality_baseline.properties.CalculatedBaselineStatistics, quality_baseline.properties.CalculatedBaselineConstraints
+        drift_quality_statistics = quality_baseline.properties.BaselineUsedForDriftCheckStatistics
+        drift_quality_constraints = quality_baseline.properties.BaselineUsedForDriftCheckConstraints
 
     # ---- Register -----------------------------------------------------------------------------
     builder = ModelBuilder(
@@ -353,17 +383,24 @@ def get_pipeline(
             transform_instances=["ml.m5.large"],
             approval_status=approval_status,
             model_metrics=ModelMetrics(
-                model_quality=ModelQuality(statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")),
+                model_quality=ModelQuality(
+                    statistics=MetricsSource(s3_uri=quality_statistics, content_type="application/json"),
+                    constraints=MetricsSource(s3_uri=quality_constraints, content_type="application/json"),
+                ),
                 model_data_quality=ModelDataQuality(
                     statistics=MetricsSource(s3_uri=baseline_statistics, content_type="application/json"),
                     constraints=MetricsSource(s3_uri=baseline_constraints, content_type="application/json"),
                 ),
             ),
             drift_check_baselines=DriftCheckBaselines(
+                model_quality=DriftCheckModelQuality(
+                    statistics=MetricsSource(s3_uri=drift_quality_statistics, content_type="application/json"),
+                    constraints=MetricsSource(s3_uri=drift_quality_constraints, content_type="application/json"),
+                ),
                 model_data_quality=DriftCheckModelDataQuality(
                     statistics=MetricsSource(s3_uri=drift_statistics, content_type="application/json"),
                     constraints=MetricsSource(s3_uri=drift_constraints, content_type="application/json"),
-                )
+                ),
             ),
             customer_metadata_properties={"GitCommit": git_commit},
             metadata_properties=MetadataProperties(commit_id=git_commit),
@@ -437,29 +474,24 @@ def get_pipeline(
             git_commit,
             *hyper.values(),
         ],
-        steps=[preprocess, train, evaluate, baseline, check_auc],
+        steps=[preprocess, train, evaluate, baseline, quality_baseline, check_auc],
         sagemaker_session=session,
     )
 
 
-def _model_monitor_baseline(
-    DataQualityCheckConfig: Any, CheckJobConfig: Any, DatasetFormat: Any, dataset: Any, output: Any,
-    role: str, prefix: str, session: Any, network: Any, kms: str | None, model_package_group_name: str, cache: Any,
+def _model_monitor_check(
+    name: str, job: str, config: Any, *, role: str, prefix: str, session: Any, network: Any, kms: str | None, group: str, cache: Any, CheckJobConfig: Any,
 ) -> Any:  # fmt: skip
-    """SageMaker's QualityCheckStep (Model Monitor's analyzer image) making the baseline."""
+    """SageMaker's QualityCheckStep (Model Monitor's analyzer image) making a baseline."""
     return sdk.quality_check_step(
-        name="DataQualityBaseline",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=dataset,
-            dataset_format=DatasetFormat.csv(header=True, output_columns_position="START"),
-            output_s3_uri=output,
-        ),
+        name=name,
+        quality_check_config=config,
         check_job_config=CheckJobConfig(
             role=role,
             instance_count=1,
             instance_type="ml.m5.xlarge",
             volume_size_in_gb=20,
-            base_job_name=f"{prefix}-baseline",
+            base_job_name=f"{prefix}-{job}",
             sagemaker_session=session,
             network_config=network,
             volume_kms_key=kms,
@@ -467,7 +499,7 @@ def _model_monitor_baseline(
         ),
         skip_check=True,
         register_new_baseline=True,
-        model_package_group_name=model_package_group_name,
+        model_package_group_name=group,
         cache_config=cache,
     )
 

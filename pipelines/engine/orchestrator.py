@@ -318,7 +318,7 @@ class _Execution:
         if outcome.status == SUCCEEDED:
             finished = events.StepFinished(self.arn, node.name, node.type, arguments, outcome.properties, outcome.detail, cached_from, handler.action, handler.artifacts(arguments, outcome.properties))
             events.tell(self.engine.listeners, "step_finished", finished)
-        metadata = outcome.metadata if outcome.metadata is not None else handler.metadata(outcome)
+        metadata = outcome.metadata if outcome.metadata is not None else handler.metadata(outcome, arguments)
         self.records.update_step(
             self.execution_id, node.name, status=outcome.status, failure_reason=outcome.failure_reason,
             arguments=arguments, properties=outcome.properties, cache_source_arn=cached_from, ended=now(), metadata=metadata, attempts=attempts,

@@ -16,7 +16,8 @@ job) runs as written:
     publish_cloudwatch_metrics Enabled: the metrics are written to cloudwatch_metrics.json
 
 Without baseline files it suggests a baseline (statistics.json, constraints.json); with them
-it checks the data (statistics.json, constraint_violations.json). An empty dataset or window
+it checks the data (statistics.json, constraint_violations.json). ``analysis_type``
+MODEL_QUALITY hands the run to ``model_quality.py``, as the container does. An empty dataset or window
 is a failure with a reason, as in SageMaker. Exit codes: 0 done (violations or not), 1 failed.
 """
 
@@ -196,6 +197,10 @@ def resolve_file(value: str | None, name: str) -> Path | None:
 
 
 def run_from_environment(environ: Mapping[str, str]) -> Result:
+    if environ.get("analysis_type") == "MODEL_QUALITY":  # the same container, the model-quality analysis
+        from pipelines.monitor import model_quality
+
+        return model_quality.run_from_environment(environ)
     try:
         dataset_format = json.loads(environ.get("dataset_format") or '{"csv": {"header": true}}')
     except json.JSONDecodeError as exc:
@@ -234,7 +239,7 @@ def main() -> int:
         return 1
     logger.info("%s: %s (%s)", result.kind, result.message, json.dumps(result.counters))
     for item in result.violations:
-        logger.info("violation: %s %s: %s", item["feature_name"], item["constraint_check_type"], item["description"])
+        logger.info("violation: %s %s: %s", item.get("feature_name", item.get("metric_name")), item["constraint_check_type"], item["description"])
     return 0
 
 

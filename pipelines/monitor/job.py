@@ -234,7 +234,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     quality_run.add_argument("--schedule", required=True)
     quality_run.add_argument("--publish-metrics", nargs="?", const="true", default="false", choices=("true", "false"))
     for mode in (qbase, quality_run):
-        mode.add_argument("--threshold", type=float, default=0.5, help="above it a probability is a positive prediction")
+        mode.add_argument("--threshold", type=float, default=0.5, help="a probability at or above it is a positive prediction")
     for mode in (base, run, qbase, quality_run):
         mode.add_argument("--message", default=None, help="where the ExitMessage goes (/opt/ml/output/message)")
     return parser.parse_args(argv)

@@ -11,7 +11,7 @@ sets):
     dataset_source, output_path      the baseline CSV (with a header), or the capture
     probability_attribute            the probability's column (name, or index without a header)
     ground_truth_attribute           the label's column (baseline)
-    probability_threshold_attribute  above it a prediction is positive (default 0.5)
+    probability_threshold_attribute  at or above it a prediction is positive (default 0.5)
     baseline_constraints             (monitoring) the model-quality constraints.json
     ground_truth_source              (monitoring) the ground-truth prefix (a local folder)
     start_time, end_time             (monitoring) the window of predictions, ISO-8601

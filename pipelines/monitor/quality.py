@@ -9,8 +9,8 @@ a ``comparison_operator`` per metric), checked into ``constraint_violations.json
 
 How the numbers are made, as AWS documents them and its example shows:
 
-- A prediction is positive when its probability is above ``probability_threshold`` (0.5 by
-  default): ``probability > threshold``, as scikit-learn and Spark decide. The positive label
+- A prediction is positive when its probability is at or above ``probability_threshold``
+  (0.5 by default), as the Evaluate step decides (``steps/evaluate.py``). The positive label
   is 1.
 - ``confusion_matrix[actual][predicted]``, counts as integers.
 - The best constant classifier always answers positive: its recall is 1 and its precision and
@@ -113,7 +113,7 @@ def _curves(true: np.ndarray, false: np.ndarray) -> Dict[str, Any]:
 
 def _values(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Dict[str, Any]:
     """Every scalar metric, and the confusion counts, for rows sorted by score, highest first."""
-    predicted = scores > threshold
+    predicted = scores >= threshold
     actual = labels == POSITIVE
     tp = int(np.count_nonzero(predicted & actual))
     fp = int(np.count_nonzero(predicted & ~actual))

@@ -42,7 +42,7 @@ def all_steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_every_job_model_and_endpoint_config_carries_the_settings(secured: dict[str, Any]) -> None:
     steps = all_steps(secured["Steps"])
     vpc = {"Subnets": SUBNETS, "SecurityGroupIds": GROUPS}
-    for name in ("Preprocess", "Evaluate", "DataQualityBaseline"):
+    for name in ("Preprocess", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline"):
         arguments = steps[name]["Arguments"]
         assert arguments["NetworkConfig"] == {
             "EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True, "VpcConfig": vpc
@@ -80,10 +80,10 @@ def test_workshop_policy_names_every_unsecured_job(plain: dict[str, Any]) -> Non
     by_step: dict[str, list[str]] = {}
     for finding in findings:
         by_step.setdefault(finding.step, []).append(finding.pointer)
-    assert set(by_step) == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "CreateModel", "EndpointConfig"}
+    assert set(by_step) == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline", "CreateModel", "EndpointConfig"}
     assert "/Steps/0/Arguments/NetworkConfig/VpcConfig/Subnets" in by_step["Preprocess"]
     assert "/Steps/1/Arguments/ResourceConfig/VolumeKmsKeyId" in by_step["Train"]
-    assert "/Steps/4/Arguments/IfSteps/1/Arguments/IfSteps/1/Arguments/DataCaptureConfig/KmsKeyId" in by_step["EndpointConfig"]
+    assert "/Steps/5/Arguments/IfSteps/1/Arguments/IfSteps/1/Arguments/DataCaptureConfig/KmsKeyId" in by_step["EndpointConfig"]
 
 
 def resolve_pointer(document: Any, pointer: str) -> Any:

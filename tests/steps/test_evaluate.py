@@ -123,3 +123,21 @@ def test_monitoring_baseline_is_the_models_output_then_the_features(evaluated: P
     assert (baseline.iloc[:, 1:].to_numpy() == train.iloc[:, 1:].to_numpy()).all()  # features copied as they were
     report = json.loads((evaluated / "evaluation" / "evaluation.json").read_text())
     assert report["baseline_rows"] == 21000
+
+
+def test_predictions_are_the_model_quality_baselines_dataset(model_dir: Path, preprocessed: Path, tmp_path: Path) -> None:
+    """label,probability per test row: the model-quality baseline made from them has the
+    evaluation's own confusion matrix and AUC."""
+    import pandas as pd
+
+    from pipelines.monitor import model_quality
+
+    args = ["--model-dir", str(model_dir), "--test-dir", str(preprocessed / "test"), "--output-dir", str(tmp_path), "--predictions-dir", str(tmp_path / "predictions")]
+    assert evaluate.main(args) == 0
+    rows = pd.read_csv(tmp_path / "predictions" / "predictions.csv")
+    assert list(rows.columns) == ["label", "probability"] and len(rows) == 4500 and not list(tmp_path.joinpath("predictions").glob(".*"))
+    report = json.loads((tmp_path / "evaluation.json").read_text())["binary_classification_metrics"]
+    model_quality.baseline(tmp_path / "predictions", tmp_path / "quality", "probability", "label")
+    measured = json.loads((tmp_path / "quality" / "statistics.json").read_text())["binary_classification_metrics"]
+    assert measured["confusion_matrix"] == report["confusion_matrix"]
+    assert round(measured["auc"]["value"], 6) == report["auc"]["value"]

@@ -100,7 +100,7 @@ class Handler:
             return f"{tokens[0] if tokens else ''} is a property of {self.type} steps, but the local engine does not produce it; it produces {', '.join(sorted(self.properties))}"
         return None
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         """ListPipelineExecutionSteps' ``Metadata`` of a run of this type (botocore's
         PipelineExecutionStepMetadata: ``{"TrainingJob": {"Arn": ...}}``, ...)."""
         return {}

@@ -23,7 +23,7 @@ class ConditionHandler(Handler):
             return [Problem(here, "a Condition step needs a non-empty list of Conditions")]
         return [p for i, c in enumerate(conditions) for p in _check_condition(c, f"{here}/{i}")]
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         return {"Condition": {"Outcome": str(outcome.branch)}} if outcome.branch is not None else {}
 
     def run(self, job: StepRun) -> StepOutcome:
@@ -55,7 +55,7 @@ class FailHandler(Handler):
 
     type = "Fail"
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         return {"Fail": {"ErrorMessage": outcome.failure_reason}}
 
     def run(self, job: StepRun) -> StepOutcome:

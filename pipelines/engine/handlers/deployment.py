@@ -21,7 +21,7 @@ class ModelHandler(Handler):
     properties = frozenset({"ModelName", "ModelArn", "PrimaryContainer", "ExecutionRoleArn"})
     action = "CreateModel"
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         arn = outcome.properties.get("ModelArn")
         return {"Model": {"Arn": arn}} if arn else {}
 
@@ -45,7 +45,7 @@ class EndpointConfigHandler(Handler):
     properties = frozenset({"EndpointConfigName", "EndpointConfigArn", "ProductionVariants", "DataCaptureConfig"})
     action = "CreateEndpointConfig"
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         arn = outcome.properties.get("EndpointConfigArn")
         return {"EndpointConfig": {"Arn": arn}} if arn else {}
 
@@ -62,7 +62,7 @@ class EndpointHandler(Handler):
     properties = frozenset({"EndpointName", "EndpointArn", "EndpointStatus", "EndpointConfigName"})
     action = "Deployment"
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         arn = outcome.properties.get("EndpointArn")
         return {"Endpoint": {"Arn": arn}} if arn else {}
 

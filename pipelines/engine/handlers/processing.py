@@ -94,7 +94,7 @@ class ProcessingHandler(Handler):
             found += artifact("out", "DataSet", output.get("OutputName"), (output.get("S3Output") or {}).get("S3Uri"))
         return found
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         arn = outcome.properties.get("ProcessingJobArn")
         return {"ProcessingJob": {"Arn": arn}} if arn else {}
 

@@ -1,4 +1,4 @@
-"""``QualityCheck`` (DATA_QUALITY): SageMaker's QualityCheckStep, on the local analyzer.
+"""``QualityCheck`` (DATA_QUALITY, MODEL_QUALITY): SageMaker's QualityCheckStep, on the local analyzer.
 
 The step's arguments are the processing job of the model-monitor-analyzer image; here that
 image's program is ``python -m pipelines.monitor.analyzer``, driven by the same environment,
@@ -11,6 +11,10 @@ so the definition runs as written. Then the step's own fields, as SageMaker docu
   to ``constraint_violations.json``, and with ``FailOnViolation`` they fail the step;
 - ``BaselineUsedForDriftCheck*`` are the calculated files when ``RegisterNewBaseline`` is true,
   else the baseline the check used.
+
+MODEL_QUALITY (``ModelQualityCheckConfig``: a dataset of labels and probabilities) runs the
+model-quality analysis (``analysis_type`` in the environment, as the container reads it) and
+checks against the package's ``DriftCheckBaselines.ModelQuality``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ ANALYZER_IMAGE = "sagemaker-model-monitor-analyzer"
 PROGRAM = [sys.executable, "-m", "pipelines.monitor.analyzer"]
 
 
-def registered_baseline(home: Home, group: str) -> tuple[str, str] | None:
+CHECKS = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQuality"}  # check type: its DriftCheckBaselines key
+
+
+def registered_baseline(home: Home, group: str, check_type: str = "DATA_QUALITY") -> tuple[str, str] | None:
     """The drift-check baseline of the group's latest approved model package, if any."""
     from pipelines.registry.store import ModelRegistry
 
@@ -47,7 +54,7 @@ def registered_baseline(home: Home, group: str) -> tuple[str, str] | None:
         return None
     finally:
         registry.close()
-    quality = ((package or {}).get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    quality = ((package or {}).get("DriftCheckBaselines") or {}).get(CHECKS[check_type]) or {}
     statistics, constraints = (quality.get("Statistics") or {}).get("S3Uri"), (quality.get("Constraints") or {}).get("S3Uri")
     return (statistics, constraints) if statistics and constraints else None
 
@@ -64,18 +71,19 @@ class QualityCheckHandler(ProcessingHandler):
             found += artifact("out", "Baseline", key, properties.get(key))
         return found
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         """From the properties alone (a cache hit): the run itself sets the full Metadata."""
         keys = ("CalculatedBaselineStatistics", "CalculatedBaselineConstraints", "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints")
         found = {key: outcome.properties[key] for key in keys if key in outcome.properties}
         arn = outcome.properties.get("ProcessingJobArn")
-        return {"QualityCheck": {"CheckType": "DATA_QUALITY", **found, **({"CheckJobArn": arn} if arn else {})}}
+        check_type = (arguments.get("Environment") or {}).get("analysis_type") or "DATA_QUALITY"
+        return {"QualityCheck": {"CheckType": check_type, **found, **({"CheckJobArn": arn} if arn else {})}}
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
         here = f"{node.pointer}"
         problems = []
-        if node.step.get("CheckType") != "DATA_QUALITY":
-            problems.append(Problem(f"{here}/CheckType", f"only DATA_QUALITY checks run locally, not {node.step.get('CheckType')!r}"))
+        if node.step.get("CheckType") not in CHECKS:
+            problems.append(Problem(f"{here}/CheckType", f"only {' and '.join(CHECKS)} checks run locally, not {node.step.get('CheckType')!r}"))
         arguments = node.step.get("Arguments") or {}
         image = (arguments.get("AppSpecification") or {}).get("ImageUri")
         if not isinstance(image, str) or ANALYZER_IMAGE not in image:
@@ -98,7 +106,7 @@ class QualityCheckHandler(ProcessingHandler):
         if fields["SuppliedBaselineStatistics"] and fields["SuppliedBaselineConstraints"]:
             drift_baseline = (str(fields["SuppliedBaselineStatistics"]), str(fields["SuppliedBaselineConstraints"]))
         elif fields["ModelPackageGroupName"]:
-            drift_baseline = registered_baseline(job.home, str(fields["ModelPackageGroupName"]))
+            drift_baseline = registered_baseline(job.home, str(fields["ModelPackageGroupName"]), str(job.node.step.get("CheckType")))
         skip = _true(fields["SkipCheck"])
         if not skip and drift_baseline is None:
             return StepOutcome(FAILED, failure_reason="ClientError: SkipCheck is false but there is no baseline to check against: supply SuppliedBaselineStatistics/Constraints or approve a model package with drift-check baselines in the group")
@@ -137,6 +145,8 @@ class QualityCheckHandler(ProcessingHandler):
 
     def _check(self, job: StepRun, sandbox: Sandbox, baseline: tuple[str, str], fail_on_violation: bool) -> StepOutcome:
         environment = job.arguments.get("Environment") or {}
+        if job.node.step.get("CheckType") == "MODEL_QUALITY":
+            return self._check_model_quality(job, sandbox, baseline[1], fail_on_violation)
         local = job.job_dir / "drift-baseline"
         for uri, name in zip(baseline, (analyzer.STATISTICS, analyzer.CONSTRAINTS), strict=True):
             try:
@@ -163,6 +173,31 @@ class QualityCheckHandler(ProcessingHandler):
             listed = "; ".join(f"{v['feature_name']} {v['constraint_check_type']}" for v in result.violations[:10])
             return StepOutcome(FAILED, failure_reason=f"ClientError: Quality check failed with {len(result.violations)} violation(s): {listed}")
         return StepOutcome(SUCCEEDED, detail=result.message)
+
+
+    def _check_model_quality(self, job: StepRun, sandbox: Sandbox, constraints_uri: str, fail_on_violation: bool) -> StepOutcome:
+        """The dataset's metrics (the job just wrote them) against the drift-check constraints."""
+        from pipelines.monitor import quality
+
+        environment = job.arguments.get("Environment") or {}
+        local = job.job_dir / "drift-baseline"
+        try:
+            job.store.materialize(constraints_uri, local / "constraints")
+        except FileNotFoundError:
+            return StepOutcome(FAILED, failure_reason=f"ClientError: the drift-check baseline {constraints_uri} does not exist")
+        output = Path(sandbox.map(environment["output_path"]))
+        try:
+            constraints = json.loads(analyzer.baseline_file(local / "constraints", analyzer.CONSTRAINTS, constraints_uri).read_text())
+            metrics = json.loads((output / analyzer.STATISTICS).read_text())[quality.KEY]
+            violations = quality.check(metrics, constraints, constraints_uri)
+        except (analyzer.AnalysisFailed, quality.QualityFailed, json.JSONDecodeError) as exc:
+            return StepOutcome(FAILED, failure_reason=f"ClientError: {exc}")
+        (output / analyzer.VIOLATIONS).write_text(json.dumps({"violations": violations}, indent=2) + "\n")
+        job.log.write(f"check against {constraints_uri}: {len(violations)} violation(s)\n")
+        if violations and fail_on_violation:
+            listed = "; ".join(f"{v['metric_name']} {v['constraint_check_type']}" for v in violations[:10])
+            return StepOutcome(FAILED, failure_reason=f"ClientError: Quality check failed with {len(violations)} violation(s): {listed}")
+        return StepOutcome(SUCCEEDED, detail=f"{len(violations)} violation(s)")
 
 
 def _true(value: Any) -> bool:

@@ -24,7 +24,7 @@ class RegisterModelHandler(Handler):
             problems.append(Problem(f"{here}/InferenceSpecification/Containers", "at least one container is required"))
         return problems
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         arn = outcome.properties.get("ModelPackageArn")
         return {"RegisterModel": {"Arn": arn}} if arn else {}
 

@@ -57,7 +57,7 @@ class TrainingHandler(Handler):
             found += artifact("in", "DataSet", channel.get("ChannelName"), ((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri"))
         return found + artifact("out", "Model", "model", (properties.get("ModelArtifacts") or {}).get("S3ModelArtifacts"))
 
-    def metadata(self, outcome: StepOutcome) -> dict[str, Any]:
+    def metadata(self, outcome: StepOutcome, arguments: dict[str, Any]) -> dict[str, Any]:
         arn = outcome.properties.get("TrainingJobArn")
         return {"TrainingJob": {"Arn": arn}} if arn else {}
 

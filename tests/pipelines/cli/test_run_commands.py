@@ -34,7 +34,7 @@ def test_default_run_succeeds_and_reports_the_auc(first_run: dict) -> None:
     result = first_run["result"]
     assert result["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in result
     steps = {s["StepName"]: s for s in result["Steps"]}
-    assert [s for s in steps if steps[s]["StepStatus"] == "Succeeded"] == ["Preprocess", "Train", "Evaluate", "DataQualityBaseline", "CheckAuc", "Register", "CheckApproval"]
+    assert {s for s in steps if steps[s]["StepStatus"] == "Succeeded"} == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline", "CheckAuc", "Register", "CheckApproval"}
     auc = float(steps["CheckAuc"]["Detail"].split()[0])
     assert 0.75 < auc < 0.85
     assert steps["CheckAuc"]["Detail"].endswith("GreaterThanOrEqualTo 0.75: true")
@@ -182,3 +182,11 @@ def test_both_baselines_register_the_same_files(first_run: dict, home: Path, cap
         builtin, model_monitor = (package["DriftCheckBaselines"]["ModelDataQuality"][key]["S3Uri"] for package in packages)
         assert builtin != model_monitor and store.path(builtin).read_bytes() == store.path(model_monitor).read_bytes(), key
         assert [p["ModelMetrics"]["ModelDataQuality"][key]["S3Uri"] for p in packages] == [builtin, model_monitor]
+        # Model quality: the same metrics and constraints (the statistics carry their evaluation time).
+        builtin, model_monitor = (package["DriftCheckBaselines"]["ModelQuality"][key]["S3Uri"] for package in packages)
+        documents = [json.loads(store.path(uri).read_text()) for uri in (builtin, model_monitor)]
+        for document in documents:
+            document.get("dataset", {}).pop("evaluation_time", None)
+        assert builtin != model_monitor and documents[0] == documents[1], key
+        assert [p["ModelMetrics"]["ModelQuality"][key]["S3Uri"] for p in packages] == [builtin, model_monitor]
+    assert steps["ModelQualityBaseline"]["StepStatus"] == "Succeeded"

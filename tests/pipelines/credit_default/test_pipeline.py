@@ -42,8 +42,9 @@ def test_step_graph(nodes: dict[str, graph.Node]) -> None:
         "Train": ("Training", None, ["Preprocess"]),
         "Evaluate": ("Processing", None, ["Preprocess", "Train"]),
         "DataQualityBaseline": ("Processing", None, ["Evaluate"]),
+        "ModelQualityBaseline": ("Processing", None, ["Evaluate"]),
         "CheckAuc": ("Condition", None, ["Evaluate"]),
-        "Register": ("RegisterModel", "CheckAuc.if", ["CheckAuc", "DataQualityBaseline", "Evaluate", "Train"]),
+        "Register": ("RegisterModel", "CheckAuc.if", ["CheckAuc", "DataQualityBaseline", "ModelQualityBaseline", "Train"]),
         "CheckApproval": ("Condition", "CheckAuc.if", ["CheckAuc", "Register"]),
         "CreateModel": ("Model", "CheckApproval.if", ["CheckApproval", "Register", "Train"]),
         "EndpointConfig": ("EndpointConfig", "CheckApproval.if", ["CheckApproval", "CreateModel"]),
@@ -165,12 +166,12 @@ def test_training_uses_builtin_xgboost_with_string_hyperparameters(nodes: dict[s
 def test_registration_carries_metrics_and_baselines(nodes: dict[str, graph.Node]) -> None:
     register = nodes["Register"].step["Arguments"]
     assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
-    assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]["Std:Join"]["Values"][1] == "evaluation.json"
-    written = {"Get": "Steps.DataQualityBaseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"}
-    for key, document in (("DriftCheckBaselines", "ModelDataQuality"), ("ModelMetrics", "ModelDataQuality")):
-        quality = register[key][document]
-        assert quality["Statistics"]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [written, "statistics.json"]}}, key
-        assert quality["Constraints"]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [written, "constraints.json"]}}, key
+    for document, step in (("ModelDataQuality", "DataQualityBaseline"), ("ModelQuality", "ModelQualityBaseline")):
+        written = {"Get": f"Steps.{step}.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"}
+        for key in ("DriftCheckBaselines", "ModelMetrics"):
+            quality = register[key][document]
+            assert quality["Statistics"]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [written, "statistics.json"]}}, (key, document)
+            assert quality["Constraints"]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [written, "constraints.json"]}}, (key, document)
     assert register["InferenceSpecification"]["Containers"][0]["Environment"] == {}  # no script-mode variables
 
 
@@ -188,6 +189,14 @@ def test_builtin_baseline_runs_the_analyzer_bundle_on_the_evaluated_rows(nodes: 
     assert "sagemaker-scikit-learn" in container["ImageUri"]  # the stock image, not Model Monitor's analyzer
 
 
+def test_builtin_model_quality_baseline_measures_the_test_predictions(nodes: dict[str, graph.Node]) -> None:
+    arguments = nodes["ModelQualityBaseline"].step["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"] for i in arguments["ProcessingInputs"]}
+    assert inputs["baseline_dataset_input"]["S3Uri"] == {"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['predictions'].S3Output.S3Uri"}
+    assert Path(inputs["code"]["S3Uri"]).name == "monitor-analyzer.pyz"
+    assert arguments["AppSpecification"]["ContainerArguments"][:5] == ["quality-baseline", "--probability-attribute", "probability", "--ground-truth-attribute", "label"]
+
+
 def test_model_monitor_baseline_is_the_quality_check_step() -> None:
     rendered = definition.render(definition.build(definition.DEFAULT_MODULE, {"monitoring": "model-monitor"}))
     nodes = {node.name: node for node in graph.steps(rendered)}
@@ -200,6 +209,15 @@ def test_model_monitor_baseline_is_the_quality_check_step() -> None:
     drift = nodes["Register"].step["Arguments"]["DriftCheckBaselines"]["ModelDataQuality"]
     assert drift["Statistics"]["S3Uri"] == {"Get": "Steps.DataQualityBaseline.BaselineUsedForDriftCheckStatistics"}
     assert drift["Constraints"]["S3Uri"] == {"Get": "Steps.DataQualityBaseline.BaselineUsedForDriftCheckConstraints"}
+    quality = nodes["ModelQualityBaseline"].step
+    assert quality["Type"] == "QualityCheck" and quality["CheckType"] == "MODEL_QUALITY"
+    env = quality["Arguments"]["Environment"]  # what the SDK's ModelQualityCheckConfig sets for the container
+    assert {k: env[k] for k in ("analysis_type", "problem_type", "probability_attribute", "ground_truth_attribute", "probability_threshold_attribute")} == {
+        "analysis_type": "MODEL_QUALITY", "problem_type": "BinaryClassification", "probability_attribute": "probability",
+        "ground_truth_attribute": "label", "probability_threshold_attribute": "0.5",
+    }  # fmt: skip
+    drift = nodes["Register"].step["Arguments"]["DriftCheckBaselines"]["ModelQuality"]
+    assert drift["Constraints"]["S3Uri"] == {"Get": "Steps.ModelQualityBaseline.BaselineUsedForDriftCheckConstraints"}
 
 
 def test_unknown_monitoring_is_named() -> None:

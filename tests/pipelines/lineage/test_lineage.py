@@ -77,8 +77,8 @@ def test_the_endpoint_shows_the_whole_story(story: dict) -> None:
         jobs = {s["Metadata"]["ProcessingJob"]["Arn"] for e in records.list_executions() if ":pipeline/creditdefaultmonitoring/" in e["PipelineExecutionArn"]
                 for s in records.list_steps(e["PipelineExecutionArn"].rsplit("/", 1)[1])}  # fmt: skip
     assert monitoring and {m["Properties"]["ProcessingJobArn"] for m in monitoring} <= jobs  # each verdict names the monitoring pipeline's job
-    baseline_job = table[(table["Type"] == "ProcessingJob") & table["Name"].str.contains("baseline")]
-    assert len(baseline_job) == 1 and baseline_job.iloc[0]["Commit"] == "a" * 12  # the builtin analyzer made the baseline
+    baseline_jobs = table[(table["Type"] == "ProcessingJob") & table["Name"].str.contains("baseline")]
+    assert len(baseline_jobs) == 2 and all(baseline_jobs["Commit"] == "a" * 12)  # the builtin analyzer made both baselines (data, model quality)
     order = list(table["Type"])
     assert order.index("Commit") < order.index("TrainingJob") < order.index("ModelPackage") < order.index("Endpoint") < order.index("Report")
 

@@ -47,7 +47,7 @@ def rows() -> tuple[np.ndarray, np.ndarray]:
 def test_every_value_is_scikit_learns_on_the_same_rows(rows: tuple[np.ndarray, np.ndarray], threshold: float) -> None:
     labels, scores = rows
     found = quality.binary_classification_metrics(labels, scores, threshold)
-    predicted = (scores > threshold).astype(int)
+    predicted = (scores >= threshold).astype(int)
     (tn, fp), (fn, tp) = sk.confusion_matrix(labels, predicted)
     assert found["confusion_matrix"] == {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
     value = {name: entry["value"] for name, entry in found.items() if "value" in entry}
