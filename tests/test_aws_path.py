@@ -127,6 +127,7 @@ def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: 
     template's alarms watch."""
     import pandas as pd
 
+    from pipelines import graph
     from pipelines.engine.expressions import Scope
     from pipelines.monitor import analyzer, metrics
     from steps.preprocess import plain_decimals
@@ -191,7 +192,9 @@ def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: 
     capture_frame(plain_decimals(test.assign(EDUCATION=-test["EDUCATION"].astype(int))), tmp_path / "capture", datetime(2026, 11, 20, 12, tzinfo=timezone.utc), timedelta(minutes=59), endpoint="credit-default-staging")
     for path in (tmp_path / "capture").rglob("*.jsonl"):
         s3.upload_file(str(path), BUCKET, f"credit-default/data-capture/{path.relative_to(tmp_path / 'capture').as_posix()}")
-    arguments = Scope({**declared, **passed}, {}).resolve(definition["Steps"][0]["Arguments"], "/Steps/0/Arguments")
+    (step,) = [node for node in graph.steps(definition) if node.name == "MonitorDataQuality"]  # the branch MonitoringType=DataQuality takes
+    assert passed.get("MonitoringType", declared["MonitoringType"]) == "DataQuality"
+    arguments = Scope({**declared, **passed}, {}).resolve(step.step["Arguments"], f"{step.pointer}/Arguments")
     (code,) = [i["S3Input"] for i in arguments["ProcessingInputs"] if i["InputName"] == "code"]
     sandbox = tmp_path / "job"
     bucket, key = code["S3Uri"][len("s3://"):].split("/", 1)

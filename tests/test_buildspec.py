@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines import definition, jsonargs, policy
+from pipelines import definition, graph, jsonargs, policy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,8 +60,8 @@ def test_the_workshops_network_and_key_reach_the_definition_and_pass_the_policy(
         kwargs = jsonargs.parse_object(argv[argv.index("--kwargs") + 1].replace("/tmp/security.env", env_file), "--kwargs")
         document = definition.render(definition.build(module, kwargs))
         assert policy.audit(document, policy.Policy.load("workshop")) == [], module
-        vpc = document["Steps"][0]["Arguments"]["NetworkConfig"]["VpcConfig"]
-        assert vpc == {"Subnets": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1"]}, module
+        jobs = [node.step for node in graph.steps(document) if node.type == "Processing"]
+        assert jobs and all(job["Arguments"]["NetworkConfig"]["VpcConfig"] == {"Subnets": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1"]} for job in jobs), module
 
 
 def test_deployspec_runs_deploy_config_with_valid_options_then_deploys_its_files() -> None:

@@ -16,7 +16,7 @@ from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.monitor import analyzer, dataset
 from pipelines.monitor.scheduler import Monitor
-from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso, utcnow
+from pipelines.monitor.schedules import DEFAULT_OFFSETS, HOURLY, MonitoringStore, iso, parse_offset, utcnow
 from pipelines.monitoring.local import PipelineJob
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import deploy
@@ -70,32 +70,47 @@ def schedule() -> None:
     pass
 
 
+TYPES = {"data-quality": "DataQuality", "model-quality": "ModelQuality"}
+
+
 @schedule.command(
     "create",
-    help="Create a DataQuality monitoring schedule for an endpoint.",
-    epilog=f"Example:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics URI --baseline-constraints URI --cron '{HOURLY}'",
+    help="Create a monitoring schedule for an endpoint: data quality (the capture against a data-quality baseline) or model quality (captured predictions merged with ground truth, against model-quality constraints).",
+    epilog=(
+        f"Examples:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics URI --baseline-constraints URI --cron '{HOURLY}'"
+        "\n\n  mlops monitor schedule create --type model-quality --name credit-quality --endpoint credit-default-staging --baseline-statistics MQ_STATS_URI --baseline-constraints MQ_CONSTRAINTS_URI"
+    ),
 )
 @click.option("--name", required=True)
 @click.option("--endpoint", required=True)
-@click.option("--baseline-statistics", required=True, help="statistics.json (s3:// URI in the store, or a path)")
+@click.option("--type", "kind", type=click.Choice(list(TYPES)), default="data-quality", show_default=True, help="what the schedule monitors")
+@click.option("--baseline-statistics", required=True, help="statistics.json (s3:// URI in the store, or a path): the data-quality or the model-quality baseline's")
 @click.option("--baseline-constraints", required=True, help="constraints.json (s3:// URI in the store, or a path)")
 @click.option("--cron", "expression", default=HOURLY, show_default=True, help="cron(0 * ? * * *), cron(0 H ? * * *), cron(0 H/X ? * * *) or NOW")
 @click.option("--capture", default=None, help="the data-capture destination (default: the deployed endpoint's)")
+@click.option("--ground-truth", default=None, help="(model quality) the ground truth's prefix: labels under {prefix}/{endpoint}/yyyy/mm/dd/hh/ (default: beside the capture, .../ground-truth)")
 @click.option("--output", default=None, help="where reports go: {output}/{endpoint}/{schedule}/yyyy/mm/dd/hh/ (default: beside the capture, .../monitoring)")
-@click.option("--start-offset", default=None, help="DataAnalysisStartTime, e.g. -PT1H")
-@click.option("--end-offset", default=None, help="DataAnalysisEndTime, e.g. -PT0H")
+@click.option("--start-offset", default=None, help="DataAnalysisStartTime, e.g. -PT1H (model quality: -PT2H by default)")
+@click.option("--end-offset", default=None, help="DataAnalysisEndTime, e.g. -PT0H (model quality: -PT1H by default)")
 @click.option("--json", "as_json", is_flag=True, help="DescribeMonitoringSchedule's shape")
 @click.pass_obj
-def schedule_create(obj: Settings, name: str, endpoint: str, baseline_statistics: str, baseline_constraints: str, expression: str, capture: str | None, output: str | None, start_offset: str | None, end_offset: str | None, as_json: bool) -> None:
+def schedule_create(
+    obj: Settings, name: str, endpoint: str, kind: str, baseline_statistics: str, baseline_constraints: str, expression: str,
+    capture: str | None, ground_truth: str | None, output: str | None, start_offset: str | None, end_offset: str | None, as_json: bool,
+) -> None:  # fmt: skip
     if capture is None:
         try:
             capture = deploy.capture_of(obj.home, endpoint)
         except UsageError as exc:
             raise UsageError(f"--capture: {exc}; deploy it first, or give --capture") from exc
     output = output or deploy.monitoring_destination(capture)
+    if TYPES[kind] == "ModelQuality":
+        ground_truth = ground_truth or deploy.ground_truth_destination(capture)
+    elif ground_truth:
+        raise UsageError("--ground-truth is for --type model-quality")
     monitor = _monitor(obj)
     try:
-        described = monitor.schedules.create_schedule(name, endpoint, expression, capture, baseline_statistics, baseline_constraints, output, start_offset, end_offset)
+        described = monitor.schedules.create_schedule(name, endpoint, expression, capture, baseline_statistics, baseline_constraints, output, start_offset, end_offset, TYPES[kind], ground_truth)
     finally:
         monitor.close()
     _echo_json(described) if as_json else click.echo(f"created {described['MonitoringScheduleArn']} ({expression})")
@@ -198,7 +213,11 @@ def scheduler(obj: Settings, once: bool, interval: float, now_text: str | None, 
 
 @group.command(
     "run",
-    help="Run one monitoring execution now, on a window of your choice. Its scheduled time is --end; if that time already ran, this execution replaces it (a backfill, e.g. after capture arrived late).",
+    help=(
+        "Run one monitoring execution now, on a window of your choice. Its scheduled time is --end (model quality: --end plus the schedule's lag, "
+        "an hour by default); if that time already ran, this execution replaces it (a backfill, e.g. after capture or labels arrived late; "
+        "model quality then counts the labels collected until now)."
+    ),
     epilog="Example:\n\n  mlops monitor run --endpoint credit-default-staging --start 2026-11-20T12:00:00Z --end 2026-11-20T13:00:00Z",
 )
 @click.option("--endpoint", default=None, help="the endpoint whose schedule to use")
@@ -218,7 +237,10 @@ def run(obj: Settings, endpoint: str | None, schedule_name: str | None, start_te
             if len(candidates) != 1:
                 raise UsageError(f"{'endpoint ' + endpoint if endpoint else 'there'} has {len(candidates)} schedules ({', '.join(candidates) or 'none'}); pass --schedule")
             schedule_name = candidates[0]
-        outcome = monitor.execute(schedule_name, end, start, end, replace=True)
+        # The execution that analyses [start, end) is the one scheduled at end - the schedule's end offset.
+        row = monitor.schedules.schedule(schedule_name)
+        lag = parse_offset(row["end_offset"] or DEFAULT_OFFSETS[row["monitoring_type"]][1], "DataAnalysisEndTime")
+        outcome = monitor.execute(schedule_name, end - lag, start, end, replace=True)
     finally:
         monitor.close()
     _print_outcomes([outcome])
@@ -294,22 +316,61 @@ def alarm() -> None:
 
 @alarm.command(
     "create",
-    help="Alarm when the drift of a feature (or any: *) exceeds a threshold N executions in a row; retrain then.",
-    epilog="Example:\n\n  mlops monitor alarm create --name limit-drift --schedule credit-hourly --feature LIMIT_BAL --threshold 0.2 --periods 2",
+    help="Alarm when the drift of a feature (or any: *) exceeds a threshold N executions in a row, or (a model-quality schedule) when a metric such as auc falls below its threshold; retrain then.",
+    epilog=(
+        "Examples:\n\n  mlops monitor alarm create --name limit-drift --schedule credit-hourly --feature LIMIT_BAL --threshold 0.2 --periods 2"
+        "\n\n  mlops monitor alarm create --name auc-drop --schedule credit-quality --metric auc --threshold 0.7 --periods 2"
+    ),
 )
 @click.option("--name", required=True)
 @click.option("--schedule", "schedule_name", required=True)
-@click.option("--feature", default="*", show_default=True, help="a feature name, or * for any")
-@click.option("--threshold", type=float, default=0.1, show_default=True, help="feature_baseline_drift_<feature> above this breaches")
+@click.option("--feature", default=None, help="(data quality) a feature name, or * for any [default: *]")
+@click.option("--metric", default=None, help="(model quality) auc, accuracy, f1, precision, recall, ... (lower is worse), false_positive_rate, false_negative_rate (higher is worse)")
+@click.option("--threshold", type=float, default=None, help="drift above it breaches [default: 0.1]; a metric worse than it breaches [default: the schedule's constraint for it]")
 @click.option("--periods", type=click.IntRange(min=1), default=2, show_default=True, help="breaching executions in a row")
 @click.pass_obj
-def alarm_create(obj: Settings, name: str, schedule_name: str, feature: str, threshold: float, periods: int) -> None:
+def alarm_create(obj: Settings, name: str, schedule_name: str, feature: str | None, metric: str | None, threshold: float | None, periods: int) -> None:
+    from pipelines.monitor import quality
+
+    if feature and metric:
+        raise UsageError("give --feature (a data-quality schedule) or --metric (a model-quality schedule), not both")
     monitor = _monitor(obj)
     try:
-        created = monitor.schedules.create_alarm(name, schedule_name, feature, threshold, periods)
+        row = monitor.schedules.schedule(schedule_name)
+        if row["monitoring_type"] == "ModelQuality":
+            if not metric:
+                raise UsageError(f"{schedule_name} is a model-quality schedule: give --metric (e.g. auc)")
+            comparison = "GreaterThanThreshold" if metric in quality.HIGHER_IS_WORSE else "LessThanThreshold"
+            if threshold is None:
+                threshold = _constraint_threshold(monitor, row, metric)
+            created = monitor.schedules.create_alarm(name, schedule_name, metric, threshold, periods, comparison=comparison)
+            words = f"{metric} {'<' if comparison == 'LessThanThreshold' else '>'} {threshold}"
+        else:
+            if metric:
+                raise UsageError(f"{schedule_name} is a data-quality schedule: give --feature (or * for any)")
+            threshold = 0.1 if threshold is None else threshold
+            created = monitor.schedules.create_alarm(name, schedule_name, feature or "*", threshold, periods)
+            words = f"feature_baseline_drift_{feature or '*'} > {threshold}"
     finally:
         monitor.close()
-    click.echo(f"alarm {created['name']}: feature_baseline_drift_{feature} > {threshold} for {periods} execution(s) -> retrain")
+    click.echo(f"alarm {created['name']}: {words} for {periods} execution(s) -> retrain")
+
+
+def _constraint_threshold(monitor: Monitor, row: dict[str, Any], metric: str) -> float:
+    """The threshold the schedule's model-quality constraints set for ``metric``."""
+    import tempfile
+
+    from pipelines.monitor import quality
+
+    with tempfile.TemporaryDirectory(prefix="constraints-") as tmp:
+        try:
+            document = json.loads(monitor._local(row["constraints_uri"], Path(tmp), analyzer.CONSTRAINTS).read_text())
+        except (FileNotFoundError, analyzer.AnalysisFailed, ValueError) as exc:
+            raise UsageError(f"--threshold: none given and the schedule's constraints {row['constraints_uri']} cannot be read ({exc})") from exc
+    rule = (document.get(quality.CONSTRAINTS_KEY) or {}).get(metric) or {}
+    if not isinstance(rule.get("threshold"), (int, float)):
+        raise UsageError(f"--threshold: none given and {row['constraints_uri']} has no threshold for {metric}")
+    return float(rule["threshold"])
 
 
 @alarm.command("list", help="Alarms, their state and their decisions.", epilog="Example:\n\n  mlops monitor alarm list --json")
@@ -325,7 +386,8 @@ def alarm_list(obj: Settings, as_json: bool) -> None:
         _echo_json(items)
         return
     for item in items:
-        click.echo(f"{item['name']:<20} {item['state']:<6} {item['schedule']}: drift of {item['feature']} > {item['threshold']} x{item['periods']}")
+        rule = f"{item['feature']} < {item['threshold']}" if item["comparison"] == "LessThanThreshold" else f"drift of {item['feature']} > {item['threshold']}"
+        click.echo(f"{item['name']:<20} {item['state']:<6} {item['schedule']}: {rule} x{item['periods']}")
         for decision in item["decisions"]:
             click.echo(f"    {decision['time']} {decision['decision']}: {decision['reason']}" + (f" ({decision['pipeline_execution_arn']})" if decision["pipeline_execution_arn"] else ""))
 
@@ -356,3 +418,42 @@ def report_paths(obj: Settings, schedule_name: str) -> None:
             click.echo(f"latest:   {monitor.local_path(latest[0]['ReportUri']) / 'report.html'}")
     finally:
         monitor.close()
+
+
+# -- ground truth ----------------------------------------------------------------------------
+@group.group("ground-truth", help="Ground truth for model-quality monitoring, in SageMaker's layout.", epilog="Example:\n\n  mlops monitor ground-truth upload labels.csv --endpoint credit-default-staging")
+def ground_truth_group() -> None:
+    pass
+
+
+@ground_truth_group.command(
+    "upload",
+    help="Write labels (a CSV of inference id and label, or ground-truth JSON Lines) as one ground-truth file under {prefix}/{endpoint}/yyyy/mm/dd/hh/, the hour they were collected.",
+    epilog="Example:\n\n  mlops monitor ground-truth upload labels.csv --endpoint credit-default-staging --collected-at 2026-11-20T14:05:00Z",
+)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--endpoint", required=True, help="the endpoint whose predictions these label")
+@click.option("--ground-truth", "prefix", default=None, help="the ground truth's prefix (default: beside the endpoint's capture, .../ground-truth)")
+@click.option("--collected-at", default=None, help="when the labels were collected (ISO-8601; default now): the hour folder")
+@click.pass_obj
+def ground_truth_upload(obj: Settings, file: Path, endpoint: str, prefix: str | None, collected_at: str | None) -> None:
+    from pipelines.monitor import ground_truth
+
+    labels = ground_truth.read(file)
+    if prefix is None:
+        try:
+            prefix = deploy.ground_truth_destination(deploy.capture_of(obj.home, endpoint))
+        except UsageError as exc:
+            raise UsageError(f"--ground-truth: {exc}; give --ground-truth") from exc
+    if not is_s3(prefix):
+        raise UsageError(f"--ground-truth {prefix!r}: an s3:// prefix (in the local store, or on AWS) is expected")
+    uri = ground_truth.key(prefix, endpoint, _moment(collected_at, "--collected-at") or utcnow())
+    store = obj.home.objects()
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".jsonl") as handle:
+        handle.write(ground_truth.body(labels))
+        handle.flush()
+        store.put_file(Path(handle.name), uri)
+    click.echo(f"{len(labels)} label(s) -> {uri}")
+

@@ -159,7 +159,10 @@ def run_quality(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
     if scheduled is None:
         raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
     start, end = window(scheduled, args.start_offset, args.end_offset)
-    until = max(end, scheduled)
+    until = dataset.parse_time(args.ground_truth_until) if args.ground_truth_until else scheduled
+    if until is None:
+        raise JobFailed(f"--ground-truth-until {args.ground_truth_until!r} is not an ISO-8601 time")
+    until = max(until, end)
     with tempfile.TemporaryDirectory(prefix="model-quality-") as tmp:
         work = Path(tmp)
         constraints = baseline_file(objects, args.constraints, analyzer.CONSTRAINTS, work / "baseline")
@@ -225,7 +228,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     quality_run.add_argument("--capture", required=True, help="s3://.../data-capture/ENDPOINT")
     quality_run.add_argument("--ground-truth", required=True, help="s3://.../ground-truth/ENDPOINT (yyyy/mm/dd/hh folders of when labels were collected)")
     quality_run.add_argument("--scheduled-time", required=True)
-    quality_run.add_argument("--start-offset", default="-PT2H", help="the window's start; labels collected until the scheduled time count")
+    quality_run.add_argument("--start-offset", default="-PT2H", help="the window's start; labels collected from it until the scheduled time count")
+    quality_run.add_argument("--ground-truth-until", default="", help="count labels collected until then instead (ISO-8601; a backfill passes the time it runs)")
     quality_run.add_argument("--end-offset", default="-PT1H")
     quality_run.add_argument("--constraints", required=True, help="the model-quality constraints.json: s3://... (the object or its folder) or a local path")
     quality_run.add_argument("--probability-index", type=int, default=0, help="which value of the endpoint's CSV output is the probability")

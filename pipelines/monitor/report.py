@@ -182,3 +182,35 @@ def timeline(path: Path, schedule: str, endpoint: str, executions: list[dict[str
     )
     write_text_atomic(path, _page(f"{schedule} timeline", body))
     return path
+
+
+QUALITY_METRICS = ("auc", "accuracy", "precision", "recall", "f1", "false_positive_rate")
+
+
+def quality_timeline(path: Path, schedule: str, endpoint: str, executions: list[dict[str, Any]], constraints: dict[str, Any], baseline: dict[str, float]) -> Path:
+    """``timeline.html`` of a model-quality schedule: each metric over the executions, with the
+    baseline's value and the constraint's threshold drawn."""
+    rows = "".join(
+        f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{_status_badge(e['MonitoringExecutionStatus'])}</td>"
+        f"<td class=num>{_fmt(e.get('Metrics', {}).get('auc'))}</td><td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
+        for e in executions
+    )
+    cards = []
+    for name in QUALITY_METRICS:
+        points = [(e["ScheduledTime"], e.get("Metrics", {}).get(name)) for e in executions]
+        rule = constraints.get(name) or {}
+        threshold = rule.get("threshold") if isinstance(rule.get("threshold"), (int, float)) else None
+        lower_is_worse = rule.get("comparison_operator", "LessThanThreshold").startswith("LessThan")
+        chart = _line_chart(name, points, threshold, name, baseline.get(name))
+        if chart:
+            worse = "below" if lower_is_worse else "above"
+            cards.append(f'<div class="card"><h3>{html.escape(name)}</h3><div class=muted>dashed: baseline and threshold (a violation {worse} it)</div>{chart}</div>')
+    body = (
+        f"<h1>Model quality over time: {html.escape(endpoint)} / {html.escape(schedule)}</h1>"
+        f"<p class=muted>{len(executions)} executions: captured predictions merged with their ground truth, against the baseline.</p>"
+        f"<h2>Executions</h2><table><tr><th>scheduled</th><th>status</th><th>AUC</th><th>violations</th><th>failure</th></tr>{rows}</table>"
+        f'<h2>Metrics</h2><div class="grid">{"".join(cards)}</div>'
+    )
+    write_text_atomic(path, _page(f"{schedule} model quality", body))
+    return path
+

@@ -58,6 +58,9 @@ class Window:
     statistics_uri: str
     constraints_uri: str
     output_uri: str  # files go to {output_uri}/{endpoint}/{schedule}/yyyy/mm/dd/hh/
+    monitoring_type: str = "DataQuality"  # or ModelQuality
+    ground_truth_uri: str = ""  # (ModelQuality) labels under {ground_truth_uri}/{endpoint}/yyyy/mm/dd/hh/
+    ground_truth_until: datetime | None = None  # (ModelQuality) labels collected until then; None: until `scheduled`
 
     @property
     def report_uri(self) -> str:
@@ -142,11 +145,13 @@ class Monitor:
         ``replace``, again if that time already ran (a backfill: capture that arrived late)."""
         row = self.schedules.schedule(schedule)
         if start is None or end is None:
-            start, end = window(Cron.parse(row["expression"]), scheduled, row["start_offset"], row["end_offset"])
+            start, end = window(Cron.parse(row["expression"]), scheduled, row["start_offset"], row["end_offset"], row["monitoring_type"])
         execution_id = self.schedules.start_execution(schedule, scheduled, start, end, replace=replace)
         if execution_id is None:
             raise Conflict(f"{schedule} at {iso(scheduled)} is running now" if replace else f"{schedule} already ran at {iso(scheduled)}; mlops monitor run runs it again")
-        target = Window(row["endpoint"], schedule, scheduled, start, end, row["capture_uri"], row["statistics_uri"], row["constraints_uri"], row["output_uri"])
+        # A backfill runs now: it counts the labels collected until now, late ones included.
+        until = utcnow() if replace and row["monitoring_type"] == "ModelQuality" else None
+        target = Window(row["endpoint"], schedule, scheduled, start, end, row["capture_uri"], row["statistics_uri"], row["constraints_uri"], row["output_uri"], row["monitoring_type"], row["ground_truth_uri"] or "", until)
         try:
             outcome = self.job.run(target)
         except BaseException as exc:  # the execution does not stay InProgress for ever
@@ -178,7 +183,28 @@ class Monitor:
         executions = self.schedules.list_executions(schedule, ascending=True)
         folder = self.local_path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{schedule}")
         folder.mkdir(parents=True, exist_ok=True)
+        if row["monitoring_type"] == "ModelQuality":
+            report.quality_timeline(folder / "timeline.html", schedule, row["endpoint"], executions, *self._quality_baseline(row))
+            return
         report.timeline(folder / "timeline.html", schedule, row["endpoint"], executions, *self._baseline_facts(row))
+
+    def _quality_baseline(self, row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
+        """The model-quality constraints and the baseline's metric values, for the timeline."""
+        import json
+
+        from pipelines.monitor import quality
+
+        with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
+            try:
+                constraints = json.loads(self._local(row["constraints_uri"], Path(tmp) / "c", analyzer.CONSTRAINTS).read_text()).get(quality.CONSTRAINTS_KEY) or {}
+            except (FileNotFoundError, analyzer.AnalysisFailed, ValueError):
+                constraints = {}
+            try:
+                statistics = json.loads(self._local(row["statistics_uri"], Path(tmp) / "s", analyzer.STATISTICS).read_text())
+                values = quality.scalar_metrics(statistics.get(quality.KEY) or {})
+            except (FileNotFoundError, analyzer.AnalysisFailed, ValueError):
+                values = {}
+        return constraints, values
 
     def _baseline_facts(self, row: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
         """Each feature's drift threshold and baseline mean, for the timeline."""
@@ -209,7 +235,7 @@ class Monitor:
             if not in_breach:
                 if alarm["state"] != "OK":
                     self.schedules.set_alarm_state(alarm["name"], "OK")
-                    self.schedules.record_decision(alarm["name"], "OK", "drift back under the threshold")
+                    self.schedules.record_decision(alarm["name"], "OK", "back within the threshold")
                 continue
             reason = f"{breaches[0]} over the last {alarm['periods']} execution(s)"
             if alarm["state"] == "ALARM":
@@ -225,6 +251,14 @@ class Monitor:
     @staticmethod
     def _breach(alarm: dict[str, Any], metrics: dict[str, float]) -> str | None:
         """Why this execution's metrics breach the alarm, or None."""
+        if alarm.get("comparison") == "LessThanThreshold" or alarm["feature"] in metrics:  # a model-quality metric
+            value = metrics.get(alarm["feature"])
+            if value is None:
+                return None
+            below = alarm.get("comparison") == "LessThanThreshold"
+            if (value < alarm["threshold"]) if below else (value > alarm["threshold"]):
+                return f"{alarm['feature']} = {value:.4f} {'<' if below else '>'} {alarm['threshold']}"
+            return None
         prefix = "feature_baseline_drift_"
         drifts = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}
         if alarm["feature"] != "*":

@@ -24,6 +24,16 @@ from pipelines.local.home import Home
 from pipelines.monitor.objects import split
 
 HOURLY = "cron(0 * ? * * *)"
+TYPES = ("DataQuality", "ModelQuality")
+# Model quality by default looks at the hour before last: labels get an hour to arrive.
+DEFAULT_OFFSETS = {"DataQuality": ("-PT1H", "-PT0H"), "ModelQuality": ("-PT2H", "-PT1H")}
+COMPARISONS = ("GreaterThanThreshold", "LessThanThreshold")
+_COLUMNS = {  # added after the first release: (table, column, definition)
+    ("monitoring_executions", "job_arn"): "TEXT",
+    ("schedules", "monitoring_type"): "TEXT NOT NULL DEFAULT 'DataQuality'",
+    ("schedules", "ground_truth_uri"): "TEXT",
+    ("alarms", "comparison"): "TEXT NOT NULL DEFAULT 'GreaterThanThreshold'",
+}
 _CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
 _OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
 
@@ -32,7 +42,8 @@ CREATE TABLE IF NOT EXISTS schedules (
     name TEXT PRIMARY KEY, endpoint TEXT NOT NULL, expression TEXT NOT NULL,
     start_offset TEXT, end_offset TEXT, status TEXT NOT NULL,
     capture_uri TEXT NOT NULL, statistics_uri TEXT NOT NULL, constraints_uri TEXT NOT NULL,
-    output_uri TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL
+    output_uri TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL,
+    monitoring_type TEXT NOT NULL DEFAULT 'DataQuality', ground_truth_uri TEXT
 );
 CREATE TABLE IF NOT EXISTS monitoring_executions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, schedule TEXT NOT NULL, scheduled_time TEXT NOT NULL,
@@ -42,7 +53,8 @@ CREATE TABLE IF NOT EXISTS monitoring_executions (
 );
 CREATE TABLE IF NOT EXISTS alarms (
     name TEXT PRIMARY KEY, schedule TEXT NOT NULL, feature TEXT NOT NULL, threshold REAL NOT NULL,
-    periods INTEGER NOT NULL, action TEXT NOT NULL, state TEXT NOT NULL, created TEXT NOT NULL
+    periods INTEGER NOT NULL, action TEXT NOT NULL, state TEXT NOT NULL, created TEXT NOT NULL,
+    comparison TEXT NOT NULL DEFAULT 'GreaterThanThreshold'
 );
 CREATE TABLE IF NOT EXISTS alarm_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, alarm TEXT NOT NULL, time TEXT NOT NULL,
@@ -111,22 +123,23 @@ def parse_offset(text: str, what: str) -> timedelta:
     return -delta if match["sign"] == "-" else delta
 
 
-def window(expression: Cron, scheduled: datetime, start_offset: str | None, end_offset: str | None) -> tuple[datetime, datetime]:
-    """The data an execution analyses: by default the previous full hour."""
-    if start_offset and end_offset:
-        return scheduled + parse_offset(start_offset, "DataAnalysisStartTime"), scheduled + parse_offset(end_offset, "DataAnalysisEndTime")
-    return scheduled - timedelta(hours=1), scheduled
+def window(expression: Cron, scheduled: datetime, start_offset: str | None, end_offset: str | None, monitoring_type: str = "DataQuality") -> tuple[datetime, datetime]:
+    """The data an execution analyses: by default the previous full hour (model quality: the
+    hour before that, so its labels had an hour to arrive)."""
+    start_offset, end_offset = (start_offset, end_offset) if start_offset and end_offset else DEFAULT_OFFSETS[monitoring_type]
+    return scheduled + parse_offset(start_offset, "DataAnalysisStartTime"), scheduled + parse_offset(end_offset, "DataAnalysisEndTime")
 
 
 class MonitoringStore(Database):
     def __init__(self, home: Home) -> None:
         self.home = home
         super().__init__(home.monitoring_db, SCHEMA)
-        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(monitoring_executions)")}
-        if "job_arn" not in columns:  # a home from before the monitoring pipeline ran the executions
+        for (table, column), definition in _COLUMNS.items():  # a home from an earlier release
+            if column in {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                continue
             try:
                 with self._write() as db:
-                    db.execute("ALTER TABLE monitoring_executions ADD COLUMN job_arn TEXT")
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             except sqlite3.OperationalError as exc:
                 if "duplicate column" not in str(exc):  # another process added it meanwhile
                     raise
@@ -135,7 +148,20 @@ class MonitoringStore(Database):
         return self.home.arn("monitoring-schedule", name)
 
     # -- schedules --------------------------------------------------------------------------
-    def create_schedule(self, name: str, endpoint: str, expression: str, capture_uri: str, statistics_uri: str, constraints_uri: str, output_uri: str, start_offset: str | None = None, end_offset: str | None = None) -> dict[str, Any]:
+    def create_schedule(
+        self, name: str, endpoint: str, expression: str, capture_uri: str, statistics_uri: str, constraints_uri: str, output_uri: str,
+        start_offset: str | None = None, end_offset: str | None = None, monitoring_type: str = "DataQuality", ground_truth_uri: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A schedule of ``monitoring_type`` DataQuality (capture against a data-quality
+        baseline) or ModelQuality (captured predictions merged with ground truth under
+        ``ground_truth_uri``, against model-quality constraints; ``statistics_uri`` then is the
+        model-quality baseline's statistics, drawn in the timeline)."""
+        if monitoring_type not in TYPES:
+            raise UsageError(f"monitoring type {monitoring_type!r} is not one of {', '.join(TYPES)}")
+        if monitoring_type == "ModelQuality" and not ground_truth_uri:
+            raise UsageError("a ModelQuality schedule needs the ground truth's S3 prefix (mlops monitor ground-truth upload writes there)")
+        if monitoring_type == "DataQuality" and ground_truth_uri:
+            raise UsageError("ground truth is for ModelQuality schedules; a DataQuality schedule reads the capture alone")
         for field, value, shape in (("schedule name", name, "MonitoringScheduleName"), ("endpoint", endpoint, "EndpointName")):
             problem = shapes.name_problem(value, shape)
             if problem:
@@ -152,7 +178,8 @@ class MonitoringStore(Database):
                 raise UsageError("DataAnalysisStartTime must come before DataAnalysisEndTime")
             if end - begin > timedelta(hours=24):
                 raise UsageError("DataAnalysisEndTime must not follow DataAnalysisStartTime by more than 24 hours")
-        for field, value in (("capture", capture_uri), ("baseline statistics", statistics_uri), ("baseline constraints", constraints_uri), ("output", output_uri)):
+        uris = (("capture", capture_uri), ("baseline statistics", statistics_uri), ("baseline constraints", constraints_uri), ("output", output_uri), ("ground truth", ground_truth_uri))
+        for field, value in [(f, v) for f, v in uris if v is not None]:
             try:
                 split(value)
             except ValueError as exc:
@@ -161,8 +188,9 @@ class MonitoringStore(Database):
         try:
             with self._write() as db:
                 db.execute(
-                    "INSERT INTO schedules VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (name, endpoint, cron.expression, start_offset, end_offset, "Scheduled", capture_uri, statistics_uri, constraints_uri, output_uri, now, now),
+                    "INSERT INTO schedules (name, endpoint, expression, start_offset, end_offset, status, capture_uri, statistics_uri, constraints_uri, output_uri, "
+                    "created, modified, monitoring_type, ground_truth_uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (name, endpoint, cron.expression, start_offset, end_offset, "Scheduled", capture_uri, statistics_uri, constraints_uri, output_uri, now, now, monitoring_type, ground_truth_uri),
                 )
         except sqlite3.IntegrityError as exc:
             raise AlreadyExists(f"a monitoring schedule named {name!r} already exists") from exc
@@ -183,11 +211,14 @@ class MonitoringStore(Database):
         config: dict[str, Any] = {"ScheduleExpression": row["expression"]}
         if row["start_offset"]:
             config.update({"DataAnalysisStartTime": row["start_offset"], "DataAnalysisEndTime": row["end_offset"]})
+        environment = {"dataset_source": row["capture_uri"]}
+        if row["monitoring_type"] == "ModelQuality":
+            environment.update(analysis_type="MODEL_QUALITY", problem_type="BinaryClassification", ground_truth_source=row["ground_truth_uri"])
         described = {
             "MonitoringScheduleArn": self.arn(name),
             "MonitoringScheduleName": name,
             "MonitoringScheduleStatus": row["status"],
-            "MonitoringType": "DataQuality",
+            "MonitoringType": row["monitoring_type"],
             "CreationTime": row["created"],
             "LastModifiedTime": row["modified"],
             "EndpointName": row["endpoint"],
@@ -200,7 +231,7 @@ class MonitoringStore(Database):
                     "MonitoringAppSpecification": {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.analyzer)"},
                     "MonitoringResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
                     "RoleArn": f"arn:aws:iam::{self.home.account}:role/SageMakerExecutionRole",
-                    "Environment": {"dataset_source": row["capture_uri"]},
+                    "Environment": environment,
                 },
             },
         }
@@ -219,7 +250,7 @@ class MonitoringStore(Database):
                 "EndpointName": r["endpoint"],
                 "CreationTime": r["created"],
                 "LastModifiedTime": r["modified"],
-                "MonitoringType": "DataQuality",
+                "MonitoringType": r["monitoring_type"],
             }
             for r in rows
         ]
@@ -269,25 +300,40 @@ class MonitoringStore(Database):
         """ListMonitoringExecutions' MonitoringExecutionSummaries (newest first unless ``ascending``)."""
         order = "ASC" if ascending else "DESC"
         rows = self._db.execute(
-            f"SELECT e.*, s.endpoint FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE ? IS NULL OR e.schedule=? ORDER BY e.scheduled_time {order} LIMIT ?",
+            f"SELECT e.*, s.endpoint, s.monitoring_type FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE ? IS NULL OR e.schedule=? ORDER BY e.scheduled_time {order} LIMIT ?",
             (schedule, schedule, limit),
         ).fetchall()
         return [_summary(r, self.home) for r in rows]
 
     def execution(self, execution_id: int) -> dict[str, Any]:
-        row = self._db.execute("SELECT e.*, s.endpoint FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE e.id=?", (execution_id,)).fetchone()
+        row = self._db.execute("SELECT e.*, s.endpoint, s.monitoring_type FROM monitoring_executions e JOIN schedules s ON s.name=e.schedule WHERE e.id=?", (execution_id,)).fetchone()
         if row is None:
             raise NotFound(f"no monitoring execution {execution_id}")
         return _summary(row, self.home)
 
     # -- alarms -----------------------------------------------------------------------------
-    def create_alarm(self, name: str, schedule: str, feature: str, threshold: float, periods: int, action: str = "retrain") -> dict[str, Any]:
-        self._row(schedule)
+    def create_alarm(self, name: str, schedule: str, feature: str, threshold: float, periods: int, action: str = "retrain", comparison: str = "GreaterThanThreshold") -> dict[str, Any]:
+        """An alarm on a DataQuality schedule's ``feature`` drift (``*``: any feature), or on a
+        ModelQuality schedule's metric (``feature`` is then the metric's name, e.g. ``auc``)."""
+        row = self._row(schedule)
         if periods < 1:
             raise UsageError("an alarm's periods must be at least 1")
+        if comparison not in COMPARISONS:
+            raise UsageError(f"comparison {comparison!r} is not one of {', '.join(COMPARISONS)}")
+        if row["monitoring_type"] == "ModelQuality":
+            from pipelines.monitor import quality
+
+            known = (*quality.LOWER_IS_WORSE, *quality.HIGHER_IS_WORSE)
+            if feature not in known:
+                raise UsageError(f"{schedule} is a ModelQuality schedule: alarm on one of its metrics ({', '.join(known)}), not {feature!r}")
+        elif comparison != "GreaterThanThreshold":
+            raise UsageError(f"{schedule} is a DataQuality schedule: its alarms fire when a feature's drift is GreaterThanThreshold")
         try:
             with self._write() as db:
-                db.execute("INSERT INTO alarms VALUES (?,?,?,?,?,?,?,?)", (name, schedule, feature, threshold, periods, action, "OK", iso(utcnow())))
+                db.execute(
+                    "INSERT INTO alarms (name, schedule, feature, threshold, periods, action, state, created, comparison) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (name, schedule, feature, threshold, periods, action, "OK", iso(utcnow()), comparison),
+                )
         except sqlite3.IntegrityError as exc:
             raise AlreadyExists(f"an alarm named {name!r} already exists") from exc
         return self.alarm(name)
@@ -328,7 +374,7 @@ def _summary(row: sqlite3.Row, home: Home) -> dict[str, Any]:
         "MonitoringExecutionStatus": row["status"],
         "ProcessingJobArn": row["job_arn"] or home.arn("processing-job", f"model-monitoring-{row['id']:012d}"),
         "EndpointName": row["endpoint"],
-        "MonitoringType": "DataQuality",
+        "MonitoringType": row["monitoring_type"],
         "FailureReason": row["failure_reason"],
         "ExecutionId": row["id"],
         "ReportUri": row["report_uri"],

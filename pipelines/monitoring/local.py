@@ -23,7 +23,7 @@ from pipelines.monitor.scheduler import JobOutcome, Window
 from pipelines.monitor.schedules import iso
 
 MODULE = "pipelines.monitoring.pipeline"
-STEP = "MonitorDataQuality"
+STEPS = {"DataQuality": "MonitorDataQuality", "ModelQuality": "MonitorModelQuality"}
 
 
 def offset(moment: datetime, scheduled: datetime) -> str:
@@ -65,6 +65,9 @@ class PipelineJob:
             "StartOffset": offset(window.start, window.scheduled),
             "EndOffset": offset(window.end, window.scheduled),
             "PublishMetrics": "false",  # no CloudWatch here: the metrics stay in cloudwatch_metrics.json
+            "MonitoringType": window.monitoring_type,
+            **({"GroundTruthUri": window.ground_truth_uri.rstrip("/")} if window.ground_truth_uri else {}),
+            **({"GroundTruthUntil": iso(window.ground_truth_until)} if window.ground_truth_until else {}),
         }
 
     def run(self, window: Window) -> JobOutcome:
@@ -73,7 +76,7 @@ class PipelineJob:
         result = local_run.run(self.home, document, name, self.parameters(window), None, description=description, max_parallel=1, bundled_data=False, use_cache=False, tracking="off")
         with Records(self.home) as records:
             steps = records.list_steps(result.execution_id)
-            properties = records.step_properties(result.execution_id, STEP) or {}
+            properties = records.step_properties(result.execution_id, STEPS[window.monitoring_type]) or {}
         job_arn = next((s["Metadata"]["ProcessingJob"]["Arn"] for s in steps if "ProcessingJob" in s.get("Metadata", {})), None)
         if result.status != "Succeeded":
             reason = properties.get("ExitMessage") or result.failure_reason or f"{name} execution {result.execution_id} ended {result.status}"

@@ -1,5 +1,12 @@
 """The monitoring pipeline: one window of an endpoint's capture against its baseline.
 
+``MonitoringType`` picks the analysis: ``DataQuality`` (the default: the capture's inputs and
+outputs against the data-quality baseline) or ``ModelQuality`` (the captured predictions merged
+with the ground truth collected under ``{GroundTruthUri}/{endpoint}/yyyy/mm/dd/hh/`` from the
+window's start until the scheduled time, or ``GroundTruthUntil`` for a backfill, against the
+model-quality constraints), one ProcessingStep each behind a
+condition, so one pipeline serves both kinds of schedule.
+
 Model Monitor is closed to new customers since 2026-07-30; this pipeline does what its hourly
 schedule did, with the project's own analyzer (``pipelines/monitor/job.py``, run from the
 analyzer bundle on SageMaker's stock scikit-learn image). One ProcessingStep reads the capture
@@ -64,9 +71,10 @@ def get_pipeline(
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+    from sagemaker.core.workflow.conditions import ConditionEquals
     from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import ParameterString
-    from sagemaker.mlops.workflow import Pipeline, ProcessingStep
+    from sagemaker.mlops.workflow import ConditionStep, Pipeline, ProcessingStep
 
     default_bucket = default_bucket or f"sagemaker-{region}-mlops"
     role = role or f"arn:{'aws-cn' if region.startswith('cn-') else 'aws'}:iam::000000000000:role/SageMakerExecutionRole"
@@ -94,6 +102,10 @@ def get_pipeline(
     end_offset = ParameterString("EndOffset", default_value="-PT0H")
     publish = ParameterString("PublishMetrics", default_value="true")
     instance_type = ParameterString("ProcessingInstanceType", default_value="ml.m5.xlarge")
+    monitoring_type = ParameterString("MonitoringType", default_value="DataQuality", enum_values=["DataQuality", "ModelQuality"])
+    ground_truth = ParameterString("GroundTruthUri", default_value=f"{s3_root}/ground-truth")
+    threshold = ParameterString("ProbabilityThreshold", default_value="0.5")
+    until = ParameterString("GroundTruthUntil", default_value="")  # empty: labels collected until ScheduledTime
 
     analyzer = ScriptProcessor(
         role=role,
@@ -107,32 +119,40 @@ def get_pipeline(
         volume_kms_key=security.kms_key,
         output_kms_key=security.kms_key,
     )
-    step = ProcessingStep(
+    code = code_assets.bundle_uri(default_bucket, prefix)
+    # The hour's folder goes under the schedule's prefix, uploaded by SageMaker with the job's
+    # output key; the other hours' folders stay.
+    outputs = [ProcessingOutput(output_name="monitoring", s3_output=ProcessingS3Output(s3_uri=Join(on="/", values=[output, endpoint, schedule]), local_path=OUTPUT, s3_upload_mode="EndOfJob"))]
+    window = ["--scheduled-time", scheduled_time, "--start-offset", start_offset, "--end-offset", end_offset]
+    common = ["--output", OUTPUT, "--endpoint", endpoint, "--schedule", schedule, "--publish-metrics", publish, "--message", EXIT_MESSAGE]
+    data_quality = ProcessingStep(
         name="MonitorDataQuality",
         step_args=analyzer.run(
-            code=code_assets.bundle_uri(default_bucket, prefix),
-            # The hour's folder goes under the schedule's prefix, uploaded by SageMaker with the
-            # job's output key; the other hours' folders stay.
-            outputs=[ProcessingOutput(output_name="monitoring", s3_output=ProcessingS3Output(s3_uri=Join(on="/", values=[output, endpoint, schedule]), local_path=OUTPUT, s3_upload_mode="EndOfJob"))],
+            code=code,
+            outputs=outputs,
+            arguments=["monitor", "--capture", Join(on="/", values=[capture, endpoint]), *window, "--statistics", statistics, "--constraints", constraints, *common],
+        ),
+    )
+    model_quality = ProcessingStep(
+        name="MonitorModelQuality",
+        step_args=analyzer.run(
+            code=code,
+            outputs=outputs,
             arguments=[
-                "monitor",
-                "--capture", Join(on="/", values=[capture, endpoint]),
-                "--scheduled-time", scheduled_time,
-                "--start-offset", start_offset,
-                "--end-offset", end_offset,
-                "--statistics", statistics,
-                "--constraints", constraints,
-                "--output", OUTPUT,
-                "--endpoint", endpoint,
-                "--schedule", schedule,
-                "--publish-metrics", publish,
-                "--message", EXIT_MESSAGE,
+                "quality-monitor", "--capture", Join(on="/", values=[capture, endpoint]), "--ground-truth", Join(on="/", values=[ground_truth, endpoint]),
+                *window, "--ground-truth-until", until, "--constraints", constraints, "--threshold", threshold, *common,
             ],
-        ),  # fmt: skip
+        ),
+    )  # fmt: skip
+    which = ConditionStep(
+        name="WhichMonitoring",
+        conditions=[ConditionEquals(left=monitoring_type, right="ModelQuality")],
+        if_steps=[model_quality],
+        else_steps=[data_quality],
     )
     return Pipeline(
         name=pipeline_name,
-        parameters=[scheduled_time, endpoint, schedule, capture, statistics, constraints, output, start_offset, end_offset, publish, instance_type],
-        steps=[step],
+        parameters=[scheduled_time, endpoint, schedule, capture, statistics, constraints, output, start_offset, end_offset, publish, instance_type, monitoring_type, ground_truth, threshold, until],
+        steps=[which],
         sagemaker_session=session,
     )

@@ -83,6 +83,12 @@ def monitoring_destination(capture_uri: str) -> str:
     return f"{base[: -len('/data-capture')]}/monitoring" if base.endswith("/data-capture") else f"{base}-monitoring"
 
 
+def ground_truth_destination(capture_uri: str) -> str:
+    """Where ground truth goes by default: beside the capture (``.../ground-truth``)."""
+    base = capture_uri.rstrip("/")
+    return f"{base[: -len('/data-capture')]}/ground-truth" if base.endswith("/data-capture") else f"{base}-ground-truth"
+
+
 def capture_of(home: Home, endpoint: str) -> str:
     """The data-capture destination of a locally deployed endpoint."""
     with EndpointStore(home) as store:

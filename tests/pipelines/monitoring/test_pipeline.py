@@ -39,12 +39,21 @@ def normalise(document: dict[str, Any]) -> str:
     return re.sub(r"/code/[0-9a-f]{16}/", "/code/<digest>/", definition.dumps(document))
 
 
-def test_one_processing_step_over_the_window_with_the_schedules_parameters(rendered: dict[str, Any]) -> None:
-    (node,) = graph.steps(rendered)
-    assert (node.name, node.type) == ("MonitorDataQuality", "Processing")
-    parameters = {p["Name"]: p.get("DefaultValue") for p in rendered["Parameters"]}
-    assert {"ScheduledTime", "EndpointName", "ScheduleName", "CaptureUri", "BaselineStatisticsUri", "BaselineConstraintsUri", "OutputUri", "StartOffset", "EndOffset", "PublishMetrics"} <= set(parameters)
-    assert parameters["StartOffset"] == "-PT1H" and parameters["ScheduleName"] == "credit-default-hourly"
+def test_one_processing_step_per_monitoring_type_over_the_window_with_the_schedules_parameters(rendered: dict[str, Any]) -> None:
+    nodes = {node.name: node for node in graph.steps(rendered)}
+    assert {name: (node.type, node.branch) for name, node in nodes.items()} == {
+        "WhichMonitoring": ("Condition", None),
+        "MonitorModelQuality": ("Processing", "WhichMonitoring.if"),
+        "MonitorDataQuality": ("Processing", "WhichMonitoring.else"),
+    }
+    assert nodes["WhichMonitoring"].step["Arguments"]["Conditions"] == [{"Type": "Equals", "LeftValue": {"Get": "Parameters.MonitoringType"}, "RightValue": "ModelQuality"}]
+    parameters = {p["Name"]: p for p in rendered["Parameters"]}
+    assert {"ScheduledTime", "EndpointName", "ScheduleName", "CaptureUri", "BaselineStatisticsUri", "BaselineConstraintsUri", "OutputUri", "StartOffset", "EndOffset", "PublishMetrics",
+            "MonitoringType", "GroundTruthUri", "ProbabilityThreshold", "GroundTruthUntil"} <= set(parameters)  # fmt: skip
+    assert parameters["StartOffset"]["DefaultValue"] == "-PT1H" and parameters["ScheduleName"]["DefaultValue"] == "credit-default-hourly"
+    assert parameters["MonitoringType"]["DefaultValue"] == "DataQuality" and parameters["MonitoringType"]["EnumValues"] == ["DataQuality", "ModelQuality"]
+    arguments = nodes["MonitorModelQuality"].step["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert arguments[0] == "quality-monitor" and arguments[arguments.index("--ground-truth") + 1] == {"Std:Join": {"On": "/", "Values": [{"Get": "Parameters.GroundTruthUri"}, {"Get": "Parameters.EndpointName"}]}}
     validate(rendered, Runtimes(mapped={}))  # every Get resolves, every shape fits: the engine's checks
 
 
@@ -107,9 +116,10 @@ def test_on_the_local_engine_a_captured_hour_becomes_the_analyzers_own_files(tmp
         stated = re.fullmatch(r"Baseline drift distance: (\S+) exceeds threshold: (\S+)", description)
         assert stated and metrics[f"feature_baseline_drift_{feature}"] == float(stated[1]) > float(stated[2])
     with Records(home) as records:
-        (step,) = records.list_steps(result.execution_id)
+        steps = {s["StepName"]: s for s in records.list_steps(result.execution_id)}
         exit_message = records.step_properties(result.execution_id, "MonitorDataQuality")["ExitMessage"]
-    assert step["StepStatus"] == "Succeeded" and exit_message == direct.message
+    assert set(steps) == {"WhichMonitoring", "MonitorDataQuality"}  # the model-quality branch did not run
+    assert steps["MonitorDataQuality"]["StepStatus"] == "Succeeded" and exit_message == direct.message
 
 
 def test_an_hour_without_capture_fails_with_model_monitors_reason(tmp_path: Path, evaluated: Path) -> None:
