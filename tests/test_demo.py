@@ -39,6 +39,11 @@ def assert_the_verdicts(output: str) -> None:
     assert re.findall(r"\d{4}-\d\d-\d\dT\d\d:00:00Z\s+(\w+)\s+(\d+) violation", output) == [("Completed", "0"), ("Completed", "0"), ("CompletedWithViolations", "3"), ("CompletedWithViolations", "3")]
     assert re.findall(r"drift on: (.*)", output) == ["EDUCATION, LIMIT_BAL, MARRIAGE"] * 2
     assert re.search(r"retraining execution \w+: Succeeded", output)
+    # Model quality: each hour's 500 predictions merged with their labels (an hour late); the AUC
+    # is whatever the model scores on them, shown next to the drift.
+    quality = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) +(\S+) +(0\.\d{3})  (Completed|CompletedWithViolations)", output)
+    assert [(kind, drifted) for kind, drifted, _, _ in quality] == [("clean", "-"), ("clean", "-"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE")]
+    assert "2000 labels (the held-out rows' real outcomes) uploaded an hour after their predictions" in output
 
 
 @pytest.mark.timeout(1800)
@@ -47,11 +52,11 @@ def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_pat
     # below covers every kind of file a full run writes.
     first = demo(tmp_path / "home", MLOPS_TRACKING="sync", **SECRETS)
     assert_the_verdicts(first)
-    for part in range(1, 8):
-        assert f"[{part}/7]" in first
+    for part in range(1, 9):
+        assert f"[{part}/8]" in first
     assert "Register" in first and "PendingManualApproval" in first
     assert "approved -> deployed credit-default-staging (InService), capturing 100%" in first
-    lineage = first.split("[6/7]")[1].split("[7/7]")[0]
+    lineage = first.split("[7/8]")[1].split("[8/8]")[0]
     for kind in ("Commit", "PipelineExecution", "TrainingJob", "ModelPackage", "Endpoint", "MonitoringExecution", "Report"):
         assert f"\n    {kind} " in lineage, kind
     assert "drift timeline:" in first and "timeline.html" in first
@@ -63,7 +68,9 @@ def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_pat
 
     with Records(Home.resolve(tmp_path / "home")) as records:
         monitoring = [e for e in records.list_executions() if ":pipeline/creditdefaultmonitoring/" in e["PipelineExecutionArn"]]
-    assert [e["PipelineExecutionStatus"] for e in monitoring] == ["Succeeded"] * 4
+    assert [e["PipelineExecutionStatus"] for e in monitoring] == ["Succeeded"] * 8  # four hours of data quality, four of model quality
+    quality_timeline = Path(first.split("AUC timeline:   ")[1].split("\n")[0].strip())
+    assert 'data-feature="auc"' in quality_timeline.read_text()
     # Again on the same state, with two CPU-bound processes beside it on a two-core machine:
     # the same verdicts, because the demo drives its simulated clock and waits on events.
     with cpu_load(2):

@@ -1,6 +1,6 @@
 """``mlops demo``: the whole story on one machine, told in the terminal: commit -> pipeline ->
-approval -> endpoint -> traffic -> monitoring -> drift alarm -> retraining -> lineage, with what
-each part took.
+approval -> endpoint -> traffic -> monitoring -> ground truth and model quality -> drift alarm ->
+retraining -> lineage, with what each part took.
 
 ``mlops demo`` (and ``make demo``) runs it. Traffic is sent through the real endpoint server
 with real signed boto3 clients. The server stamps capture with a clock the demo drives
@@ -8,7 +8,10 @@ with real signed boto3 clients. The server stamps capture with a clock the demo 
 requests and waits for their answers before it moves to the next hour, so a few seconds of
 traffic fill several capture hours and no hour can spill into another, however busy the
 machine is. The monitoring schedule's hourly executions then analyse those hours exactly as
-they would in production. Each run uses fresh simulated hours, so running the demo again works.
+they would in production. Every request carries an InferenceId; the held-out rows' real labels
+arrive an hour after their predictions, as ground truth, and a model-quality schedule measures
+the model's AUC hour by hour next to the drift. Each run uses fresh simulated hours, so running
+the demo again works.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,7 +51,9 @@ from pipelines.serving.clock import set_clock
 from pipelines.serving.stages import stages
 
 SCHEDULE = "credit-default-hourly"
+QUALITY_SCHEDULE = "credit-default-quality"
 ALARM = "credit-default-drift"
+PARTS = 8
 CLOCK_SPEED = 720.0  # simulated seconds per real second: spreads an hour's capture stamps
 CLIENTS = 8
 HOURS = (("clean", 500), ("clean", 500), ("drifted", 500), ("drifted", 500))
@@ -61,7 +67,7 @@ class Story:
     facts: dict[str, Any] = field(default_factory=dict)
 
     def part(self, number: int, title: str) -> float:
-        self.echo(click.style(f"\n[{number}/7] {title}", bold=True))
+        self.echo(click.style(f"\n[{number}/{PARTS}] {title}", bold=True))
         return time.perf_counter()
 
     def done(self, name: str, started: float) -> None:
@@ -108,7 +114,7 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     server = _start_server(home, port, clock_file)
     story.echo(f"    boto3 clients sign every request (SigV4) with the endpoint's key in {auth.credentials_path(home)} (mode 0600)")
     try:
-        counts = _send_traffic(story, server["url"], endpoint["EndpointName"], test_csv, clock_file, start_hour)
+        counts, labels = _send_traffic(story, server["url"], endpoint["EndpointName"], test_csv, clock_file, start_hour)
     finally:
         if not keep_serving:
             _stop_server(server["process"])  # SIGTERM: every answered request is written
@@ -123,15 +129,19 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     outcomes, decisions = _monitor(story, endpoint, package_arn, start_hour)
     story.done("monitoring", started)
 
-    started = story.part(5, "The drift alarm and the retraining it started")
+    started = story.part(5, "Ground truth an hour late: the model's AUC per hour, next to the drift")
+    _model_quality(story, endpoint, package_arn, start_hour, labels, outcomes)
+    story.done("model quality", started)
+
+    started = story.part(6, "The drift alarm and the retraining it started")
     _show_retraining(story, decisions)
     story.done("retraining", started)
 
-    started = story.part(6, "Lineage of the endpoint, from the commit to the monitoring report")
+    started = story.part(7, "Lineage of the endpoint, from the commit to the monitoring report")
     _show_lineage(story, endpoint["EndpointName"])
     story.done("lineage", started)
 
-    story.part(7, "Summary")
+    story.part(8, "Summary")
     total = time.perf_counter() - began
     for part, seconds in story.timings.items():
         story.echo(f"    {part:<16} {seconds:6.1f} s")
@@ -140,6 +150,7 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
         row = schedules.schedule(SCHEDULE)
     reports = home.objects().path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{SCHEDULE}")
     story.echo(f"    drift timeline: {reports / 'timeline.html'}")
+    story.echo(f"    AUC timeline:   {reports.parent / QUALITY_SCHEDULE / 'timeline.html'}")
     latest = [o for o in outcomes if o.report]
     if latest:
         story.echo(f"    latest report:  {home.objects().path(latest[-1].report) / 'report.html'}")
@@ -252,16 +263,17 @@ def drift(rows: list[list[str]], columns: list[str], seed: int) -> list[list[str
     return changed
 
 
-def _send_traffic(story: Story, url: str, endpoint: str, test_csv: Path, clock_file: Path, start_hour: datetime) -> dict[str, int]:
+def _send_traffic(story: Story, url: str, endpoint: str, test_csv: Path, clock_file: Path, start_hour: datetime) -> tuple[dict[str, int], list[list[tuple[str, str]]]]:
     """Each simulated hour: set the server's capture clock to that hour, send its requests, wait
     for every answer. A request is stamped before it is answered, so no hour can spill into the
-    next, whatever the machine's load; a slow machine only takes longer."""
+    next, whatever the machine's load; a slow machine only takes longer. Each request carries an
+    InferenceId; what comes back is, per hour, each id with the row's real label (not sent)."""
     import boto3
     from botocore.config import Config
 
     lines = test_csv.read_text().splitlines()
     columns = lines[0].split(",")[1:]  # the label is not sent: clients send the 23 features
-    rows = [line.split(",")[1:] for line in lines[1:]]
+    rows = [line.split(",") for line in lines[1:]]
     random.Random(7).shuffle(rows)
     # The clients sign every request (SigV4) with the endpoint's own credentials, as they would on AWS.
     credentials = auth.load_or_create(story.home)
@@ -269,24 +281,28 @@ def _send_traffic(story: Story, url: str, endpoint: str, test_csv: Path, clock_f
     config = Config(read_timeout=600, connect_timeout=60)  # a busy machine answers late, not never
     clients = [session.client("sagemaker-runtime", endpoint_url=url, config=config) for _ in range(CLIENTS)]
     counts: dict[str, int] = {}
+    labels: list[list[tuple[str, str]]] = []
     offset = 0
     for hour, (kind, size) in enumerate(HOURS):
-        batch = rows[offset : offset + size]
+        batch = [row[1:] for row in rows[offset : offset + size]]
+        begins = start_hour + timedelta(hours=hour)
+        ids = [f"{begins:%Y%m%d%H}-{index:04d}" for index in range(len(batch))]
+        labels.append([(identifier, row[0]) for identifier, row in zip(ids, rows[offset : offset + size], strict=True)])
         offset += size
         if kind == "drifted":
             batch = drift(batch, columns, hour)
-        begins = start_hour + timedelta(hours=hour)
         set_clock(clock_file, begins, begins + timedelta(hours=1), speed=CLOCK_SPEED)
 
-        def send(item: tuple[int, list[str]]) -> None:
-            index, row = item
-            clients[index % len(clients)].invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=",".join(row))["Body"].read()
+        def send(item: tuple[int, str, list[str]]) -> None:
+            index, identifier, row = item
+            client = clients[index % len(clients)]
+            client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=",".join(row), InferenceId=identifier)["Body"].read()
 
         with ThreadPoolExecutor(max_workers=len(clients)) as pool:
-            list(pool.map(send, enumerate(batch)))
+            list(pool.map(send, [(index, identifier, row) for index, (identifier, row) in enumerate(zip(ids, batch, strict=True))]))
         counts[f"{begins:%H}:00 {kind}"] = len(batch)
         story.echo(f"    {begins:%Y-%m-%d %H}:00-{(begins + timedelta(hours=1)):%H}:00  {len(batch)} requests ({kind})")
-    return counts
+    return counts, labels
 
 
 def _check_capture(home: Home, endpoint: dict[str, Any], start_hour: datetime, counts: dict[str, int]) -> None:
@@ -334,6 +350,68 @@ def _monitor(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
     return outcomes, decisions
 
 
+def _model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime, labels: list[list[tuple[str, str]]], outcomes: list[Any]) -> None:
+    """The served rows' labels arrive an hour after their hour, as ground truth; the
+    model-quality schedule merges them with the captured predictions and measures the model."""
+    from pipelines.monitor import ground_truth, quality
+
+    capture = endpoint["DataCaptureConfig"]["DestinationS3Uri"]
+    prefix = deploy.ground_truth_destination(capture)
+    store = story.home.objects()
+    for hour, rows in enumerate(labels):
+        collected = start_hour + timedelta(hours=hour + 1, minutes=5)
+        uri = ground_truth.key(prefix, endpoint["EndpointName"], collected)
+        with tempfile.TemporaryDirectory(prefix="labels-") as scratch:
+            file = Path(scratch) / "labels.jsonl"
+            file.write_bytes(ground_truth.body([ground_truth.Label(identifier, label) for identifier, label in rows]))
+            store.put_file(file, uri)
+    story.echo(f"    {sum(len(rows) for rows in labels)} labels (the held-out rows' real outcomes) uploaded an hour after their predictions, under {prefix}/")
+    registry = ModelRegistry(story.home)
+    try:
+        package = registry.describe(package_arn)
+    finally:
+        registry.close()
+    baselines = package["DriftCheckBaselines"]["ModelQuality"]
+    baseline_auc = json.loads(store.path(package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]).read_text())[quality.KEY]["auc"]["value"]
+    monitor = Monitor(story.home, retrainer=LocalRetrainer(story.home, wait=True), job=PipelineJob(story.home))
+    try:
+        if QUALITY_SCHEDULE in {s["MonitoringScheduleName"] for s in monitor.schedules.list_schedules()}:
+            monitor.schedules.delete_schedule(QUALITY_SCHEDULE)
+        monitor.schedules.create_schedule(
+            QUALITY_SCHEDULE, endpoint["EndpointName"], HOURLY, capture, baselines["Statistics"]["S3Uri"], baselines["Constraints"]["S3Uri"],
+            deploy.monitoring_destination(capture), monitoring_type="ModelQuality", ground_truth_uri=prefix,
+        )  # fmt: skip
+        story.echo(f"    schedule {QUALITY_SCHEDULE} (model quality): each hour, the hour before last merged with its labels by InferenceId; test-split AUC {baseline_auc:.3f}")
+        measured = monitor.run_due(now=start_hour + timedelta(hours=len(HOURS) + 1, minutes=5), backfill_from=start_hour + timedelta(hours=1), only=[QUALITY_SCHEDULE])
+        executions = {e["ScheduledTime"]: e for e in monitor.schedules.list_executions(QUALITY_SCHEDULE)}
+    finally:
+        monitor.close()
+    story.echo("    (the suggested constraints are the test split's own values, as Model Monitor suggests them: any metric below its baseline is a violation)")
+    story.echo("    hour         kind     drift (data quality)            AUC    model quality")
+    for hour, ((kind, _), drifted, outcome) in enumerate(zip(HOURS, outcomes, measured, strict=True)):
+        begins = start_hour + timedelta(hours=hour)
+        execution = executions.get(iso(outcome.scheduled), {})
+        auc = execution.get("Metrics", {}).get("auc")
+        flagged = _drifted_features(story.home, drifted) or "-"
+        shown = f"{auc:.3f}" if auc is not None else "  -  "
+        detail = f"{outcome.status} ({_violated_metrics(story.home, outcome)})" if outcome.violations else outcome.status
+        detail = detail if outcome.status != "Failed" else f"Failed: {outcome.failure_reason}"
+        story.echo(f"    {begins:%H}:00-{begins + timedelta(hours=1):%H}:00  {kind:<8} {flagged:<31} {shown}  {detail}")
+    story.facts["auc"] = [executions.get(iso(o.scheduled), {}).get("Metrics", {}).get("auc") for o in measured]
+
+
+def _violated_metrics(home: Home, outcome: Any) -> str:
+    violations = json.loads((home.objects().path(outcome.report) / "constraint_violations.json").read_text())["violations"]
+    return ", ".join(v["metric_name"] for v in violations)
+
+
+def _drifted_features(home: Home, outcome: Any) -> str:
+    if not outcome.report:
+        return ""
+    violations = json.loads((home.objects().path(outcome.report) / "constraint_violations.json").read_text())["violations"]
+    return ",".join(sorted({v["feature_name"] for v in violations if v["constraint_check_type"] == "baseline_drift_check"}))
+
+
 def _show_retraining(story: Story, decisions: list[dict[str, Any]]) -> None:
     started = [d for d in decisions if d["decision"] == "retrain started"]
     if not started:
@@ -363,7 +441,7 @@ def _show_lineage(story: Story, endpoint: str) -> None:
 
 @click.command(
     "demo",
-    help="Run the whole story: pipeline, approval, endpoint, traffic with drift, monitoring, alarm, retraining, lineage.",
+    help="Run the whole story: pipeline, approval, endpoint, traffic with drift, monitoring, model quality with late labels, alarm, retraining, lineage.",
     epilog="Example:\n\n  mlops demo\n\n  mlops demo --keep-serving   (the endpoint keeps answering afterwards)",
 )
 @click.option("--keep-serving", is_flag=True, help="leave the endpoint server running at the end")
