@@ -13,6 +13,11 @@ action):
   one fires;
 - ``<stage>-config-export.json``: the template configuration (``Parameters``, ``Tags``) from
   ``templates/<stage>-config.json``, the package and the project's settings.
+
+When the package has a model-quality baseline (``DriftCheckBaselines.ModelQuality``), the
+template's model-quality schedule runs too, and one more alarm watches its metric (``auc`` by
+default) in ``aws/sagemaker/Endpoints/model-metrics``: below the baseline's constraint minus
+the stage's ``ModelQuality.BelowBaselineBy`` for ``EvaluationPeriods`` hours, it retrains.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pipelines.security import Security
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 DRIFT_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+QUALITY_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
 STAGES = ("staging", "prod")
 MONITORING = ("builtin", "model-monitor")
 
@@ -76,6 +82,26 @@ def baseline_uris(package: dict[str, Any]) -> tuple[str, str]:
     return statistics, constraints
 
 
+def quality_uris(package: dict[str, Any]) -> tuple[str, str] | None:
+    """The package's model-quality drift-check baseline (statistics, constraints), if it has one."""
+    quality = package.get("DriftCheckBaselines", {}).get("ModelQuality", {})
+    statistics, constraints = quality.get("Statistics", {}).get("S3Uri"), quality.get("Constraints", {}).get("S3Uri")
+    return (statistics, constraints) if statistics and constraints else None
+
+
+def read_threshold(s3: Any, constraints_uri: str, metric: str) -> float:
+    """The threshold a model-quality constraints.json on S3 sets for ``metric``."""
+    parsed = urlparse(constraints_uri)
+    body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
+    try:
+        threshold = json.loads(body)["binary_classification_constraints"][metric]["threshold"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{constraints_uri} is not a model-quality constraints.json with a {metric} threshold ({exc})") from None
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise UsageError(f"{constraints_uri}: binary_classification_constraints.{metric}.threshold {threshold!r} is not a number")
+    return float(threshold)
+
+
 def read_features(s3: Any, constraints_uri: str) -> list[str]:
     """The feature names of a constraints.json on S3."""
     parsed = urlparse(constraints_uri)
@@ -100,12 +126,18 @@ def stage_config(stage: str, folder: Path = TEMPLATES) -> dict[str, Any]:
     drift = config.get("Drift", {})
     if not isinstance(drift.get("Threshold"), (int, float)) or not isinstance(drift.get("EvaluationPeriods"), int):
         raise UsageError(f"{path}: /Drift needs a numeric Threshold and an integer EvaluationPeriods")
+    quality = config.setdefault("ModelQuality", {"Metric": "auc", "BelowBaselineBy": 0.05, "EvaluationPeriods": 2})
+    if not isinstance(quality.get("Metric"), str) or not isinstance(quality.get("BelowBaselineBy"), (int, float)) or not isinstance(quality.get("EvaluationPeriods"), int):
+        raise UsageError(f"{path}: /ModelQuality needs a Metric name, a numeric BelowBaselineBy and an integer EvaluationPeriods")
     return config
 
 
-def render(project: Project, stage: str, package: dict[str, Any], features: list[str], monitor_image: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def render(
+    project: Project, stage: str, package: dict[str, Any], features: list[str], monitor_image: str | None = None, quality_threshold: float | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
     """The stage's template (with its drift alarms) and its template configuration;
-    ``monitor_image`` is Model Monitor's analyzer, for ``monitoring="model-monitor"``."""
+    ``monitor_image`` is Model Monitor's analyzer, for ``monitoring="model-monitor"``;
+    ``quality_threshold`` the model-quality baseline's constraint on the stage's metric."""
     if project.monitoring == "model-monitor" and not monitor_image:
         raise UsageError("monitoring=model-monitor needs Model Monitor's analyzer image URI")
     config = stage_config(stage)
@@ -135,6 +167,30 @@ def render(project: Project, stage: str, package: dict[str, Any], features: list
             },
         }
     statistics, constraints = baseline_uris(package)
+    quality = quality_uris(package)
+    settings = config["ModelQuality"]
+    if quality and quality_threshold is not None:
+        metric = settings["Metric"]
+        template["Resources"]["ModelQualityAlarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Condition": "ScheduleModelQuality",
+            "Properties": {
+                "AlarmName": f"{project.name}-{stage}-quality-{metric}",
+                "AlarmDescription": f"The model's {metric} on labelled traffic below the baseline's {quality_threshold} minus {settings['BelowBaselineBy']} for {settings['EvaluationPeriods']} hours: retrain",
+                "Namespace": QUALITY_NAMESPACE,
+                "MetricName": metric,
+                "Dimensions": [
+                    {"Name": "Endpoint", "Value": {"Fn::GetAtt": ["Endpoint", "EndpointName"]}},
+                    {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-model-quality"}},
+                ],
+                "Statistic": "Minimum",
+                "Period": 3600,
+                "EvaluationPeriods": settings["EvaluationPeriods"],
+                "Threshold": round(quality_threshold - settings["BelowBaselineBy"], 6),
+                "ComparisonOperator": "LessThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        }
     commit = package.get("MetadataProperties", {}).get("CommitId") or package.get("CustomerMetadataProperties", {}).get("GitCommit", "")
     root = f"s3://{project.bucket}/{project.name}"
     security = project.security
@@ -152,6 +208,7 @@ def render(project: Project, stage: str, package: dict[str, Any], features: list
         "MonitoringOutputUri": f"{root}/monitoring/{stage}",
         "BaselineStatisticsUri": statistics,
         "BaselineConstraintsUri": constraints,
+        **({"ModelQualityStatisticsUri": quality[0], "ModelQualityConstraintsUri": quality[1], "GroundTruthUri": f"{root}/ground-truth"} if quality else {}),
         "RetrainPipelineName": project.retrain_pipeline.lower(),
         "RetrainPipelineRoleArn": project.retrain_role_arn,
         "GitCommit": commit,

@@ -225,3 +225,104 @@ def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: 
     assert drift and drift[0]["Maximum"] > float(parameters.get("DriftThreshold", 0.1))
     log = Path(env["MLOPS_NETGUARD_LOG"])
     assert not log.exists() or log.read_text() == ""
+
+
+def test_model_quality_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_env: dict[str, str], tmp_path: Path, evaluated: Path) -> None:
+    """A package with a model-quality baseline: deploy-config's template schedules the monitoring
+    pipeline for model quality; the schedule's call starts it with MonitoringType=ModelQuality;
+    its step, run as SageMaker would run it, merges S3 capture with S3 ground truth and publishes
+    the metric the template's AUC alarm watches."""
+    import numpy as np
+    import pandas as pd
+
+    from pipelines import graph
+    from pipelines.engine.expressions import Scope
+    from pipelines.monitor import analyzer, model_quality, quality
+
+    from aws_shapes import problems
+    from capture_helpers import captured, hour_file, label
+    from cloudformation import Stack
+
+    env = {**guarded_env, "AWS_ENDPOINT_URL": moto.url, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
+    clients = {name: boto3.client(name, region_name="eu-west-1", endpoint_url=moto.url) for name in ("s3", "sagemaker", "scheduler", "cloudwatch")}
+    s3, sm = clients["s3"], clients["sagemaker"]
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    scheduler_role = "arn:aws:iam::123456789012:role/credit-default-monitoring-scheduler"
+    kwargs = json.dumps({"region": "eu-west-1", "default_bucket": BUCKET})
+    done = console("run-pipeline", ["--module-name", "pipelines.monitoring.pipeline", "--no-start", "--role-arn", ROLE, "--kwargs", kwargs], env, Path(repo.working_dir))
+    assert done.returncode == 0, done.stderr
+
+    # An approved package with both baselines, as the build pipeline registers them.
+    rng = np.random.default_rng(4)
+    labels = (rng.random(2600) < 0.22).astype(int)
+    scores = np.clip(rng.normal(0.3 + 0.35 * labels, 0.2), 0, 1).round(6)
+    pd.DataFrame({"label": labels[:2000], "probability": scores[:2000]}).to_csv(tmp_path / "predictions.csv", index=False)
+    model_quality.baseline(tmp_path / "predictions.csv", tmp_path / "mq", "probability", "label")
+    analyzer.baseline(evaluated / "baseline" / "baseline.csv", tmp_path / "dq")
+    root = f"s3://{BUCKET}/credit-default/baselines/run1"
+    for kind, folder in (("model-quality", "mq"), ("data-quality", "dq")):
+        for name in ("statistics.json", "constraints.json"):
+            s3.upload_file(str(tmp_path / folder / name), BUCKET, f"credit-default/baselines/run1/{kind}/{name}")
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    source = {"ContentType": "application/json"}
+    sm.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": f"s3://{BUCKET}/credit-default/models/model.tar.gz"}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        DriftCheckBaselines={kind: {"Statistics": {**source, "S3Uri": f"{root}/{folder}/statistics.json"}, "Constraints": {**source, "S3Uri": f"{root}/{folder}/constraints.json"}}
+                             for kind, folder in (("ModelDataQuality", "data-quality"), ("ModelQuality", "model-quality"))},
+        MetadataProperties={"CommitId": repo.head.commit.hexsha},
+    )  # fmt: skip
+
+    # deploy-config; the model-quality schedule as CloudFormation would create it.
+    done = console("mlops", ["aws", "deploy-config", "--stage", "staging", "--bucket", BUCKET, "--model-role-arn", ROLE, "--retrain-role-arn", ROLE,
+                             "--scheduler-role-arn", scheduler_role, "-o", str(tmp_path / "build")], env, ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    template = json.loads((tmp_path / "build" / "staging-template.json").read_text())
+    parameters = {name: spec.get("Default") for name, spec in template["Parameters"].items() if "Default" in spec}
+    parameters |= json.loads((tmp_path / "build" / "staging-config-export.json").read_text())["Parameters"]
+    stack = Stack({k: str(v) for k, v in parameters.items()}, {"Endpoint.EndpointName": "credit-default-staging"}, {"HasKey": False, "UseBuiltin": True, "ScheduleModelQuality": True})
+    clients["scheduler"].create_schedule(**stack.resolve(template["Resources"]["ModelQualitySchedule"]["Properties"]))
+    described = clients["scheduler"].get_schedule(Name="credit-default-staging-model-quality")
+    request = json.loads(described["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", "2026-11-20T13:00:00Z").replace("<aws.scheduler.execution-id>", "e41c5kddcf5bb8c3"))
+    assert problems(request, "StartPipelineExecutionRequest") == []
+    execution_arn = sm.start_pipeline_execution(**request)["PipelineExecutionArn"]
+    definition = json.loads(sm.describe_pipeline(PipelineName="CreditDefaultMonitoring")["PipelineDefinition"])
+    declared = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    passed = {p["Name"]: p["Value"] for p in sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)["PipelineParameters"]}
+    assert set(passed) <= set(declared) and passed["MonitoringType"] == "ModelQuality"
+
+    # Predictions served 11:00-12:00 with InferenceIds; their labels collected at 12:30. At 13:00
+    # SageMaker runs the condition's ModelQuality branch with the execution's parameters.
+    served = range(2000, 2600)
+    hour = datetime(2026, 11, 20, 11, tzinfo=timezone.utc)
+    hour_file(tmp_path / "capture" / "AllTraffic", hour, [captured(f"e{i}", repr(float(scores[i])), hour + timedelta(seconds=i), inference_id=f"row-{i}") for i in served])
+    hour_file(tmp_path / "truth", hour + timedelta(hours=1), [label(f"row-{i}", str(labels[i])) for i in served])
+    for folder, prefix in ((tmp_path / "capture", "credit-default/data-capture/credit-default-staging"), (tmp_path / "truth", "credit-default/ground-truth/credit-default-staging")):
+        for path in folder.rglob("*.jsonl"):
+            s3.upload_file(str(path), BUCKET, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    (step,) = [node for node in graph.steps(definition) if node.name == "MonitorModelQuality"]
+    arguments = Scope({**declared, **passed}, {}).resolve(step.step["Arguments"], f"{step.pointer}/Arguments")
+    (code,) = [i["S3Input"] for i in arguments["ProcessingInputs"] if i["InputName"] == "code"]
+    bucket, key = code["S3Uri"][len("s3://"):].split("/", 1)
+    sandbox = tmp_path / "job"
+    (sandbox / "code").mkdir(parents=True)
+    s3.download_file(bucket, key, str(sandbox / "code" / Path(key).name))
+    (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
+    command = [sys.executable, "-I", str(sandbox / "code" / Path(key).name)] + [
+        str(sandbox / "output") if a == output["S3Output"]["LocalPath"] else str(sandbox / "message") if a == "/opt/ml/output/message" else a
+        for a in arguments["AppSpecification"]["ContainerArguments"]
+    ]  # fmt: skip
+    job = subprocess.run(command, env={k: v for k, v in env.items() if k != "PYTHONPATH"}, capture_output=True, text=True, timeout=300)
+    assert job.returncode == 0, job.stderr
+    written = json.loads((sandbox / "output" / "2026/11/20/13" / "statistics.json").read_text())
+    assert written["dataset"]["item_count"] == 600  # every served prediction met its label
+
+    # The metric the AUC alarm watches is published under its name, namespace and dimensions.
+    listed = clients["cloudwatch"].list_metrics(Namespace=quality.NAMESPACE)["Metrics"]
+    published = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in listed}
+    alarm = stack.resolve(template["Resources"]["ModelQualityAlarm"]["Properties"])
+    assert alarm["Namespace"] == quality.NAMESPACE
+    assert (alarm["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in alarm["Dimensions"]))) in published
+    log = Path(env["MLOPS_NETGUARD_LOG"])
+    assert not log.exists() or log.read_text() == ""

@@ -70,13 +70,19 @@ def deploy_config(
     _statistics, constraints = stage_deploy.baseline_uris(package)
     with aws.translated(f"reading {constraints}"):
         features = stage_deploy.read_features(session.client("s3"), constraints)
+    quality = stage_deploy.quality_uris(package)
+    quality_threshold = None
+    if quality:
+        metric = stage_deploy.stage_config(stage)["ModelQuality"]["Metric"]
+        with aws.translated(f"reading {quality[1]}"):
+            quality_threshold = stage_deploy.read_threshold(session.client("s3"), quality[1], metric)
     monitor_image = None
     if monitoring == "model-monitor":
         sdk.prepare(region)
         from sagemaker.core import image_uris
 
         monitor_image = image_uris.retrieve("model-monitor", region=region)
-    template, configuration = stage_deploy.render(project, stage, package, features, monitor_image)
+    template, configuration = stage_deploy.render(project, stage, package, features, monitor_image, quality_threshold)
     template_path, config_path = stage_deploy.write(output_dir, stage, template, configuration)
-    click.echo(f"{package['ModelPackageArn']} (commit {configuration['Parameters']['GitCommit'][:12] or '?'}) -> {stage}: {len(features)} drift alarms, monitoring {monitoring}", err=True)
+    click.echo(f"{package['ModelPackageArn']} (commit {configuration['Parameters']['GitCommit'][:12] or '?'}) -> {stage}: {len(features)} drift alarms{', model quality' if quality else ''}, monitoring {monitoring}", err=True)
     click.echo(f"wrote {template_path} and {config_path}", err=True)

@@ -72,9 +72,45 @@ def test_the_latest_approved_package_fills_the_stage(registry: dict[str, str], t
     assert account["Dimensions"][1] == {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-data-quality"}}
     # The EventBridge rule catches exactly these alarms and starts the pipeline on the package's commit.
     rule = template["Resources"]["RetrainOnDrift"]["Properties"]
-    assert rule["EventPattern"]["detail"]["alarmName"] == [{"prefix": {"Fn::Sub": "${ProjectName}-${StageName}-drift-"}}]
+    assert rule["EventPattern"]["detail"]["alarmName"] == [{"prefix": {"Fn::Sub": "${ProjectName}-${StageName}-drift-"}}, {"prefix": {"Fn::Sub": "${ProjectName}-${StageName}-quality-"}}]
+    assert "ModelQualityAlarm" not in template["Resources"] and "ModelQualityConstraintsUri" not in parameters  # this package has no model-quality baseline
     assert rule["Targets"][0]["SageMakerPipelineParameters"]["PipelineParameterList"] == [{"Name": "GitCommit", "Value": {"Ref": "GitCommit"}}]
     assert set(parameters) <= set(template["Parameters"])
+    assert [str(m) for m in lint_file(tmp_path / "staging-template.json")] == []
+
+
+def test_a_model_quality_baseline_adds_its_schedule_and_an_auc_alarm_that_retrains(registry: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    from pipelines.monitor import quality
+
+    metrics = quality.binary_classification_metrics(np.array([1, 0, 0, 1, 0, 1, 0, 0]), np.array([0.9, 0.2, 0.6, 0.7, 0.1, 0.4, 0.3, 0.05]))
+    root = f"s3://{BUCKET}/credit-default/quality"
+    s3, sm = boto3.client("s3", region_name="eu-west-1"), boto3.client("sagemaker", region_name="eu-west-1")
+    s3.put_object(Bucket=BUCKET, Key="credit-default/quality/constraints.json", Body=json.dumps(quality.suggest_constraints(metrics)).encode())
+    s3.put_object(Bucket=BUCKET, Key="credit-default/quality/dq-constraints.json", Body=GOLDEN.read_bytes())
+    source = {"ContentType": "application/json"}
+    sm.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": f"{root}/model.tar.gz"}], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        DriftCheckBaselines={
+            "ModelDataQuality": {"Statistics": {**source, "S3Uri": f"{root}/dq-statistics.json"}, "Constraints": {**source, "S3Uri": f"{root}/dq-constraints.json"}},
+            "ModelQuality": {"Statistics": {**source, "S3Uri": f"{root}/statistics.json"}, "Constraints": {**source, "S3Uri": f"{root}/constraints.json"}},
+        },
+    )  # fmt: skip
+    assert deploy_config(tmp_path, "staging") == 0
+    assert "70 drift alarms, model quality, monitoring builtin" in capsys.readouterr().err
+    parameters = json.loads((tmp_path / "staging-config-export.json").read_text())["Parameters"]
+    assert parameters["ModelQualityConstraintsUri"] == f"{root}/constraints.json" and parameters["ModelQualityStatisticsUri"] == f"{root}/statistics.json"
+    assert parameters["GroundTruthUri"] == f"s3://{BUCKET}/credit-default/ground-truth"
+    template = json.loads((tmp_path / "staging-template.json").read_text())
+    alarm = template["Resources"]["ModelQualityAlarm"]
+    assert alarm["Condition"] == "ScheduleModelQuality" and template["Resources"]["ModelQualitySchedule"]["Condition"] == "ScheduleModelQuality"
+    watched = alarm["Properties"]
+    assert (watched["Namespace"], watched["MetricName"], watched["ComparisonOperator"]) == (quality.NAMESPACE, "auc", "LessThanThreshold")
+    assert watched["Threshold"] == round(metrics["auc"]["value"] - 0.05, 6) and watched["EvaluationPeriods"] == 2
+    assert watched["AlarmName"] == "credit-default-staging-quality-auc"  # the retraining rule's second prefix
+    assert watched["Dimensions"][1] == {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-model-quality"}}
     assert [str(m) for m in lint_file(tmp_path / "staging-template.json")] == []
 
 

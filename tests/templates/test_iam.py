@@ -97,11 +97,11 @@ def test_the_scheduler_may_start_the_monitoring_pipeline_and_nothing_else(templa
     assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${MonitoringPipelineName}"}
 
 
-def test_the_monitoring_job_publishes_metrics_in_model_monitors_namespace_only(template: dict[str, Any]) -> None:
-    from pipelines.monitor import metrics
+def test_the_monitoring_job_publishes_metrics_in_model_monitors_namespaces_only(template: dict[str, Any]) -> None:
+    from pipelines.monitor import metrics, quality
 
     publishing = [s for s in role_statements(template, "MonitoringRole") if "cloudwatch:PutMetricData" in as_list(s["Action"])]
-    assert [s["Condition"] for s in publishing] == [{"StringEquals": {"cloudwatch:namespace": metrics.NAMESPACE}}]
+    assert [s["Condition"] for s in publishing] == [{"StringEquals": {"cloudwatch:namespace": [metrics.NAMESPACE, quality.NAMESPACE]}}]  # data and model quality
     assert not any(a.startswith(("sagemaker:CreateTrainingJob", "sagemaker:CreateModel", "sagemaker:CreateEndpoint")) for s in role_statements(template, "MonitoringRole") for a in as_list(s["Action"]))
     # The monitoring job is bound to the approved network and the project's bucket and key like every other.
     assert {"Ref": "MonitoringRole"} in template["Resources"]["ProjectDataPolicy"]["Properties"]["Roles"]
