@@ -283,7 +283,8 @@ def violations_frame(home: Home, schedule: str | None = None, execution_id: int 
     report = item["ReportUri"]
     path = (home.objects().path(report) if is_s3(report) else Path(report)) / analyzer.VIOLATIONS
     rows = json.loads(path.read_text())["violations"]
-    frame = pd.DataFrame(rows, columns=["feature_name", "constraint_check_type", "description"])
+    subject = "metric_name" if item.get("MonitoringType") == "ModelQuality" else "feature_name"  # model quality names a metric
+    frame = pd.DataFrame(rows, columns=[subject, "constraint_check_type", "description"])
     frame.attrs.update({"schedule": item["MonitoringScheduleName"], "scheduled_time": item["ScheduledTime"], "status": item["MonitoringExecutionStatus"]})
     return frame
 
@@ -415,7 +416,9 @@ def report_paths(obj: Settings, schedule_name: str) -> None:
         timeline = monitor.local_path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{schedule_name}") / "timeline.html"
         click.echo(f"timeline: {timeline}")
         if latest:
-            click.echo(f"latest:   {monitor.local_path(latest[0]['ReportUri']) / 'report.html'}")
+            folder = monitor.local_path(latest[0]["ReportUri"])
+            page = folder / "report.html"
+            click.echo(f"latest:   {page if page.is_file() else folder / analyzer.STATISTICS}")
     finally:
         monitor.close()
 

@@ -104,6 +104,13 @@ def test_hours_with_late_labels_measured_against_scikit_learn_and_an_auc_alarm_r
     assert "auc" in {v["metric_name"] for v in report}
     timeline = home.objects().path("s3://bucket/monitoring/ep/quality/timeline.html").read_text()
     assert "Model quality over time" in timeline and 'data-feature="auc"' in timeline
+    # The same commands read model-quality executions: the violations name metrics.
+    capsys.readouterr()
+    assert mlops.main(["--home", str(home.root), "monitor", "violations", "--schedule", "quality"]) == 0
+    table = capsys.readouterr().out
+    assert "CompletedWithViolations" in table and "metric_name" in table and "auc" in table
+    assert mlops.main(["--home", str(home.root), "monitor", "report", "--schedule", "quality"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("2026/11/20/13/statistics.json")
 
 
 def test_labels_that_come_after_their_run_are_found_by_a_backfill(home: Home, tmp_path: Path, predictions: pd.DataFrame) -> None:
