@@ -10,6 +10,7 @@ from pipelines.engine import properties
 from pipelines.engine.handlers.base import Handler
 from pipelines.engine.handlers.control import ConditionHandler, FailHandler
 from pipelines.engine.handlers.deployment import EndpointConfigHandler, EndpointHandler, ModelHandler
+from pipelines.engine.handlers.lambda_function import LambdaHandler
 from pipelines.engine.handlers.processing import ProcessingHandler
 from pipelines.engine.handlers.quality_check import QualityCheckHandler
 from pipelines.engine.handlers.register_model import RegisterModelHandler
@@ -19,7 +20,7 @@ HANDLERS: dict[str, Handler] = {
     handler.type: handler
     for handler in (
         ProcessingHandler(), TrainingHandler(), ConditionHandler(), FailHandler(), QualityCheckHandler(), RegisterModelHandler(),
-        ModelHandler(), EndpointConfigHandler(), EndpointHandler(),
+        ModelHandler(), EndpointConfigHandler(), EndpointHandler(), LambdaHandler(),
     )
 }
 
