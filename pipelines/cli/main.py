@@ -7,7 +7,7 @@ from typing import Sequence
 import click
 
 from pipelines import __version__
-from pipelines.cli import aws, definition, demo, endpoint, executions, experiments, handler, lineage, monitor, registry, run
+from pipelines.cli import aws, callback, definition, demo, endpoint, executions, experiments, handler, lineage, monitor, registry, run
 from pipelines.cli.context import Settings
 
 
@@ -26,6 +26,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 cli.add_command(definition.group)
 cli.add_command(definition.audit)
 cli.add_command(aws.group)
+cli.add_command(callback.group)
 cli.add_command(demo.command)
 cli.add_command(run.command)
 cli.add_command(executions.group)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pipelines.engine import properties
 from pipelines.engine.handlers.base import Handler
+from pipelines.engine.handlers.callback import CallbackHandler
 from pipelines.engine.handlers.control import ConditionHandler, FailHandler
 from pipelines.engine.handlers.deployment import EndpointConfigHandler, EndpointHandler, ModelHandler
 from pipelines.engine.handlers.lambda_function import LambdaHandler
@@ -20,7 +21,7 @@ HANDLERS: dict[str, Handler] = {
     handler.type: handler
     for handler in (
         ProcessingHandler(), TrainingHandler(), ConditionHandler(), FailHandler(), QualityCheckHandler(), RegisterModelHandler(),
-        ModelHandler(), EndpointConfigHandler(), EndpointHandler(), LambdaHandler(),
+        ModelHandler(), EndpointConfigHandler(), EndpointHandler(), LambdaHandler(), CallbackHandler(),
     )
 }
 
