@@ -46,6 +46,12 @@ def create_model(home: Home, name: str, request: dict[str, Any]) -> dict[str, An
         return store.create_model(name, request)
 
 
+def describe_model(home: Home, name: str) -> dict[str, Any]:
+    """DescribeModel (what a Transform step serves)."""
+    with EndpointStore(home) as store:
+        return store.describe_model(name)
+
+
 def create_endpoint_config(home: Home, name: str, request: dict[str, Any]) -> dict[str, Any]:
     """CreateEndpointConfig (the pipeline's EndpointConfig step)."""
     with EndpointStore(home) as store:

@@ -16,12 +16,13 @@ from pipelines.engine.handlers.processing import ProcessingHandler
 from pipelines.engine.handlers.quality_check import QualityCheckHandler
 from pipelines.engine.handlers.register_model import RegisterModelHandler
 from pipelines.engine.handlers.training import TrainingHandler
+from pipelines.engine.handlers.transform import TransformHandler
 
 HANDLERS: dict[str, Handler] = {
     handler.type: handler
     for handler in (
         ProcessingHandler(), TrainingHandler(), ConditionHandler(), FailHandler(), QualityCheckHandler(), RegisterModelHandler(),
-        ModelHandler(), EndpointConfigHandler(), EndpointHandler(), LambdaHandler(), CallbackHandler(),
+        ModelHandler(), EndpointConfigHandler(), EndpointHandler(), LambdaHandler(), CallbackHandler(), TransformHandler(),
     )
 }
 
