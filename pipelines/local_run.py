@@ -16,7 +16,7 @@ from pipelines import commit as commits
 from pipelines import definition as definitions
 from pipelines import experiments, parameters
 from pipelines.engine.events import ExecutionEnded, ExecutionStarted, Listener, StepFinished
-from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback
+from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback, Selective
 from pipelines.errors import DefinitionError, UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
@@ -69,9 +69,11 @@ def run(
     bundled_data: bool = True,
     use_cache: bool = True,
     tracking: str | None = None,
+    selective: Selective | None = None,
 ) -> ExecutionResult:
     """One execution of ``document``; ``tracking`` (async, sync or off; default ``$MLOPS_TRACKING``)
-    says how it is logged to MLflow when it ends."""
+    says how it is logged to MLflow when it ends; ``selective`` runs only some steps (SageMaker's
+    SelectiveExecutionConfig)."""
     declared = parameters.declared(document)
     overrides = dict(overrides)
     if COMMIT_PARAMETER in overrides and commit is not None:
@@ -86,7 +88,7 @@ def run(
     display_name = commit.display_name if commit else None
     if description is None and commit is not None:
         description = f"{commit.short} {commit.subject or ''}".strip()
-    return engine.run(document, pipeline_name, overrides, display_name, description, skip=skip, commit=commit.as_dict() if commit else None)
+    return engine.run(document, pipeline_name, overrides, display_name, description, skip=skip, commit=commit.as_dict() if commit else None, selective=selective)
 
 
 class LineageListener(Listener):

@@ -19,6 +19,7 @@ from pipelines import commit as commits
 from pipelines import policy as policies
 from pipelines.cli import handler
 from pipelines.cli.progress import Printer, summary
+from pipelines.engine.orchestrator import Selective
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
 
@@ -56,6 +57,8 @@ def merge_tags(user: list[dict[str, str]], ours: list[dict[str, str]]) -> list[d
 @click.option("--allow-dirty", is_flag=True, help="run a working tree with uncommitted changes (marked dirty)")
 @click.option("--poll-seconds", type=click.FloatRange(min=0.0), default=30.0, show_default=True, help="with --wait, seconds between checks")
 @click.option("--local", is_flag=True, help="run on the local engine under MLOPS_HOME instead of SageMaker (waits)")
+@click.option("--from-execution", "source", default=None, help="selective execution: take the results of the steps not in --steps from this execution (ARN; an id with --local)")
+@click.option("--steps", "selected", default=None, help="selective execution: the steps to run, comma-separated (SelectiveExecutionConfig's SelectedSteps)")
 @click.option(
     "--policy",
     "policy_source",
@@ -77,6 +80,8 @@ def command(
     allow_dirty: bool,
     poll_seconds: float,
     local: bool,
+    source: str | None,
+    selected: str | None,
     policy_source: str | None,
 ) -> int:
     policy = policies.Policy.load(policy_source) if policy_source else policies.Policy()
@@ -91,9 +96,15 @@ def command(
         raise UsageError(f"--parameters: {COMMIT_PARAMETER} is set from the commit being run; leave it out")
     if not start and (wait or local or overrides):
         raise UsageError(f"--no-start upserts the pipeline on SageMaker and starts nothing: {'--wait' if wait else '--local' if local else '--parameters'} does not apply")
+    if bool(source) != bool(selected):
+        raise UsageError("--from-execution and --steps go together: the execution whose results to reuse, and the steps to run")
+    if source and not start:
+        raise UsageError("--no-start starts nothing: --from-execution and --steps do not apply")
+    steps = tuple(name.strip() for name in (selected or "").split(",") if name.strip())
     commit = commits.resolve(".", allow_dirty=allow_dirty)
     if local:
-        return _run_locally(module_name, {**kwargs, **({"role": role_arn} if role_arn else {})}, overrides, commit, description, policy)
+        selective = Selective(source, steps) if source else None
+        return _run_locally(module_name, {**kwargs, **({"role": role_arn} if role_arn else {})}, overrides, commit, description, policy, selective)
     aws.configure_retries()
 
     pipeline = definition.build(module_name, {**kwargs, "role": role_arn})
@@ -120,9 +131,17 @@ def command(
         click.echo(upserted["PipelineArn"])
         return 0
     execution_description = f"{commit.short} {commit.subject or ''}".strip()[:DESCRIPTION_LIMIT]
+    selective_config = None
+    if source:
+        from sagemaker.mlops.workflow.selective_execution_config import SelectiveExecutionConfig
+
+        unknown = [name for name in steps if name not in {step["Name"] for step in _all_steps(document["Steps"])}]
+        if unknown:
+            raise UsageError(f"--steps: {', '.join(unknown)} is not a step of {pipeline.name}")
+        selective_config = SelectiveExecutionConfig(selected_steps=list(steps), source_pipeline_execution_arn=source, reference_latest_execution=False)
     with aws.translated(f"starting pipeline {pipeline.name}"):
         execution = pipeline.start(
-            parameters=overrides, execution_display_name=commit.display_name, execution_description=execution_description
+            parameters=overrides, execution_display_name=commit.display_name, execution_description=execution_description, selective_execution_config=selective_config
         )
     click.echo(execution.arn)
     if not wait:
@@ -131,13 +150,24 @@ def command(
     return 0 if status == "Succeeded" else 1
 
 
+def _all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every step, those inside conditions' branches too."""
+    found = []
+    for step in steps:
+        found.append(step)
+        arguments = step.get("Arguments") or {}
+        found += _all_steps((arguments.get("IfSteps") or []) + (arguments.get("ElseSteps") or [])) if step.get("Type") == "Condition" else []
+    return found
+
+
 def _run_locally(
-    module_name: str, kwargs: dict[str, Any], overrides: dict[str, Any], commit: commits.Commit, description: str | None, policy: policies.Policy
-) -> int:
+    module_name: str, kwargs: dict[str, Any], overrides: dict[str, Any], commit: commits.Commit, description: str | None, policy: policies.Policy,
+    selective: Selective | None = None,
+) -> int:  # fmt: skip
     home = Home.resolve()
     document, name = local_run.load_definition(module_name, kwargs, None, None)
     policies.refuse_unless_compliant(document, policy, f"pipeline {name}")
-    result = local_run.run(home, document, name, overrides, commit, description=description, progress=Printer())
+    result = local_run.run(home, document, name, overrides, commit, description=description, progress=Printer(), selective=selective)
     click.echo(summary(result, home), err=True)
     click.echo(result.arn)
     return 0 if result.status == "Succeeded" else 1

@@ -105,6 +105,7 @@ class Engine:
         description: str | None = None,
         skip: frozenset[str] = frozenset(),
         commit: dict[str, Any] | None = None,
+        selective: Selective | None = None,
     ) -> ExecutionResult:
         """Validate, then execute to the end; the result says how it ended.
 
@@ -112,12 +113,15 @@ class Engine:
         or validation refuses the definition). They, and the steps that need them, are recorded
         Stopped with the reason, and the execution ends Stopped, never Succeeded: work that was
         not done is never reported done. ``commit`` (sha, author, date, subject, branch, remote,
-        dirty) is handed to the listeners as what started the execution.
+        dirty) is handed to the listeners as what started the execution. ``selective`` runs only
+        the steps it names, the others' results taken from its source execution, as SageMaker's
+        SelectiveExecutionConfig does.
         """
         problem = shapes.name_problem(pipeline_name, "PipelineName")
         if problem:
             raise UsageError(f"pipeline name: {problem}")
         nodes = validate(definition, self.runtimes, self.handlers, skip=skip)
+        reused = selective.reuse(self.home, nodes, pipeline_name) if selective else None
         values = parameter_values.resolved(definition, overrides or {})
         for asset in code_assets.find(definition):
             if self.store.digest(asset.uri) != self.store.digest(str(asset.path)):
@@ -127,11 +131,11 @@ class Engine:
         records = Records(self.home)
         try:
             records.settle_abandoned()
-            records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition)
+            records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition, selective.config(self.home) if selective else None)
             try:
                 with runner.stop_on_sigterm():
                     events.tell(self.listeners, "execution_started", events.ExecutionStarted(execution_id, arn, pipeline_name, values, commit, display_name))
-                    run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name, skip)
+                    run = _Execution(self, records, nodes, values, execution_id, arn, pipeline_name, skip, reused)
                     result = run.execute()
             except BaseException as exc:
                 # Whatever ends this process here (SIGTERM or Ctrl-C outside the step loop, a full
@@ -148,10 +152,63 @@ class Engine:
             records.close()
 
 
+@dataclass(frozen=True)
+class Reused:
+    """A step's result taken from a selective execution's source execution."""
+
+    properties: dict[str, Any]
+    metadata: dict[str, Any]
+    source_arn: str
+
+
+@dataclass(frozen=True)
+class Selective:
+    """SelectiveExecutionConfig: run ``steps``; the others' results come from ``source``."""
+
+    source: str  # an execution id or ARN under the same home
+    steps: tuple[str, ...]
+
+    def config(self, home: Home) -> dict[str, Any]:
+        with Records(home) as records:
+            arn = records.describe_execution(self.source)["PipelineExecutionArn"]
+        return {"SourcePipelineExecutionArn": arn, "SelectedSteps": [{"StepName": name} for name in self.steps]}
+
+    def reuse(self, home: Home, nodes: list[Node], pipeline_name: str) -> dict[str, Reused | None]:
+        """For each step not selected: its result in the source execution (None: it did not
+        succeed there). Refused, naming the step, when a selected step needs one that did not."""
+        names = {node.name for node in nodes}
+        unknown = [name for name in self.steps if name not in names]
+        if unknown or not self.steps:
+            raise UsageError(f"--steps: {', '.join(unknown) or 'none given'}: the definition's steps are {', '.join(sorted(names))}")
+        with Records(home) as records:
+            source = records.describe_execution(self.source)
+            if records.pipeline_of(self.source) != pipeline_name:
+                raise UsageError(f"--from-execution {self.source} is an execution of {records.pipeline_of(self.source)}, not of {pipeline_name}")
+            if source["PipelineExecutionStatus"] == "Executing":
+                raise UsageError(f"--from-execution {self.source} is still Executing")
+            rows = records.step_rows(source["PipelineExecutionArn"].rsplit("/", 1)[1])
+        reused: dict[str, Reused | None] = {}
+        for node in nodes:
+            if node.name in self.steps:
+                continue
+            row = rows.get(node.name)
+            reused[node.name] = Reused(row["properties"], row["metadata"], source["PipelineExecutionArn"]) if row and row["status"] == SUCCEEDED else None
+        for node in nodes:
+            if node.name in self.steps:
+                missing = [u for u in node.upstream if u in reused and reused[u] is None]
+                if missing:
+                    raise UsageError(f"--steps: {node.name} needs {', '.join(missing)}, which did not succeed in {source['PipelineExecutionArn']}: select it too")
+        return reused
+
+
 class _Execution:
-    def __init__(self, engine: Engine, records: Records, nodes: list[Node], values: dict[str, Any], execution_id: str, arn: str, pipeline_name: str, skip: frozenset[str]) -> None:
+    def __init__(
+        self, engine: Engine, records: Records, nodes: list[Node], values: dict[str, Any], execution_id: str, arn: str, pipeline_name: str,
+        skip: frozenset[str], reused: dict[str, Reused | None] | None = None,
+    ) -> None:  # fmt: skip
         self.engine = engine
         self.skip = skip
+        self.reused = reused  # None: not a selective execution
         self.records = records
         self.nodes = {node.name: node for node in nodes}
         self.order = [node.name for node in nodes]
@@ -246,6 +303,9 @@ class _Execution:
                 elif verdict.startswith(OMITTED):
                     self._record_omitted(node, verdict.split(":", 1)[1])
                     changed = True
+                elif verdict == "reuse":
+                    self._record_reused(node)
+                    changed = True
                 elif verdict == "ready":
                     self.state[name] = "running"
                     ready.append(name)
@@ -256,6 +316,8 @@ class _Execution:
         ``omitted:<reason>`` (left out on request, or needing a step that was)."""
         if node.name in self.skip:
             return f"{OMITTED}:Left out on request: this run was asked to skip {node.name}"
+        if self.reused is not None and node.name in self.reused:  # selective: not selected
+            return "reuse" if self.reused[node.name] is not None else "skip"
         if node.condition:
             if self.state[node.condition] == OMITTED:
                 return f"{OMITTED}:Not run: its condition {node.condition} was left out on request"
@@ -273,6 +335,19 @@ class _Execution:
         if not all(s == SUCCEEDED for s in upstream.values()):
             return "wait"
         return "ready"
+
+    def _record_reused(self, node: Node) -> None:
+        """A step not selected: its source execution's result, recorded as SageMaker lists it."""
+        reused = self.reused[node.name] if self.reused else None
+        assert reused is not None
+        self.state[node.name] = SUCCEEDED
+        self.scope.properties[node.name] = reused.properties
+        if "Outcome" in reused.properties and node.type == "Condition":
+            self.outcomes[node.name] = bool(reused.properties["Outcome"])
+        self.records.start_step(self.execution_id, node.name, node.type, SUCCEEDED)
+        self.records.update_step(self.execution_id, node.name, properties=reused.properties, metadata=reused.metadata, selective_source_arn=reused.source_arn, ended=now())
+        self.summaries[node.name] = StepSummary(node.name, node.type, SUCCEEDED, 0.0, True, None, None, f"from {reused.source_arn.rsplit('/', 1)[1]}")
+        self.engine.progress(node.name, SUCCEEDED, {"type": node.type, "seconds": 0.0, "cached": True, "detail": f"not selected: from {reused.source_arn.rsplit('/', 1)[1]}"})
 
     def _record_omitted(self, node: Node, reason: str) -> None:
         self.state[node.name] = OMITTED

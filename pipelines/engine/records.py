@@ -64,7 +64,8 @@ class Records(Database):
 
     def __init__(self, home: Home) -> None:
         super().__init__(home.database, SCHEMA)
-        for table, column in (("executions", "runner"), ("steps", "metadata"), ("steps", "attempts")):  # a home from before they were recorded
+        added = (("executions", "runner"), ("steps", "metadata"), ("steps", "attempts"), ("executions", "selective"), ("steps", "selective_source_arn"))
+        for table, column in added:  # a home from before they were recorded
             if column not in {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}:
                 with self._write() as db:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
@@ -85,13 +86,28 @@ class Records(Database):
         return settled
 
     # -- executions -------------------------------------------------------------------------
-    def create_execution(self, execution_id: str, arn: str, pipeline_name: str, display_name: str | None, description: str | None, parameters: dict[str, Any], definition: dict[str, Any]) -> None:
-        """A new Executing execution, run by this process."""
+    def create_execution(
+        self, execution_id: str, arn: str, pipeline_name: str, display_name: str | None, description: str | None, parameters: dict[str, Any], definition: dict[str, Any],
+        selective: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """A new Executing execution, run by this process (``selective``: its SelectiveExecutionConfig)."""
         with self._write() as db:
             db.execute(
-                "INSERT INTO executions (id, arn, pipeline_name, display_name, description, status, parameters, definition, created, runner) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (execution_id, arn, pipeline_name, display_name, description, "Executing", json.dumps(parameters), json.dumps(definition), now(), runner.identity()),
-            )
+                "INSERT INTO executions (id, arn, pipeline_name, display_name, description, status, parameters, definition, created, runner, selective) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (execution_id, arn, pipeline_name, display_name, description, "Executing", json.dumps(parameters), json.dumps(definition), now(), runner.identity(),
+                 json.dumps(selective) if selective else None),
+            )  # fmt: skip
+
+    def pipeline_of(self, execution_id: str) -> str:
+        row = self._db.execute("SELECT pipeline_name FROM executions WHERE id=? OR arn=?", (execution_id, execution_id)).fetchone()
+        if row is None:
+            raise NotFound(f"no execution {execution_id!r} under {self.path.parent}")
+        return str(row["pipeline_name"])
+
+    def step_rows(self, execution_id: str) -> dict[str, dict[str, Any]]:
+        """Each step of an execution: its status, properties and metadata, by name."""
+        rows = self._db.execute("SELECT name, type, status, properties, metadata FROM steps WHERE execution_id=?", (execution_id,)).fetchall()
+        return {r["name"]: {"status": r["status"], "type": r["type"], "properties": json.loads(r["properties"]) if r["properties"] else {}, "metadata": json.loads(r["metadata"]) if r["metadata"] else {}} for r in rows}
 
     def end_execution(self, execution_id: str, status: str, failure_reason: str | None) -> None:
         with self._write() as db:
@@ -137,7 +153,7 @@ class Records(Database):
             )
 
     def update_step(self, execution_id: str, name: str, **fields: Any) -> None:
-        allowed = {"status", "failure_reason", "arguments", "properties", "cache_key", "cache_source_arn", "ended", "metadata", "attempts"}
+        allowed = {"status", "failure_reason", "arguments", "properties", "cache_key", "cache_source_arn", "ended", "metadata", "attempts", "selective_source_arn"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown step fields {unknown}")
@@ -178,6 +194,8 @@ def _execution(row: sqlite3.Row) -> dict[str, Any]:
     }
     if row["failure_reason"]:
         described["FailureReason"] = row["failure_reason"]
+    if row["selective"]:
+        described["SelectiveExecutionConfig"] = json.loads(row["selective"])
     return {k: v for k, v in described.items() if v is not None}
 
 
@@ -197,4 +215,6 @@ def _step(row: sqlite3.Row) -> dict[str, Any]:
         step["Metadata"] = metadata  # what the step's handler said (botocore's PipelineExecutionStepMetadata)
     if row["cache_source_arn"]:
         step["CacheHitResult"] = {"SourcePipelineExecutionArn": row["cache_source_arn"]}
+    if row["selective_source_arn"]:
+        step["SelectiveExecutionResult"] = {"SourcePipelineExecutionArn": row["selective_source_arn"]}
     return {k: v for k, v in step.items() if v is not None}

@@ -91,6 +91,8 @@ def test_dirty_tree_is_refused_unless_allowed(repo: git.Repo, aws: None, capsys:
         (("--tags", '[{"Key": "a"}]'), "--tags[0]: each tag needs exactly the keys Key and Value"),
         (("--tags", "[1,"), "--tags: not valid JSON"),
         (("--no-start", "--wait"), "--no-start upserts the pipeline on SageMaker and starts nothing: --wait does not apply"),
+        (("--steps", "Evaluate"), "--from-execution and --steps go together"),
+        (("--from-execution", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc", "--steps", "Evaluat"), "--steps: Evaluat is not a step of CreditDefaultPipeline"),
     ],
 )
 def test_bad_input_is_one_clear_line(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str) -> None:
@@ -137,3 +139,26 @@ def test_no_start_upserts_the_monitoring_pipeline_and_starts_nothing(repo: git.R
     sm = boto3.client("sagemaker", region_name="us-east-1")
     assert sm.describe_pipeline(PipelineName="CreditDefaultMonitoring")["PipelineArn"] == arn
     assert sm.list_pipeline_executions(PipelineName="CreditDefaultMonitoring")["PipelineExecutionSummaries"] == []
+
+
+def test_a_selective_execution_passes_sagemakers_selective_execution_config(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request StartPipelineExecution receives, checked against botocore's shape."""
+    import botocore.client
+
+    from aws_shapes import problems
+
+    sent: list[dict] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self: botocore.client.BaseClient, operation: str, params: dict) -> dict:
+        if operation == "StartPipelineExecution":
+            sent.append(params)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    assert run() == 0
+    source = capsys.readouterr().out.strip()
+    assert run("--from-execution", source, "--steps", "Evaluate,CheckAuc") == 0
+    assert sent[-1]["SelectiveExecutionConfig"] == {"SourcePipelineExecutionArn": source, "SelectedSteps": [{"StepName": "Evaluate"}, {"StepName": "CheckAuc"}]}
+    assert problems(sent[-1]["SelectiveExecutionConfig"], "SelectiveExecutionConfig") == []
+
