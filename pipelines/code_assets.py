@@ -81,6 +81,10 @@ def find(definition: dict[str, Any]) -> list[CodeAsset]:
         if value in _RENDERED:
             assets[value] = CodeAsset(uri=value, path=_RENDERED[value])
             continue
+        under = [uri for uri in _RENDERED if value.startswith("s3://") and uri.startswith(value.rstrip("/") + "/")]
+        if under:  # a prefix (a training job's code channel): every file rendered under it
+            assets.update({uri: CodeAsset(uri=uri, path=_RENDERED[uri]) for uri in under})
+            continue
         match = _CODE_URI.match(value)
         if not match:
             continue

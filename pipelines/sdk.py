@@ -115,9 +115,9 @@ def _offline(session_class: Any) -> Any:
     class OfflineSession(session_class):  # type: ignore[misc, valid-type]
         def upload_data(self, path: str, bucket: str | None = None, key_prefix: str = "data", callback: Any = None, extra_args: Any = None) -> str:
             bucket = bucket or self.default_bucket()
-            source = Path(path)
+            source = _snapshot(Path(path))  # the SDK may delete its temporary folders before anyone copies them
             if source.is_dir():
-                for file in sorted(p for p in source.rglob("*") if p.is_file()):
+                for file in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
                     code_assets.rendered(f"s3://{bucket}/{key_prefix}/{file.relative_to(source).as_posix()}", file)
                 return f"s3://{bucket}/{key_prefix}"
             code_assets.rendered(f"s3://{bucket}/{key_prefix}/{source.name}", source)
@@ -131,6 +131,22 @@ def _offline(session_class: Any) -> Any:
             return f"s3://{bucket}/{key}"
 
     return OfflineSession
+
+
+def _snapshot(source: Path) -> Path:
+    """A copy of ``source`` (a file or a folder) that lives as long as this process."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="rendered-"))
+    atexit.register(shutil.rmtree, folder, True)
+    target = folder / source.name
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        shutil.copyfile(source, target)
+    return target
 
 
 def quality_check_step(**kwargs: Any) -> Any:

@@ -1,20 +1,27 @@
-"""``Training``: the built-in XGBoost algorithm's training job, run in process.
+"""``Training``: the built-in XGBoost algorithm's training job, run in process; or a script-mode
+job (the SDK's ModelTrainer with a SourceCode), run by the SDK's own drivers (``script_mode.py``).
 
 Channels are copied to ``<sandbox>/opt/ml/input/data/<channel>`` as the container sees them;
 the model lands at ``{S3OutputPath}/{job-name}/output/model.tar.gz`` as SageMaker puts it;
 the properties follow DescribeTrainingJob (``ModelArtifacts.S3ModelArtifacts``,
-``FinalMetricDataList[...]``). Only images of the built-in XGBoost algorithm have a local
-runtime; anything else is refused before the execution starts.
+``FinalMetricDataList[...]``: the algorithm's metrics, or the MetricDefinitions' regexes over a
+script's log). The built-in XGBoost algorithm runs in process; a script runs with the
+image's ``python3`` (the framework images': this interpreter; others: ``images.json``); any
+other job is refused before the execution starts.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from pipelines.engine import xgboost_algorithm
+from pipelines.engine import script_mode, xgboost_algorithm
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
+from pipelines.engine.handlers.processing import run_process
 from pipelines.engine.runtimes import XGBOOST_ALGORITHM, Runtimes
 from pipelines.graph import Node
 
@@ -32,8 +39,16 @@ class TrainingHandler(Handler):
         arguments = node.step.get("Arguments") or {}
         here = f"{node.pointer}/Arguments"
         image = (arguments.get("AlgorithmSpecification") or {}).get("TrainingImage")
+        if script_mode.is_script_mode(arguments):
+            if not isinstance(image, str):
+                return [Problem(f"{here}/AlgorithmSpecification/TrainingImage", "a script-mode job needs its TrainingImage")]
+            if runtimes.command(image, "python3") is None:
+                return [Problem(f"{here}/AlgorithmSpecification/TrainingImage", f"no local python3 for {image}: {runtimes.hint(image, 'python3')}")]
+            if not (arguments.get("OutputDataConfig") or {}).get("S3OutputPath"):
+                return [Problem(f"{here}/OutputDataConfig/S3OutputPath", "required")]
+            return []
         if not isinstance(image, str) or not XGBOOST_ALGORITHM.match(image):
-            return [Problem(f"{here}/AlgorithmSpecification/TrainingImage", f"only the built-in XGBoost algorithm (sagemaker-xgboost:1.x-y) trains locally, not {image!r}")]
+            return [Problem(f"{here}/AlgorithmSpecification/TrainingImage", f"only the built-in XGBoost algorithm (sagemaker-xgboost:1.x-y) and script mode (a SourceCode) train locally, not {image!r}")]
         problems = []
         unsupported = sorted(set(arguments.get("HyperParameters") or {}) - set(xgboost_algorithm.HYPERPARAMETERS))
         if unsupported:
@@ -63,6 +78,8 @@ class TrainingHandler(Handler):
 
     def run(self, job: StepRun) -> StepOutcome:
         arguments = job.arguments
+        if script_mode.is_script_mode(arguments):
+            return self._run_script(job)
         data_root = job.job_dir / "opt" / "ml" / "input" / "data"
         channels = {}
         for channel in arguments.get("InputDataConfig") or []:
@@ -101,6 +118,61 @@ class TrainingHandler(Handler):
                 "ModelArtifacts": {"S3ModelArtifacts": model_uri},
                 "FinalMetricDataList": metrics,
                 "HyperParameters": hyperparameters,
+                "AlgorithmSpecification": arguments.get("AlgorithmSpecification"),
+                "OutputDataConfig": arguments.get("OutputDataConfig"),
+            },
+        )
+
+    def _run_script(self, job: StepRun) -> StepOutcome:
+        """A script-mode job: the SDK's environment and driver, the image's python3."""
+        arguments = job.arguments
+        layout = script_mode.Layout(job.job_dir / "opt" / "ml")
+        channels = []
+        for channel in arguments.get("InputDataConfig") or []:
+            name, uri = channel["ChannelName"], channel["DataSource"]["S3DataSource"]["S3Uri"]
+            try:
+                count = job.store.materialize(uri, layout.data / name)
+            except FileNotFoundError:
+                return StepOutcome(FAILED, failure_reason=f"ClientError: channel {name}: no data at {uri}")
+            job.log.write(f"channel {name}: {count} file(s) from {uri}\n")
+            channels.append(name)
+        try:
+            source = script_mode.source_code(layout)
+            missing = script_mode.missing_requirements(layout, source)
+        except script_mode.ScriptModeError as exc:
+            return StepOutcome(FAILED, failure_reason=f"ClientError: {exc}")
+        if missing:
+            return StepOutcome(FAILED, failure_reason=f"ClientError: {source.get('requirements')} needs what this machine lacks, and nothing is installed from the network: {'; '.join(missing)}")
+        image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
+        python = job.runtimes.command(image, "python3") or sys.executable
+        settings_file = job.job_dir / "settings.json"
+        settings_file.write_text(json.dumps(script_mode.settings(layout, arguments, [c for c in channels if c not in ("code", "sm_drivers")] + [c for c in channels if c in ("code", "sm_drivers")], job.job_dir / "sm_training.env")))
+        limit = (arguments.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        command = [python, "-c", script_mode.RUNNER, str(layout.data / "sm_drivers"), str(settings_file)]
+        status, reason = run_process(command, layout.data / "code", {"TRAINING_JOB_NAME": job.job_name}, job, int(limit) if limit else None)
+        job.log.flush()
+        if status != SUCCEEDED:
+            failure = layout.failure.read_text().strip() if layout.failure.is_file() else ""
+            return StepOutcome(status, failure_reason=f"AlgorithmError: {failure[-900:]}" if failure and status == FAILED else reason)
+        archive = job.job_dir / "model.tar.gz"
+        packed = script_mode.pack_model(layout, archive)
+        output_path = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
+        model_uri = f"{output_path}/{job.job_name}/output/model.tar.gz"
+        job.store.put_file(archive, model_uri)
+        log_text = Path(job.log.name).read_text(errors="replace") if hasattr(job.log, "name") else ""
+        found = script_mode.final_metrics(log_text, (arguments.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or [])
+        now = datetime.now(timezone.utc).isoformat()
+        job.log.write(f"model: {model_uri} ({packed} file(s) from SM_MODEL_DIR)\n")
+        return StepOutcome(
+            SUCCEEDED,
+            properties={
+                "TrainingJobName": job.job_name,
+                "TrainingJobArn": job.arn("training-job"),
+                "TrainingJobStatus": "Completed",
+                "SecondaryStatus": "Completed",
+                "ModelArtifacts": {"S3ModelArtifacts": model_uri},
+                "FinalMetricDataList": [{"MetricName": name, "Value": value, "Timestamp": now} for name, value in sorted(found.items())],
+                "HyperParameters": {k: str(v) for k, v in (arguments.get("HyperParameters") or {}).items()},
                 "AlgorithmSpecification": arguments.get("AlgorithmSpecification"),
                 "OutputDataConfig": arguments.get("OutputDataConfig"),
             },
