@@ -123,10 +123,10 @@ def _offline(session_class: Any) -> Any:
             code_assets.rendered(f"s3://{bucket}/{key_prefix}/{source.name}", source)
             return f"s3://{bucket}/{key_prefix}/{source.name}"
 
-        def upload_string_as_file_body(self, body: str, bucket: str, key: str, kms_key: str | None = None) -> str:
+        def upload_string_as_file_body(self, body: str | bytes, bucket: str, key: str, kms_key: str | None = None) -> str:
             folder = Path(tempfile.mkdtemp(prefix="rendered-"))
             file = folder / Path(key).name
-            file.write_text(body)
+            file.write_bytes(body) if isinstance(body, bytes) else file.write_text(body)  # a FrameworkProcessor's sourcedir.tar.gz is bytes
             code_assets.rendered(f"s3://{bucket}/{key}", file)
             return f"s3://{bucket}/{key}"
 

@@ -20,10 +20,11 @@ import os
 import subprocess
 import threading
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines import guard
+from pipelines.engine import framework
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.runtimes import Runtimes
@@ -57,6 +58,9 @@ class ProcessingHandler(Handler):
             problems.append(Problem(f"{here}/AppSpecification/ImageUri", "a literal image URI is required"))
         elif not entrypoint or not isinstance(entrypoint[0], str):
             problems.append(Problem(f"{here}/AppSpecification/ContainerEntrypoint", "the local engine needs an entrypoint (the image's own is unknown)"))
+        elif framework.is_framework(entrypoint):
+            if runtimes.command(image, "python3") is None:
+                problems.append(Problem(f"{here}/AppSpecification/ImageUri", f"image {image} has no local python3 for its runproc.sh: {runtimes.hint(image, 'python3')}"))
         elif runtimes.command(image, entrypoint[0]) is None and not entrypoint[0].startswith(OPT_ML):
             problems.append(
                 Problem(f"{here}/AppSpecification/ImageUri", f"image {image} has no local runtime for {entrypoint[0]!r}: {runtimes.hint(image, entrypoint[0])}")
@@ -109,7 +113,15 @@ class ProcessingHandler(Handler):
     def run(self, job: StepRun) -> StepOutcome:
         app = job.arguments["AppSpecification"]
         sandbox = Sandbox(job.job_dir)
-        command = [sandbox.map(str(part)) for part in [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]]
+        entrypoint = app.get("ContainerEntrypoint", [])
+        if framework.is_framework(entrypoint):  # a FrameworkProcessor: runproc.sh's steps, in the image's python3
+            python = job.runtimes.command(app["ImageUri"], "python3")
+            assert python is not None  # validation refused it otherwise
+            runproc = sandbox.map(str(entrypoint[1]))
+            code = sandbox.map(str(PurePosixPath(str(entrypoint[1])).parent.parent / "code"))
+            arguments = [sandbox.map(str(part)) for part in app.get("ContainerArguments", [])]
+            return self.run_job(job, sandbox, [python, "-c", framework.RUNNER, runproc, code, *arguments])
+        command = [sandbox.map(str(part)) for part in [*entrypoint, *app.get("ContainerArguments", [])]]
         program = job.runtimes.command(app["ImageUri"], command[0])
         if program:
             command[0] = program
