@@ -17,12 +17,13 @@ from pipelines.engine.handlers.quality_check import QualityCheckHandler
 from pipelines.engine.handlers.register_model import RegisterModelHandler
 from pipelines.engine.handlers.training import TrainingHandler
 from pipelines.engine.handlers.transform import TransformHandler
+from pipelines.engine.handlers.tuning import TuningHandler
 
 HANDLERS: dict[str, Handler] = {
     handler.type: handler
     for handler in (
         ProcessingHandler(), TrainingHandler(), ConditionHandler(), FailHandler(), QualityCheckHandler(), RegisterModelHandler(),
-        ModelHandler(), EndpointConfigHandler(), EndpointHandler(), LambdaHandler(), CallbackHandler(), TransformHandler(),
+        ModelHandler(), EndpointConfigHandler(), EndpointHandler(), LambdaHandler(), CallbackHandler(), TransformHandler(), TuningHandler(),
     )
 }
 

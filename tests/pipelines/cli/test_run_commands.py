@@ -96,13 +96,13 @@ def test_run_from_a_definition_file(first_run: dict, home: Path, tmp_path: Path,
 
 
 def test_a_step_the_engine_cannot_run_is_refused_and_a_skipped_one_never_succeeds(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A pipeline with a Tuning step: refused up front; with --skip, the Tuning and the Fail
+    """A pipeline with an AutoML step: refused up front; with --skip, the AutoML and the Fail
     step that needs its output are left out, and the execution ends Stopped (exit 1), not Succeeded."""
-    transform = {"Name": "Batch", "Type": "Tuning", "Arguments": {}}
+    transform = {"Name": "Batch", "Type": "AutoML", "Arguments": {}}
     gate = {
         "Name": "Gate", "Type": "Condition",
         "Arguments": {
-            "Conditions": [{"Type": "Equals", "LeftValue": {"Get": "Steps.Batch.HyperParameterTuningJobStatus"}, "RightValue": "Completed"}],
+            "Conditions": [{"Type": "Equals", "LeftValue": {"Get": "Steps.Batch.AutoMLJobStatus"}, "RightValue": "Completed"}],
             "IfSteps": [], "ElseSteps": [{"Name": "Broken", "Type": "Fail", "Arguments": {"ErrorMessage": "the batch did not complete"}}],
         },
     }  # fmt: skip
@@ -111,11 +111,11 @@ def test_a_step_the_engine_cannot_run_is_refused_and_a_skipped_one_never_succeed
     assert mlops.main(["--home", str(home), "run", "--file", str(tmp_path / "d.json")]) == 1
     err = capsys.readouterr().err
     assert "definition error: the definition has 1 problem(s):" in err
-    assert "/Steps/0/Type: step Batch: type Tuning does not run on the local engine" in err
+    assert "/Steps/0/Type: step Batch: type AutoML does not run on the local engine" in err
     assert mlops.main(["--home", str(home), "run", "--file", str(tmp_path / "d.json"), "--skip", "Batch", "--json"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["PipelineExecutionStatus"] == "Stopped"
-    assert result["FailureReason"] == "1 step(s) left out on request: Batch (Tuning); not run without them: Gate, Broken, Fine"
+    assert result["FailureReason"] == "1 step(s) left out on request: Batch (AutoML); not run without them: Gate, Broken, Fine"
     steps = {s["StepName"]: s for s in result["Steps"]}
     assert {name: s["StepStatus"] for name, s in steps.items()} == {"Batch": "Stopped", "Gate": "Stopped", "Broken": "Stopped", "Fine": "Stopped"}
     assert steps["Batch"]["FailureReason"] == "Left out on request: this run was asked to skip Batch"

@@ -28,10 +28,10 @@ def test_a_valid_definition_passes(tmp_path: Path) -> None:
 
 
 def test_unknown_and_unsupported_types(tmp_path: Path) -> None:
-    doc = definition([processing("A", tmp_path / "w.py", []), {"Name": "B", "Type": "Teleport", "Arguments": {}}, {"Name": "C", "Type": "Tuning", "Arguments": {}}])
+    doc = definition([processing("A", tmp_path / "w.py", []), {"Name": "B", "Type": "Teleport", "Arguments": {}}, {"Name": "C", "Type": "AutoML", "Arguments": {}}])
     found = problems(doc)
     assert "/Steps/1/Type: step B: unknown step type 'Teleport'" in found
-    assert "/Steps/2/Type: step C: type Tuning does not run on the local engine; run the pipeline on SageMaker, or name C among the steps to skip" in found
+    assert "/Steps/2/Type: step C: type AutoML does not run on the local engine; run the pipeline on SageMaker, or name C among the steps to skip" in found
     # Named among the steps to skip, the SageMaker type passes (it is left out, and said so); the unknown one never does.
     assert problems(doc, skip=frozenset({"C"})) == ["/Steps/1/Type: step B: unknown step type 'Teleport'"]
     assert "/Steps: asked to skip step 'Nope', which the definition does not have" in problems(doc, skip=frozenset({"C", "Nope"}))

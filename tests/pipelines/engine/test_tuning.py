@@ -1,0 +1,77 @@
+"""Hyperparameter tuning, as the SDK v3's HyperparameterTuner renders it, over the built-in XGBoost algorithm."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from pipelines import local_run
+from pipelines.engine.handlers.tuning import candidates
+from pipelines.engine.orchestrator import Engine
+from pipelines.engine.records import Records
+from pipelines.errors import DefinitionError
+from pipelines.local.home import Home
+
+
+@pytest.fixture
+def home(tmp_path: Path, preprocessed: Path) -> Home:
+    home = Home.resolve(tmp_path / "home")
+    for channel in ("train", "validation"):
+        home.objects().put_file(preprocessed / channel / f"{channel}.csv", f"s3://bucket/data/{channel}/{channel}.csv")
+    return home
+
+
+def rendered(**kwargs: object) -> dict:
+    document, _ = local_run.load_definition("builders.tuning", kwargs, None, None)
+    return document
+
+
+def test_random_search_ranks_its_jobs_and_the_best_models_uri_resolves(home: Home) -> None:
+    result = Engine(home).run(rendered(), "Tuning")
+    # The pipeline ends at a Fail step whose message is get_top_model_s3_uri(top_k=0): the best model's URI.
+    assert result.status == "Failed"
+    with Records(home) as records:
+        tuned = records.step_properties(result.execution_id, "Tune")
+    summaries = tuned["TrainingJobSummaries"]
+    values = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries]
+    assert len(summaries) == 4 and values == sorted(values, reverse=True)  # best first (Maximize validation:auc)
+    assert tuned["BestTrainingJob"] == summaries[0] and tuned["ObjectiveStatusCounters"]["Succeeded"] == 4
+    best_uri = f"s3://bucket/tuning/models/{summaries[0]['TrainingJobName']}/output/model.tar.gz"
+    assert result.failure_reason == best_uri and home.objects().path(best_uri).is_file()
+    for summary in summaries:  # each job trained with its own drawn values, within the ranges
+        tuned_values = summary["TunedHyperParameters"]
+        assert 2 <= int(tuned_values["max_depth"]) <= 6 and 0.05 <= float(tuned_values["eta"]) <= 0.5 and tuned_values["min_child_weight"] in ("1", "5")
+    assert len({json_key(s["TunedHyperParameters"]) for s in summaries}) == 4
+    assert 0.7 < values[0] < 0.9  # what XGBoost reaches on this data
+
+
+def json_key(values: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(values.items()))
+
+
+def test_grid_search_runs_every_combination(home: Home) -> None:
+    result = Engine(home).run(rendered(strategy="Grid", max_jobs=10), "Tuning")
+    with Records(home) as records:
+        tuned = records.step_properties(result.execution_id, "Tune")
+    assert sorted(json_key(s["TunedHyperParameters"]) for s in tuned["TrainingJobSummaries"]) == [
+        "eta=0.1,max_depth=2", "eta=0.1,max_depth=4", "eta=0.3,max_depth=2", "eta=0.3,max_depth=4",
+    ]  # fmt: skip
+
+
+def test_random_draws_follow_the_scaling_and_repeat_for_the_same_ranges() -> None:
+    config = {"Strategy": "Random", "ResourceLimits": {"MaxNumberOfTrainingJobs": 400},
+              "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.001", "MaxValue": "1", "ScalingType": "Logarithmic"}]}}  # fmt: skip
+    drawn = [float(c["eta"]) for c in candidates(config)]
+    assert drawn == [float(c["eta"]) for c in candidates(config)]
+    # Log-uniform over three decades: about a third of the draws in each.
+    decades = [sum(1 for v in drawn if 10**-k <= v < 10 ** (1 - k)) for k in (3, 2, 1)]
+    assert all(80 < count < 190 for count in decades) and all(0.001 <= v <= 1 for v in drawn)
+    assert math.isclose(sum(decades), 400, abs_tol=1)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"strategy": "Bayesian"}, "'Bayesian' tuning does not run locally; Random and Grid do")])
+def test_a_strategy_the_engine_cannot_run_is_refused_with_the_hint(home: Home, kwargs: dict, message: str) -> None:
+    with pytest.raises(DefinitionError, match=message):
+        Engine(home).run(rendered(**kwargs), "Tuning")
