@@ -96,11 +96,23 @@ def pipeline_session(region: str, default_bucket: str) -> Any:
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
     boto_session = boto3.Session(region_name=region)
+    # ModelTrainer with a SourceCode asks IAM whether its role may write to the default bucket
+    # (simulate_principal_policy) before staging the code, and takes the default bucket when
+    # that fails: it fails here, before anything leaves the machine.
+    boto_session.events.register("before-send.iam", _no_iam_while_rendering)
     session = _offline(PipelineSession)(boto_session=boto_session, default_bucket=default_bucket)
     # The SDK would otherwise HeadBucket/CreateBucket the default bucket when it first
     # needs it (ModelBuilder.register does); the bucket is the caller's to provide.
     session._default_bucket = default_bucket
     return session
+
+
+class OfflineRequest(Exception):
+    """A request the SDK tried to send while a pipeline was being defined."""
+
+
+def _no_iam_while_rendering(request: Any, **_: Any) -> None:
+    raise OfflineRequest(f"rendering is offline: the SDK tried to call IAM ({request.url})")
 
 
 def _offline(session_class: Any) -> Any:
