@@ -39,6 +39,9 @@ NAMED_PROPERTIES: dict[str, dict[str, str | None]] = {
     "Lambda": {"OutputParameters": KEYED},
     "Callback": {"OutputParameters": KEYED},
     "Notebook": {},
+    # Types the SDK writes whose properties the local engine never needs (it does not run them):
+    # known, so that validation names them as SageMaker's and refuses them, not as unknown.
+    "EMRServerless": {}, "InferenceComponent": {}, "Lineage": {}, "Job": {}, "Cleanup": {}, "ForEach": {},
 }
 
 

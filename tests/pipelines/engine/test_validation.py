@@ -222,3 +222,18 @@ def test_pipeline_names_follow_sagemakers_pattern(tmp_path: Path, name: str) -> 
 
     with pytest.raises(UsageError, match=r"pipeline name: .* is not a valid PipelineName"):
         Engine(Home.resolve(tmp_path / "home")).run(definition([processing("A", tmp_path / "w.py", [])]), name, {})
+
+
+def test_every_step_type_the_sdk_writes_is_known_run_or_refused_by_name(tmp_path: Path) -> None:
+    """No SDK step type is "unknown": it runs locally, or validation names it as SageMaker's."""
+    from sagemaker.mlops.workflow.steps import StepTypeEnum
+
+    from pipelines.engine import properties
+    from pipelines.engine.handlers import HANDLERS
+
+    assert {kind.value for kind in StepTypeEnum} <= properties.known_types()
+    runs = {kind.value for kind in StepTypeEnum} & set(HANDLERS)
+    assert runs == {"Condition", "Model", "Processing", "RegisterModel", "Training", "Transform", "Callback", "Tuning", "Lambda", "QualityCheck", "Fail", "EndpointConfig", "Endpoint"}
+    doc = definition([{"Name": "Tidy", "Type": "Cleanup", "Arguments": {}}])
+    assert problems(doc) == ["/Steps/0/Type: step Tidy: type Cleanup does not run on the local engine; run the pipeline on SageMaker, or name Tidy among the steps to skip"]
+
