@@ -41,7 +41,7 @@ REASON_LIMIT = 1024  # SageMaker's FailureReason length
 class ProcessingHandler(Handler):
     type = "Processing"
     properties = frozenset(
-        {"ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus", "ProcessingOutputConfig", "ProcessingInputs", "AppSpecification", "Environment", "ExitMessage", "FailureReason", "PropertyFiles"}
+        {"ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus", "ProcessingOutputConfig", "ProcessingInputs", "AppSpecification", "Environment", "ExitMessage", "FailureReason"}
     )
     cache_fields = ("AppSpecification", "Environment", "ProcessingInputs")
     makes_job = True
