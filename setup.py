@@ -20,6 +20,7 @@ RUNTIME = [
     "pyarrow==25.0.1",  # the monitor's columnar capture reader
     "scipy==1.17.1",  # the monitor's ChiSquared drift
     "PyYAML==6.0.4",  # stage configs for the AWS templates
+    "optuna==5.0.0",  # the local engine's Bayesian hyperparameter tuning (TPE)
 ]
 DEV = [
     "pytest==9.2.0",

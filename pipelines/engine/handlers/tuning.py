@@ -8,9 +8,13 @@ come from ``ParameterRanges`` as SageMaker's strategies make them:
   in order, up to ``MaxNumberOfTrainingJobs`` when it is given;
 - ``Random``: ``MaxNumberOfTrainingJobs`` draws, each range by its ``ScalingType`` (``Linear``
   and ``Auto`` uniform, ``Logarithmic`` log-uniform, ``ReverseLogarithmic`` as SageMaker
-  defines it); seeded by the ranges, so the same definition draws the same candidates.
+  defines it); seeded by the ranges, so the same definition draws the same candidates;
+- ``Bayesian``: Optuna's TPE sampler (seeded the same way) proposes each batch of
+  ``MaxParallelTrainingJobs`` candidates from the results so far, until
+  ``MaxNumberOfTrainingJobs``; ``Logarithmic`` ranges are searched on a log scale
+  (``ReverseLogarithmic`` is refused for it).
 
-``Bayesian`` and ``Hyperband`` are refused before the run with that hint. Up to
+``Hyperband`` is refused before the run with that hint. Up to
 ``MaxParallelTrainingJobs`` run at once. Each training job is named
 ``<tuning job>-<nnn>-<8 hex>`` and writes its model under its own name, so
 ``TuningStep.get_top_model_s3_uri`` resolves. The objective is read from each job's
@@ -36,7 +40,7 @@ from pipelines.engine.handlers.training import TrainingHandler
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
 
-STRATEGIES = ("Random", "Grid")
+STRATEGIES = ("Random", "Grid", "Bayesian")
 
 
 def _training_request(definition: dict[str, Any], hyperparameters: dict[str, str]) -> dict[str, Any]:
@@ -77,6 +81,35 @@ def _draw(rng: random.Random, low: float, high: float, scaling: str) -> float:
     return rng.uniform(low, high)
 
 
+def _bayesian(config: dict[str, Any], maximize: bool, parallel: int, start: Any, stopped: Any) -> list[dict[str, Any]]:
+    """Optuna's TPE sampler over the ranges: each batch of ``parallel`` candidates is proposed
+    from the results so far; ``start(index, values)`` runs one and returns a way to wait for it."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    ranges = config.get("ParameterRanges") or {}
+    distributions: dict[str, Any] = {}
+    for r in ranges.get("IntegerParameterRanges") or []:
+        distributions[r["Name"]] = optuna.distributions.IntDistribution(int(r["MinValue"]), int(r["MaxValue"]), log=r.get("ScalingType") == "Logarithmic")
+    for r in ranges.get("ContinuousParameterRanges") or []:
+        distributions[r["Name"]] = optuna.distributions.FloatDistribution(float(r["MinValue"]), float(r["MaxValue"]), log=r.get("ScalingType") == "Logarithmic")
+    for r in ranges.get("CategoricalParameterRanges") or []:
+        distributions[r["Name"]] = optuna.distributions.CategoricalDistribution([str(v) for v in r["Values"]])
+    seed = int(hashlib.sha256(json.dumps(ranges, sort_keys=True).encode()).hexdigest()[:8], 16)
+    study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    limit = int((config.get("ResourceLimits") or {}).get("MaxNumberOfTrainingJobs"))
+    summaries: list[dict[str, Any]] = []
+    while len(summaries) < limit and not stopped():
+        trials = [study.ask(distributions) for _ in range(min(parallel, limit - len(summaries)))]
+        waits = [start(len(summaries) + i, {k: repr(v) if isinstance(v, float) else str(v) for k, v in t.params.items()}) for i, t in enumerate(trials)]
+        for trial, wait in zip(trials, waits, strict=True):
+            summary = wait()
+            summaries.append(summary)
+            metric = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
+            study.tell(trial, metric["Value"]) if metric else study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return summaries
+
+
 class TuningHandler(Handler):
     type = "Tuning"
     properties = frozenset({
@@ -95,12 +128,14 @@ class TuningHandler(Handler):
         problems = []
         strategy = config.get("Strategy", "Bayesian")
         if strategy not in STRATEGIES:
-            problems.append(Problem(f"{here}/HyperParameterTuningJobConfig/Strategy", f"{strategy!r} tuning does not run locally; Random and Grid do (set strategy='Random' to run it here)"))
+            problems.append(Problem(f"{here}/HyperParameterTuningJobConfig/Strategy", f"{strategy!r} tuning does not run locally; Random, Grid and Bayesian do"))
         ranges = config.get("ParameterRanges") or {}
         if strategy == "Grid" and (ranges.get("IntegerParameterRanges") or ranges.get("ContinuousParameterRanges")):
             problems.append(Problem(f"{here}/HyperParameterTuningJobConfig/ParameterRanges", "Grid search takes categorical ranges only, as on SageMaker"))
-        if strategy == "Random" and not (config.get("ResourceLimits") or {}).get("MaxNumberOfTrainingJobs"):
-            problems.append(Problem(f"{here}/HyperParameterTuningJobConfig/ResourceLimits/MaxNumberOfTrainingJobs", "Random search needs MaxNumberOfTrainingJobs"))
+        if strategy in ("Random", "Bayesian") and not (config.get("ResourceLimits") or {}).get("MaxNumberOfTrainingJobs"):
+            problems.append(Problem(f"{here}/HyperParameterTuningJobConfig/ResourceLimits/MaxNumberOfTrainingJobs", f"{strategy} search needs MaxNumberOfTrainingJobs"))
+        if strategy == "Bayesian" and any(r.get("ScalingType") == "ReverseLogarithmic" for kind in ("IntegerParameterRanges", "ContinuousParameterRanges") for r in ranges.get(kind) or []):
+            problems.append(Problem(f"{here}/HyperParameterTuningJobConfig/ParameterRanges", "ReverseLogarithmic scaling is not searched by the local Bayesian tuner (use Linear, Logarithmic or Auto, or Random)"))
         if not (config.get("HyperParameterTuningJobObjective") or {}).get("MetricName"):
             problems.append(Problem(f"{here}/HyperParameterTuningJobConfig/HyperParameterTuningJobObjective", "a tuning job needs its objective's MetricName"))
         if not isinstance(definition, dict):
@@ -153,7 +188,10 @@ class TuningHandler(Handler):
             return summary
 
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="tuning") as pool:
-            summaries = list(pool.map(lambda item: run_one(*item), enumerate(drawn)))
+            if config.get("Strategy") == "Bayesian":
+                summaries = _bayesian(config, maximize, parallel, lambda index, values: pool.submit(run_one, index, values).result, job.cancel.is_set)
+            else:
+                summaries = list(pool.map(lambda item: run_one(*item), enumerate(drawn)))
         if job.cancel.is_set():
             return StepOutcome(STOPPED, failure_reason="Stopped by the user")
         scored = [s for s in summaries if s.get("ObjectiveStatus") == "Succeeded"]

@@ -71,7 +71,24 @@ def test_random_draws_follow_the_scaling_and_repeat_for_the_same_ranges() -> Non
     assert math.isclose(sum(decades), 400, abs_tol=1)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"strategy": "Bayesian"}, "'Bayesian' tuning does not run locally; Random and Grid do")])
+@pytest.mark.parametrize(("kwargs", "message"), [({"strategy": "Hyperband"}, "'Hyperband' tuning does not run locally; Random, Grid and Bayesian do")])
 def test_a_strategy_the_engine_cannot_run_is_refused_with_the_hint(home: Home, kwargs: dict, message: str) -> None:
     with pytest.raises(DefinitionError, match=message):
         Engine(home).run(rendered(**kwargs), "Tuning")
+
+
+def test_bayesian_search_proposes_each_batch_from_the_results_so_far(home: Home) -> None:
+    result = Engine(home).run(rendered(strategy="Bayesian", max_jobs=6), "Tuning")
+    with Records(home) as records:
+        tuned = records.step_properties(result.execution_id, "Tune")
+    summaries = tuned["TrainingJobSummaries"]
+    assert len(summaries) == 6 and tuned["ObjectiveStatusCounters"]["Succeeded"] == 6
+    values = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries]
+    assert values == sorted(values, reverse=True) and result.failure_reason.endswith(f"{summaries[0]['TrainingJobName']}/output/model.tar.gz")
+    for summary in summaries:  # Optuna's TPE proposals stay within the ranges
+        tuned_values = summary["TunedHyperParameters"]
+        assert 2 <= int(tuned_values["max_depth"]) <= 6 and 0.05 <= float(tuned_values["eta"]) <= 0.5 and tuned_values["min_child_weight"] in ("1", "5")
+    again = Engine(home).run(rendered(strategy="Bayesian", max_jobs=6), "Tuning")  # seeded: the same proposals again
+    with Records(home) as records:
+        repeated = records.step_properties(again.execution_id, "Tune")["TrainingJobSummaries"]
+    assert sorted(json_key(s["TunedHyperParameters"]) for s in repeated) == sorted(json_key(s["TunedHyperParameters"]) for s in summaries)
