@@ -77,8 +77,12 @@ def build(module_name: str, kwargs: dict[str, Any]) -> Any:
 
 
 def render(pipeline: Any) -> dict[str, Any]:
-    """The definition of an SDK Pipeline object, as a dict."""
-    return json.loads(pipeline.definition())
+    """The definition of an SDK Pipeline object, as a dict (offline: what the SDK would upload
+    while rendering is noted for whoever runs it, ``sdk.rendering``)."""
+    from pipelines import sdk
+
+    with sdk.rendering():
+        return json.loads(pipeline.definition())
 
 
 def dumps(definition: dict[str, Any]) -> str:

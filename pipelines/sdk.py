@@ -11,9 +11,10 @@ the local engine reads definition JSON and never touches the SDK.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pipelines.local.home import DEFAULT_REGION
 
@@ -100,6 +101,10 @@ def pipeline_session(region: str, default_bucket: str) -> Any:
     # (simulate_principal_policy) before staging the code, and takes the default bucket when
     # that fails: it fails here, before anything leaves the machine.
     boto_session.events.register("before-send.iam", _no_iam_while_rendering)
+    # HyperparameterTuner over a trainer with a SourceCode uploads sourcedir.tar.gz with its own
+    # S3 client: while a definition is rendered, that upload is noted like the session's.
+    boto_session.events.register("before-parameter-build.s3.PutObject", _note_rendered_put)
+    boto_session.events.register("before-call.s3.PutObject", _answer_rendered_put)
     session = _offline(PipelineSession)(boto_session=boto_session, default_bucket=default_bucket)
     # The SDK would otherwise HeadBucket/CreateBucket the default bucket when it first
     # needs it (ModelBuilder.register does); the bucket is the caller's to provide.
@@ -113,6 +118,51 @@ class OfflineRequest(Exception):
 
 def _no_iam_while_rendering(request: Any, **_: Any) -> None:
     raise OfflineRequest(f"rendering is offline: the SDK tried to call IAM ({request.url})")
+
+
+_RENDERING = [0]  # how many renderings are under way: process-wide, as the SDK uploads from s3transfer's own threads
+
+
+@contextlib.contextmanager
+def rendering() -> Iterator[None]:
+    """While a definition is rendered: what the SDK uploads is noted, not sent."""
+    _RENDERING[0] += 1
+    try:
+        yield
+    finally:
+        _RENDERING[0] -= 1
+
+
+def _note_rendered_put(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    if not _RENDERING[0]:
+        return
+    from pipelines import code_assets
+
+    body = params.get("Body")
+    data = body.read() if hasattr(body, "read") else body.encode() if isinstance(body, str) else bytes(body or b"")
+    folder = _snapshot_folder()
+    file = folder / Path(str(params["Key"])).name
+    file.write_bytes(data)
+    code_assets.rendered(f"s3://{params['Bucket']}/{params['Key']}", file)
+    context["rendered_put"] = True
+
+
+def _answer_rendered_put(context: dict[str, Any], **_: Any) -> Any:
+    if not context.get("rendered_put"):
+        return None
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse("https://rendered.invalid/", 200, {}, None), {"ETag": '"rendered"', "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def _snapshot_folder() -> Path:
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="rendered-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def _offline(session_class: Any) -> Any:

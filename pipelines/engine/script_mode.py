@@ -90,9 +90,31 @@ class Layout:
         }  # fmt: skip
 
 
+FRAMEWORK_HYPERPARAMETERS = ("sagemaker_program", "sagemaker_submit_directory")
+
+
 def is_script_mode(arguments: dict[str, Any]) -> bool:
+    """A job whose code the SDK packed: ModelTrainer's sm_train.sh entrypoint, or (a tuning job's
+    training jobs, which cannot take an entrypoint) the framework containers' hyperparameters
+    ``sagemaker_program`` and ``sagemaker_submit_directory``."""
     channels = {c.get("ChannelName") for c in arguments.get("InputDataConfig") or []}
-    return "sm_drivers" in channels and bool((arguments.get("AlgorithmSpecification") or {}).get("ContainerEntrypoint"))
+    hyperparameters = arguments.get("HyperParameters") or arguments.get("StaticHyperParameters") or {}
+    legacy = all(name in hyperparameters for name in FRAMEWORK_HYPERPARAMETERS)
+    return "sm_drivers" in channels and (bool((arguments.get("AlgorithmSpecification") or {}).get("ContainerEntrypoint")) or legacy)
+
+
+def unpack_submitted(archive: Path, target: Path) -> int:
+    """``sagemaker_submit_directory``'s sourcedir.tar.gz into the code folder, entries checked."""
+    target.mkdir(parents=True, exist_ok=True)
+    root = target.resolve()
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for member in members:
+            destination = (target / member.name).resolve()
+            if member.issym() or member.islnk() or not (destination == root or root in destination.parents):
+                raise ScriptModeError(f"sourcedir.tar.gz: {member.name} would land outside the code folder, or is a link")
+        tar.extractall(target)
+    return len(members)
 
 
 def source_code(layout: Layout) -> dict[str, Any]:
@@ -137,7 +159,8 @@ def settings(layout: Layout, arguments: dict[str, Any], channels: list[str], env
     """What the runner needs, and the config files the container would hold."""
     resource = {"current_host": HOST, "current_instance_type": (arguments.get("ResourceConfig") or {}).get("InstanceType", "ml.m5.large"), "hosts": [HOST], "network_interface_name": "eth0"}
     inputs = {name: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"} for name in channels}
-    hyperparameters = {k: str(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
+    # The framework containers keep their own (sagemaker_*) hyperparameters from the script.
+    hyperparameters = {k: str(v) for k, v in (arguments.get("HyperParameters") or {}).items() if not k.startswith("sagemaker_")}
     layout.config.mkdir(parents=True, exist_ok=True)
     for name, value in (("resourceconfig.json", resource), ("inputdataconfig.json", inputs), ("hyperparameters.json", hyperparameters)):
         (layout.config / name).write_text(json.dumps(value))

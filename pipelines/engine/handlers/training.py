@@ -136,6 +136,18 @@ class TrainingHandler(Handler):
                 return StepOutcome(FAILED, failure_reason=f"ClientError: channel {name}: no data at {uri}")
             job.log.write(f"channel {name}: {count} file(s) from {uri}\n")
             channels.append(name)
+        submitted = (arguments.get("HyperParameters") or {}).get("sagemaker_submit_directory")
+        if "code" not in channels and submitted:  # a tuning job's training job: the code is a tarball
+            try:
+                archive = job.job_dir / "sourcedir.tar.gz"
+                job.store.materialize(str(submitted), job.job_dir / "submitted")
+                archive = next((job.job_dir / "submitted").rglob("*.tar.gz"))
+                script_mode.unpack_submitted(archive, layout.data / "code")
+            except (FileNotFoundError, StopIteration):
+                return StepOutcome(FAILED, failure_reason=f"ClientError: sagemaker_submit_directory {submitted}: no sourcedir.tar.gz there")
+            except script_mode.ScriptModeError as exc:
+                return StepOutcome(FAILED, failure_reason=f"ClientError: {exc}")
+            channels.append("code")
         try:
             source = script_mode.source_code(layout)
             missing = script_mode.missing_requirements(layout, source)

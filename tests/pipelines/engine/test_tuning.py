@@ -92,3 +92,24 @@ def test_bayesian_search_proposes_each_batch_from_the_results_so_far(home: Home)
     with Records(home) as records:
         repeated = records.step_properties(again.execution_id, "Tune")["TrainingJobSummaries"]
     assert sorted(json_key(s["TunedHyperParameters"]) for s in repeated) == sorted(json_key(s["TunedHyperParameters"]) for s in summaries)
+
+
+def test_tuning_a_script_runs_the_framework_containers_path(tmp_path: Path, preprocessed: Path) -> None:
+    """A HyperparameterTuner over a ModelTrainer with a SourceCode: the SDK packs the code as
+    sourcedir.tar.gz (noted while rendering, never uploaded) and passes sagemaker_program and
+    sagemaker_submit_directory; each training job unpacks it and runs the script with its own C."""
+    import pickle
+    import tarfile
+
+    home = Home.resolve(tmp_path / "home")
+    home.objects().put_file(preprocessed / "train" / "train.csv", "s3://bucket/data/train/train.csv")
+    document, name = local_run.load_definition("builders.tuning_script", {}, None, None)
+    result = Engine(home).run(document, name)
+    assert result.status == "Succeeded", result.failure_reason
+    with Records(home) as records:
+        summaries = records.step_properties(result.execution_id, "Tune")["TrainingJobSummaries"]
+    assert len(summaries) == 3 and all(s["ObjectiveStatus"] == "Succeeded" for s in summaries)
+    for summary in summaries:
+        with tarfile.open(home.objects().path(f"s3://bucket/tuned-script/{summary['TrainingJobName']}/output/model.tar.gz")) as archive:
+            model = pickle.loads(archive.extractfile("model.pkl").read())  # type: ignore[union-attr]  # noqa: S301 - the test's own model
+        assert model.C == pytest.approx(float(summary["TunedHyperParameters"]["C"])) and model.max_iter == 200  # no --sagemaker_program reached the script
