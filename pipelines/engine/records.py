@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS executions (
     definition TEXT NOT NULL,
     created TEXT NOT NULL,
     ended TEXT,
-    runner TEXT
+    runner TEXT,
+    selective TEXT
 );
 CREATE TABLE IF NOT EXISTS steps (
     execution_id TEXT NOT NULL REFERENCES executions(id),
@@ -49,6 +50,7 @@ CREATE TABLE IF NOT EXISTS steps (
     cache_source_arn TEXT,
     metadata TEXT,
     attempts INTEGER,
+    selective_source_arn TEXT,
     PRIMARY KEY (execution_id, name)
 );
 CREATE INDEX IF NOT EXISTS steps_cache ON steps(cache_key, status);
@@ -67,8 +69,12 @@ class Records(Database):
         added = (("executions", "runner"), ("steps", "metadata"), ("steps", "attempts"), ("executions", "selective"), ("steps", "selective_source_arn"))
         for table, column in added:  # a home from before they were recorded
             if column not in {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}:
-                with self._write() as db:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+                try:
+                    with self._write() as db:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):  # another process added it meanwhile
+                        raise
 
     def settle_abandoned(self) -> list[str]:
         """Mark Failed every Executing execution whose runner is gone, and its unfinished steps."""
