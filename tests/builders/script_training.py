@@ -12,7 +12,14 @@ from pipelines import sdk
 SOURCE = Path(__file__).resolve().parent / "scripts" / "sklearn_train"
 
 
-def get_pipeline(region: str = "us-east-1", requirements: str | None = None, **_: Any) -> Any:
+IMAGES = {  # framework: (image, version); pytorch needs images.json locally (its interpreter must have torch)
+    "sklearn": ("sklearn", "1.2-1"),
+    "xgboost": ("xgboost", "1.7-1"),
+    "pytorch": ("pytorch", "2.1"),
+}
+
+
+def get_pipeline(region: str = "us-east-1", requirements: str | None = None, framework: str = "sklearn", **_: Any) -> Any:
     sdk.prepare(region)
     from sagemaker.core import image_uris
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
@@ -25,7 +32,7 @@ def get_pipeline(region: str = "us-east-1", requirements: str | None = None, **_
     c = ParameterFloat(name="C", default_value=0.5)
     min_auc = ParameterFloat(name="MinAuc", default_value=0.5)
     trainer = ModelTrainer(
-        training_image=image_uris.retrieve("sklearn", region=region, version="1.2-1"),
+        training_image=image_uris.retrieve(IMAGES[framework][0], region=region, version=IMAGES[framework][1], **({"py_version": "py310", "image_scope": "training", "instance_type": "ml.m5.large"} if framework == "pytorch" else {})),
         source_code=SourceCode(source_dir=str(SOURCE), entry_script="train.py", requirements=requirements),
         compute=Compute(instance_type="ml.m5.large", instance_count=1),
         hyperparameters={"C": c, "max_iter": 200, "min_auc": min_auc},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import tarfile
 from pathlib import Path
@@ -21,6 +22,28 @@ def home(tmp_path: Path, preprocessed: Path) -> Home:
     home = Home.resolve(tmp_path / "home")
     home.objects().put_file(preprocessed / "train" / "train.csv", "s3://bucket/data/train/train.csv")
     return home
+
+
+def test_the_xgboost_framework_image_runs_a_script_in_this_interpreter(home: Home) -> None:
+    result = run(home, framework="xgboost")
+    assert result.status == "Succeeded", result.failure_reason
+
+
+def test_another_framework_image_is_refused_until_images_json_maps_its_python3(home: Home) -> None:
+    """PyTorch (or any other framework image): its python3 must be one that has what the script
+    needs; it is named in images.json. Unmapped: refused before the run, with the line to add."""
+    import sys
+
+    from pipelines.errors import DefinitionError
+
+    document, name = local_run.load_definition("builders.script_training", {"framework": "pytorch"}, None, None)
+    image = document["Steps"][0]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
+    assert "pytorch-training" in image
+    with pytest.raises(DefinitionError, match=r"no local python3 for .*pytorch-training.*images.json"):
+        Engine(home).run(document, name)
+    home.images.write_text(json.dumps({image: {"python3": sys.executable}}))
+    result = Engine(home).run(document, name)
+    assert result.status == "Succeeded", result.failure_reason
 
 
 def run(home: Home, overrides: dict | None = None, **kwargs: str) -> object:
