@@ -15,17 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.engine import callbacks
-from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
-from pipelines.engine.handlers.lambda_function import TYPES, convert
+from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Problem, StepOutcome, StepRun
+from pipelines.engine.handlers.output_parameters import OutputParametersHandler, convert, output_problems
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
 
 TIMEOUT_SECONDS = 7 * 24 * 3600
 
 
-class CallbackHandler(Handler):
+class CallbackHandler(OutputParametersHandler):
     type = "Callback"
-    properties = frozenset({"OutputParameters"})
     timeout_seconds: float = TIMEOUT_SECONDS
 
     def validate(self, node: Node, runtimes: Runtimes) -> list[Problem]:
@@ -33,27 +32,7 @@ class CallbackHandler(Handler):
         problems = []
         if not isinstance(node.step.get("SqsQueueUrl"), str) or not node.step["SqsQueueUrl"]:
             problems.append(Problem(f"{here}/SqsQueueUrl", "a Callback step needs the SqsQueueUrl its message goes to"))
-        outputs = node.step.get("OutputParameters", [])
-        if not isinstance(outputs, list):
-            return [*problems, Problem(f"{here}/OutputParameters", "a list of {OutputName, OutputType}")]
-        for index, output in enumerate(outputs):
-            if not isinstance(output, dict) or not isinstance(output.get("OutputName"), str):
-                problems.append(Problem(f"{here}/OutputParameters/{index}", "each output needs an OutputName"))
-            elif output.get("OutputType", "String") not in TYPES:
-                problems.append(Problem(f"{here}/OutputParameters/{index}/OutputType", f"{output.get('OutputType')!r} is not one of {', '.join(TYPES)}"))
-        return problems
-
-    def check_property(self, node: Node, tokens: list[str | int]) -> str | None:
-        if not tokens or tokens[0] != "OutputParameters":
-            return f"Callback steps have OutputParameters['<name>'], not {tokens[0] if tokens else ''!r}"
-        declared = [o.get("OutputName") for o in node.step.get("OutputParameters", []) if isinstance(o, dict)]
-        if len(tokens) > 1 and tokens[1] not in declared:
-            return f"{node.name} declares no output {tokens[1]!r}; its OutputParameters are {', '.join(map(str, declared)) or 'none'}"
-        return None
-
-    def detail(self, properties: dict[str, Any]) -> str | None:
-        outputs = properties.get("OutputParameters") or {}
-        return ", ".join(f"{k}={v}" for k, v in outputs.items()) or None
+        return problems + output_problems(node)
 
     def run(self, job: StepRun) -> StepOutcome:
         queue = str(job.node.step["SqsQueueUrl"])

@@ -20,12 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
+from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun
+from pipelines.engine.handlers.output_parameters import OutputParametersHandler, convert, output_problems
 from pipelines.engine.handlers.processing import run_process
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
 
-TYPES = ("String", "Integer", "Boolean", "Float")
 TIMEOUT_SECONDS = 900  # Lambda's own limit
 # The child: import the handler, call it with the event and a context, write what it returned.
 RUNNER = """
@@ -43,29 +43,8 @@ with open(result_path, "w") as handle:
 """
 
 
-def convert(value: Any, kind: str) -> Any:
-    """``value`` as the OutputType ``kind``; ValueError when it is not one."""
-    if kind == "String":
-        return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-    if kind == "Boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        raise ValueError(f"{value!r} is not a Boolean")
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an {kind}")
-    if kind == "Integer":
-        number = float(value)
-        if not number.is_integer():
-            raise ValueError(f"{value!r} is not an Integer")
-        return int(number)
-    return float(value)
-
-
-class LambdaHandler(Handler):
+class LambdaHandler(OutputParametersHandler):
     type = "Lambda"
-    properties = frozenset({"OutputParameters"})
     cache_fields = ("FunctionArn", "Arguments", "OutputParameters")
     action = None
 
@@ -77,27 +56,7 @@ class LambdaHandler(Handler):
             problems.append(Problem(f"{here}/FunctionArn", "a Lambda step needs the FunctionArn it invokes"))
         elif runtimes.function(arn) is None:
             problems.append(Problem(f"{here}/FunctionArn", f"no local function for {arn}: {runtimes.function_hint(arn)}"))
-        outputs = node.step.get("OutputParameters", [])
-        if not isinstance(outputs, list):
-            return [*problems, Problem(f"{here}/OutputParameters", "a list of {OutputName, OutputType}")]
-        for index, output in enumerate(outputs):
-            if not isinstance(output, dict) or not isinstance(output.get("OutputName"), str):
-                problems.append(Problem(f"{here}/OutputParameters/{index}", "each output needs an OutputName"))
-            elif output.get("OutputType", "String") not in TYPES:
-                problems.append(Problem(f"{here}/OutputParameters/{index}/OutputType", f"{output.get('OutputType')!r} is not one of {', '.join(TYPES)}"))
-        return problems
-
-    def check_property(self, node: Node, tokens: list[str | int]) -> str | None:
-        if not tokens or tokens[0] != "OutputParameters":
-            return f"Lambda steps have OutputParameters['<name>'], not {tokens[0] if tokens else ''!r}"
-        declared = [o.get("OutputName") for o in node.step.get("OutputParameters", []) if isinstance(o, dict)]
-        if len(tokens) > 1 and tokens[1] not in declared:
-            return f"{node.name} declares no output {tokens[1]!r}; its OutputParameters are {', '.join(map(str, declared)) or 'none'}"
-        return None
-
-    def detail(self, properties: dict[str, Any]) -> str | None:
-        outputs = properties.get("OutputParameters") or {}
-        return ", ".join(f"{k}={v}" for k, v in outputs.items()) or None
+        return problems + output_problems(node)
 
     def run(self, job: StepRun) -> StepOutcome:
         arn = str(job.node.step["FunctionArn"])
