@@ -105,23 +105,8 @@ class TrainingHandler(Handler):
         output_path = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
         model_uri = f"{output_path}/{job.job_name}/output/{xgboost_algorithm.ARCHIVE}"
         job.store.put_file(model_dir / xgboost_algorithm.ARCHIVE, model_uri)
-        now = datetime.now(timezone.utc).isoformat()
-        metrics = [{"MetricName": name, "Value": value, "Timestamp": now} for name, value in sorted(result.final_metrics.items())]
         job.log.write(f"model: {model_uri} ({result.rounds} rounds, best {result.best_iteration})\n")
-        return StepOutcome(
-            SUCCEEDED,
-            properties={
-                "TrainingJobName": job.job_name,
-                "TrainingJobArn": job.arn("training-job"),
-                "TrainingJobStatus": "Completed",
-                "SecondaryStatus": "Completed",
-                "ModelArtifacts": {"S3ModelArtifacts": model_uri},
-                "FinalMetricDataList": metrics,
-                "HyperParameters": hyperparameters,
-                "AlgorithmSpecification": arguments.get("AlgorithmSpecification"),
-                "OutputDataConfig": arguments.get("OutputDataConfig"),
-            },
-        )
+        return _completed(job, model_uri, result.final_metrics)
 
     def _run_script(self, job: StepRun) -> StepOutcome:
         """A script-mode job: the SDK's environment and driver, the image's python3."""
@@ -173,19 +158,25 @@ class TrainingHandler(Handler):
         job.store.put_file(archive, model_uri)
         log_text = Path(job.log.name).read_text(errors="replace") if hasattr(job.log, "name") else ""
         found = script_mode.final_metrics(log_text, (arguments.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or [])
-        now = datetime.now(timezone.utc).isoformat()
         job.log.write(f"model: {model_uri} ({packed} file(s) from SM_MODEL_DIR)\n")
-        return StepOutcome(
-            SUCCEEDED,
-            properties={
-                "TrainingJobName": job.job_name,
-                "TrainingJobArn": job.arn("training-job"),
-                "TrainingJobStatus": "Completed",
-                "SecondaryStatus": "Completed",
-                "ModelArtifacts": {"S3ModelArtifacts": model_uri},
-                "FinalMetricDataList": [{"MetricName": name, "Value": value, "Timestamp": now} for name, value in sorted(found.items())],
-                "HyperParameters": {k: str(v) for k, v in (arguments.get("HyperParameters") or {}).items()},
-                "AlgorithmSpecification": arguments.get("AlgorithmSpecification"),
-                "OutputDataConfig": arguments.get("OutputDataConfig"),
-            },
-        )
+        return _completed(job, model_uri, found)
+
+
+def _completed(job: StepRun, model_uri: str, final_metrics: dict[str, float]) -> StepOutcome:
+    """DescribeTrainingJob's properties of a job that finished with its model at ``model_uri``."""
+    arguments = job.arguments
+    now = datetime.now(timezone.utc).isoformat()
+    return StepOutcome(
+        SUCCEEDED,
+        properties={
+            "TrainingJobName": job.job_name,
+            "TrainingJobArn": job.arn("training-job"),
+            "TrainingJobStatus": "Completed",
+            "SecondaryStatus": "Completed",
+            "ModelArtifacts": {"S3ModelArtifacts": model_uri},
+            "FinalMetricDataList": [{"MetricName": name, "Value": value, "Timestamp": now} for name, value in sorted(final_metrics.items())],
+            "HyperParameters": {k: str(v) for k, v in (arguments.get("HyperParameters") or {}).items()},
+            "AlgorithmSpecification": arguments.get("AlgorithmSpecification"),
+            "OutputDataConfig": arguments.get("OutputDataConfig"),
+        },
+    )
