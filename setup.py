@@ -29,6 +29,7 @@ DEV = [
     "cfn-lint==1.58.0",
     "ruff==0.17.6",
     "vermin==1.9.2",  # the analyzer bundle keeps to the scikit-learn image's Python 3.9
+    "smclarify==0.5",  # AWS's bias-metric library (what Clarify runs): the oracle of the bias tests
 ]
 
 setup(
