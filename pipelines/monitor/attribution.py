@@ -1,0 +1,140 @@
+"""Feature attributions in SageMaker Clarify's files: exact SHAP for the XGBoost model, global
+importance, and Clarify's feature-attribution drift score.
+
+SHAP values come from XGBoost itself (``Booster.predict(pred_contribs=True)``: the tree SHAP
+algorithm, exact for trees, no sampling and no background dataset), in the model's margin
+(log-odds) space: each row's values plus the expected value sum to the row's margin. Clarify
+computed Kernel SHAP by sampling; ``analysis.json`` keeps Clarify's layout so the tools that
+read its reports read these (the method's key is Clarify's, ``kernel_shap``; the configuration
+file says ``"algorithm": "tree"`` and ``"use_logit": true``)::
+
+    {"version": "1.0",
+     "explanations": {"kernel_shap": {"label0": {"global_shap_values": {"PAY_0": 0.41, ...},
+                                                 "expected_value": -1.37}}}}
+
+and ``explanations_shap/out.csv``: one row per explained row, one column per feature.
+
+Global importance is the mean absolute SHAP value per feature (Clarify's default
+``agg_method``, ``mean_abs``). Drift (``ndcg``, ``violations``) is Clarify's feature-attribution
+drift check as its documentation defines it: features ranked by their baseline attribution
+``a`` (F) and by their current attribution (F'); ``nDCG = DCG / iDCG`` with
+``DCG = sum_i a(F'_i) / log2(i + 1)`` and ``iDCG = sum_i a(F_i) / log2(i + 1)``; a score below
+the threshold (0.9 by default) is a ``feature_attribution_drift_check`` violation, one per label.
+
+Part of the analyzer bundle (``bundle.py``): numpy, and xgboost for the values themselves
+(the built-in XGBoost image has it), Python 3.9.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+VERSION = "1.0"
+METHOD = "kernel_shap"  # Clarify's key for SHAP values in analysis.json
+LABEL = "label0"
+CHECK_TYPE = "feature_attribution_drift_check"
+THRESHOLD = 0.9
+CHUNK_ROWS = 65536  # rows per pred_contribs call: bounds the float32 result to a few MB
+
+
+def shap_values(booster: Any, features: np.ndarray) -> Tuple[np.ndarray, float]:
+    """(rows x features SHAP values, the expected value), in the model's margin space."""
+    import xgboost
+
+    features = np.asarray(features, dtype=np.float32)
+    parts = []
+    expected = 0.0
+    for start in range(0, len(features), CHUNK_ROWS):
+        matrix = xgboost.DMatrix(features[start : start + CHUNK_ROWS], missing=np.nan)
+        contributions = booster.predict(matrix, pred_contribs=True, validate_features=False)
+        parts.append(contributions[:, :-1])
+        expected = float(contributions[0, -1])
+    values = np.concatenate(parts) if parts else np.zeros((0, features.shape[1]), dtype=np.float32)
+    return values, expected
+
+
+def global_values(values: np.ndarray, names: Sequence[str]) -> Dict[str, float]:
+    """Mean absolute SHAP value of each feature (``mean_abs``), in the features' order."""
+    if len(values) == 0:
+        return {name: 0.0 for name in names}
+    means = np.abs(values.astype(np.float64)).mean(axis=0)
+    return {name: float(mean) for name, mean in zip(names, means)}
+
+
+def analysis(global_shap: Dict[str, float], expected_value: float, label: str = LABEL) -> Dict[str, Any]:
+    """Clarify's analysis.json with the explanations section."""
+    return {"version": VERSION, "explanations": {METHOD: {label: {"global_shap_values": global_shap, "expected_value": expected_value}}}}
+
+
+def config(headers: Sequence[str], label: str, threshold: float = THRESHOLD) -> Dict[str, Any]:
+    """Clarify's analysis configuration of this explanation (the drift check's ConfigFile)."""
+    return {
+        "dataset_type": "text/csv",
+        "headers": list(headers),
+        "label": label,
+        "methods": {"shap": {"algorithm": "tree", "use_logit": True, "agg_method": "mean_abs", "save_local_shap_values": True}},
+        "feature_attribution_drift_threshold": threshold,
+    }
+
+
+def local_csv(values: np.ndarray, names: Sequence[str]) -> str:
+    """``explanations_shap/out.csv``: a header of feature names, one row of SHAP values per row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    for row in values.tolist():
+        writer.writerow([repr(float(v)) for v in row])
+    return buffer.getvalue()
+
+
+def global_from(document: Dict[str, Any], label: str = LABEL) -> Dict[str, float]:
+    """The global SHAP values of ``label`` in an analysis.json (ours or Clarify's)."""
+    try:
+        return dict(document["explanations"][METHOD][label]["global_shap_values"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"no explanations.{METHOD}.{label}.global_shap_values in the analysis") from exc
+
+
+def _ranked(attributions: Dict[str, float]) -> List[str]:
+    return sorted(attributions, key=lambda name: (-attributions[name], name))
+
+
+def ndcg(baseline: Dict[str, float], current: Dict[str, float]) -> float:
+    """Clarify's nDCG of the current ranking, the baseline's attributions as relevance."""
+    features = [name for name in baseline if name in current]
+    if not features:
+        raise ValueError("the baseline and the current attributions share no feature")
+    relevance = {name: float(baseline[name]) for name in features}
+    ideal = _ranked(relevance)
+    observed = _ranked({name: float(current[name]) for name in features})
+    idcg = sum(relevance[name] / math.log2(i + 2) for i, name in enumerate(ideal))
+    dcg = sum(relevance[name] / math.log2(i + 2) for i, name in enumerate(observed))
+    return 1.0 if idcg == 0 else dcg / idcg
+
+
+def labels(document: Dict[str, Any]) -> List[str]:
+    return list(((document.get("explanations") or {}).get(METHOD) or {}).keys())
+
+
+def violations(current: Dict[str, Any], constraints: Dict[str, Any], threshold: Optional[float] = None) -> Tuple[List[Dict[str, str]], Dict[str, float]]:
+    """Clarify's feature-attribution drift check: (violations, each label's nDCG)."""
+    limit = THRESHOLD if threshold is None else threshold
+    found, scores = [], {}
+    for label in labels(constraints):
+        if label not in labels(current):
+            continue
+        score = ndcg(global_from(constraints, label), global_from(current, label))
+        scores[label] = score
+        if score < limit:
+            found.append({
+                "label": label,
+                "metric_name": "shap",
+                "constraint_check_type": CHECK_TYPE,
+                "description": f"Feature attribution drift {score!r} exceeds threshold {limit!r}",
+            })  # fmt: skip
+    return found, scores

@@ -1,0 +1,105 @@
+"""SHAP values and Clarify's attribution drift: the values against Shapley's definition worked
+out from the trees, their sum against the margin on the real model, nDCG on Clarify's example."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost
+
+from pipelines.monitor import attribution
+from steps import evaluate
+
+
+def conditional_expectation(node: dict, x: np.ndarray, known: set[int]) -> float:
+    """E[tree(x) | the features in ``known``], the unknown ones averaged over the training rows
+    each branch saw (its cover): the value tree SHAP explains."""
+    if "leaf" in node:
+        return node["leaf"]
+    feature = int(node["split"][1:])
+    children = {child["nodeid"]: child for child in node["children"]}
+    if feature in known:
+        value = x[feature]
+        branch = node["missing"] if math.isnan(value) else node["yes"] if value < node["split_condition"] else node["no"]
+        return conditional_expectation(children[branch], x, known)
+    total = sum(child["cover"] for child in node["children"])
+    return sum(child["cover"] / total * conditional_expectation(child, x, known) for child in node["children"])
+
+
+def shapley(trees: list[dict], x: np.ndarray, features: int) -> np.ndarray:
+    """Shapley's formula over every subset of the features."""
+    def v(known: set[int]) -> float:
+        return sum(conditional_expectation(tree, x, known) for tree in trees)
+
+    phi = np.zeros(features)
+    for i in range(features):
+        others = [j for j in range(features) if j != i]
+        for size in range(features):
+            weight = math.factorial(size) * math.factorial(features - size - 1) / math.factorial(features)
+            for subset in itertools.combinations(others, size):
+                phi[i] += weight * (v(set(subset) | {i}) - v(set(subset)))
+    return phi
+
+
+def test_values_are_shapley_values_of_the_trees() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(400, 4))
+    y = ((x[:, 0] + 0.5 * x[:, 1] * x[:, 2] + rng.normal(0, 0.3, 400)) > 0).astype(int)
+    booster = xgboost.train({"objective": "binary:logistic", "max_depth": 3, "eta": 0.3}, xgboost.DMatrix(x, label=y), num_boost_round=4)
+    trees = [json.loads(tree) for tree in booster.get_dump(with_stats=True, dump_format="json")]
+    rows = np.vstack([x[:6], [[np.nan, 0.1, -0.2, 0.3]]])
+    values, expected = attribution.shap_values(booster, rows)
+    margins = booster.predict(xgboost.DMatrix(rows.astype(np.float32), missing=np.nan), output_margin=True)
+    for row, phi, margin in zip(rows, values, margins, strict=True):
+        np.testing.assert_allclose(phi, shapley(trees, row.astype(np.float32), 4), atol=1e-5)
+        assert float(phi.sum()) + expected == pytest.approx(float(margin), abs=1e-5)
+
+
+def test_values_sum_to_the_margin_on_every_test_row(model_dir: Path, preprocessed: Path, tmp_path: Path) -> None:
+    booster = evaluate.load_model(model_dir, tmp_path)
+    test = pd.read_csv(preprocessed / "test" / "test.csv")
+    features = test.iloc[:, 1:].to_numpy(dtype=np.float32)
+    values, expected = attribution.shap_values(booster, features)
+    margins = booster.predict(xgboost.DMatrix(features), output_margin=True)
+    assert values.shape == features.shape
+    sums = values.astype(np.float64).sum(axis=1) + expected
+    assert np.abs(sums - margins).max() < 1e-4  # float32 arithmetic over 23 terms
+    names = list(test.columns[1:])
+    global_shap = attribution.global_values(values, names)
+    assert list(global_shap) == names and all(v >= 0 for v in global_shap.values())
+    assert max(global_shap, key=global_shap.get) == "PAY_0"  # the repayment status leads, as the data's studies find
+    document = attribution.analysis(global_shap, expected)
+    assert attribution.global_from(json.loads(json.dumps(document))) == global_shap
+    out = attribution.local_csv(values[:3], names).splitlines()
+    assert out[0].split(",") == names and len(out) == 4
+    assert [float(v) for v in out[1].split(",")] == [float(v) for v in values[0]]
+
+
+def test_ndcg_on_clarifys_college_admission_example() -> None:
+    # docs.aws.amazon.com/sagemaker/latest/dg/clarify-model-monitor-feature-attribution-drift.html
+    training = {"SAT score": 0.70, "GPA": 0.50, "Class rank": 0.05}
+    live = {"SAT score": 0.10, "GPA": 0.20, "Class rank": 0.70}
+    dcg = 0.05 / math.log2(2) + 0.50 / math.log2(3) + 0.70 / math.log2(4)
+    idcg = 0.70 / math.log2(2) + 0.50 / math.log2(3) + 0.05 / math.log2(4)
+    assert attribution.ndcg(training, live) == pytest.approx(dcg / idcg)
+    assert round(attribution.ndcg(training, live), 2) == 0.69
+    assert attribution.ndcg(training, {"SAT score": 9, "GPA": 2, "Class rank": 1}) == 1.0  # same ranking
+
+
+def test_drift_violation_per_label() -> None:
+    baseline = attribution.analysis({"a": 0.7, "b": 0.5, "c": 0.05}, -1.0)
+    same = attribution.analysis({"a": 0.6, "b": 0.4, "c": 0.01}, -1.0)
+    reversed_ = attribution.analysis({"a": 0.1, "b": 0.2, "c": 0.7}, -1.0)
+    assert attribution.violations(same, baseline) == ([], {"label0": 1.0})
+    found, scores = attribution.violations(reversed_, baseline)
+    assert found == [{
+        "label": "label0", "metric_name": "shap", "constraint_check_type": "feature_attribution_drift_check",
+        "description": f"Feature attribution drift {scores['label0']!r} exceeds threshold 0.9",
+    }]  # fmt: skip
+    assert attribution.violations(reversed_, baseline, threshold=0.5)[0] == []
