@@ -75,7 +75,9 @@ def safe_extract(archive: Path, target: Path) -> list[str]:
                     raise EvaluationError(f"{archive}: entry {member.name!r} would be written outside {target}")
                 if not (member.isfile() or member.isdir()):
                     raise EvaluationError(f"{archive}: entry {member.name!r} is a link or special file; refused")
-            tar.extractall(target, members=members, filter="data")
+            # The "data" filter where this Python has it (3.8.17+): the XGBoost 1.7-1 image runs
+            # 3.8.13, whose extractall takes no filter; the members are checked above either way.
+            tar.extractall(target, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     except tarfile.TarError as exc:
         raise EvaluationError(f"{archive}: not a readable tar archive: {exc}") from exc
     return [m.name for m in members if m.isfile()]
@@ -174,7 +176,7 @@ def write_predictions(labels: np.ndarray, scores: np.ndarray, folder: Path) -> N
     partial = folder / f".{PREDICTIONS_FILE}.partial"
     with open(partial, "w") as handle:
         handle.write("label,probability\n")
-        handle.writelines(f"{int(label)},{float(score)!r}\n" for label, score in zip(labels.tolist(), scores.tolist(), strict=True))
+        handle.writelines(f"{int(label)},{float(score)!r}\n" for label, score in zip(labels.tolist(), scores.tolist()))  # noqa: B905 (no strict= on the image's Python 3.8)
     os.replace(partial, folder / PREDICTIONS_FILE)
 
 
