@@ -543,6 +543,14 @@ def _numeric(value: Any) -> Optional[float]:
     return None
 
 
+def group_value(value_or_threshold: Any) -> str:
+    """The configured value of a facet group: ``2`` for ``2``, the threshold ``40`` for the
+    interval ``(40, 79]`` (whose top is the data's largest value, so it differs between the
+    baseline and a window; the check matches groups by this)."""
+    text = str(value_or_threshold)
+    return text[1:].split(",")[0] if text.startswith("(") else text
+
+
 def violations(current: Dict[str, Any], constraints: Dict[str, Any]) -> List[Dict[str, str]]:
     """Clarify's bias-drift check: each metric further from its ideal than the constraint's value."""
     found = []
@@ -551,11 +559,11 @@ def violations(current: Dict[str, Any], constraints: Dict[str, Any]) -> List[Dic
         for facet, entries in (constraints.get(section) or {}).get("facets", {}).items():
             for entry in entries:
                 for item in entry.get("metrics", []):
-                    limits[(facet, entry.get("value_or_threshold"), item.get("name"))] = _numeric(item.get("value"))
+                    limits[(facet, group_value(entry.get("value_or_threshold")), item.get("name"))] = _numeric(item.get("value"))
         for facet, entries in (current.get(section) or {}).get("facets", {}).items():
             for entry in entries:
                 for item in entry.get("metrics", []):
-                    key = (facet, entry.get("value_or_threshold"), item.get("name"))
+                    key = (facet, group_value(entry.get("value_or_threshold")), item.get("name"))
                     limit, value = limits.get(key), _numeric(item.get("value"))
                     if limit is None or value is None:
                         continue
@@ -563,7 +571,7 @@ def violations(current: Dict[str, Any], constraints: Dict[str, Any]) -> List[Dic
                     if abs(value - ideal) > abs(limit - ideal):
                         found.append({
                             "facet": facet,
-                            "facet_value": str(entry.get("value_or_threshold")),
+                            "facet_value": key[1],
                             "metric_name": item["name"],
                             "constraint_check_type": CHECK_TYPE,
                             "description": f"Value {value!r} does not meet the constraint requirement",

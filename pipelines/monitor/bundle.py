@@ -22,7 +22,11 @@ MODULES = (
     "fileio.py",
     "monitor/__init__.py",
     "monitor/analyzer.py",
+    "monitor/attribution.py",
+    "monitor/bias.py",
     "monitor/checks.py",
+    "monitor/clarify_job.py",
+    "monitor/clarify_report.py",
     "monitor/constraints.py",
     "monitor/dataset.py",
     "monitor/job.py",
@@ -35,19 +39,41 @@ MODULES = (
     "monitor/report.py",
     "monitor/statistics.py",
 )
-MAIN = "import sys\n\nfrom pipelines.monitor.job import main\n\nsys.exit(main())\n"
+# The explain job's model loader is the Evaluate step's (its safe extraction), from steps/.
+STEPS = ("__init__.py", "evaluate.py")
+# Clarify's jobs (bias, explain) run apart from Model Monitor's: explain runs on the built-in
+# XGBoost image (Python 3.8, no pyarrow), which never imports the capture reader.
+MAIN = (
+    "import sys\n\n"
+    "if sys.argv[1:2] and sys.argv[1] in ('bias', 'explain'):\n"
+    "    from pipelines.monitor.clarify_job import main\n"
+    "else:\n"
+    "    from pipelines.monitor.job import main\n\n"
+    "sys.exit(main())\n"
+)
+# The modules the explain job imports: they keep to the XGBoost image's Python 3.8.
+XGBOOST_IMAGE_MODULES = ("__init__.py", "fileio.py", "monitor/__init__.py", "monitor/attribution.py", "monitor/bias.py",
+                         "monitor/clarify_job.py", "monitor/clarify_report.py", "monitor/report.py")
 _STAMP = (1980, 1, 1, 0, 0, 0)
 
 
+STEPS_DIR = PACKAGE.parent / "steps"
+
+
+def entries() -> list[tuple[str, Path]]:
+    """(name in the bundle, file) of everything the bundle holds but its ``__main__.py``."""
+    return [(f"pipelines/{m}", PACKAGE / m) for m in MODULES] + [(f"steps/{m}", STEPS_DIR / m) for m in STEPS]
+
+
 def files() -> list[Path]:
-    return [PACKAGE / module for module in MODULES]
+    return [path for _, path in entries()]
 
 
 def contents() -> bytes:
     """The bundle's bytes: the same files give the same bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for arcname, data in [("__main__.py", MAIN.encode())] + [(f"pipelines/{m}", (PACKAGE / m).read_bytes()) for m in MODULES]:
+        for arcname, data in [("__main__.py", MAIN.encode())] + [(name, path.read_bytes()) for name, path in entries()]:
             info = zipfile.ZipInfo(arcname, date_time=_STAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16

@@ -130,6 +130,16 @@ def test_drift_violations_use_each_metric_ideal() -> None:
     assert found[1]["description"] == "Value -0.3 does not meet the constraint requirement"
 
 
+def test_drift_matches_a_continuous_facet_by_its_threshold() -> None:
+    def report(top: int, di: float) -> dict:
+        entry = {"value_or_threshold": f"(40, {top}]", "metrics": [{"name": "DI", "description": "", "value": di}]}
+        return bias.analysis(post={"label": "Label", "facets": {"AGE": [entry]}})
+
+    # The interval's top is the data's largest age, which differs between the baseline and a window.
+    found = bias.violations(report(61, 0.7), report(79, 0.9))
+    assert [(v["facet"], v["facet_value"], v["metric_name"]) for v in found] == [("AGE", "40", "DI")]
+
+
 # ---- the oracle: AWS's smclarify on the credit data ----------------------------------------
 @pytest.fixture(scope="module")
 def credit() -> pd.DataFrame:
