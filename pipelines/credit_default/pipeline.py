@@ -42,6 +42,15 @@ DEFAULT_HYPERPARAMETERS: dict[str, float | int] = {
     "Gamma": 0.0,
     "EarlyStoppingRounds": 10,
 }
+# The fairness analysis (monitor/clarify_job.py): each facet's sensitive group against the rest.
+# SEX 2 = female (1 = male); MARRIAGE 2 = single (1 = married, 3 = others, 0 = undocumented);
+# AGE > 40 = applicants over forty. The favourable outcome is label 0 (no default next month);
+# CDDL/CDDPL are conditioned on EDUCATION.
+BIAS_FACETS = ("SEX=2", "MARRIAGE=2", "AGE>40")
+BIAS_GROUP_VARIABLE = "EDUCATION"
+FAVOURABLE_LABEL = "0"
+# The gate's band for disparate impact: the four-fifths rule and its inverse.
+DISPARATE_IMPACT_BAND = (0.8, 1.25)
 # Pipeline parameter name -> built-in XGBoost hyperparameter name.
 HYPERPARAMETER_NAMES = {
     "MaxDepth": "max_depth",
@@ -76,6 +85,8 @@ def get_pipeline(
     kms_key: str | None = None,
     environment_file: str | None = None,
     monitoring: str = "builtin",
+    bias_facets: tuple[str, ...] = BIAS_FACETS,
+    bias_group_variable: str = BIAS_GROUP_VARIABLE,
 ) -> Any:
     """Return the SageMaker Pipeline object for the credit-default classifier.
 
@@ -105,6 +116,11 @@ def get_pipeline(
             QualityCheckStep, for accounts that still have Model Monitor (closed to new
             customers since 2026-07-30). Both write statistics.json and constraints.json and
             register them as the package's DriftCheckBaselines and ModelMetrics.
+        bias_facets: the facets of the bias report: ``NAME=V1,V2`` (those values are the
+            sensitive group), ``NAME>T`` (the rows above T) or ``NAME`` (each value against
+            the rest). Registration waits for every facet group's disparate impact to be within
+            [DisparateImpactLower, DisparateImpactUpper] (pipeline parameters).
+        bias_group_variable: the column CDDL and CDDPL are conditioned on ("" for none).
     """
     if monitoring not in MONITORING:
         raise ValueError(f"monitoring must be one of {', '.join(MONITORING)}, got {monitoring!r}")
@@ -115,9 +131,14 @@ def get_pipeline(
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import (
+        Bias,
         DriftCheckBaselines,
+        DriftCheckBias,
+        DriftCheckExplainability,
         DriftCheckModelDataQuality,
         DriftCheckModelQuality,
+        Explainability,
+        FileSource,
         MetadataProperties,
         MetricsSource,
         ModelDataQuality,
@@ -129,7 +150,7 @@ def get_pipeline(
         ProcessingS3Output,
     )
     from sagemaker.core.training.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
-    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
@@ -180,6 +201,8 @@ def get_pipeline(
     training_instance_type = ParameterString("TrainingInstanceType", default_value="ml.m5.xlarge")
     approval_status = ParameterString("ModelApprovalStatus", default_value="PendingManualApproval")
     auc_threshold = ParameterFloat("AucThreshold", default_value=0.75)
+    di_lower = ParameterFloat("DisparateImpactLower", default_value=DISPARATE_IMPACT_BAND[0])
+    di_upper = ParameterFloat("DisparateImpactUpper", default_value=DISPARATE_IMPACT_BAND[1])
     git_commit = ParameterString("GitCommit", default_value="unknown")
     hyper = {
         name: (ParameterInteger if isinstance(value, int) else ParameterFloat)(name, default_value=value)
@@ -364,6 +387,61 @@ def get_pipeline(
         drift_quality_statistics = quality_baseline.properties.BaselineUsedForDriftCheckStatistics
         drift_quality_constraints = quality_baseline.properties.BaselineUsedForDriftCheckConstraints
 
+    # ---- BiasReport and Explain: Clarify's analyses as processing jobs -------------------------
+    # Clarify is closed to new customers: the bundle's own jobs write its files. The bias report
+    # needs no model (the Evaluate step's predictions), so it runs on the scikit-learn image; the
+    # explanation needs xgboost, so it runs on the built-in XGBoost image.
+    def clarify_step(name: str, job: str, image: str, inputs: list[tuple[str, Any]], arguments: list[Any], property_files: list[Any]) -> Any:
+        processor = ScriptProcessor(
+            role=role,
+            image_uri=image,
+            command=["python3"],
+            instance_type=processing_instance_type,
+            instance_count=1,
+            base_job_name=f"{prefix}-{job}",
+            sagemaker_session=session,
+            network_config=network,
+            volume_kms_key=kms,
+            output_kms_key=kms,
+        )
+        output = Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, job])
+        return ProcessingStep(
+            name=name,
+            step_args=processor.run(
+                code=code_assets.bundle_uri(default_bucket, prefix),
+                inputs=[_processing_input(ProcessingInput, ProcessingS3Input, input_name, source, f"{PROCESSING}/input/{input_name}") for input_name, source in inputs],
+                outputs=[ProcessingOutput(output_name=job, s3_output=ProcessingS3Output(s3_uri=output, local_path=f"{PROCESSING}/output", s3_upload_mode="EndOfJob"))],
+                arguments=[*arguments, "--output", f"{PROCESSING}/output"],
+            ),
+            property_files=property_files,
+            cache_config=cache,
+        )
+
+    bias_summary = PropertyFile(name="BiasSummary", output_name="bias", path="bias_summary.json")
+    bias_report = clarify_step(
+        "BiasReport", "bias", sklearn_image,
+        [("dataset", outputs["test"].S3Output.S3Uri), ("predictions", predictions), ("train", outputs["train"].S3Output.S3Uri)],
+        [
+            "bias", "--dataset", f"{PROCESSING}/input/dataset", "--predictions", f"{PROCESSING}/input/predictions", "--train", f"{PROCESSING}/input/train",
+            "--label", "Label", "--label-values", FAVOURABLE_LABEL, *[a for facet in bias_facets for a in ("--facet", facet)],
+            *(["--group-variable", bias_group_variable] if bias_group_variable else []),
+            "--di-band", di_lower.to_string(), di_upper.to_string(),
+        ],
+        [bias_summary],
+    )  # fmt: skip
+    explain = clarify_step(
+        "Explain", "explainability", xgboost_image,
+        [("model", model_data), ("dataset", outputs["test"].S3Output.S3Uri)],
+        ["explain", "--model", f"{PROCESSING}/input/model", "--dataset", f"{PROCESSING}/input/dataset"],
+        [],
+    )  # fmt: skip
+
+    def clarify_file(step: Any, job: str, name: str) -> Any:
+        return Join(on="/", values=[step.properties.ProcessingOutputConfig.Outputs[job].S3Output.S3Uri, name])
+
+    bias_analysis, bias_config = clarify_file(bias_report, "bias", "analysis.json"), clarify_file(bias_report, "bias", "analysis_config.json")
+    explain_analysis, explain_config = clarify_file(explain, "explainability", "analysis.json"), clarify_file(explain, "explainability", "analysis_config.json")
+
     # ---- Register -----------------------------------------------------------------------------
     builder = ModelBuilder(
         image_uri=xgboost_image,
@@ -391,6 +469,8 @@ def get_pipeline(
                     statistics=MetricsSource(s3_uri=baseline_statistics, content_type="application/json"),
                     constraints=MetricsSource(s3_uri=baseline_constraints, content_type="application/json"),
                 ),
+                bias=Bias(report=MetricsSource(s3_uri=bias_analysis, content_type="application/json")),
+                explainability=Explainability(report=MetricsSource(s3_uri=explain_analysis, content_type="application/json")),
             ),
             drift_check_baselines=DriftCheckBaselines(
                 model_quality=DriftCheckModelQuality(
@@ -400,6 +480,15 @@ def get_pipeline(
                 model_data_quality=DriftCheckModelDataQuality(
                     statistics=MetricsSource(s3_uri=drift_statistics, content_type="application/json"),
                     constraints=MetricsSource(s3_uri=drift_constraints, content_type="application/json"),
+                ),
+                bias=DriftCheckBias(
+                    config_file=FileSource(s3_uri=bias_config, content_type="application/json"),
+                    pre_training_constraints=MetricsSource(s3_uri=bias_analysis, content_type="application/json"),
+                    post_training_constraints=MetricsSource(s3_uri=bias_analysis, content_type="application/json"),
+                ),
+                explainability=DriftCheckExplainability(
+                    constraints=MetricsSource(s3_uri=explain_analysis, content_type="application/json"),
+                    config_file=FileSource(s3_uri=explain_config, content_type="application/json"),
                 ),
             ),
             customer_metadata_properties={"GitCommit": git_commit},
@@ -448,6 +537,30 @@ def get_pipeline(
         depends_on=[register],
     )
 
+    # ---- CheckBias: disparate impact within its band for every facet group ------------------------
+    def di(end: str) -> Any:
+        return JsonGet(step_name=bias_report.name, property_file=bias_summary, json_path=f"disparate_impact.{end}.value")
+
+    def di_group(end: str) -> Any:
+        return JsonGet(step_name=bias_report.name, property_file=bias_summary, json_path=f"disparate_impact.{end}.group")
+
+    bias_outside_band = FailStep(
+        name="BiasOutsideBand",
+        error_message=Join(
+            on="",
+            values=[
+                "Disparate impact outside ", di_lower, "-", di_upper, ": lowest ", di("lowest"), " for ", di_group("lowest"),
+                ", highest ", di("highest"), " for ", di_group("highest"), "; commit ", git_commit,
+            ],
+        ),
+    )  # fmt: skip
+    check_bias = ConditionStep(
+        name="CheckBias",
+        conditions=[ConditionGreaterThanOrEqualTo(left=di("lowest"), right=di_lower), ConditionLessThanOrEqualTo(left=di("highest"), right=di_upper)],
+        if_steps=[register, check_approval],
+        else_steps=[bias_outside_band],
+    )
+
     # ---- CheckAuc ---------------------------------------------------------------------------------
     auc_too_low = FailStep(
         name="AucTooLow",
@@ -459,7 +572,7 @@ def get_pipeline(
     check_auc = ConditionStep(
         name="CheckAuc",
         conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=auc_threshold)],
-        if_steps=[register, check_approval],
+        if_steps=[check_bias],
         else_steps=[auc_too_low],
     )
 
@@ -471,10 +584,12 @@ def get_pipeline(
             training_instance_type,
             approval_status,
             auc_threshold,
+            di_lower,
+            di_upper,
             git_commit,
             *hyper.values(),
         ],
-        steps=[preprocess, train, evaluate, baseline, quality_baseline, check_auc],
+        steps=[preprocess, train, evaluate, baseline, quality_baseline, bias_report, explain, check_auc],
         sagemaker_session=session,
     )
 

@@ -34,7 +34,13 @@ def test_default_run_succeeds_and_reports_the_auc(first_run: dict) -> None:
     result = first_run["result"]
     assert result["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in result
     steps = {s["StepName"]: s for s in result["Steps"]}
-    assert {s for s in steps if steps[s]["StepStatus"] == "Succeeded"} == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline", "CheckAuc", "Register", "CheckApproval"}
+    assert {s for s in steps if steps[s]["StepStatus"] == "Succeeded"} == {
+        "Preprocess", "Train", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline", "BiasReport", "Explain", "CheckAuc", "CheckBias", "Register", "CheckApproval",
+    }  # fmt: skip
+    # The bias gate: every facet group's disparate impact within the four-fifths band.
+    lowest, highest = (float(part.split()[0]) for part in steps["CheckBias"]["Detail"].split("; "))
+    assert 0.8 <= lowest <= highest <= 1.25
+    assert steps["CheckBias"]["Detail"].endswith("LessThanOrEqualTo 1.25: true")
     auc = float(steps["CheckAuc"]["Detail"].split()[0])
     assert 0.75 < auc < 0.85
     assert steps["CheckAuc"]["Detail"].endswith("GreaterThanOrEqualTo 0.75: true")
@@ -53,6 +59,21 @@ def test_threshold_above_the_auc_fires_the_fail_step(first_run: dict, home: Path
     steps = {s["StepName"]: s for s in result["Steps"]}
     assert steps["Preprocess"]["CacheHit"] and steps["Train"]["CacheHit"] and steps["Evaluate"]["CacheHit"]
     assert steps["AucTooLow"]["StepStatus"] == "Failed" and "Register" not in steps
+
+
+def test_disparate_impact_outside_the_band_fails_naming_the_group(first_run: dict, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    steps = {s["StepName"]: s for s in first_run["result"]["Steps"]}
+    lowest = float(steps["CheckBias"]["Detail"].split()[0])
+    # A band whose lower end is just above this model's lowest disparate impact.
+    parameters = {"DisparateImpactLower": round(lowest + 0.001, 3)}
+    assert mlops.main(["--home", str(home), "run", "--parameters", json.dumps(parameters), "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["PipelineExecutionStatus"] == "Failed"
+    reason = result["FailureReason"]
+    assert reason.startswith(f"Disparate impact outside {parameters['DisparateImpactLower']}-1.25: lowest {lowest}") and " for " in reason and "; commit " in reason
+    steps = {s["StepName"]: s for s in result["Steps"]}
+    assert steps["Evaluate"]["CacheHit"] and steps["Explain"]["CacheHit"]
+    assert steps["BiasOutsideBand"]["StepStatus"] == "Failed" and "Register" not in steps
 
 
 def test_broken_input_fails_with_the_jobs_stderr(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,9 +43,13 @@ def test_step_graph(nodes: dict[str, graph.Node]) -> None:
         "Evaluate": ("Processing", None, ["Preprocess", "Train"]),
         "DataQualityBaseline": ("Processing", None, ["Evaluate"]),
         "ModelQualityBaseline": ("Processing", None, ["Evaluate"]),
+        "BiasReport": ("Processing", None, ["Evaluate", "Preprocess"]),
+        "Explain": ("Processing", None, ["Preprocess", "Train"]),
         "CheckAuc": ("Condition", None, ["Evaluate"]),
-        "Register": ("RegisterModel", "CheckAuc.if", ["CheckAuc", "DataQualityBaseline", "ModelQualityBaseline", "Train"]),
-        "CheckApproval": ("Condition", "CheckAuc.if", ["CheckAuc", "Register"]),
+        "CheckBias": ("Condition", "CheckAuc.if", ["BiasReport", "CheckAuc"]),
+        "BiasOutsideBand": ("Fail", "CheckBias.else", ["BiasReport", "CheckBias"]),
+        "Register": ("RegisterModel", "CheckBias.if", ["BiasReport", "CheckBias", "DataQualityBaseline", "Explain", "ModelQualityBaseline", "Train"]),
+        "CheckApproval": ("Condition", "CheckBias.if", ["CheckBias", "Register"]),
         "CreateModel": ("Model", "CheckApproval.if", ["CheckApproval", "Register", "Train"]),
         "EndpointConfig": ("EndpointConfig", "CheckApproval.if", ["CheckApproval", "CreateModel"]),
         "Deploy": ("Endpoint", "CheckApproval.if", ["CheckApproval", "EndpointConfig"]),
@@ -118,26 +122,37 @@ def json_gets(node: Any) -> list[dict[str, Any]]:
     return found
 
 
-def test_every_json_get_path_exists_in_what_evaluate_writes(
+def test_every_json_get_path_exists_in_what_its_job_writes(
     rendered: dict[str, Any], nodes: dict[str, graph.Node], model_dir: Path, preprocessed: Path, tmp_path: Path
 ) -> None:
+    """Each Std:JsonGet's path is in the file its property file names, as the job writes it:
+    evaluation.json of steps/evaluate.py, bias_summary.json of the bias job."""
+    from pipelines.monitor import clarify_job
     from steps import evaluate
 
-    assert evaluate.main(["--model-dir", str(model_dir), "--test-dir", str(preprocessed / "test"), "--output-dir", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "evaluation.json").read_text())
-    evaluate_step = nodes["Evaluate"].step
+    test = str(preprocessed / "test")
+    assert evaluate.main(["--model-dir", str(model_dir), "--test-dir", test, "--output-dir", str(tmp_path / "evaluation"), "--predictions-dir", str(tmp_path / "predictions")]) == 0
+    bias_args = [a for a in nodes["BiasReport"].step["Arguments"]["AppSpecification"]["ContainerArguments"] if isinstance(a, str)]
+    facets = [bias_args[i + 1] for i, a in enumerate(bias_args) if a == "--facet"]
+    assert clarify_job.main(["bias", "--dataset", test, "--predictions", str(tmp_path / "predictions"), *[a for f in facets for a in ("--facet", f)], "--output", str(tmp_path / "bias")]) == 0
+    written = {
+        ("Evaluate", "EvaluationReport"): json.loads((tmp_path / "evaluation" / evaluate.REPORT_FILE).read_text()),
+        ("BiasReport", "BiasSummary"): json.loads((tmp_path / "bias" / clarify_job.SUMMARY).read_text()),
+    }
     gets = json_gets(rendered["Steps"])
-    assert len(gets) == 2  # CheckAuc's condition and AucTooLow's message
+    # CheckAuc's condition and AucTooLow's message; CheckBias's two conditions and BiasOutsideBand's four.
+    assert len(gets) == 8
     for get in gets:
-        assert get["PropertyFile"] == {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"}
-        (property_file,) = evaluate_step["PropertyFiles"]
-        assert property_file["FilePath"] == evaluate.REPORT_FILE
-        assert property_file["OutputName"] in outputs_of(evaluate_step)
-        value: Any = report
+        step_name, file_name = re.fullmatch(r"Steps\.(\w+)\.PropertyFiles\.(\w+)", get["PropertyFile"]["Get"]).groups()  # type: ignore[union-attr]
+        step = nodes[step_name].step
+        (property_file,) = [f for f in step["PropertyFiles"] if f["PropertyFileName"] == file_name]
+        assert property_file["OutputName"] in outputs_of(step)
+        assert property_file["FilePath"] == {"EvaluationReport": evaluate.REPORT_FILE, "BiasSummary": clarify_job.SUMMARY}[file_name]
+        value: Any = written[(step_name, file_name)]
         for part in get["Path"].split("."):
-            assert isinstance(value, dict) and part in value, f"{get['Path']} not in evaluation.json"
+            assert isinstance(value, dict) and part in value, f"{get['Path']} not in {property_file['FilePath']}"
             value = value[part]
-        assert isinstance(value, float)
+        assert isinstance(value, float) or (get["Path"].endswith(".group") and isinstance(value, str))
 
 
 def test_commit_reaches_jobs_registration_and_failure_message(nodes: dict[str, graph.Node]) -> None:
