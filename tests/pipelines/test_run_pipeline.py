@@ -117,7 +117,7 @@ def test_wait_follows_to_the_end(repo: git.Repo, aws: None, capsys: pytest.Captu
 def test_a_definition_failing_the_policy_is_not_upserted(repo: git.Repo, aws: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--policy", "workshop") == 1
     err = capsys.readouterr().err
-    assert "pipeline CreditDefaultPipeline fails the policy (24 findings); nothing was upserted:" in err
+    assert "pipeline CreditDefaultPipeline fails the policy (32 findings); nothing was upserted:" in err
     assert "  Train (Training) /Steps/1/Arguments/VpcConfig/Subnets: no Subnets" in err
     sm = boto3.client("sagemaker", region_name="us-east-1")
     assert sm.list_pipelines()["PipelineSummaries"] == []

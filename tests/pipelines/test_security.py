@@ -80,10 +80,10 @@ def test_workshop_policy_names_every_unsecured_job(plain: dict[str, Any]) -> Non
     by_step: dict[str, list[str]] = {}
     for finding in findings:
         by_step.setdefault(finding.step, []).append(finding.pointer)
-    assert set(by_step) == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline", "CreateModel", "EndpointConfig"}
+    assert set(by_step) == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline", "BiasReport", "Explain", "CreateModel", "EndpointConfig"}
     assert "/Steps/0/Arguments/NetworkConfig/VpcConfig/Subnets" in by_step["Preprocess"]
     assert "/Steps/1/Arguments/ResourceConfig/VolumeKmsKeyId" in by_step["Train"]
-    assert "/Steps/5/Arguments/IfSteps/1/Arguments/IfSteps/1/Arguments/DataCaptureConfig/KmsKeyId" in by_step["EndpointConfig"]
+    assert "/Steps/7/Arguments/IfSteps/0/Arguments/IfSteps/1/Arguments/IfSteps/1/Arguments/DataCaptureConfig/KmsKeyId" in by_step["EndpointConfig"]
 
 
 def resolve_pointer(document: Any, pointer: str) -> Any:

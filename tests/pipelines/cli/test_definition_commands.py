@@ -63,12 +63,12 @@ def test_audit_lists_findings_and_exits_1_then_passes_with_settings(tmp_path: Pa
     assert mlops.main(["audit", "--policy", "workshop", "--file", str(tmp_path / "d.json"), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["Compliant"] is False
-    assert {f["Step"] for f in report["Findings"]} == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline", "CreateModel", "EndpointConfig"}
+    assert {f["Step"] for f in report["Findings"]} == {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "ModelQualityBaseline", "BiasReport", "Explain", "CreateModel", "EndpointConfig"}
     assert all(f["Path"].startswith("/Steps/") for f in report["Findings"])
     env = tmp_path / "workshop.env"
     env.write_text("SubnetIds=subnet-1\nSecurityGroupIds=sg-1\nKmsKeyArn=arn:aws:kms:us-east-1:111122223333:key/k\n")
     assert mlops.main(["audit", "--policy", "workshop", "--kwargs", json.dumps({"environment_file": str(env)})]) == 0
-    assert capsys.readouterr().out.startswith("compliant with policy workshop: 12 steps checked")
+    assert capsys.readouterr().out.startswith("compliant with policy workshop: 16 steps checked")
 
 
 def test_audit_with_a_missing_policy_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

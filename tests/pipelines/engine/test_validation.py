@@ -127,7 +127,7 @@ def test_unknown_condition_type() -> None:
 
 def test_the_real_definition_is_valid() -> None:
     golden = Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json"
-    assert len(validate(json.loads(golden.read_text()), RUNTIMES)) == 12
+    assert len(validate(json.loads(golden.read_text()), RUNTIMES)) == 16
 
 
 @pytest.mark.parametrize(
