@@ -11,7 +11,12 @@ step reads the test split. Then, each in a fresh process, time and peak memory (
   the model and the rows, XGBoost's exact tree SHAP, analysis.json, every row's values in
   explanations_shap/out.csv and the report; and, from its log, the SHAP computation alone;
 - the reference library: ``shap.TreeExplainer`` (shap 0.51, its own venv ``.venv-shap``) on the
-  same model and rows, the values alone, no files; the largest difference from ours is printed;
+  same model and rows, the values alone, no files; the largest difference from ours is printed.
+  shap explains only the trees up to the model's ``best_iteration`` (early stopping); the
+  endpoint scores with all of them (the XGBoost 1.7-1 container predicts with
+  ``ntree_limit=getattr(booster, "best_ntree_limit", 0)``, an attribute a loaded booster does
+  not have; the local twin does the same), and so does Explain. So shap is given the model
+  without that attribute, to explain the same function;
 - Clarify's method: ``shap.KernelExplainer`` (Kernel SHAP, what Clarify ran) with the rows'
   mean as its baseline and shap's default number of samples (2 x features + 2048), on
   ``--kernel-rows`` rows, its time per row and that time projected to each size (a projection,
@@ -43,6 +48,8 @@ import numpy as np, pandas as pd
 started = time.perf_counter()
 import shap, xgboost
 booster = xgboost.Booster(); booster.load_model(sys.argv[1])
+booster.set_attr(best_iteration=None, best_score=None)
+booster = xgboost.Booster(model_file=booster.save_raw("ubj"))
 rows = pd.read_csv(sys.argv[2]).iloc[:, 1:].to_numpy(dtype=np.float32)
 values = shap.TreeExplainer(booster).shap_values(rows)
 seconds = time.perf_counter() - started
