@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.monitor import dataset
+from pipelines.monitor import layout
 
 
 def record(input_data: str, output_data: str, moment: datetime, content_type: str = "text/csv", encoding: str = "CSV") -> dict:
@@ -27,7 +27,7 @@ def write_capture(root: Path, records: list[dict], endpoint: str = "ep", variant
     """{root}/{endpoint}/{variant}/yyyy/mm/dd/hh/<file>.jsonl, by each record's inferenceTime hour."""
     by_hour: dict[Path, list[str]] = {}
     for item in records:
-        moment = dataset.parse_time(item["eventMetadata"]["inferenceTime"])
+        moment = layout.parse_time(item["eventMetadata"]["inferenceTime"])
         folder = root / endpoint / variant / moment.strftime("%Y/%m/%d/%H")
         by_hour.setdefault(folder, []).append(json.dumps(item))
     for folder, lines in by_hour.items():

@@ -14,7 +14,7 @@ from pipelines.cli.context import Settings
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
-from pipelines.monitor import analyzer, dataset
+from pipelines.monitor import analyzer, layout
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import DEFAULT_OFFSETS, HOURLY, MonitoringStore, iso, parse_offset, utcnow
 from pipelines.monitoring.local import PipelineJob
@@ -30,7 +30,7 @@ def _monitor(obj: Settings, wait_for_retraining: bool = False) -> Monitor:
 def _moment(value: str | None, option: str) -> datetime | None:
     if value is None:
         return None
-    moment = dataset.parse_time(value)
+    moment = layout.parse_time(value)
     if moment is None:
         raise UsageError(f"{option}: {value!r} is not an ISO-8601 time such as 2026-11-20T13:00:00Z")
     return moment

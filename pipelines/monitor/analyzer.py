@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor import checks, constraints, dataset, statistics
+from pipelines.monitor import checks, constraints, dataset, layout, statistics
 
 logger = logging.getLogger("pipelines.monitor.analyzer")
 
@@ -224,8 +224,8 @@ def run_from_environment(environ: Mapping[str, str]) -> Result:
         constraints_file,
         capture=capture,
         header=header,
-        start=dataset.parse_time(environ.get("start_time")),
-        end=dataset.parse_time(environ.get("end_time")),
+        start=layout.parse_time(environ.get("start_time")),
+        end=layout.parse_time(environ.get("end_time")),
         publish_metrics=environ.get("publish_cloudwatch_metrics", "Disabled") == "Enabled",
     )
 

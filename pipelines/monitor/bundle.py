@@ -31,6 +31,7 @@ MODULES = (
     "monitor/dataset.py",
     "monitor/job.py",
     "monitor/kll.py",
+    "monitor/layout.py",
     "monitor/merge.py",
     "monitor/metrics.py",
     "monitor/model_quality.py",

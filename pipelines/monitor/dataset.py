@@ -16,10 +16,9 @@ import base64
 import csv
 import io
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,7 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-HOUR_FOLDER = re.compile(r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})$")
+from pipelines.monitor.layout import capture_files, data_files, in_window
+
 Chunk = list[Any]  # per column: an array of strings, or a NumericColumn
 _PAYLOAD = pa.struct([("observedContentType", pa.string()), ("mode", pa.string()), ("data", pa.string()), ("encoding", pa.string())])
 _CAPTURE_SCHEMA = pa.schema(
@@ -74,12 +74,6 @@ class Counters:
         }
 
 
-def data_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
-
-
 def header_of(source: Path) -> list[str]:
     """Column names from the first line of the first CSV file under ``source``."""
     files = data_files(source, (".csv",))
@@ -118,23 +112,6 @@ def read_csv(source: Path, header: bool, names: list[str], counters: Counters) -
         before = counters.rows
         yield parse_rows(file.read_bytes(), names, counters, header=header)
         counters.records += counters.rows - before
-
-
-def capture_files(root: Path, start: datetime | None, end: datetime | None) -> list[Path]:
-    """Capture files whose hour folder (``yyyy/mm/dd/hh``, UTC) overlaps [start, end)."""
-    files = data_files(root, (".jsonl", ".json"))
-    if start is None and end is None:
-        return files
-    chosen = []
-    for file in files:
-        match = HOUR_FOLDER.search(file.parent.as_posix())
-        if not match:
-            chosen.append(file)  # not in SageMaker's layout: filtered on inferenceTime alone
-            continue
-        hour = datetime(int(match["y"]), int(match["m"]), int(match["d"]), int(match["h"]), tzinfo=timezone.utc)
-        if (end is None or hour < end) and (start is None or hour + timedelta(hours=1) > start):
-            chosen.append(file)
-    return chosen
 
 
 def read_capture(root: Path, names: list[str], counters: Counters, start: datetime | None = None, end: datetime | None = None) -> Iterator[Chunk]:
@@ -297,7 +274,7 @@ def _lines_one_by_one(data: bytes, counters: Counters, start: datetime | None, e
 
 
 def _record_lines(record: dict[str, Any], counters: Counters, start: datetime | None, end: datetime | None) -> list[str]:
-    if not _in_window((record.get("eventMetadata") or {}).get("inferenceTime"), start, end):
+    if not in_window((record.get("eventMetadata") or {}).get("inferenceTime"), start, end):
         counters.outside_window += 1
         return []
     counters.records += 1
@@ -314,27 +291,6 @@ def _record_lines(record: dict[str, Any], counters: Counters, start: datetime | 
         counters.undecodable_payloads += 1
         return []
     return [f"{o},{i}" for o, i in zip(outputs, inputs)]
-
-
-def _in_window(value: Any, start: datetime | None, end: datetime | None) -> bool:
-    if start is None and end is None:
-        return True
-    moment = parse_time(value)
-    if moment is None:
-        return False
-    return (start is None or moment >= start) and (end is None or moment < end)
-
-
-def parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _payload_rows(payload: Any, counters: Counters, is_output: bool) -> list[str] | None:

@@ -46,7 +46,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from pipelines.monitor import analyzer, dataset, metrics, model_quality, quality, report
+from pipelines.monitor import analyzer, layout, metrics, model_quality, quality, report
 from pipelines.monitor.objects import Objects
 
 logger = logging.getLogger("pipelines.monitor.job")
@@ -123,7 +123,7 @@ def baseline_file(objects: Objects, source: str, name: str, folder: Path) -> Pat
 
 
 def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
-    scheduled = dataset.parse_time(args.scheduled_time)
+    scheduled = layout.parse_time(args.scheduled_time)
     if scheduled is None:
         raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
     start, end = window(scheduled, args.start_offset, args.end_offset)
@@ -155,11 +155,11 @@ def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
 def run_quality(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
     """One window of captured predictions merged with the labels collected from its start until
     the scheduled time, against the model-quality constraints."""
-    scheduled = dataset.parse_time(args.scheduled_time)
+    scheduled = layout.parse_time(args.scheduled_time)
     if scheduled is None:
         raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
     start, end = window(scheduled, args.start_offset, args.end_offset)
-    until = dataset.parse_time(args.ground_truth_until) if args.ground_truth_until else scheduled
+    until = layout.parse_time(args.ground_truth_until) if args.ground_truth_until else scheduled
     if until is None:
         raise JobFailed(f"--ground-truth-until {args.ground_truth_until!r} is not an ISO-8601 time")
     until = max(until, end)

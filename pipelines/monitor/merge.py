@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from pipelines.monitor import dataset
+from pipelines.monitor import dataset, layout
 
 _OUTPUT = pa.struct([("data", pa.string()), ("encoding", pa.string())])
 _CAPTURE = pa.schema(
@@ -75,7 +75,7 @@ class MergeCounters:
 
 def predictions(root: Path, start: Optional[datetime], end: Optional[datetime], probability_index: int, counters: MergeCounters) -> pa.Table:
     """Every captured prediction in [start, end): its id and the positive class's probability."""
-    files = dataset.capture_files(root, start, end)
+    files = layout.capture_files(root, start, end)
     counters.capture_files += len(files)
 
     def read(file: Path) -> Tuple[pa.Table, MergeCounters]:
@@ -159,7 +159,7 @@ def _in_window(times: pa.Array, start: Optional[datetime], end: Optional[datetim
             keep &= pc.fill_null(pc.less(moments, pa.scalar(dataset._naive_utc(end), pa.timestamp("ms"))), False).to_numpy(zero_copy_only=False)
         return keep
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return np.array([dataset._in_window(t, start, end) for t in times.to_pylist()], dtype=bool)
+        return np.array([layout.in_window(t, start, end) for t in times.to_pylist()], dtype=bool)
 
 
 def _records(data: bytes, counters: MergeCounters, unreadable: str) -> List[Dict[str, Any]]:
@@ -182,7 +182,7 @@ def _predictions_from_records(records: List[Dict[str, Any]], start: Optional[dat
     ids, scores = [], []
     for record in records:
         metadata = record.get("eventMetadata") or {}
-        if not dataset._in_window(metadata.get("inferenceTime"), start, end):
+        if not layout.in_window(metadata.get("inferenceTime"), start, end):
             counters.outside_window += 1
             continue
         counters.predictions += 1
@@ -235,7 +235,7 @@ def _pick(value: Any, index: int) -> Any:
 
 def ground_truth(root: Path, start: Optional[datetime], until: Optional[datetime], counters: MergeCounters) -> pa.Table:
     """Labels collected in the hours from ``start`` until ``until``: id and label text."""
-    files = dataset.capture_files(root, start, until)
+    files = layout.capture_files(root, start, until)
     counters.ground_truth_files += len(files)
 
     def read(file: Path) -> Tuple[pa.Table, MergeCounters]:

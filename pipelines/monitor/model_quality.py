@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipelines.monitor import dataset, merge, quality
+from pipelines.monitor import dataset, layout, merge, quality
 from pipelines.monitor.analyzer import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, AnalysisFailed, Result, _write
 
 logger = logging.getLogger("pipelines.monitor.model_quality")
@@ -181,15 +181,15 @@ def run_from_environment(environ: Mapping[str, str]) -> Result:
     constraints_path = Path(constraints)
     if constraints_path.is_dir():
         constraints_path = constraints_path / CONSTRAINTS
-    end = dataset.parse_time(environ.get("end_time"))
+    end = layout.parse_time(environ.get("end_time"))
     return monitor(
         Path(source),
         Path(ground_truth),
         Path(output),
         constraints_path,
-        start=dataset.parse_time(environ.get("start_time")),
+        start=layout.parse_time(environ.get("start_time")),
         end=end,
-        until=dataset.parse_time(environ.get("ground_truth_until")) or end,
+        until=layout.parse_time(environ.get("ground_truth_until")) or end,
         threshold=threshold,
         probability_index=int(probability),
         publish_metrics=environ.get("publish_cloudwatch_metrics", "Disabled") == "Enabled",
