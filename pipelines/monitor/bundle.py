@@ -23,6 +23,7 @@ MODULES = (
     "monitor/__init__.py",
     "monitor/analyzer.py",
     "monitor/attribution.py",
+    "monitor/capture_rows.py",
     "monitor/bias.py",
     "monitor/checks.py",
     "monitor/clarify_job.py",
@@ -39,6 +40,7 @@ MODULES = (
     "monitor/quality.py",
     "monitor/report.py",
     "monitor/statistics.py",
+    "monitor/window.py",
 )
 # The explain job's model loader is the Evaluate step's (its safe extraction), from steps/.
 STEPS = ("__init__.py", "evaluate.py")

@@ -42,16 +42,13 @@ import numpy as np
 
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor import attribution, bias, clarify_report
+from pipelines.monitor.window import JobFailed
 
 logger = logging.getLogger("pipelines.monitor.clarify_job")
 MODES = ("bias", "explain")
 SUMMARY = "bias_summary.json"
 _FACET = re.compile(r"^(?P<name>[^=>]+?)(?:(?P<op>[=>])(?P<values>.+))?$")
 _LARGEST = sys.float_info.max  # an infinite DI in the summary: JSON has no Infinity
-
-
-class JobFailed(Exception):
-    """The job cannot produce a result; the message is its ExitMessage."""
 
 
 def facet(text: str) -> bias.Facet:

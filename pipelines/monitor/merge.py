@@ -21,7 +21,6 @@ Part of the analyzer bundle (``bundle.py``): numpy and pyarrow, Python 3.9.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from pipelines.monitor import dataset, layout
+from pipelines.monitor import capture_rows, dataset, layout
 
 _OUTPUT = pa.struct([("data", pa.string()), ("encoding", pa.string())])
 _CAPTURE = pa.schema(
@@ -187,50 +186,18 @@ def _predictions_from_records(records: List[Dict[str, Any]], start: Optional[dat
             continue
         counters.predictions += 1
         output = (record.get("captureData") or {}).get("endpointOutput") or {}
-        values = _decoded(output)
+        values = capture_rows.decoded(output)
         identifier = metadata.get("inferenceId") or metadata.get("eventId")
         if values is not None and len(values) > 1:
             counters.several_rows += 1
             continue
-        score = _float(_pick(values[0], index)) if values else float("nan")
+        score = _float(capture_rows.pick(values[0], index)) if values else float("nan")
         if not identifier or np.isnan(score):
             counters.unreadable_predictions += 1
             continue
         ids.append(str(identifier))
         scores.append(score)
     return pa.table({"id": pa.array(ids, pa.string()), "score": pa.array(scores, pa.float64())})
-
-
-def _decoded(payload: Dict[str, Any]) -> Optional[List[Any]]:
-    """The payload's rows: CSV lines, or JSON values (one, or a list of predictions)."""
-    data, encoding = payload.get("data"), (payload.get("encoding") or "CSV").upper()
-    if not isinstance(data, str):
-        return None
-    try:
-        if encoding == "BASE64":
-            data, encoding = base64.b64decode(data).decode("utf-8"), "CSV" if "json" not in str(payload.get("observedContentType")) else "JSON"
-        if encoding == "JSON":
-            value = json.loads(data)
-            if isinstance(value, dict) and isinstance(value.get("predictions"), list):
-                return value["predictions"]
-            return value if isinstance(value, list) and value and isinstance(value[0], (dict, list)) else [value]
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return [line for line in data.strip().splitlines() if line.strip()]
-
-
-def _pick(value: Any, index: int) -> Any:
-    if isinstance(value, str):
-        parts = value.split(",")
-        return parts[index] if index < len(parts) else None
-    if isinstance(value, list):
-        return value[index] if index < len(value) else None
-    if isinstance(value, dict):
-        for key in ("score", "probability", "predicted_probability"):
-            if key in value:
-                return value[key]
-        return None
-    return value if index == 0 else None  # one number: the first and only value
 
 
 def ground_truth(root: Path, start: Optional[datetime], until: Optional[datetime], counters: MergeCounters) -> pa.Table:
@@ -271,7 +238,7 @@ def _labels_of(data: bytes, counters: MergeCounters) -> pa.Table:
 
 
 def _label_text(truth: Dict[str, Any]) -> Optional[str]:
-    values = _decoded(truth)
+    values = capture_rows.decoded(truth)
     if not values or len(values) != 1:
         return None
     value = values[0]
