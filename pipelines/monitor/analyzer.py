@@ -30,13 +30,13 @@ import re
 import secrets
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor import checks, constraints, dataset, layout, statistics
+from pipelines.monitor.result import Result
 
 logger = logging.getLogger("pipelines.monitor.analyzer")
 
@@ -63,26 +63,6 @@ def baseline_file(folder: Path, name: str, source: str) -> Path:
         return named[0]
     found = ", ".join(p.name for p in files[:5]) or "nothing"
     raise AnalysisFailed(f"baseline {source}: expected {name} there, found {found}")
-
-
-@dataclass
-class Result:
-    kind: str  # "baseline" or "monitoring"
-    output: Path
-    violations: list[dict[str, str]] = field(default_factory=list)
-    metrics: dict[str, float] = field(default_factory=dict)
-    counters: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def status(self) -> str:
-        """A monitoring execution's status in SageMaker's words."""
-        return "CompletedWithViolations" if self.violations else "Completed"
-
-    @property
-    def message(self) -> str:
-        if self.violations:
-            return f"Job completed successfully with {len(self.violations)} violations."
-        return "Job completed successfully with no violations." if self.kind == "monitoring" else "Baseline suggested."
 
 
 def baseline(source: Path, output: Path, header: bool = True) -> Result:

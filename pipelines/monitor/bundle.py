@@ -39,6 +39,7 @@ MODULES = (
     "monitor/objects.py",
     "monitor/quality.py",
     "monitor/report.py",
+    "monitor/result.py",
     "monitor/statistics.py",
     "monitor/window.py",
 )

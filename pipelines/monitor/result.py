@@ -1,0 +1,29 @@
+"""A monitoring job's result: its violations, metrics and counters, and its status in
+SageMaker's words. Standard library only, Python 3.8 (every monitoring job returns one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List
+
+
+@dataclass
+class Result:
+    kind: str  # "baseline" or "monitoring"
+    output: Path
+    violations: List[Dict[str, str]] = field(default_factory=list)
+    metrics: Dict[str, float] = field(default_factory=dict)
+    counters: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """A monitoring execution's status in SageMaker's words."""
+        return "CompletedWithViolations" if self.violations else "Completed"
+
+    @property
+    def message(self) -> str:
+        if self.violations:
+            return f"Job completed successfully with {len(self.violations)} violations."
+        return "Job completed successfully with no violations." if self.kind == "monitoring" else "Baseline suggested."
