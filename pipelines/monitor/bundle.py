@@ -27,6 +27,7 @@ MODULES = (
     "monitor/bias.py",
     "monitor/checks.py",
     "monitor/clarify_job.py",
+    "monitor/clarify_monitor.py",
     "monitor/clarify_report.py",
     "monitor/constraints.py",
     "monitor/dataset.py",
@@ -45,11 +46,12 @@ MODULES = (
 )
 # The explain job's model loader is the Evaluate step's (its safe extraction), from steps/.
 STEPS = ("__init__.py", "evaluate.py")
-# Clarify's jobs (bias, explain) run apart from Model Monitor's: explain runs on the built-in
-# XGBoost image (Python 3.8, no pyarrow), which never imports the capture reader.
+# Clarify's jobs (bias, explain and their monitors; clarify_job.MODES) run apart from Model
+# Monitor's: explain and attribution-monitor run on the built-in XGBoost image (Python 3.8, no
+# pyarrow), which never imports the columnar capture reader.
 MAIN = (
     "import sys\n\n"
-    "if sys.argv[1:2] and sys.argv[1] in ('bias', 'explain'):\n"
+    "if sys.argv[1:2] and sys.argv[1] in ('bias', 'explain', 'bias-monitor', 'attribution-monitor'):\n"
     "    from pipelines.monitor.clarify_job import main\n"
     "else:\n"
     "    from pipelines.monitor.job import main\n\n"
@@ -58,7 +60,7 @@ MAIN = (
 # The modules the explain job imports: they keep to the XGBoost image's Python 3.8.
 XGBOOST_IMAGE_MODULES = ("__init__.py", "fileio.py", "monitor/__init__.py", "monitor/attribution.py", "monitor/bias.py",
                          "monitor/capture_rows.py", "monitor/clarify_job.py", "monitor/clarify_report.py", "monitor/layout.py",
-                         "monitor/objects.py", "monitor/report.py", "monitor/window.py")
+                         "monitor/clarify_monitor.py", "monitor/objects.py", "monitor/report.py", "monitor/result.py", "monitor/window.py")
 _STAMP = (1980, 1, 1, 0, 0, 0)
 
 

@@ -7,6 +7,15 @@ the analyzer bundle, nothing installed at start::
         [--probability-threshold 0.5] [--di-band 0.8 1.25] --output DIR
     python3 monitor-analyzer.pyz explain --model DIR --dataset DIR --output DIR
 
+and the two monitors an endpoint's hourly schedule runs (``clarify_monitor.py``), which write
+their files to ``{output}/yyyy/mm/dd/hh/`` (the scheduled hour, as the other monitors)::
+
+    python3 monitor-analyzer.pyz bias-monitor --capture s3://.../data-capture/ENDPOINT \\
+        --ground-truth s3://.../ground-truth/ENDPOINT --scheduled-time T --constraints URI \\
+        --config URI [--start-offset -PT2H --end-offset -PT1H] --endpoint E --schedule S
+    python3 monitor-analyzer.pyz attribution-monitor --capture s3://.../data-capture/ENDPOINT \\
+        --scheduled-time T --constraints URI --model URI [--threshold 0.9] --endpoint E --schedule S
+
 ``bias`` (on the scikit-learn image) reads the test split (``test.csv``: a header, the label
 first), the model's probability for each of its rows (``predictions.csv``: ``label,probability``,
 the Evaluate step's) and, with ``--train``, the training split (no header, the same columns),
@@ -22,6 +31,10 @@ A facet is ``NAME=V1,V2`` (those values are the sensitive group), ``NAME>T`` (th
 (``model.tar.gz``) and the rows to explain (a CSV with a header, the label first), and writes
 ``analysis.json``, ``analysis_config.json``, ``explanations_shap/out.csv`` and ``report.html``.
 
+``--constraints`` is the baseline's analysis.json (BiasReport's, Explain's), ``--config`` the
+bias baseline's analysis_config.json, ``--model`` the model.tar.gz: an s3:// object or folder,
+or a local path. ``attribution-monitor`` runs on the XGBoost image.
+
 A job that cannot produce its result fails with the reason as its ExitMessage (``--message``).
 Standard library, numpy and pandas (both images have them); Python 3.8.
 """
@@ -32,20 +45,24 @@ import argparse
 import json
 import logging
 import re
+import shutil
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor import attribution, bias, clarify_report
-from pipelines.monitor.window import JobFailed
+from pipelines.monitor import attribution, bias, clarify_monitor, clarify_report, layout
+from pipelines.monitor.objects import Objects
+from pipelines.monitor.result import Result
+from pipelines.monitor.window import JobFailed, fetch_capture, fetch_hours, glued, window
 
 logger = logging.getLogger("pipelines.monitor.clarify_job")
-MODES = ("bias", "explain")
+MODES = ("bias", "explain", "bias-monitor", "attribution-monitor")
 SUMMARY = "bias_summary.json"
 _FACET = re.compile(r"^(?P<name>[^=>]+?)(?:(?P<op>[=>])(?P<values>.+))?$")
 _LARGEST = sys.float_info.max  # an infinite DI in the summary: JSON has no Infinity
@@ -220,6 +237,108 @@ def run_explain(args: argparse.Namespace) -> str:
     return message
 
 
+def _json_file(objects: Objects, source: str, name: str, folder: Path) -> Dict[str, Any]:
+    """The JSON object ``name`` that ``source`` names: an s3:// object or folder, or a local path."""
+    try:
+        if source.startswith("s3://"):
+            objects.fetch(source, folder)
+            path = folder / source.rsplit("/", 1)[1] if (folder / source.rsplit("/", 1)[1]).is_file() else folder / name
+        else:
+            path = Path(source) / name if Path(source).is_dir() else Path(source)
+        document = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise JobFailed(f"baseline {source}: expected {name} there, found nothing") from exc
+    except (ValueError, OSError) as exc:
+        raise JobFailed(f"baseline {source}: not a JSON file ({exc})") from exc
+    if not isinstance(document, dict):
+        raise JobFailed(f"baseline {source}: not a JSON object")
+    return document
+
+
+def _scheduled(args: argparse.Namespace) -> Tuple[datetime, datetime, datetime]:
+    scheduled = layout.parse_time(args.scheduled_time)
+    if scheduled is None:
+        raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
+    start, end = window(scheduled, args.start_offset, args.end_offset)
+    return scheduled, start, end
+
+
+def _publish(args: argparse.Namespace, objects: Objects, namespace: str, data: List[Dict[str, Any]]) -> None:
+    if args.publish_metrics == "true" and not objects.local and data:
+        import boto3
+
+        from pipelines.monitor import metrics
+
+        sent = metrics.publish(boto3.client("cloudwatch"), data, namespace=namespace)
+        logger.info("%d metric(s) to CloudWatch (%s)", sent, namespace)
+
+
+def _deliver(work: Path, args: argparse.Namespace, scheduled: datetime) -> Path:
+    destination = Path(args.output, f"{scheduled:%Y/%m/%d/%H}")
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(work, destination)
+    return destination
+
+
+def run_bias_monitor(args: argparse.Namespace, objects: Objects) -> Result:
+    scheduled, start, end = _scheduled(args)
+    until = layout.parse_time(args.ground_truth_until) if args.ground_truth_until else scheduled
+    if until is None:
+        raise JobFailed(f"--ground-truth-until {args.ground_truth_until!r} is not an ISO-8601 time")
+    until = max(until, end)
+    with tempfile.TemporaryDirectory(prefix="bias-drift-") as tmp:
+        work = Path(tmp)
+        constraints = _json_file(objects, args.constraints, "analysis.json", work / "baseline")
+        try:
+            config = bias.BiasConfig.from_dict(_json_file(objects, args.config, "analysis_config.json", work / "config"), args.config)
+        except bias.BiasConfigError as exc:
+            raise JobFailed(str(exc)) from exc
+        captured = fetch_capture(objects, args.capture, start, end, work / "capture")
+        labelled = fetch_hours(objects, args.ground_truth, start, until, work / "ground-truth")
+        logger.info("%d capture file(s) for %s - %s, %d ground-truth file(s) collected until %s", captured, start.isoformat(), end.isoformat(), labelled, until.isoformat())
+        try:
+            result = clarify_monitor.bias_drift(work / "capture", work / "ground-truth", work / "output", constraints, config, start, end, until, args.probability_index)
+        except JobFailed as exc:
+            raise JobFailed(str(exc).replace(str(work / "capture"), args.capture).replace(str(work / "ground-truth"), args.ground_truth)) from exc
+        document = json.loads((work / "output" / clarify_monitor.ANALYSIS).read_text())
+        data = clarify_monitor.bias_metric_data(document, args.endpoint, args.schedule, scheduled)
+        clarify_monitor.write_metrics(work / "output", clarify_monitor.BIAS_NAMESPACE, result.metrics)
+        _deliver(work / "output", args, scheduled)
+    _publish(args, objects, clarify_monitor.BIAS_NAMESPACE, data)
+    return result
+
+
+def run_attribution_monitor(args: argparse.Namespace, objects: Objects) -> Result:
+    scheduled, start, end = _scheduled(args)
+    with tempfile.TemporaryDirectory(prefix="attribution-drift-") as tmp:
+        work = Path(tmp)
+        constraints = _json_file(objects, args.constraints, "analysis.json", work / "baseline")
+        try:
+            names = list(attribution.global_from(constraints))
+        except ValueError as exc:
+            raise JobFailed(f"baseline {args.constraints}: {exc}") from exc
+        model = Path(args.model)
+        if args.model.startswith("s3://"):
+            if not objects.fetch(args.model, work / "model"):
+                raise JobFailed(f"--model {args.model}: no model.tar.gz there")
+            model = work / "model"
+        booster = load_booster(model)
+        captured = fetch_capture(objects, args.capture, start, end, work / "capture")
+        logger.info("%d capture file(s) for %s - %s", captured, start.isoformat(), end.isoformat())
+        try:
+            result = clarify_monitor.attribution_drift(work / "capture", work / "output", constraints, booster, names, start, end, args.threshold, args.probability_index)
+        except JobFailed as exc:
+            raise JobFailed(str(exc).replace(str(work / "capture"), args.capture)) from exc
+        clarify_monitor.write_metrics(work / "output", clarify_monitor.EXPLAINABILITY_NAMESPACE, result.metrics)
+        _deliver(work / "output", args, scheduled)
+    from pipelines.monitor import metrics
+
+    _publish(args, objects, clarify_monitor.EXPLAINABILITY_NAMESPACE, metrics.metric_data(result.metrics, args.endpoint, args.schedule, scheduled, every=True))
+    return result
+
+
 def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="monitor-analyzer", description=__doc__.split("\n\n")[0])
     modes = parser.add_subparsers(dest="mode", required=True)
@@ -237,17 +356,42 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     explain.add_argument("--model", default="/opt/ml/processing/model", help="the folder holding model.tar.gz")
     explain.add_argument("--dataset", default="/opt/ml/processing/input/dataset", help="a CSV with a header, the label first")
     explain.add_argument("--label", default="", help="the label column (default: the first)")
-    for mode in (run, explain):
+    bias_run = modes.add_parser("bias-monitor", help="one window of captured requests merged with ground truth: bias drift against a baseline")
+    bias_run.add_argument("--ground-truth", required=True, help="s3://.../ground-truth/ENDPOINT (yyyy/mm/dd/hh folders of when labels were collected)")
+    bias_run.add_argument("--ground-truth-until", default="", help="count labels collected until then instead (ISO-8601; a backfill passes the time it runs)")
+    bias_run.add_argument("--config", required=True, help="the bias baseline's analysis_config.json: s3://... (the object or its folder) or a local path")
+    attribution_run = modes.add_parser("attribution-monitor", help="one window of captured requests: feature-attribution drift against a baseline")
+    attribution_run.add_argument("--model", required=True, help="the model's model.tar.gz: s3://... or a local path")
+    attribution_run.add_argument("--threshold", type=float, default=None, help="the nDCG below which the ranking drifted (default 0.9)")
+    for mode, offsets in ((bias_run, ("-PT2H", "-PT1H")), (attribution_run, ("-PT1H", "-PT0H"))):
+        mode.add_argument("--capture", required=True, help="s3://.../data-capture/ENDPOINT")
+        mode.add_argument("--scheduled-time", required=True)
+        mode.add_argument("--start-offset", default=offsets[0])
+        mode.add_argument("--end-offset", default=offsets[1])
+        mode.add_argument("--constraints", required=True, help="the baseline's analysis.json: s3://... (the object or its folder) or a local path")
+        mode.add_argument("--probability-index", type=int, default=0, help="which value of the endpoint's CSV output is the probability")
+        mode.add_argument("--endpoint", required=True)
+        mode.add_argument("--schedule", required=True)
+        mode.add_argument("--publish-metrics", nargs="?", const="true", default="false", choices=("true", "false"))
+    for mode in (run, explain, bias_run, attribution_run):
         mode.add_argument("--output", default="/opt/ml/processing/output")
         mode.add_argument("--message", default=None, help="where the ExitMessage goes (/opt/ml/output/message)")
-    return parser.parse_args(argv)
+    return parser.parse_args(glued(argv))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        message = run_bias(args) if args.mode == "bias" else run_explain(args)
+        if args.mode == "bias":
+            message = run_bias(args)
+        elif args.mode == "explain":
+            message = run_explain(args)
+        else:
+            run = run_bias_monitor if args.mode == "bias-monitor" else run_attribution_monitor
+            result = run(args, Objects.from_environment())
+            message = result.message
+            print(json.dumps({"status": result.status, "violations": len(result.violations)}), file=sys.stderr)
     except JobFailed as exc:
         print(f"analysis failed: {exc}", file=sys.stderr)
         _message(args.message, str(exc))

@@ -106,15 +106,20 @@ def bias_report(path: Path, document: Dict[str, Any], band: Tuple[float, float],
     return path
 
 
-def _importance(global_shap: Dict[str, float]) -> str:
+def _importance(global_shap: Dict[str, float], baseline: Optional[Dict[str, float]] = None) -> str:
+    """Mean |SHAP| per feature, largest first; with a baseline, its value as a dark tick."""
     ranked = sorted(global_shap.items(), key=lambda item: -item[1])
     width, row, label = 420, 16, 110
-    top = max([v for _, v in ranked] + [1e-12])
+    top = max([v for _, v in ranked] + list((baseline or {}).values()) + [1e-12])
+    scale = (width - label - 50) / top
     parts = [f'<svg class="chart importance" viewBox="0 0 {width} {row * len(ranked) + 8}" width="100%" role="img" aria-label="global feature importance">']
     for i, (name, value) in enumerate(ranked):
         y = 4 + i * row
-        length = (width - label - 50) * value / top
+        length = scale * value
         parts.append(f'<text x="0" y="{y + 11}">{html.escape(name)}</text><rect x="{label}" y="{y + 2}" width="{length:.1f}" height="{row - 5}" fill="#4a6fa5"><title>{value:.4g}</title></rect>')
+        if baseline and name in baseline:
+            x = label + scale * baseline[name]
+            parts.append(f'<line class="baseline" x1="{x:.1f}" y1="{y + 1}" x2="{x:.1f}" y2="{y + row - 2}" stroke="#1d2733" stroke-width="2"><title>baseline {baseline[name]:.4g}</title></line>')
         parts.append(f'<text x="{label + length + 4:.1f}" y="{y + 11}">{value:.3g}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -151,14 +156,17 @@ def _beeswarm(values: np.ndarray, features: np.ndarray, names: Sequence[str], or
     return "".join(parts)
 
 
-def explainability_report(path: Path, global_shap: Dict[str, float], expected_value: float, values: np.ndarray, features: np.ndarray, names: Sequence[str], title: str = "Explainability report") -> Path:
-    """``report.html`` of an explanation: global importance and the beeswarm."""
+def explainability_report(
+    path: Path, global_shap: Dict[str, float], expected_value: float, values: np.ndarray, features: np.ndarray, names: Sequence[str],
+    title: str = "Explainability report", baseline: Optional[Dict[str, float]] = None,
+) -> Path:  # fmt: skip
+    """``report.html`` of an explanation: global importance (against a baseline's) and the beeswarm."""
     order = [name for name, _ in sorted(global_shap.items(), key=lambda item: -item[1])]
     body = (
         f"<h1>{html.escape(title)}</h1>"
         f"<p class=muted>Exact SHAP values (tree SHAP, computed by XGBoost) of {len(values)} rows, in log-odds: each row's values plus the "
         f"expected value {expected_value:.4g} sum to its margin.</p>"
-        f"<h2>Global importance (mean |SHAP|)</h2>{_importance(global_shap)}"
+        f"<h2>Global importance (mean |SHAP|{'; dark tick: the baseline' if baseline else ''})</h2>{_importance(global_shap, baseline)}"
         f"<h2>SHAP values of the rows (blue: low feature value, red: high)</h2>{_beeswarm(values, features, names, order)}"
     )
     write_text_atomic(path, _page(title, body))

@@ -46,7 +46,7 @@ from typing import List, Optional
 
 from pipelines.monitor import analyzer, layout, metrics, model_quality, quality, report
 from pipelines.monitor.objects import Objects
-from pipelines.monitor.window import JobFailed, fetch_capture, fetch_hours, window
+from pipelines.monitor.window import JobFailed, fetch_capture, fetch_hours, glued, window
 
 logger = logging.getLogger("pipelines.monitor.job")
 
@@ -131,20 +131,8 @@ def run_quality(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
     return result
 
 
-def _glued(argv: List[str]) -> List[str]:
-    """``--start-offset -PT1H`` as ``--start-offset=-PT1H``: argparse takes a value that starts with
-    '-' for an option, and a pipeline passes the offset as a separate argument."""
-    glued: List[str] = []
-    for item in argv:
-        if glued and glued[-1] in ("--start-offset", "--end-offset") and item.startswith("-"):
-            glued[-1] = f"{glued[-1]}={item}"
-        else:
-            glued.append(item)
-    return glued
-
-
 def parse_args(argv: List[str]) -> argparse.Namespace:
-    argv = _glued(argv)
+    argv = glued(argv)
     parser = argparse.ArgumentParser(prog="monitor-analyzer", description=__doc__.split("\n\n")[0])
     modes = parser.add_subparsers(dest="mode", required=True)
     base = modes.add_parser("baseline", help="statistics.json and constraints.json of a dataset")

@@ -71,3 +71,15 @@ def fetch_hours(objects: Objects, root: str, start: datetime, until: datetime, t
             objects.download(uri, target / uri[len(root) + 1 :])
             count += 1
     return count
+
+
+def glued(argv: List[str]) -> List[str]:
+    """``--start-offset -PT1H`` as ``--start-offset=-PT1H``: argparse takes a value that starts with
+    '-' for an option, and a pipeline passes the offset as a separate argument."""
+    glued: List[str] = []
+    for item in argv:
+        if glued and glued[-1] in ("--start-offset", "--end-offset") and item.startswith("-"):
+            glued[-1] = f"{glued[-1]}={item}"
+        else:
+            glued.append(item)
+    return glued
