@@ -16,7 +16,7 @@ from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.monitor import analyzer, layout
 from pipelines.monitor.scheduler import Monitor
-from pipelines.monitor.schedules import DEFAULT_OFFSETS, HOURLY, MonitoringStore, iso, parse_offset, utcnow
+from pipelines.monitor.schedules import CLARIFY_TYPES, DEFAULT_OFFSETS, GROUND_TRUTH_TYPES, HOURLY, MonitoringStore, check_clarify_metric, iso, parse_offset, utcnow
 from pipelines.monitoring.local import PipelineJob
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import deploy
@@ -70,22 +70,28 @@ def schedule() -> None:
     pass
 
 
-TYPES = {"data-quality": "DataQuality", "model-quality": "ModelQuality"}
+TYPES = {"data-quality": "DataQuality", "model-quality": "ModelQuality", "bias": "ModelBias", "feature-attribution": "ModelExplainability"}
 
 
 @schedule.command(
     "create",
-    help="Create a monitoring schedule for an endpoint: data quality (the capture against a data-quality baseline) or model quality (captured predictions merged with ground truth, against model-quality constraints).",
+    help=(
+        "Create a monitoring schedule for an endpoint: data quality (the capture against a data-quality baseline), model quality (captured predictions merged with "
+        "ground truth, against model-quality constraints), bias (the same merge, Clarify's bias metrics against the BiasReport's analysis.json) or feature attribution "
+        "(SHAP of the captured requests against the Explain step's analysis.json)."
+    ),
     epilog=(
         f"Examples:\n\n  mlops monitor schedule create --name credit-hourly --endpoint credit-default-staging --baseline-statistics URI --baseline-constraints URI --cron '{HOURLY}'"
         "\n\n  mlops monitor schedule create --type model-quality --name credit-quality --endpoint credit-default-staging --baseline-statistics MQ_STATS_URI --baseline-constraints MQ_CONSTRAINTS_URI"
+        "\n\n  mlops monitor schedule create --type bias --name credit-bias --endpoint credit-default-staging --baseline-config BIAS_CONFIG_URI --baseline-constraints BIAS_ANALYSIS_URI"
     ),
 )
 @click.option("--name", required=True)
 @click.option("--endpoint", required=True)
 @click.option("--type", "kind", type=click.Choice(list(TYPES)), default="data-quality", show_default=True, help="what the schedule monitors")
-@click.option("--baseline-statistics", required=True, help="statistics.json (s3:// URI in the store, or a path): the data-quality or the model-quality baseline's")
-@click.option("--baseline-constraints", required=True, help="constraints.json (s3:// URI in the store, or a path)")
+@click.option("--baseline-statistics", default=None, help="(data and model quality) statistics.json (s3:// URI in the store, or a path): the data-quality or the model-quality baseline's")
+@click.option("--baseline-config", default=None, help="(bias, feature attribution) the baseline's analysis_config.json")
+@click.option("--baseline-constraints", required=True, help="constraints.json (s3:// URI in the store, or a path); for bias and feature attribution the baseline's analysis.json")
 @click.option("--cron", "expression", default=HOURLY, show_default=True, help="cron(0 * ? * * *), cron(0 H ? * * *), cron(0 H/X ? * * *) or NOW")
 @click.option("--capture", default=None, help="the data-capture destination (default: the deployed endpoint's)")
 @click.option("--ground-truth", default=None, help="(model quality) the ground truth's prefix: labels under {prefix}/{endpoint}/yyyy/mm/dd/hh/ (default: beside the capture, .../ground-truth)")
@@ -95,19 +101,26 @@ TYPES = {"data-quality": "DataQuality", "model-quality": "ModelQuality"}
 @click.option("--json", "as_json", is_flag=True, help="DescribeMonitoringSchedule's shape")
 @click.pass_obj
 def schedule_create(
-    obj: Settings, name: str, endpoint: str, kind: str, baseline_statistics: str, baseline_constraints: str, expression: str,
+    obj: Settings, name: str, endpoint: str, kind: str, baseline_statistics: str | None, baseline_config: str | None, baseline_constraints: str, expression: str,
     capture: str | None, ground_truth: str | None, output: str | None, start_offset: str | None, end_offset: str | None, as_json: bool,
 ) -> None:  # fmt: skip
+    clarify = TYPES[kind] in CLARIFY_TYPES
+    given, missing = (baseline_statistics, "--baseline-config") if clarify else (baseline_config, "--baseline-statistics")
+    if given is not None:
+        raise UsageError(f"--type {kind} takes {missing}, not {'--baseline-statistics' if clarify else '--baseline-config'}")
+    baseline_statistics = baseline_config if clarify else baseline_statistics
+    if baseline_statistics is None:
+        raise UsageError(f"--type {kind} needs {missing}")
     if capture is None:
         try:
             capture = deploy.capture_of(obj.home, endpoint)
         except UsageError as exc:
             raise UsageError(f"--capture: {exc}; deploy it first, or give --capture") from exc
     output = output or deploy.monitoring_destination(capture)
-    if TYPES[kind] == "ModelQuality":
+    if TYPES[kind] in GROUND_TRUTH_TYPES:
         ground_truth = ground_truth or deploy.ground_truth_destination(capture)
     elif ground_truth:
-        raise UsageError("--ground-truth is for --type model-quality")
+        raise UsageError("--ground-truth is for --type model-quality and --type bias")
     monitor = _monitor(obj)
     try:
         described = monitor.schedules.create_schedule(name, endpoint, expression, capture, baseline_statistics, baseline_constraints, output, start_offset, end_offset, TYPES[kind], ground_truth)
@@ -283,8 +296,8 @@ def violations_frame(home: Home, schedule: str | None = None, execution_id: int 
     report = item["ReportUri"]
     path = (home.objects().path(report) if is_s3(report) else Path(report)) / analyzer.VIOLATIONS
     rows = json.loads(path.read_text())["violations"]
-    subject = "metric_name" if item.get("MonitoringType") == "ModelQuality" else "feature_name"  # model quality names a metric
-    frame = pd.DataFrame(rows, columns=[subject, "constraint_check_type", "description"])
+    subjects = {"ModelQuality": ["metric_name"], "ModelBias": ["facet", "facet_value", "metric_name"], "ModelExplainability": ["label", "metric_name"]}
+    frame = pd.DataFrame(rows, columns=[*subjects.get(item.get("MonitoringType") or "", ["feature_name"]), "constraint_check_type", "description"])
     frame.attrs.update({"schedule": item["MonitoringScheduleName"], "scheduled_time": item["ScheduledTime"], "status": item["MonitoringExecutionStatus"]})
     return frame
 
@@ -326,7 +339,14 @@ def alarm() -> None:
 @click.option("--name", required=True)
 @click.option("--schedule", "schedule_name", required=True)
 @click.option("--feature", default=None, help="(data quality) a feature name, or * for any [default: *]")
-@click.option("--metric", default=None, help="(model quality) auc, accuracy, f1, precision, recall, ... (lower is worse), false_positive_rate, false_negative_rate (higher is worse)")
+@click.option(
+    "--metric",
+    default=None,
+    help=(
+        "(model quality) auc, accuracy, f1, precision, recall, ... (lower is worse), false_positive_rate, false_negative_rate (higher is worse); "
+        "(bias) bias_metric_DI.SEX=2 (lower is worse), bias_metric_DPPL.SEX=2 ...; (feature attribution) feature_attribution_ndcg (lower is worse), feature_attribution_MARRIAGE ..."
+    ),
+)
 @click.option("--threshold", type=float, default=None, help="drift above it breaches [default: 0.1]; a metric worse than it breaches [default: the schedule's constraint for it]")
 @click.option("--periods", type=click.IntRange(min=1), default=2, show_default=True, help="breaching executions in a row")
 @click.pass_obj
@@ -338,7 +358,14 @@ def alarm_create(obj: Settings, name: str, schedule_name: str, feature: str | No
     monitor = _monitor(obj)
     try:
         row = monitor.schedules.schedule(schedule_name)
-        if row["monitoring_type"] == "ModelQuality":
+        if row["monitoring_type"] in CLARIFY_TYPES:
+            if not metric:
+                raise UsageError(f"{schedule_name} is a {row['monitoring_type']} schedule: give --metric (e.g. bias_metric_DI.SEX=2 or feature_attribution_ndcg)")
+            check_clarify_metric(schedule_name, row["monitoring_type"], metric)
+            comparison, threshold = _clarify_alarm(metric, threshold)
+            created = monitor.schedules.create_alarm(name, schedule_name, metric, threshold, periods, comparison=comparison)
+            words = f"{metric} {'<' if comparison == 'LessThanThreshold' else '>'} {threshold}"
+        elif row["monitoring_type"] == "ModelQuality":
             if not metric:
                 raise UsageError(f"{schedule_name} is a model-quality schedule: give --metric (e.g. auc)")
             comparison = "GreaterThanThreshold" if metric in quality.HIGHER_IS_WORSE else "LessThanThreshold"
@@ -355,6 +382,17 @@ def alarm_create(obj: Settings, name: str, schedule_name: str, feature: str | No
     finally:
         monitor.close()
     click.echo(f"alarm {created['name']}: {words} for {periods} execution(s) -> retrain")
+
+
+def _clarify_alarm(metric: str, threshold: float | None) -> tuple[str, float]:
+    """(comparison, threshold) of an alarm on a Clarify monitor's metric: disparate impact and
+    the attribution nDCG breach below their threshold (0.8 and 0.9 by default: the four-fifths
+    rule, Clarify's drift threshold); differences and attributions above theirs (no default)."""
+    if metric.startswith("bias_metric_DI.") or metric == "feature_attribution_ndcg":
+        return "LessThanThreshold", (0.8 if metric.startswith("bias_metric_DI.") else 0.9) if threshold is None else threshold
+    if threshold is None:
+        raise UsageError(f"--threshold: {metric} has no default; give the value above which it breaches")
+    return "GreaterThanThreshold", threshold
 
 
 def _constraint_threshold(monitor: Monitor, row: dict[str, Any], metric: str) -> float:

@@ -70,7 +70,7 @@ def baseline(source: Path, output: Path, header: bool = True) -> Result:
     counters = dataset.Counters()
     names = dataset.header_of(source) if header else []
     if not names and not header:
-        first = next(iter(dataset.data_files(source, (".csv",))), None)
+        first = next(iter(layout.data_files(source, (".csv",))), None)
         width = len(first.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0].split(",")) if first else 0
         names = [f"_c{i}" for i in range(width)]
     profiles = [statistics.Profile(name) for name in names]

@@ -171,3 +171,42 @@ def explainability_report(
     )
     write_text_atomic(path, _page(title, body))
     return path
+
+
+def timeline(path: Path, schedule: str, endpoint: str, monitoring_type: str, executions: List[Dict[str, Any]]) -> Path:
+    """``timeline.html`` of a ModelBias schedule (each facet group's DI and DPPL over the
+    executions) or a ModelExplainability one (the nDCG against its 0.9 threshold, and the six
+    features with the largest attributions in the latest execution)."""
+    from pipelines.monitor.report import _line_chart, _status_badge
+
+    metrics = [e.get("Metrics", {}) for e in executions]
+    if monitoring_type == "ModelBias":
+        names = sorted({k for m in metrics for k in m if k.startswith(("bias_metric_DI.", "bias_metric_DPPL."))})
+        references = {n: (1.0 if n.startswith("bias_metric_DI.") else 0.0) for n in names}
+        what = "disparate impact and DPPL per facet group (dashed: the ideal)"
+    else:
+        latest = next((m for m in reversed(metrics) if m), {})
+        features = sorted((k for k in latest if k.startswith("feature_attribution_") and k != "feature_attribution_ndcg"), key=lambda k: -latest[k])[:6]
+        names = ["feature_attribution_ndcg", *features]
+        references = {"feature_attribution_ndcg": 0.9}
+        what = "the nDCG of the attribution ranking (dashed: Clarify's 0.9) and the largest attributions"
+    rows = "".join(
+        f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{_status_badge(e['MonitoringExecutionStatus'])}</td>"
+        f"<td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
+        for e in executions
+    )
+    cards = []
+    for name in names:
+        points = [(e["ScheduledTime"], e.get("Metrics", {}).get(name)) for e in executions]
+        chart = _line_chart(name, points, None, name, references.get(name))
+        if chart:
+            cards.append(f'<div class="card"><h3>{html.escape(name)}</h3>{chart}</div>')
+    title = "Bias drift" if monitoring_type == "ModelBias" else "Feature attribution drift"
+    body = (
+        f"<h1>{title} over time: {html.escape(endpoint)} / {html.escape(schedule)}</h1>"
+        f"<p class=muted>{len(executions)} executions; {what}.</p>"
+        f"<h2>Executions</h2><table><tr><th>scheduled</th><th>status</th><th>violations</th><th>failure</th></tr>{rows}</table>"
+        f'<h2>Metrics</h2><div class="grid">{"".join(cards)}</div>'
+    )
+    write_text_atomic(path, _page(f"{schedule} {title.lower()}", body))
+    return path

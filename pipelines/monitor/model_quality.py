@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipelines.monitor import dataset, layout, merge, quality
+from pipelines.monitor import layout, merge, quality
 from pipelines.monitor.analyzer import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, AnalysisFailed, Result, _write
 
 logger = logging.getLogger("pipelines.monitor.model_quality")
@@ -63,7 +63,7 @@ def _column(table: pa.Table, attribute: str, what: str, source: Path) -> pa.Arra
 
 def baseline(source: Path, output: Path, probability_attribute: str, ground_truth_attribute: str, threshold: float = 0.5, header: bool = True, evaluation_time: Optional[str] = None) -> Result:
     """statistics.json and suggested constraints.json from labelled predictions (a CSV)."""
-    files = dataset.data_files(source, (".csv",))
+    files = layout.data_files(source, (".csv",))
     if not files:
         raise AnalysisFailed(f"No data in the baseline dataset {source}")
     tables = []

@@ -30,7 +30,7 @@ from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.monitor import analyzer, report
-from pipelines.monitor.schedules import Cron, MonitoringStore, iso, utcnow, window
+from pipelines.monitor.schedules import CLARIFY_TYPES, GROUND_TRUTH_TYPES, Cron, MonitoringStore, iso, utcnow, window
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +58,9 @@ class Window:
     statistics_uri: str
     constraints_uri: str
     output_uri: str  # files go to {output_uri}/{endpoint}/{schedule}/yyyy/mm/dd/hh/
-    monitoring_type: str = "DataQuality"  # or ModelQuality
-    ground_truth_uri: str = ""  # (ModelQuality) labels under {ground_truth_uri}/{endpoint}/yyyy/mm/dd/hh/
-    ground_truth_until: datetime | None = None  # (ModelQuality) labels collected until then; None: until `scheduled`
+    monitoring_type: str = "DataQuality"  # or ModelQuality, ModelBias, ModelExplainability
+    ground_truth_uri: str = ""  # (ModelQuality, ModelBias) labels under {ground_truth_uri}/{endpoint}/yyyy/mm/dd/hh/
+    ground_truth_until: datetime | None = None  # (ModelQuality, ModelBias) labels collected until then; None: until `scheduled`
 
     @property
     def report_uri(self) -> str:
@@ -150,7 +150,7 @@ class Monitor:
         if execution_id is None:
             raise Conflict(f"{schedule} at {iso(scheduled)} is running now" if replace else f"{schedule} already ran at {iso(scheduled)}; mlops monitor run runs it again")
         # A backfill runs now: it counts the labels collected until now, late ones included.
-        until = utcnow() if replace and row["monitoring_type"] == "ModelQuality" else None
+        until = utcnow() if replace and row["monitoring_type"] in GROUND_TRUTH_TYPES else None
         target = Window(row["endpoint"], schedule, scheduled, start, end, row["capture_uri"], row["statistics_uri"], row["constraints_uri"], row["output_uri"], row["monitoring_type"], row["ground_truth_uri"] or "", until)
         try:
             outcome = self.job.run(target)
@@ -185,6 +185,11 @@ class Monitor:
         folder.mkdir(parents=True, exist_ok=True)
         if row["monitoring_type"] == "ModelQuality":
             report.quality_timeline(folder / "timeline.html", schedule, row["endpoint"], executions, *self._quality_baseline(row))
+            return
+        if row["monitoring_type"] in CLARIFY_TYPES:
+            from pipelines.monitor import clarify_report
+
+            clarify_report.timeline(folder / "timeline.html", schedule, row["endpoint"], row["monitoring_type"], executions)
             return
         report.timeline(folder / "timeline.html", schedule, row["endpoint"], executions, *self._baseline_facts(row))
 

@@ -24,9 +24,13 @@ from pipelines.local.home import Home
 from pipelines.monitor.objects import split
 
 HOURLY = "cron(0 * ? * * *)"
-TYPES = ("DataQuality", "ModelQuality")
-# Model quality by default looks at the hour before last: labels get an hour to arrive.
-DEFAULT_OFFSETS = {"DataQuality": ("-PT1H", "-PT0H"), "ModelQuality": ("-PT2H", "-PT1H")}
+TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
+GROUND_TRUTH_TYPES = ("ModelQuality", "ModelBias")  # they merge captured predictions with labels
+# Clarify's monitors: their baseline is an analysis.json (the constraints) and an analysis
+# configuration (kept where the other types keep their baseline statistics).
+CLARIFY_TYPES = ("ModelBias", "ModelExplainability")
+# Those with ground truth by default look at the hour before last: labels get an hour to arrive.
+DEFAULT_OFFSETS = {"DataQuality": ("-PT1H", "-PT0H"), "ModelQuality": ("-PT2H", "-PT1H"), "ModelBias": ("-PT2H", "-PT1H"), "ModelExplainability": ("-PT1H", "-PT0H")}
 COMPARISONS = ("GreaterThanThreshold", "LessThanThreshold")
 _COLUMNS = {  # added after the first release: (table, column, definition)
     ("monitoring_executions", "job_arn"): "TEXT",
@@ -153,15 +157,19 @@ class MonitoringStore(Database):
         start_offset: str | None = None, end_offset: str | None = None, monitoring_type: str = "DataQuality", ground_truth_uri: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """A schedule of ``monitoring_type`` DataQuality (capture against a data-quality
-        baseline) or ModelQuality (captured predictions merged with ground truth under
+        baseline), ModelQuality (captured predictions merged with ground truth under
         ``ground_truth_uri``, against model-quality constraints; ``statistics_uri`` then is the
-        model-quality baseline's statistics, drawn in the timeline)."""
+        model-quality baseline's statistics, drawn in the timeline), ModelBias (the same merge,
+        Clarify's bias metrics against the bias baseline's analysis.json; ``statistics_uri`` is
+        its analysis_config.json) or ModelExplainability (SHAP of the captured requests by the
+        endpoint's model against the explanation baseline's analysis.json; ``statistics_uri`` is
+        its analysis_config.json)."""
         if monitoring_type not in TYPES:
             raise UsageError(f"monitoring type {monitoring_type!r} is not one of {', '.join(TYPES)}")
-        if monitoring_type == "ModelQuality" and not ground_truth_uri:
-            raise UsageError("a ModelQuality schedule needs the ground truth's S3 prefix (mlops monitor ground-truth upload writes there)")
-        if monitoring_type == "DataQuality" and ground_truth_uri:
-            raise UsageError("ground truth is for ModelQuality schedules; a DataQuality schedule reads the capture alone")
+        if monitoring_type in GROUND_TRUTH_TYPES and not ground_truth_uri:
+            raise UsageError(f"a {monitoring_type} schedule needs the ground truth's S3 prefix (mlops monitor ground-truth upload writes there)")
+        if monitoring_type not in GROUND_TRUTH_TYPES and ground_truth_uri:
+            raise UsageError(f"ground truth is for {' and '.join(GROUND_TRUTH_TYPES)} schedules; a {monitoring_type} schedule reads the capture alone")
         for field, value, shape in (("schedule name", name, "MonitoringScheduleName"), ("endpoint", endpoint, "EndpointName")):
             problem = shapes.name_problem(value, shape)
             if problem:
@@ -212,8 +220,19 @@ class MonitoringStore(Database):
         if row["start_offset"]:
             config.update({"DataAnalysisStartTime": row["start_offset"], "DataAnalysisEndTime": row["end_offset"]})
         environment = {"dataset_source": row["capture_uri"]}
-        if row["monitoring_type"] == "ModelQuality":
-            environment.update(analysis_type="MODEL_QUALITY", problem_type="BinaryClassification", ground_truth_source=row["ground_truth_uri"])
+        kind = row["monitoring_type"]
+        if kind in GROUND_TRUTH_TYPES:
+            environment.update(analysis_type="MODEL_QUALITY" if kind == "ModelQuality" else "MODEL_BIAS", ground_truth_source=row["ground_truth_uri"])
+        if kind == "ModelQuality":
+            environment["problem_type"] = "BinaryClassification"
+        if kind == "ModelExplainability":
+            environment["analysis_type"] = "MODEL_EXPLAINABILITY"
+        baseline: dict[str, Any] = {"ConstraintsResource": {"S3Uri": row["constraints_uri"]}}
+        application: dict[str, Any] = {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.analyzer)"}
+        if kind in CLARIFY_TYPES:  # Clarify's job definitions: the analysis configuration is ConfigUri
+            application = {"ImageUri": "the analyzer bundle's Clarify jobs (pipelines/monitor/clarify_job.py)", "ConfigUri": row["statistics_uri"]}
+        else:
+            baseline["StatisticsResource"] = {"S3Uri": row["statistics_uri"]}
         described = {
             "MonitoringScheduleArn": self.arn(name),
             "MonitoringScheduleName": name,
@@ -225,10 +244,10 @@ class MonitoringStore(Database):
             "MonitoringScheduleConfig": {
                 "ScheduleConfig": config,
                 "MonitoringJobDefinition": {
-                    "BaselineConfig": {"ConstraintsResource": {"S3Uri": row["constraints_uri"]}, "StatisticsResource": {"S3Uri": row["statistics_uri"]}},
+                    "BaselineConfig": baseline,
                     "MonitoringInputs": [{"EndpointInput": {"EndpointName": row["endpoint"], "LocalPath": "/opt/ml/processing/input/endpoint"}}],
                     "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": row["output_uri"], "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
-                    "MonitoringAppSpecification": {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.analyzer)"},
+                    "MonitoringAppSpecification": application,
                     "MonitoringResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
                     "RoleArn": f"arn:aws:iam::{self.home.account}:role/SageMakerExecutionRole",
                     "Environment": environment,
@@ -314,7 +333,8 @@ class MonitoringStore(Database):
     # -- alarms -----------------------------------------------------------------------------
     def create_alarm(self, name: str, schedule: str, feature: str, threshold: float, periods: int, action: str = "retrain", comparison: str = "GreaterThanThreshold") -> dict[str, Any]:
         """An alarm on a DataQuality schedule's ``feature`` drift (``*``: any feature), or on a
-        ModelQuality schedule's metric (``feature`` is then the metric's name, e.g. ``auc``)."""
+        metric of the other types (``feature`` is then the metric's name: ``auc``,
+        ``bias_metric_DI.SEX=2``, ``feature_attribution_ndcg``)."""
         row = self._row(schedule)
         if periods < 1:
             raise UsageError("an alarm's periods must be at least 1")
@@ -326,6 +346,8 @@ class MonitoringStore(Database):
             known = (*quality.LOWER_IS_WORSE, *quality.HIGHER_IS_WORSE)
             if feature not in known:
                 raise UsageError(f"{schedule} is a ModelQuality schedule: alarm on one of its metrics ({', '.join(known)}), not {feature!r}")
+        elif row["monitoring_type"] in CLARIFY_TYPES:
+            check_clarify_metric(schedule, row["monitoring_type"], feature)
         elif comparison != "GreaterThanThreshold":
             raise UsageError(f"{schedule} is a DataQuality schedule: its alarms fire when a feature's drift is GreaterThanThreshold")
         try:
@@ -363,6 +385,14 @@ class MonitoringStore(Database):
 
     def decisions(self, alarm: str | None = None) -> list[dict[str, Any]]:
         return [dict(r) for r in self._db.execute("SELECT * FROM alarm_events WHERE ? IS NULL OR alarm=? ORDER BY id", (alarm, alarm)).fetchall()]
+
+
+def check_clarify_metric(schedule: str, monitoring_type: str, metric: str) -> None:
+    """Refuse, naming the schedule, a metric a Clarify monitor does not publish."""
+    if monitoring_type == "ModelBias" and not re.fullmatch(r"bias_metric_[A-Z]+\.[^=]+=.+", metric):
+        raise UsageError(f"{schedule} is a ModelBias schedule: alarm on a metric of a facet group, e.g. bias_metric_DI.SEX=2, not {metric!r}")
+    if monitoring_type == "ModelExplainability" and not metric.startswith("feature_attribution_"):
+        raise UsageError(f"{schedule} is a ModelExplainability schedule: alarm on feature_attribution_ndcg or feature_attribution_<feature>, not {metric!r}")
 
 
 def _summary(row: sqlite3.Row, home: Home) -> dict[str, Any]:

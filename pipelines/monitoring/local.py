@@ -23,7 +23,7 @@ from pipelines.monitor.scheduler import JobOutcome, Window
 from pipelines.monitor.schedules import iso
 
 MODULE = "pipelines.monitoring.pipeline"
-STEPS = {"DataQuality": "MonitorDataQuality", "ModelQuality": "MonitorModelQuality"}
+STEPS = {"DataQuality": "MonitorDataQuality", "ModelQuality": "MonitorModelQuality", "ModelBias": "MonitorModelBias", "ModelExplainability": "MonitorModelExplainability"}
 
 
 def offset(moment: datetime, scheduled: datetime) -> str:
@@ -68,7 +68,20 @@ class PipelineJob:
             "MonitoringType": window.monitoring_type,
             **({"GroundTruthUri": window.ground_truth_uri.rstrip("/")} if window.ground_truth_uri else {}),
             **({"GroundTruthUntil": iso(window.ground_truth_until)} if window.ground_truth_until else {}),
+            **({"BiasConfigUri": window.statistics_uri} if window.monitoring_type == "ModelBias" else {}),
+            **({"ModelDataUrl": self.model_of(window.endpoint)} if window.monitoring_type == "ModelExplainability" else {}),
         }
+
+    def model_of(self, endpoint: str) -> str:
+        """The model the endpoint serves now (its first variant's ModelDataUrl): what the
+        explainability monitor explains, as Clarify's explained the endpoint's model."""
+        from pipelines.serving.endpoints import EndpointStore
+
+        with EndpointStore(self.home) as store:
+            live = store.endpoint_config_of(endpoint)
+        if live is None:
+            raise UsageError(f"endpoint {endpoint} is not in service: the feature-attribution monitor explains the model it serves")
+        return live[1][0]["PrimaryContainer"]["ModelDataUrl"]
 
     def run(self, window: Window) -> JobOutcome:
         document, name = self.definition

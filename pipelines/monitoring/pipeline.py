@@ -1,11 +1,14 @@
 """The monitoring pipeline: one window of an endpoint's capture against its baseline.
 
-``MonitoringType`` picks the analysis: ``DataQuality`` (the default: the capture's inputs and
-outputs against the data-quality baseline) or ``ModelQuality`` (the captured predictions merged
-with the ground truth collected under ``{GroundTruthUri}/{endpoint}/yyyy/mm/dd/hh/`` from the
-window's start until the scheduled time, or ``GroundTruthUntil`` for a backfill, against the
-model-quality constraints), one ProcessingStep each behind a
-condition, so one pipeline serves both kinds of schedule.
+``MonitoringType`` picks the analysis, SageMaker's four: ``DataQuality`` (the default: the
+capture's inputs and outputs against the data-quality baseline), ``ModelQuality`` (the captured
+predictions merged with the ground truth collected under
+``{GroundTruthUri}/{endpoint}/yyyy/mm/dd/hh/`` from the window's start until the scheduled time,
+or ``GroundTruthUntil`` for a backfill, against the model-quality constraints), ``ModelBias``
+(the same merge, Clarify's bias metrics against the bias baseline's analysis.json, the facets
+from ``BiasConfigUri``) and ``ModelExplainability`` (exact SHAP values of the window's requests
+by the model at ``ModelDataUrl``, Clarify's nDCG against the baseline's, on the XGBoost image),
+one ProcessingStep each behind conditions, so one pipeline serves every kind of schedule.
 
 Model Monitor is closed to new customers since 2026-07-30; this pipeline does what its hourly
 schedule did, with the project's own analyzer (``pipelines/monitor/job.py``, run from the
@@ -29,6 +32,8 @@ from pipelines import code_assets, sdk
 from pipelines.security import Security
 
 SKLEARN_FRAMEWORK_VERSION = "1.2-1"  # its image has numpy, pyarrow, scipy and boto3 (Python 3.9)
+XGBOOST_FRAMEWORK_VERSION = "1.7-1"  # the explainability monitor needs xgboost (Python 3.8)
+TYPES = ["DataQuality", "ModelQuality", "ModelBias", "ModelExplainability"]
 CODE = "/opt/ml/processing/input/code"
 EXIT_MESSAGE = "/opt/ml/output/message"
 OUTPUT = "/opt/ml/processing/output"
@@ -71,7 +76,7 @@ def get_pipeline(
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
-    from sagemaker.core.workflow.conditions import ConditionEquals
+    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionIn
     from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import ParameterString
     from sagemaker.mlops.workflow import ConditionStep, Pipeline, ProcessingStep
@@ -102,14 +107,29 @@ def get_pipeline(
     end_offset = ParameterString("EndOffset", default_value="-PT0H")
     publish = ParameterString("PublishMetrics", default_value="true")
     instance_type = ParameterString("ProcessingInstanceType", default_value="ml.m5.xlarge")
-    monitoring_type = ParameterString("MonitoringType", default_value="DataQuality", enum_values=["DataQuality", "ModelQuality"])
+    monitoring_type = ParameterString("MonitoringType", default_value="DataQuality", enum_values=TYPES)
     ground_truth = ParameterString("GroundTruthUri", default_value=f"{s3_root}/ground-truth")
     threshold = ParameterString("ProbabilityThreshold", default_value="0.5")
     until = ParameterString("GroundTruthUntil", default_value="")  # empty: labels collected until ScheduledTime
+    bias_config = ParameterString("BiasConfigUri", default_value=f"{s3_root}/baselines/current/bias/analysis_config.json")
+    model_data = ParameterString("ModelDataUrl", default_value=f"{s3_root}/models/current/model.tar.gz")
+    attribution_threshold = ParameterString("AttributionThreshold", default_value="0.9")
 
     analyzer = ScriptProcessor(
         role=role,
         image_uri=image_uris.retrieve("sklearn", region=region, version=SKLEARN_FRAMEWORK_VERSION),
+        command=["python3"],
+        instance_type=instance_type,
+        instance_count=1,
+        base_job_name=f"{prefix}-monitoring",
+        sagemaker_session=session,
+        network_config=network,
+        volume_kms_key=security.kms_key,
+        output_kms_key=security.kms_key,
+    )
+    explainer = ScriptProcessor(
+        role=role,
+        image_uri=image_uris.retrieve("xgboost", region=region, version=XGBOOST_FRAMEWORK_VERSION),
         command=["python3"],
         instance_type=instance_type,
         instance_count=1,
@@ -144,15 +164,52 @@ def get_pipeline(
             ],
         ),
     )  # fmt: skip
-    which = ConditionStep(
-        name="WhichMonitoring",
+    model_bias = ProcessingStep(
+        name="MonitorModelBias",
+        step_args=analyzer.run(
+            code=code,
+            outputs=outputs,
+            arguments=[
+                "bias-monitor", "--capture", Join(on="/", values=[capture, endpoint]), "--ground-truth", Join(on="/", values=[ground_truth, endpoint]),
+                *window, "--ground-truth-until", until, "--constraints", constraints, "--config", bias_config, *common,
+            ],
+        ),
+    )  # fmt: skip
+    model_explainability = ProcessingStep(
+        name="MonitorModelExplainability",
+        step_args=explainer.run(
+            code=code,
+            outputs=outputs,
+            arguments=[
+                "attribution-monitor", "--capture", Join(on="/", values=[capture, endpoint]), *window,
+                "--constraints", constraints, "--model", model_data, "--threshold", attribution_threshold, *common,
+            ],
+        ),
+    )  # fmt: skip
+    model_monitor = ConditionStep(
+        name="WhichModelMonitor",
         conditions=[ConditionEquals(left=monitoring_type, right="ModelQuality")],
         if_steps=[model_quality],
         else_steps=[data_quality],
     )
+    clarify = ConditionStep(
+        name="WhichClarifyMonitor",
+        conditions=[ConditionEquals(left=monitoring_type, right="ModelBias")],
+        if_steps=[model_bias],
+        else_steps=[model_explainability],
+    )
+    which = ConditionStep(
+        name="WhichMonitoring",
+        conditions=[ConditionIn(value=monitoring_type, in_values=["ModelBias", "ModelExplainability"])],
+        if_steps=[clarify],
+        else_steps=[model_monitor],
+    )
     return Pipeline(
         name=pipeline_name,
-        parameters=[scheduled_time, endpoint, schedule, capture, statistics, constraints, output, start_offset, end_offset, publish, instance_type, monitoring_type, ground_truth, threshold, until],
+        parameters=[
+            scheduled_time, endpoint, schedule, capture, statistics, constraints, output, start_offset, end_offset, publish, instance_type, monitoring_type,
+            ground_truth, threshold, until, bias_config, model_data, attribution_threshold,
+        ],
         steps=[which],
         sagemaker_session=session,
     )

@@ -43,15 +43,26 @@ def test_one_processing_step_per_monitoring_type_over_the_window_with_the_schedu
     nodes = {node.name: node for node in graph.steps(rendered)}
     assert {name: (node.type, node.branch) for name, node in nodes.items()} == {
         "WhichMonitoring": ("Condition", None),
-        "MonitorModelQuality": ("Processing", "WhichMonitoring.if"),
-        "MonitorDataQuality": ("Processing", "WhichMonitoring.else"),
+        "WhichClarifyMonitor": ("Condition", "WhichMonitoring.if"),
+        "WhichModelMonitor": ("Condition", "WhichMonitoring.else"),
+        "MonitorModelBias": ("Processing", "WhichClarifyMonitor.if"),
+        "MonitorModelExplainability": ("Processing", "WhichClarifyMonitor.else"),
+        "MonitorModelQuality": ("Processing", "WhichModelMonitor.if"),
+        "MonitorDataQuality": ("Processing", "WhichModelMonitor.else"),
     }
-    assert nodes["WhichMonitoring"].step["Arguments"]["Conditions"] == [{"Type": "Equals", "LeftValue": {"Get": "Parameters.MonitoringType"}, "RightValue": "ModelQuality"}]
+    kind = {"Get": "Parameters.MonitoringType"}
+    assert nodes["WhichMonitoring"].step["Arguments"]["Conditions"] == [{"Type": "In", "QueryValue": kind, "Values": ["ModelBias", "ModelExplainability"]}]
+    assert nodes["WhichModelMonitor"].step["Arguments"]["Conditions"] == [{"Type": "Equals", "LeftValue": kind, "RightValue": "ModelQuality"}]
+    assert nodes["WhichClarifyMonitor"].step["Arguments"]["Conditions"] == [{"Type": "Equals", "LeftValue": kind, "RightValue": "ModelBias"}]
+    # The explainability monitor runs where xgboost is: the built-in XGBoost image.
+    images = {name: nodes[name].step["Arguments"]["AppSpecification"]["ImageUri"] for name in nodes if name.startswith("Monitor")}
+    assert images["MonitorModelExplainability"].endswith("/sagemaker-xgboost:1.7-1")
+    assert {images[n].rsplit("/", 1)[1] for n in ("MonitorModelBias", "MonitorModelQuality", "MonitorDataQuality")} == {"sagemaker-scikit-learn:1.2-1-cpu-py3"}
     parameters = {p["Name"]: p for p in rendered["Parameters"]}
     assert {"ScheduledTime", "EndpointName", "ScheduleName", "CaptureUri", "BaselineStatisticsUri", "BaselineConstraintsUri", "OutputUri", "StartOffset", "EndOffset", "PublishMetrics",
-            "MonitoringType", "GroundTruthUri", "ProbabilityThreshold", "GroundTruthUntil"} <= set(parameters)  # fmt: skip
+            "MonitoringType", "GroundTruthUri", "ProbabilityThreshold", "GroundTruthUntil", "BiasConfigUri", "ModelDataUrl", "AttributionThreshold"} <= set(parameters)  # fmt: skip
     assert parameters["StartOffset"]["DefaultValue"] == "-PT1H" and parameters["ScheduleName"]["DefaultValue"] == "credit-default-hourly"
-    assert parameters["MonitoringType"]["DefaultValue"] == "DataQuality" and parameters["MonitoringType"]["EnumValues"] == ["DataQuality", "ModelQuality"]
+    assert parameters["MonitoringType"]["DefaultValue"] == "DataQuality" and parameters["MonitoringType"]["EnumValues"] == ["DataQuality", "ModelQuality", "ModelBias", "ModelExplainability"]
     arguments = nodes["MonitorModelQuality"].step["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert arguments[0] == "quality-monitor" and arguments[arguments.index("--ground-truth") + 1] == {"Std:Join": {"On": "/", "Values": [{"Get": "Parameters.GroundTruthUri"}, {"Get": "Parameters.EndpointName"}]}}
     validate(rendered, Runtimes(mapped={}))  # every Get resolves, every shape fits: the engine's checks
@@ -118,7 +129,7 @@ def test_on_the_local_engine_a_captured_hour_becomes_the_analyzers_own_files(tmp
     with Records(home) as records:
         steps = {s["StepName"]: s for s in records.list_steps(result.execution_id)}
         exit_message = records.step_properties(result.execution_id, "MonitorDataQuality")["ExitMessage"]
-    assert set(steps) == {"WhichMonitoring", "MonitorDataQuality"}  # the model-quality branch did not run
+    assert set(steps) == {"WhichMonitoring", "WhichModelMonitor", "MonitorDataQuality"}  # no other branch ran
     assert steps["MonitorDataQuality"]["StepStatus"] == "Succeeded" and exit_message == direct.message
 
 
