@@ -89,6 +89,41 @@ def quality_uris(package: dict[str, Any]) -> tuple[str, str] | None:
     return (statistics, constraints) if statistics and constraints else None
 
 
+def clarify_uris(package: dict[str, Any]) -> dict[str, str]:
+    """The package's bias and explainability drift-check baselines, and its model artifact,
+    as endpoint.yml's parameters (none of them when the package has no such baseline)."""
+    baselines = package.get("DriftCheckBaselines", {})
+    bias, explainability = baselines.get("Bias", {}), baselines.get("Explainability", {})
+    found = {}
+    constraints, config = bias.get("PostTrainingConstraints", {}).get("S3Uri"), bias.get("ConfigFile", {}).get("S3Uri")
+    if constraints and config:
+        found.update(BiasConstraintsUri=constraints, BiasConfigUri=config)
+    containers = package.get("InferenceSpecification", {}).get("Containers") or [{}]
+    explained, model = explainability.get("Constraints", {}).get("S3Uri"), containers[0].get("ModelDataUrl")
+    if explained and model:
+        found.update(ExplainabilityConstraintsUri=explained, ModelDataUrl=model)
+    return found
+
+
+def read_facet_groups(s3: Any, analysis_uri: str) -> dict[str, Any]:
+    """The label, its favourable value and the (facet, group value) of each post-training DI
+    of a bias analysis.json on S3: the dimensions of its DI metrics."""
+    from pipelines.monitor import bias
+
+    parsed = urlparse(analysis_uri)
+    body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
+    try:
+        document = json.loads(body)
+        post = document[bias.POST_TRAINING]
+        groups = {"label": str(post["label"]), "label_value": str(post["label_value_or_threshold"]),
+                  "groups": [(facet, bias.group_value(value)) for facet, value, _ in bias.values(document, "DI")]}  # fmt: skip
+    except (ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise UsageError(f"{analysis_uri} is not a bias analysis.json with post-training metrics ({exc})") from None
+    if not groups["groups"]:
+        raise UsageError(f"{analysis_uri} has no post-training disparate impact")
+    return groups
+
+
 def read_threshold(s3: Any, constraints_uri: str, metric: str) -> float:
     """The threshold a model-quality constraints.json on S3 sets for ``metric``."""
     parsed = urlparse(constraints_uri)
@@ -134,10 +169,12 @@ def stage_config(stage: str, folder: Path = TEMPLATES) -> dict[str, Any]:
 
 def render(
     project: Project, stage: str, package: dict[str, Any], features: list[str], monitor_image: str | None = None, quality_threshold: float | None = None,
+    facet_groups: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
     """The stage's template (with its drift alarms) and its template configuration;
     ``monitor_image`` is Model Monitor's analyzer, for ``monitoring="model-monitor"``;
-    ``quality_threshold`` the model-quality baseline's constraint on the stage's metric."""
+    ``quality_threshold`` the model-quality baseline's constraint on the stage's metric;
+    ``facet_groups`` the bias baseline's groups (``read_facet_groups``), one DI alarm each."""
     if project.monitoring == "model-monitor" and not monitor_image:
         raise UsageError("monitoring=model-monitor needs Model Monitor's analyzer image URI")
     config = stage_config(stage)
@@ -191,6 +228,8 @@ def render(
                 "TreatMissingData": "notBreaching",
             },
         }
+    clarify = clarify_uris(package)
+    _clarify_alarms(template, project, stage, config, clarify, facet_groups)
     commit = package.get("MetadataProperties", {}).get("CommitId") or package.get("CustomerMetadataProperties", {}).get("GitCommit", "")
     root = f"s3://{project.bucket}/{project.name}"
     security = project.security
@@ -208,7 +247,9 @@ def render(
         "MonitoringOutputUri": f"{root}/monitoring/{stage}",
         "BaselineStatisticsUri": statistics,
         "BaselineConstraintsUri": constraints,
-        **({"ModelQualityStatisticsUri": quality[0], "ModelQualityConstraintsUri": quality[1], "GroundTruthUri": f"{root}/ground-truth"} if quality else {}),
+        **({"ModelQualityStatisticsUri": quality[0], "ModelQualityConstraintsUri": quality[1]} if quality else {}),
+        **({"GroundTruthUri": f"{root}/ground-truth"} if quality or "BiasConstraintsUri" in clarify else {}),
+        **clarify,
         "RetrainPipelineName": project.retrain_pipeline.lower(),
         "RetrainPipelineRoleArn": project.retrain_role_arn,
         "GitCommit": commit,
@@ -222,6 +263,61 @@ def render(
         raise UsageError(f"templates/{stage}-config.json: unknown parameter(s) {', '.join(sorted(unknown))}; endpoint.yml declares {', '.join(sorted(declared))}")
     tags = {**config.get("Tags", {}), "GitCommit": commit, "ModelPackageArn": package["ModelPackageArn"]}
     return template, {"Parameters": parameters, "Tags": tags}
+
+
+def _clarify_alarms(
+    template: dict[str, Any], project: Project, stage: str, config: dict[str, Any], clarify: dict[str, str], facet_groups: dict[str, Any] | None,
+) -> None:  # fmt: skip
+    """A disparate-impact alarm per facet group (below the stage's lower bound) and an alarm on
+    the attribution nDCG (below Clarify's 0.9), each retraining through RetrainOnDrift."""
+    from pipelines.monitor import clarify_monitor
+
+    endpoint = {"Name": "Endpoint", "Value": {"Fn::GetAtt": ["Endpoint", "EndpointName"]}}
+    if "BiasConstraintsUri" in clarify and facet_groups:
+        settings = config["Bias"]
+        label = (facet_groups["label"], facet_groups["label_value"])
+        for facet, value in facet_groups["groups"]:
+            logical_id = "BiasDi" + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", f"{facet} {value}") if part) + "Alarm"
+            template["Resources"][logical_id] = {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Condition": "ScheduleBias",
+                "Properties": {
+                    "AlarmName": f"{project.name}-{stage}-bias-DI-{facet}-{value}",
+                    "AlarmDescription": f"Disparate impact of {facet}={value} on labelled traffic below {settings['DisparateImpactLower']} for {settings['EvaluationPeriods']} hours: retrain",
+                    "Namespace": clarify_monitor.BIAS_NAMESPACE,
+                    "MetricName": "bias_metric_DI",
+                    "Dimensions": [
+                        endpoint, {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-bias"}},
+                        {"Name": "BiasStage", "Value": "Post-Training"}, {"Name": "Label", "Value": label[0]}, {"Name": "LabelValue", "Value": label[1]},
+                        {"Name": "Facet", "Value": facet}, {"Name": "FacetValue", "Value": value},
+                    ],  # fmt: skip
+                    "Statistic": "Minimum",
+                    "Period": 3600,
+                    "EvaluationPeriods": settings["EvaluationPeriods"],
+                    "Threshold": settings["DisparateImpactLower"],
+                    "ComparisonOperator": "LessThanThreshold",
+                    "TreatMissingData": "notBreaching",
+                },
+            }
+    if "ExplainabilityConstraintsUri" in clarify:
+        settings = config["FeatureAttribution"]
+        template["Resources"]["AttributionDriftAlarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Condition": "ScheduleExplainability",
+            "Properties": {
+                "AlarmName": f"{project.name}-{stage}-attribution-ndcg",
+                "AlarmDescription": f"The attribution ranking's nDCG against the baseline's below {settings['NdcgBelow']} for {settings['EvaluationPeriods']} hours: retrain",
+                "Namespace": clarify_monitor.EXPLAINABILITY_NAMESPACE,
+                "MetricName": clarify_monitor.NDCG,
+                "Dimensions": [endpoint, {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-feature-attribution"}}],
+                "Statistic": "Minimum",
+                "Period": 3600,
+                "EvaluationPeriods": settings["EvaluationPeriods"],
+                "Threshold": settings["NdcgBelow"],
+                "ComparisonOperator": "LessThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        }
 
 
 def write(folder: Path, stage: str, template: dict[str, Any], configuration: dict[str, Any]) -> tuple[Path, Path]:

@@ -76,13 +76,24 @@ def deploy_config(
         metric = stage_deploy.stage_config(stage)["ModelQuality"]["Metric"]
         with aws.translated(f"reading {quality[1]}"):
             quality_threshold = stage_deploy.read_threshold(session.client("s3"), quality[1], metric)
+    facet_groups = None
+    bias_constraints = stage_deploy.clarify_uris(package).get("BiasConstraintsUri")
+    if bias_constraints:
+        with aws.translated(f"reading {bias_constraints}"):
+            facet_groups = stage_deploy.read_facet_groups(session.client("s3"), bias_constraints)
     monitor_image = None
     if monitoring == "model-monitor":
         sdk.prepare(region)
         from sagemaker.core import image_uris
 
         monitor_image = image_uris.retrieve("model-monitor", region=region)
-    template, configuration = stage_deploy.render(project, stage, package, features, monitor_image, quality_threshold)
+    template, configuration = stage_deploy.render(project, stage, package, features, monitor_image, quality_threshold, facet_groups)
     template_path, config_path = stage_deploy.write(output_dir, stage, template, configuration)
-    click.echo(f"{package['ModelPackageArn']} (commit {configuration['Parameters']['GitCommit'][:12] or '?'}) -> {stage}: {len(features)} drift alarms{', model quality' if quality else ''}, monitoring {monitoring}", err=True)
+    bias_note = f", bias ({len(facet_groups['groups'])} facet groups)" if facet_groups else ""
+    attribution_note = ", feature attribution" if "ExplainabilityConstraintsUri" in configuration["Parameters"] else ""
+    click.echo(
+        f"{package['ModelPackageArn']} (commit {configuration['Parameters']['GitCommit'][:12] or '?'}) -> {stage}: "
+        f"{len(features)} drift alarms{', model quality' if quality else ''}{bias_note}{attribution_note}, monitoring {monitoring}",
+        err=True,
+    )
     click.echo(f"wrote {template_path} and {config_path}", err=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 import boto3
+import numpy as np
 import pytest
 from cfnlint.api import lint_file
 from moto import mock_aws
@@ -72,7 +73,7 @@ def test_the_latest_approved_package_fills_the_stage(registry: dict[str, str], t
     assert account["Dimensions"][1] == {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-data-quality"}}
     # The EventBridge rule catches exactly these alarms and starts the pipeline on the package's commit.
     rule = template["Resources"]["RetrainOnDrift"]["Properties"]
-    assert rule["EventPattern"]["detail"]["alarmName"] == [{"prefix": {"Fn::Sub": "${ProjectName}-${StageName}-drift-"}}, {"prefix": {"Fn::Sub": "${ProjectName}-${StageName}-quality-"}}]
+    assert rule["EventPattern"]["detail"]["alarmName"] == [{"prefix": {"Fn::Sub": f"${{ProjectName}}-${{StageName}}-{kind}-"}} for kind in ("drift", "quality", "bias", "attribution")]
     assert "ModelQualityAlarm" not in template["Resources"] and "ModelQualityConstraintsUri" not in parameters  # this package has no model-quality baseline
     assert rule["Targets"][0]["SageMakerPipelineParameters"]["PipelineParameterList"] == [{"Name": "GitCommit", "Value": {"Ref": "GitCommit"}}]
     assert set(parameters) <= set(template["Parameters"])
@@ -111,6 +112,60 @@ def test_a_model_quality_baseline_adds_its_schedule_and_an_auc_alarm_that_retrai
     assert watched["Threshold"] == round(metrics["auc"]["value"] - 0.05, 6) and watched["EvaluationPeriods"] == 2
     assert watched["AlarmName"] == "credit-default-staging-quality-auc"  # the retraining rule's second prefix
     assert watched["Dimensions"][1] == {"Name": "MonitoringSchedule", "Value": {"Fn::Sub": "${ProjectName}-${StageName}-model-quality"}}
+    assert [str(m) for m in lint_file(tmp_path / "staging-template.json")] == []
+
+
+def test_bias_and_explainability_baselines_add_their_schedules_and_alarms_that_retrain(registry: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.monitor import bias, clarify_monitor
+
+    root = f"s3://{BUCKET}/credit-default/fair"
+    # The BiasReport's analysis.json of a small table: three facet groups, DI of each.
+    table = bias.Table(
+        columns={"SEX": np.array([2.0, 2, 1, 1, 1, 2]), "AGE": np.array([30.0, 50, 45, 20, 61, 33])},
+        label=np.array([True, False, True, True, False, True]), predicted=np.array([True, True, False, True, True, False]),
+    )  # fmt: skip
+    config = bias.BiasConfig("Label", (0,), (bias.Facet("SEX", (2,)), bias.Facet("AGE", (40,), continuous=True)))
+    s3, sm = boto3.client("s3", region_name="eu-west-1"), boto3.client("sagemaker", region_name="eu-west-1")
+    s3.put_object(Bucket=BUCKET, Key="credit-default/fair/bias/analysis.json", Body=json.dumps(bias.analysis(post=bias.post_training(table, config))).encode())
+    s3.put_object(Bucket=BUCKET, Key="credit-default/fair/dq-constraints.json", Body=GOLDEN.read_bytes())
+    source = {"ContentType": "application/json"}
+    sm.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": f"{root}/model.tar.gz"}], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        DriftCheckBaselines={
+            "ModelDataQuality": {"Statistics": {**source, "S3Uri": f"{root}/dq-statistics.json"}, "Constraints": {**source, "S3Uri": f"{root}/dq-constraints.json"}},
+            "Bias": {"ConfigFile": {**source, "S3Uri": f"{root}/bias/analysis_config.json"}, "PreTrainingConstraints": {**source, "S3Uri": f"{root}/bias/analysis.json"},
+                     "PostTrainingConstraints": {**source, "S3Uri": f"{root}/bias/analysis.json"}},
+            "Explainability": {"Constraints": {**source, "S3Uri": f"{root}/explainability/analysis.json"}, "ConfigFile": {**source, "S3Uri": f"{root}/explainability/analysis_config.json"}},
+        },
+    )  # fmt: skip
+    assert deploy_config(tmp_path, "staging") == 0
+    assert "70 drift alarms, bias (2 facet groups), feature attribution, monitoring builtin" in capsys.readouterr().err
+    parameters = json.loads((tmp_path / "staging-config-export.json").read_text())["Parameters"]
+    assert parameters["BiasConstraintsUri"] == f"{root}/bias/analysis.json" and parameters["BiasConfigUri"] == f"{root}/bias/analysis_config.json"
+    assert parameters["ExplainabilityConstraintsUri"] == f"{root}/explainability/analysis.json" and parameters["ModelDataUrl"] == f"{root}/model.tar.gz"
+    assert parameters["GroundTruthUri"] == f"s3://{BUCKET}/credit-default/ground-truth"  # bias merges ground truth
+    template = json.loads((tmp_path / "staging-template.json").read_text())
+    resources = template["Resources"]
+    assert resources["BiasSchedule"]["Condition"] == "ScheduleBias" and resources["ExplainabilitySchedule"]["Condition"] == "ScheduleExplainability"
+    # The schedules' inputs are StartPipelineExecution requests naming the monitoring pipeline's parameters.
+    for name, kind in (("BiasSchedule", "ModelBias"), ("ExplainabilitySchedule", "ModelExplainability")):
+        text = resources[name]["Properties"]["Target"]["Input"]["Fn::Sub"]
+        assert f'{{"Name": "MonitoringType", "Value": "{kind}"}}' in text
+    # One DI alarm per facet group, with the dimensions the job publishes (clarify_monitor.bias_metric_data).
+    di = {r["Properties"]["AlarmName"]: r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] == "bias_metric_DI"}
+    assert sorted(di) == ["credit-default-staging-bias-DI-AGE-40", "credit-default-staging-bias-DI-SEX-2"]
+    published = clarify_monitor.bias_metric_data(bias.analysis(post=bias.post_training(table, config)), "E", "S", __import__("datetime").datetime(2026, 1, 1))
+    sex = next(d for d in published if d["MetricName"] == "bias_metric_DI" and {"Name": "Facet", "Value": "SEX"} in d["Dimensions"])
+    alarm = di["credit-default-staging-bias-DI-SEX-2"]
+    assert [d["Name"] for d in alarm["Properties"]["Dimensions"]] == [d["Name"] for d in sex["Dimensions"]]
+    assert [d["Value"] for d in alarm["Properties"]["Dimensions"][2:]] == [d["Value"] for d in sex["Dimensions"][2:]]
+    assert (alarm["Condition"], alarm["Properties"]["Threshold"], alarm["Properties"]["ComparisonOperator"]) == ("ScheduleBias", 0.8, "LessThanThreshold")
+    ndcg = resources["AttributionDriftAlarm"]["Properties"]
+    assert (ndcg["Namespace"], ndcg["MetricName"], ndcg["Threshold"]) == (clarify_monitor.EXPLAINABILITY_NAMESPACE, "feature_attribution_ndcg", 0.9)
+    # The retraining rule catches both.
+    prefixes = [p["prefix"]["Fn::Sub"] for p in resources["RetrainOnDrift"]["Properties"]["EventPattern"]["detail"]["alarmName"]]
+    assert "${ProjectName}-${StageName}-bias-" in prefixes and "${ProjectName}-${StageName}-attribution-" in prefixes
     assert [str(m) for m in lint_file(tmp_path / "staging-template.json")] == []
 
 

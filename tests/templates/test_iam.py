@@ -98,10 +98,11 @@ def test_the_scheduler_may_start_the_monitoring_pipeline_and_nothing_else(templa
 
 
 def test_the_monitoring_job_publishes_metrics_in_model_monitors_namespaces_only(template: dict[str, Any]) -> None:
-    from pipelines.monitor import metrics, quality
+    from pipelines.monitor import clarify_monitor, metrics, quality
 
     publishing = [s for s in role_statements(template, "MonitoringRole") if "cloudwatch:PutMetricData" in as_list(s["Action"])]
-    assert [s["Condition"] for s in publishing] == [{"StringEquals": {"cloudwatch:namespace": [metrics.NAMESPACE, quality.NAMESPACE]}}]  # data and model quality
+    namespaces = [metrics.NAMESPACE, quality.NAMESPACE, clarify_monitor.BIAS_NAMESPACE, clarify_monitor.EXPLAINABILITY_NAMESPACE]
+    assert [s["Condition"] for s in publishing] == [{"StringEquals": {"cloudwatch:namespace": namespaces}}]  # data and model quality, bias, attributions
     assert not any(a.startswith(("sagemaker:CreateTrainingJob", "sagemaker:CreateModel", "sagemaker:CreateEndpoint")) for s in role_statements(template, "MonitoringRole") for a in as_list(s["Action"]))
     # The monitoring job is bound to the approved network and the project's bucket and key like every other.
     assert {"Ref": "MonitoringRole"} in template["Resources"]["ProjectDataPolicy"]["Properties"]["Roles"]
