@@ -44,6 +44,16 @@ def assert_the_verdicts(output: str) -> None:
     quality = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) +(\S+) +(0\.\d{3})  (Completed|CompletedWithViolations)", output)
     assert [(kind, drifted) for kind, drifted, _, _ in quality] == [("clean", "-"), ("clean", "-"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE")]
     assert "2000 labels (the held-out rows' real outcomes) uploaded an hour after their predictions" in output
+    # Fairness: the gate as the pipeline decided it, then each hour's disparate impact of the
+    # three facet groups (labels merged) and SHAP attributions. The workshop's drift moves the
+    # attributions of the features it changes: MARRIAGE's at least doubles.
+    gate = re.search(r"CheckBias: disparate impact (\d\.\d{3}) \((.+?)\) to (\d\.\d{3}) \((.+?)\), within 0\.8-1\.25: registered", output)
+    assert gate and 0.8 <= float(gate[1]) <= float(gate[3]) <= 1.25
+    hours = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3})", output)
+    assert [h[0] for h in hours] == ["clean", "clean", "drifted", "drifted"]
+    marriage = {kind: [float(h[6]) for h in hours if h[0] == kind] for kind in ("clean", "drifted")}
+    assert min(marriage["drifted"]) > 2 * max(marriage["clean"]), marriage
+    assert all(float(h[4]) > 0.9 for h in hours)  # Clarify's nDCG stays above its threshold: MARRIAGE weighs little in the ranking
 
 
 @pytest.mark.timeout(1800)
@@ -52,11 +62,11 @@ def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_pat
     # below covers every kind of file a full run writes.
     first = demo(tmp_path / "home", MLOPS_TRACKING="sync", **SECRETS)
     assert_the_verdicts(first)
-    for part in range(1, 9):
-        assert f"[{part}/8]" in first
+    for part in range(1, 10):
+        assert f"[{part}/9]" in first
     assert "Register" in first and "PendingManualApproval" in first
     assert "approved -> deployed credit-default-staging (InService), capturing 100%" in first
-    lineage = first.split("[7/8]")[1].split("[8/8]")[0]
+    lineage = first.split("[8/9]")[1].split("[9/9]")[0]
     for kind in ("Commit", "PipelineExecution", "TrainingJob", "ModelPackage", "Endpoint", "MonitoringExecution", "Report"):
         assert f"\n    {kind} " in lineage, kind
     assert "drift timeline:" in first and "timeline.html" in first
@@ -68,7 +78,7 @@ def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_pat
 
     with Records(Home.resolve(tmp_path / "home")) as records:
         monitoring = [e for e in records.list_executions() if ":pipeline/creditdefaultmonitoring/" in e["PipelineExecutionArn"]]
-    assert [e["PipelineExecutionStatus"] for e in monitoring] == ["Succeeded"] * 8  # four hours of data quality, four of model quality
+    assert [e["PipelineExecutionStatus"] for e in monitoring] == ["Succeeded"] * 16  # four hours each of data quality, model quality, bias, attributions
     quality_timeline = Path(first.split("AUC timeline:   ")[1].split("\n")[0].strip())
     assert 'data-feature="auc"' in quality_timeline.read_text()
     # Again on the same state, with two CPU-bound processes beside it on a two-core machine:

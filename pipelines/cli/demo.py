@@ -1,6 +1,6 @@
 """``mlops demo``: the whole story on one machine, told in the terminal: commit -> pipeline ->
-approval -> endpoint -> traffic -> monitoring -> ground truth and model quality -> drift alarm ->
-retraining -> lineage, with what each part took.
+approval -> endpoint -> traffic -> monitoring -> ground truth and model quality -> fairness and
+explanations -> drift alarm -> retraining -> lineage, with what each part took.
 
 ``mlops demo`` (and ``make demo``) runs it. Traffic is sent through the real endpoint server
 with real signed boto3 clients. The server stamps capture with a clock the demo drives
@@ -10,8 +10,10 @@ traffic fill several capture hours and no hour can spill into another, however b
 machine is. The monitoring schedule's hourly executions then analyse those hours exactly as
 they would in production. Every request carries an InferenceId; the held-out rows' real labels
 arrive an hour after their predictions, as ground truth, and a model-quality schedule measures
-the model's AUC hour by hour next to the drift. Each run uses fresh simulated hours, so running
-the demo again works.
+the model's AUC hour by hour next to the drift. The pipeline's bias gate is shown as it decided,
+and bias and feature-attribution schedules measure each facet group's disparate impact and the
+features' SHAP attributions hour by hour. Each run uses fresh simulated hours, so running the
+demo again works.
 """
 
 from __future__ import annotations
@@ -52,8 +54,10 @@ from pipelines.serving.stages import stages
 
 SCHEDULE = "credit-default-hourly"
 QUALITY_SCHEDULE = "credit-default-quality"
+BIAS_SCHEDULE = "credit-default-bias"
+ATTRIBUTION_SCHEDULE = "credit-default-attribution"
 ALARM = "credit-default-drift"
-PARTS = 8
+PARTS = 9
 CLOCK_SPEED = 720.0  # simulated seconds per real second: spreads an hour's capture stamps
 CLIENTS = 8
 HOURS = (("clean", 500), ("clean", 500), ("drifted", 500), ("drifted", 500))
@@ -133,15 +137,19 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     _model_quality(story, endpoint, package_arn, start_hour, labels, outcomes)
     story.done("model quality", started)
 
-    started = story.part(6, "The drift alarm and the retraining it started")
+    started = story.part(6, "Fairness and explanations: the bias gate, then each hour's disparate impact and SHAP attributions")
+    _fairness(story, endpoint, package_arn, start_hour, result.execution_id)
+    story.done("fairness", started)
+
+    started = story.part(7, "The drift alarm and the retraining it started")
     _show_retraining(story, decisions)
     story.done("retraining", started)
 
-    started = story.part(7, "Lineage of the endpoint, from the commit to the monitoring report")
+    started = story.part(8, "Lineage of the endpoint, from the commit to the monitoring report")
     _show_lineage(story, endpoint["EndpointName"])
     story.done("lineage", started)
 
-    story.part(8, "Summary")
+    story.part(9, "Summary")
     total = time.perf_counter() - began
     for part, seconds in story.timings.items():
         story.echo(f"    {part:<16} {seconds:6.1f} s")
@@ -151,6 +159,8 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     reports = home.objects().path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{SCHEDULE}")
     story.echo(f"    drift timeline: {reports / 'timeline.html'}")
     story.echo(f"    AUC timeline:   {reports.parent / QUALITY_SCHEDULE / 'timeline.html'}")
+    story.echo(f"    bias timeline:  {reports.parent / BIAS_SCHEDULE / 'timeline.html'}")
+    story.echo(f"    SHAP timeline:  {reports.parent / ATTRIBUTION_SCHEDULE / 'timeline.html'}")
     latest = [o for o in outcomes if o.report]
     if latest:
         story.echo(f"    latest report:  {home.objects().path(latest[-1].report) / 'report.html'}")
@@ -400,6 +410,81 @@ def _model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, sta
     story.facts["auc"] = [executions.get(iso(o.scheduled), {}).get("Metrics", {}).get("auc") for o in measured]
 
 
+def _fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime, execution_id: str) -> None:
+    """The gate the pipeline passed (or would have failed), the explanation it registered, and
+    the bias and feature-attribution schedules over the demo's hours, the labels of part 5 merged."""
+    from pipelines.monitor import attribution, bias
+
+    store = story.home.objects()
+    folder = store.path(_output(story.home, execution_id, "BiasReport", "bias"))
+    gate = json.loads((folder / "bias_summary.json").read_text())["disparate_impact"]
+    analysis = json.loads((folder / "analysis.json").read_text())
+    low, high = gate["band"]
+    verdict = "registered" if gate["within_band"] else "the execution failed at BiasOutsideBand"
+    story.echo(f"    CheckBias: disparate impact {gate['lowest']['value']:.3f} ({gate['lowest']['group']}) to {gate['highest']['value']:.3f} ({gate['highest']['group']}),"
+               f" {'within' if gate['within_band'] else 'OUTSIDE'} {low:g}-{high:g}: {verdict}")  # fmt: skip
+    post = analysis[bias.POST_TRAINING]
+    story.echo(f"    favourable outcome {post['label']} = {post['label_value_or_threshold']} (no default); per facet group (DI, DPPL, recall difference):")
+    for facet, value, di in bias.values(analysis, "DI"):
+        dppl = next(v for f, g, v in bias.values(analysis, "DPPL") if (f, g) == (facet, value))
+        rd = next(v for f, g, v in bias.values(analysis, "RD") if (f, g) == (facet, value))
+        story.echo(f"        {facet + '=' + value:<16} DI {di:.3f}  DPPL {dppl:+.3f}  RD {rd:+.3f}")
+    explained = attribution.global_from(json.loads((store.path(_output(story.home, execution_id, "Explain", "explainability")) / "analysis.json").read_text()))
+    top = sorted(explained.items(), key=lambda item: -item[1])[:5]
+    story.echo("    exact SHAP (mean |SHAP| on the test split): " + ", ".join(f"{name} {value:.3f}" for name, value in top))
+    registry = ModelRegistry(story.home)
+    try:
+        baselines = registry.describe(package_arn)["DriftCheckBaselines"]
+    finally:
+        registry.close()
+    capture = endpoint["DataCaptureConfig"]["DestinationS3Uri"]
+    name = endpoint["EndpointName"]
+    monitor = Monitor(story.home, retrainer=LocalRetrainer(story.home, wait=True), job=PipelineJob(story.home))
+    try:
+        existing = {s["MonitoringScheduleName"] for s in monitor.schedules.list_schedules()}
+        for schedule in (BIAS_SCHEDULE, ATTRIBUTION_SCHEDULE):
+            if schedule in existing:
+                monitor.schedules.delete_schedule(schedule)
+        monitor.schedules.create_schedule(
+            BIAS_SCHEDULE, name, HOURLY, capture, baselines["Bias"]["ConfigFile"]["S3Uri"], baselines["Bias"]["PostTrainingConstraints"]["S3Uri"],
+            deploy.monitoring_destination(capture), monitoring_type="ModelBias", ground_truth_uri=deploy.ground_truth_destination(capture),
+        )  # fmt: skip
+        monitor.schedules.create_schedule(
+            ATTRIBUTION_SCHEDULE, name, HOURLY, capture, baselines["Explainability"]["ConfigFile"]["S3Uri"], baselines["Explainability"]["Constraints"]["S3Uri"],
+            deploy.monitoring_destination(capture), monitoring_type="ModelExplainability",
+        )  # fmt: skip
+        story.echo(f"    schedules {BIAS_SCHEDULE} (the hour before last, merged with its labels) and {ATTRIBUTION_SCHEDULE} (SHAP of the last hour by the served model)")
+        monitor.run_due(now=start_hour + timedelta(hours=len(HOURS) + 1, minutes=5), backfill_from=start_hour + timedelta(hours=1), only=[BIAS_SCHEDULE])
+        monitor.run_due(now=start_hour + timedelta(hours=len(HOURS), minutes=5), backfill_from=start_hour, only=[ATTRIBUTION_SCHEDULE])
+        by_hour = {}
+        for schedule, lag in ((BIAS_SCHEDULE, 2), (ATTRIBUTION_SCHEDULE, 1)):
+            for execution in monitor.schedules.list_executions(schedule):
+                hour = datetime.strptime(execution["ScheduledTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) - timedelta(hours=lag)
+                by_hour.setdefault(hour, {}).update(execution.get("Metrics", {}))
+    finally:
+        monitor.close()
+    groups = [f"{facet}={bias.group_value(value)}" for facet, value, _ in bias.values(analysis, "DI")]
+    watched = ("EDUCATION", "MARRIAGE", "LIMIT_BAL")
+
+    def cell(value: float | None, width: int) -> str:
+        return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
+
+    story.echo(f"    {'hour':<11}  {'kind':<8}" + "".join(f" {'DI ' + g:>14}" for g in groups) + f" {'nDCG':>6}" + "".join(f" {'SHAP ' + f:>15}" for f in watched))
+    shifts = []
+    for hour, (kind, _) in enumerate(HOURS):
+        begins = start_hour + timedelta(hours=hour)
+        metrics = by_hour.get(begins, {})
+        shap = [metrics.get(f"feature_attribution_{f}") for f in watched]
+        shifts.append((kind, shap))
+        dis = "".join(f" {cell(metrics.get(f'bias_metric_DI.{g}'), 14)}" for g in groups)
+        story.echo(f"    {begins:%H}:00-{begins + timedelta(hours=1):%H}:00  {kind:<8}{dis} {cell(metrics.get('feature_attribution_ndcg'), 6)}" + "".join(f" {cell(v, 15)}" for v in shap))
+    baseline = "".join(f" {cell(gate_value, 14)}" for gate_value in [next(v for f, g, v in bias.values(analysis, "DI") if f"{f}={bias.group_value(g)}" == group) for group in groups])
+    story.echo(f"    {'test split':<21}{baseline} {'':>6}" + "".join(f" {cell(explained.get(f), 15)}" for f in watched))
+    story.echo("    (the drift negates EDUCATION and MARRIAGE and divides LIMIT_BAL: their attributions move; Clarify's nDCG weighs each feature by its")
+    story.echo("    baseline attribution, so a minor feature rising stays above 0.9: alarm on feature_attribution_MARRIAGE to catch it)")
+    story.facts["fairness"] = {"gate": gate, "shifts": shifts}
+
+
 def _violated_metrics(home: Home, outcome: Any) -> str:
     violations = json.loads((home.objects().path(outcome.report) / "constraint_violations.json").read_text())["violations"]
     return ", ".join(v["metric_name"] for v in violations)
@@ -441,7 +526,7 @@ def _show_lineage(story: Story, endpoint: str) -> None:
 
 @click.command(
     "demo",
-    help="Run the whole story: pipeline, approval, endpoint, traffic with drift, monitoring, model quality with late labels, alarm, retraining, lineage.",
+    help="Run the whole story: pipeline, approval, endpoint, traffic with drift, monitoring, model quality with late labels, fairness and explanations, alarm, retraining, lineage.",
     epilog="Example:\n\n  mlops demo\n\n  mlops demo --keep-serving   (the endpoint keeps answering afterwards)",
 )
 @click.option("--keep-serving", is_flag=True, help="leave the endpoint server running at the end")
