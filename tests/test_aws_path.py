@@ -326,3 +326,123 @@ def test_model_quality_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_e
     assert (alarm["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in alarm["Dimensions"]))) in published
     log = Path(env["MLOPS_NETGUARD_LOG"])
     assert not log.exists() or log.read_text() == ""
+
+
+def test_bias_and_attribution_monitors_over_the_wire(
+    moto: MotoServer, repo: git.Repo, guarded_env: dict[str, str], tmp_path: Path, evaluated: Path, preprocessed: Path, model_dir: Path,
+) -> None:  # fmt: skip
+    """A package with the BiasReport's and Explain's baselines: deploy-config's template schedules
+    the monitoring pipeline for bias and for feature attribution; each schedule's call starts it
+    with its MonitoringType; each step, run as SageMaker would run it, reads S3 capture (and
+    ground truth), the baselines and the model from S3, and publishes the metrics its alarm watches."""
+    import numpy as np
+    import pandas as pd
+    import xgboost
+
+    from pipelines import graph
+    from pipelines.engine.expressions import Scope
+    from pipelines.monitor import analyzer, clarify_job, clarify_monitor
+    from steps import evaluate
+
+    from aws_shapes import problems
+    from capture_helpers import hour_file, label, record
+    from cloudformation import Stack
+
+    env = {**guarded_env, "AWS_ENDPOINT_URL": moto.url, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
+    clients = {name: boto3.client(name, region_name="eu-west-1", endpoint_url=moto.url) for name in ("s3", "sagemaker", "scheduler", "cloudwatch")}
+    s3, sm = clients["s3"], clients["sagemaker"]
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    kwargs = json.dumps({"region": "eu-west-1", "default_bucket": BUCKET})
+    done = console("run-pipeline", ["--module-name", "pipelines.monitoring.pipeline", "--no-start", "--role-arn", ROLE, "--kwargs", kwargs], env, Path(repo.working_dir))
+    assert done.returncode == 0, done.stderr
+
+    # The build pipeline's baselines for the session's model, on S3 where Register points.
+    test = str(preprocessed / "test")
+    assert evaluate.main(["--model-dir", str(model_dir), "--test-dir", test, "--output-dir", str(tmp_path / "evaluation"), "--predictions-dir", str(tmp_path / "predictions")]) == 0
+    assert clarify_job.main(["bias", "--dataset", test, "--predictions", str(tmp_path / "predictions"), "--facet", "SEX=2", "--facet", "AGE>40", "--output", str(tmp_path / "bias")]) == 0
+    assert clarify_job.main(["explain", "--model", str(model_dir), "--dataset", test, "--output", str(tmp_path / "explainability")]) == 0
+    analyzer.baseline(evaluated / "baseline" / "baseline.csv", tmp_path / "dq")
+    root, key = f"s3://{BUCKET}/credit-default/baselines/run1", "credit-default/baselines/run1"
+    for folder, names in (("bias", ("analysis.json", "analysis_config.json")), ("explainability", ("analysis.json", "analysis_config.json")), ("dq", ("statistics.json", "constraints.json"))):
+        for name in names:
+            s3.upload_file(str(tmp_path / folder / name), BUCKET, f"{key}/{folder}/{name}")
+    s3.upload_file(str(model_dir / "model.tar.gz"), BUCKET, "credit-default/models/run1/output/model.tar.gz")
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    source = {"ContentType": "application/json"}
+    sm.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": f"s3://{BUCKET}/credit-default/models/run1/output/model.tar.gz"}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        DriftCheckBaselines={
+            "ModelDataQuality": {"Statistics": {**source, "S3Uri": f"{root}/dq/statistics.json"}, "Constraints": {**source, "S3Uri": f"{root}/dq/constraints.json"}},
+            "Bias": {"ConfigFile": {**source, "S3Uri": f"{root}/bias/analysis_config.json"}, "PreTrainingConstraints": {**source, "S3Uri": f"{root}/bias/analysis.json"},
+                     "PostTrainingConstraints": {**source, "S3Uri": f"{root}/bias/analysis.json"}},
+            "Explainability": {"Constraints": {**source, "S3Uri": f"{root}/explainability/analysis.json"}, "ConfigFile": {**source, "S3Uri": f"{root}/explainability/analysis_config.json"}},
+        },
+        MetadataProperties={"CommitId": repo.head.commit.hexsha},
+    )  # fmt: skip
+    done = console("mlops", ["aws", "deploy-config", "--stage", "staging", "--bucket", BUCKET, "--model-role-arn", ROLE, "--retrain-role-arn", ROLE,
+                             "--scheduler-role-arn", "arn:aws:iam::123456789012:role/credit-default-monitoring-scheduler", "-o", str(tmp_path / "build")], env, ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    template = json.loads((tmp_path / "build" / "staging-template.json").read_text())
+    parameters = {name: spec.get("Default") for name, spec in template["Parameters"].items() if "Default" in spec}
+    parameters |= json.loads((tmp_path / "build" / "staging-config-export.json").read_text())["Parameters"]
+    conditions = {"HasKey": False, "UseBuiltin": True, "ScheduleBias": True, "ScheduleExplainability": True}
+    stack = Stack({k: str(v) for k, v in parameters.items()}, {"Endpoint.EndpointName": "credit-default-staging"}, conditions)
+
+    # An hour of requests (11:00-12:00) with InferenceIds, their labels collected at 12:05.
+    booster = evaluate.load_model(model_dir, tmp_path / "model")
+    rows = pd.read_csv(preprocessed / "test" / "test.csv").sample(600, random_state=5).reset_index(drop=True)
+    scores = booster.predict(xgboost.DMatrix(rows.iloc[:, 1:].to_numpy(dtype=np.float32)))
+    hour = datetime(2026, 11, 20, 11, tzinfo=timezone.utc)
+    lines, labels = [], []
+    for i, values in enumerate(rows.iloc[:, 1:].itertuples(index=False)):
+        item = record(",".join(repr(float(v)) for v in values), repr(float(scores[i])), hour + timedelta(seconds=5 * i))
+        item["eventMetadata"]["inferenceId"] = f"row-{i}"
+        lines.append(json.dumps(item))
+        labels.append(label(f"row-{i}", str(int(rows["Label"][i]))))
+    hour_file(tmp_path / "capture" / "AllTraffic", hour, lines)
+    hour_file(tmp_path / "truth", hour + timedelta(hours=1, minutes=5), labels)
+    for folder, prefix in ((tmp_path / "capture", "credit-default/data-capture/credit-default-staging"), (tmp_path / "truth", "credit-default/ground-truth/credit-default-staging")):
+        for path in folder.rglob("*.jsonl"):
+            s3.upload_file(str(path), BUCKET, f"{prefix}/{path.relative_to(folder).as_posix()}")
+
+    definition = json.loads(sm.describe_pipeline(PipelineName="CreditDefaultMonitoring")["PipelineDefinition"])
+    declared = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    for resource, kind, step_name, scheduled, namespace, alarm_name in (
+        ("BiasSchedule", "ModelBias", "MonitorModelBias", "2026-11-20T13:00:00Z", clarify_monitor.BIAS_NAMESPACE, "BiasDiSex2Alarm"),
+        ("ExplainabilitySchedule", "ModelExplainability", "MonitorModelExplainability", "2026-11-20T12:00:00Z", clarify_monitor.EXPLAINABILITY_NAMESPACE, "AttributionDriftAlarm"),
+    ):
+        clients["scheduler"].create_schedule(**stack.resolve(template["Resources"][resource]["Properties"]))
+        described = clients["scheduler"].get_schedule(Name=stack.resolve(template["Resources"][resource]["Properties"])["Name"])
+        request = json.loads(described["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", scheduled).replace("<aws.scheduler.execution-id>", "e41c5kddcf5bb8c3"))
+        assert problems(request, "StartPipelineExecutionRequest") == []
+        execution_arn = sm.start_pipeline_execution(**request)["PipelineExecutionArn"]
+        passed = {p["Name"]: p["Value"] for p in sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)["PipelineParameters"]}
+        assert set(passed) <= set(declared) and passed["MonitoringType"] == kind
+        # SageMaker runs the conditions' branch for this type with the execution's parameters.
+        (step,) = [node for node in graph.steps(definition) if node.name == step_name]
+        assert step.branch == ("WhichClarifyMonitor.if" if kind == "ModelBias" else "WhichClarifyMonitor.else")
+        arguments = Scope({**declared, **passed}, {}).resolve(step.step["Arguments"], f"{step.pointer}/Arguments")
+        (code,) = [i["S3Input"] for i in arguments["ProcessingInputs"] if i["InputName"] == "code"]
+        bucket, code_key = code["S3Uri"][len("s3://"):].split("/", 1)
+        sandbox = tmp_path / f"job-{kind}"
+        (sandbox / "code").mkdir(parents=True)
+        s3.download_file(bucket, code_key, str(sandbox / "code" / Path(code_key).name))
+        (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
+        command = [sys.executable, "-I", str(sandbox / "code" / Path(code_key).name)] + [
+            str(sandbox / "output") if a == output["S3Output"]["LocalPath"] else str(sandbox / "message") if a == "/opt/ml/output/message" else a
+            for a in arguments["AppSpecification"]["ContainerArguments"]
+        ]  # fmt: skip
+        job = subprocess.run(command, env={k: v for k, v in env.items() if k != "PYTHONPATH"}, capture_output=True, text=True, timeout=300)
+        assert job.returncode == 0, job.stderr
+        written = sandbox / "output" / scheduled[:13].replace("-", "/").replace("T", "/")
+        assert (written / "analysis.json").is_file() and (written / "constraint_violations.json").is_file()
+        # The metric its alarm watches is published under that name, namespace and dimensions.
+        listed = clients["cloudwatch"].list_metrics(Namespace=namespace)["Metrics"]
+        published = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in listed}
+        alarm = stack.resolve(template["Resources"][alarm_name]["Properties"])
+        assert alarm["Namespace"] == namespace
+        assert (alarm["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in alarm["Dimensions"]))) in published, (alarm["MetricName"], sorted(published)[:5])
+    log = Path(env["MLOPS_NETGUARD_LOG"])
+    assert not log.exists() or log.read_text() == ""
