@@ -328,31 +328,38 @@ def get_pipeline(
         "data": Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]),
         "model": Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "model-quality"]),
     }
+    def bundle_step(name: str, job: str, image: str, inputs: list[tuple[str, Any]], output: tuple[str, Any], arguments: list[Any], property_files: tuple[Any, ...] = ()) -> Any:
+        """A ProcessingStep running the analyzer bundle (its ``job``) on ``image``: each input at
+        /opt/ml/processing/input/<name>, its files in ``output`` (name, S3 URI)."""
+        processor = ScriptProcessor(
+            role=role,
+            image_uri=image,
+            command=["python3"],
+            instance_type=processing_instance_type,
+            instance_count=1,
+            base_job_name=f"{prefix}-{job}",
+            sagemaker_session=session,
+            network_config=network,
+            volume_kms_key=kms,
+            output_kms_key=kms,
+        )
+        return ProcessingStep(
+            name=name,
+            step_args=processor.run(
+                code=code_assets.bundle_uri(default_bucket, prefix),
+                inputs=[_processing_input(ProcessingInput, ProcessingS3Input, input_name, source, f"{PROCESSING}/input/{input_name}") for input_name, source in inputs],
+                outputs=[ProcessingOutput(output_name=output[0], s3_output=ProcessingS3Output(s3_uri=output[1], local_path=f"{PROCESSING}/output", s3_upload_mode="EndOfJob"))],
+                arguments=[*arguments, "--output", f"{PROCESSING}/output"],
+            ),
+            property_files=list(property_files),
+            cache_config=cache,
+        )
+
     if monitoring == "builtin":
 
         def analyzer_step(name: str, job: str, dataset: Any, output: Any, arguments: list[str]) -> Any:
-            processor = ScriptProcessor(
-                role=role,
-                image_uri=sklearn_image,
-                command=["python3"],
-                instance_type=processing_instance_type,
-                instance_count=1,
-                base_job_name=f"{prefix}-{job}",
-                sagemaker_session=session,
-                network_config=network,
-                volume_kms_key=kms,
-                output_kms_key=kms,
-            )
-            return ProcessingStep(
-                name=name,
-                step_args=processor.run(
-                    code=code_assets.bundle_uri(default_bucket, prefix),
-                    inputs=[_processing_input(ProcessingInput, ProcessingS3Input, "baseline_dataset_input", dataset, f"{PROCESSING}/input/baseline_dataset_input")],
-                    outputs=[ProcessingOutput(output_name="baseline", s3_output=ProcessingS3Output(s3_uri=output, local_path=f"{PROCESSING}/output", s3_upload_mode="EndOfJob"))],
-                    arguments=[*arguments, "--dataset", f"{PROCESSING}/input/baseline_dataset_input", "--output", f"{PROCESSING}/output"],
-                ),
-                cache_config=cache,
-            )
+            dataset_path = f"{PROCESSING}/input/baseline_dataset_input"
+            return bundle_step(name, job, sklearn_image, [("baseline_dataset_input", dataset)], ("baseline", output), [*arguments, "--dataset", dataset_path])
 
         def written(step: Any, name: str) -> Any:
             return Join(on="/", values=[step.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri, name])
@@ -392,30 +399,8 @@ def get_pipeline(
     # needs no model (the Evaluate step's predictions), so it runs on the scikit-learn image; the
     # explanation needs xgboost, so it runs on the built-in XGBoost image.
     def clarify_step(name: str, job: str, image: str, inputs: list[tuple[str, Any]], arguments: list[Any], property_files: list[Any]) -> Any:
-        processor = ScriptProcessor(
-            role=role,
-            image_uri=image,
-            command=["python3"],
-            instance_type=processing_instance_type,
-            instance_count=1,
-            base_job_name=f"{prefix}-{job}",
-            sagemaker_session=session,
-            network_config=network,
-            volume_kms_key=kms,
-            output_kms_key=kms,
-        )
         output = Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, job])
-        return ProcessingStep(
-            name=name,
-            step_args=processor.run(
-                code=code_assets.bundle_uri(default_bucket, prefix),
-                inputs=[_processing_input(ProcessingInput, ProcessingS3Input, input_name, source, f"{PROCESSING}/input/{input_name}") for input_name, source in inputs],
-                outputs=[ProcessingOutput(output_name=job, s3_output=ProcessingS3Output(s3_uri=output, local_path=f"{PROCESSING}/output", s3_upload_mode="EndOfJob"))],
-                arguments=[*arguments, "--output", f"{PROCESSING}/output"],
-            ),
-            property_files=property_files,
-            cache_config=cache,
-        )
+        return bundle_step(name, job, image, inputs, (job, output), arguments, tuple(property_files))
 
     bias_summary = PropertyFile(name="BiasSummary", output_name="bias", path="bias_summary.json")
     bias_report = clarify_step(

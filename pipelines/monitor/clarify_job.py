@@ -58,7 +58,7 @@ import numpy as np
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor import attribution, bias, clarify_monitor, clarify_report, layout
 from pipelines.monitor.objects import Objects
-from pipelines.monitor.result import Result
+from pipelines.monitor.result import Result, write_message
 from pipelines.monitor.window import JobFailed, fetch_capture, fetch_hours, glued, window
 
 logger = logging.getLogger("pipelines.monitor.clarify_job")
@@ -394,16 +394,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(json.dumps({"status": result.status, "violations": len(result.violations)}), file=sys.stderr)
     except JobFailed as exc:
         print(f"analysis failed: {exc}", file=sys.stderr)
-        _message(args.message, str(exc))
+        write_message(args.message, str(exc))
         return 1
-    _message(args.message, message)
+    write_message(args.message, message)
     return 0
-
-
-def _message(path: Optional[str], text: str) -> None:
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text[:1024])
 
 
 if __name__ == "__main__":

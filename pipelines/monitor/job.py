@@ -46,6 +46,7 @@ from typing import List, Optional
 
 from pipelines.monitor import analyzer, layout, metrics, model_quality, quality, report
 from pipelines.monitor.objects import Objects
+from pipelines.monitor.result import write_message
 from pipelines.monitor.window import JobFailed, fetch_capture, fetch_hours, glued, window
 
 logger = logging.getLogger("pipelines.monitor.job")
@@ -189,17 +190,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             result = run_monitor(args, Objects.from_environment())
     except (JobFailed, analyzer.AnalysisFailed) as exc:
         print(f"analysis failed: {exc}", file=sys.stderr)
-        _message(args.message, str(exc))
+        write_message(args.message, str(exc))
         return 1
-    _message(args.message, result.message)
+    write_message(args.message, result.message)
     print(json.dumps({"status": result.status, "violations": len(result.violations), "counters": result.counters}), file=sys.stderr)
     return 0
-
-
-def _message(path: Optional[str], text: str) -> None:
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text[:1024])
 
 
 if __name__ == "__main__":

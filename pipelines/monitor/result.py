@@ -1,12 +1,13 @@
-"""A monitoring job's result: its violations, metrics and counters, and its status in
-SageMaker's words. Standard library only, Python 3.8 (every monitoring job returns one).
+"""A monitoring job's result: its violations, metrics and counters, its status in SageMaker's
+words, and the ExitMessage it leaves. Standard library only, Python 3.8 (every monitoring job
+returns one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 
 @dataclass
@@ -27,3 +28,10 @@ class Result:
         if self.violations:
             return f"Job completed successfully with {len(self.violations)} violations."
         return "Job completed successfully with no violations." if self.kind == "monitoring" else "Baseline suggested."
+
+
+def write_message(path: Optional[str], text: str) -> None:
+    """The job's ExitMessage (``/opt/ml/output/message``: SageMaker keeps its first 1 KiB)."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text[:1024])

@@ -115,30 +115,21 @@ def get_pipeline(
     model_data = ParameterString("ModelDataUrl", default_value=f"{s3_root}/models/current/model.tar.gz")
     attribution_threshold = ParameterString("AttributionThreshold", default_value="0.9")
 
-    analyzer = ScriptProcessor(
-        role=role,
-        image_uri=image_uris.retrieve("sklearn", region=region, version=SKLEARN_FRAMEWORK_VERSION),
-        command=["python3"],
-        instance_type=instance_type,
-        instance_count=1,
-        base_job_name=f"{prefix}-monitoring",
-        sagemaker_session=session,
-        network_config=network,
-        volume_kms_key=security.kms_key,
-        output_kms_key=security.kms_key,
-    )
-    explainer = ScriptProcessor(
-        role=role,
-        image_uri=image_uris.retrieve("xgboost", region=region, version=XGBOOST_FRAMEWORK_VERSION),
-        command=["python3"],
-        instance_type=instance_type,
-        instance_count=1,
-        base_job_name=f"{prefix}-monitoring",
-        sagemaker_session=session,
-        network_config=network,
-        volume_kms_key=security.kms_key,
-        output_kms_key=security.kms_key,
-    )
+    def processor(framework: str, version: str) -> Any:
+        return ScriptProcessor(
+            role=role,
+            image_uri=image_uris.retrieve(framework, region=region, version=version),
+            command=["python3"],
+            instance_type=instance_type,
+            instance_count=1,
+            base_job_name=f"{prefix}-monitoring",
+            sagemaker_session=session,
+            network_config=network,
+            volume_kms_key=security.kms_key,
+            output_kms_key=security.kms_key,
+        )
+
+    analyzer, explainer = processor("sklearn", SKLEARN_FRAMEWORK_VERSION), processor("xgboost", XGBOOST_FRAMEWORK_VERSION)
     code = code_assets.bundle_uri(default_bucket, prefix)
     # The hour's folder goes under the schedule's prefix, uploaded by SageMaker with the job's
     # output key; the other hours' folders stay.
