@@ -13,7 +13,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import boto3
 import git
@@ -48,6 +48,26 @@ def repo(tmp_path: Path) -> git.Repo:
 def console(name: str, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name(name)
     return subprocess.run([str(script), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def run_as_sagemaker(step: Any, parameters: dict[str, Any], s3: Any, sandbox: Path, env: dict[str, str]) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """Run a processing step as SageMaker would: its arguments resolved with the execution's
+    parameters, its code downloaded from where run-pipeline uploaded it, its output folder and
+    ExitMessage mapped into ``sandbox``. (The step's arguments, the finished job.)"""
+    from pipelines.engine.expressions import Scope
+
+    arguments = Scope(parameters, {}).resolve(step.step["Arguments"], f"{step.pointer}/Arguments")
+    (code,) = [i["S3Input"] for i in arguments["ProcessingInputs"] if i["InputName"] == "code"]
+    bucket, key = code["S3Uri"][len("s3://"):].split("/", 1)
+    (sandbox / "code").mkdir(parents=True)
+    s3.download_file(bucket, key, str(sandbox / "code" / Path(key).name))
+    (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
+    command = [sys.executable, "-I", str(sandbox / "code" / Path(key).name)] + [
+        str(sandbox / "output") if a == output["S3Output"]["LocalPath"] else str(sandbox / "message") if a == "/opt/ml/output/message" else a
+        for a in arguments["AppSpecification"]["ContainerArguments"]
+    ]  # fmt: skip
+    job = subprocess.run(command, env={k: v for k, v in env.items() if k != "PYTHONPATH"}, capture_output=True, text=True, timeout=300)
+    return arguments, job
 
 
 def test_commit_to_endpoint_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_env: dict[str, str], tmp_path: Path) -> None:
@@ -128,7 +148,6 @@ def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: 
     import pandas as pd
 
     from pipelines import graph
-    from pipelines.engine.expressions import Scope
     from pipelines.monitor import analyzer, metrics
     from steps.preprocess import plain_decimals
 
@@ -194,19 +213,10 @@ def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: 
         s3.upload_file(str(path), BUCKET, f"credit-default/data-capture/{path.relative_to(tmp_path / 'capture').as_posix()}")
     (step,) = [node for node in graph.steps(definition) if node.name == "MonitorDataQuality"]  # the branch MonitoringType=DataQuality takes
     assert passed.get("MonitoringType", declared["MonitoringType"]) == "DataQuality"
-    arguments = Scope({**declared, **passed}, {}).resolve(step.step["Arguments"], f"{step.pointer}/Arguments")
-    (code,) = [i["S3Input"] for i in arguments["ProcessingInputs"] if i["InputName"] == "code"]
     sandbox = tmp_path / "job"
-    bucket, key = code["S3Uri"][len("s3://"):].split("/", 1)
-    (sandbox / "code").mkdir(parents=True)
-    s3.download_file(bucket, key, str(sandbox / "code" / Path(key).name))  # the bundle run-pipeline uploaded
-    (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
-    command = [sys.executable, "-I", str(sandbox / "code" / Path(key).name)] + [
-        str(sandbox / "output") if a == output["S3Output"]["LocalPath"] else str(sandbox / "message") if a == "/opt/ml/output/message" else a
-        for a in arguments["AppSpecification"]["ContainerArguments"]
-    ]  # fmt: skip
-    job = subprocess.run(command, env={k: v for k, v in env.items() if k != "PYTHONPATH"}, capture_output=True, text=True, timeout=300)
+    arguments, job = run_as_sagemaker(step, {**declared, **passed}, s3, sandbox, env)  # the bundle run-pipeline uploaded
     assert job.returncode == 0, job.stderr
+    (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"] == f"s3://{BUCKET}/credit-default/monitoring/staging/credit-default-staging/credit-default-staging-data-quality"
     assert (sandbox / "output" / "2026/11/20/13" / "constraint_violations.json").is_file()  # SageMaker uploads it under that prefix
 
@@ -236,7 +246,6 @@ def test_model_quality_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_e
     import pandas as pd
 
     from pipelines import graph
-    from pipelines.engine.expressions import Scope
     from pipelines.monitor import analyzer, model_quality, quality
 
     from aws_shapes import problems
@@ -302,18 +311,8 @@ def test_model_quality_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_e
         for path in folder.rglob("*.jsonl"):
             s3.upload_file(str(path), BUCKET, f"{prefix}/{path.relative_to(folder).as_posix()}")
     (step,) = [node for node in graph.steps(definition) if node.name == "MonitorModelQuality"]
-    arguments = Scope({**declared, **passed}, {}).resolve(step.step["Arguments"], f"{step.pointer}/Arguments")
-    (code,) = [i["S3Input"] for i in arguments["ProcessingInputs"] if i["InputName"] == "code"]
-    bucket, key = code["S3Uri"][len("s3://"):].split("/", 1)
     sandbox = tmp_path / "job"
-    (sandbox / "code").mkdir(parents=True)
-    s3.download_file(bucket, key, str(sandbox / "code" / Path(key).name))
-    (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
-    command = [sys.executable, "-I", str(sandbox / "code" / Path(key).name)] + [
-        str(sandbox / "output") if a == output["S3Output"]["LocalPath"] else str(sandbox / "message") if a == "/opt/ml/output/message" else a
-        for a in arguments["AppSpecification"]["ContainerArguments"]
-    ]  # fmt: skip
-    job = subprocess.run(command, env={k: v for k, v in env.items() if k != "PYTHONPATH"}, capture_output=True, text=True, timeout=300)
+    _, job = run_as_sagemaker(step, {**declared, **passed}, s3, sandbox, env)
     assert job.returncode == 0, job.stderr
     written = json.loads((sandbox / "output" / "2026/11/20/13" / "statistics.json").read_text())
     assert written["dataset"]["item_count"] == 600  # every served prediction met its label
@@ -340,7 +339,6 @@ def test_bias_and_attribution_monitors_over_the_wire(
     import xgboost
 
     from pipelines import graph
-    from pipelines.engine.expressions import Scope
     from pipelines.monitor import analyzer, clarify_job, clarify_monitor
     from steps import evaluate
 
@@ -423,18 +421,8 @@ def test_bias_and_attribution_monitors_over_the_wire(
         # SageMaker runs the conditions' branch for this type with the execution's parameters.
         (step,) = [node for node in graph.steps(definition) if node.name == step_name]
         assert step.branch == ("WhichClarifyMonitor.if" if kind == "ModelBias" else "WhichClarifyMonitor.else")
-        arguments = Scope({**declared, **passed}, {}).resolve(step.step["Arguments"], f"{step.pointer}/Arguments")
-        (code,) = [i["S3Input"] for i in arguments["ProcessingInputs"] if i["InputName"] == "code"]
-        bucket, code_key = code["S3Uri"][len("s3://"):].split("/", 1)
         sandbox = tmp_path / f"job-{kind}"
-        (sandbox / "code").mkdir(parents=True)
-        s3.download_file(bucket, code_key, str(sandbox / "code" / Path(code_key).name))
-        (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
-        command = [sys.executable, "-I", str(sandbox / "code" / Path(code_key).name)] + [
-            str(sandbox / "output") if a == output["S3Output"]["LocalPath"] else str(sandbox / "message") if a == "/opt/ml/output/message" else a
-            for a in arguments["AppSpecification"]["ContainerArguments"]
-        ]  # fmt: skip
-        job = subprocess.run(command, env={k: v for k, v in env.items() if k != "PYTHONPATH"}, capture_output=True, text=True, timeout=300)
+        _, job = run_as_sagemaker(step, {**declared, **passed}, s3, sandbox, env)
         assert job.returncode == 0, job.stderr
         written = sandbox / "output" / scheduled[:13].replace("-", "/").replace("T", "/")
         assert (written / "analysis.json").is_file() and (written / "constraint_violations.json").is_file()
