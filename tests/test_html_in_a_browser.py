@@ -61,3 +61,22 @@ def test_reports_render_every_chart(tmp_path: Path, evaluated: Path, scored_test
     assert len(re.findall(r'data-series="drift"', timeline)) == 24, "a drift-over-time chart is missing"
     assert len(re.findall(r'data-series="mean"', timeline)) == 24, "a mean-over-time chart is missing"
     assert re.search(r"<polyline[^>]+points=\"[\d.]+,[\d.]+ [\d.]+,[\d.]+\"", timeline), "the lines have no points"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (.ci/run installs it)")
+def test_bias_and_explainability_reports_render_every_chart(tmp_path: Path, preprocessed: Path, model_dir: Path) -> None:
+    from pipelines.monitor import clarify_job
+    from steps import evaluate
+
+    test = str(preprocessed / "test")
+    assert evaluate.main(["--model-dir", str(model_dir), "--test-dir", test, "--output-dir", str(tmp_path / "evaluation"), "--predictions-dir", str(tmp_path / "predictions")]) == 0
+    assert clarify_job.main(["bias", "--dataset", test, "--predictions", str(tmp_path / "predictions"), "--train", str(preprocessed / "train"),
+                             "--facet", "SEX=2", "--facet", "MARRIAGE=2", "--facet", "AGE>40", "--group-variable", "EDUCATION", "--output", str(tmp_path / "bias")]) == 0  # fmt: skip
+    assert clarify_job.main(["explain", "--model", str(model_dir), "--dataset", test, "--output", str(tmp_path / "explainability")]) == 0
+    bias = rendered_dom(tmp_path / "bias" / "report.html", tmp_path / "chrome-1")
+    assert len(re.findall(r'<svg class="chart band"', bias)) == 3, "a disparate-impact band is missing"
+    assert len(re.findall(r'<svg class="chart metrics"', bias)) == 6, "a facet group's metrics are missing"
+    assert len(re.findall(r"<rect [^>]*><title>", bias)) >= 3 * (8 + 12), "metric bars are missing"
+    explained = rendered_dom(tmp_path / "explainability" / "report.html", tmp_path / "chrome-2")
+    assert len(re.findall(r"<text[^>]*>(PAY_0|LIMIT_BAL|EDUCATION|MARRIAGE)</text>", explained)) >= 4
+    assert explained.count("<circle") == 12 * 400, "the beeswarm's dots are missing"
