@@ -12,11 +12,9 @@ step reads the test split. Then, each in a fresh process, time and peak memory (
   explanations_shap/out.csv and the report; and, from its log, the SHAP computation alone;
 - the reference library: ``shap.TreeExplainer`` (shap 0.51, its own venv ``.venv-shap``) on the
   same model and rows, the values alone, no files; the largest difference from ours is printed.
-  shap explains only the trees up to the model's ``best_iteration`` (early stopping); the
-  endpoint scores with all of them (the XGBoost 1.7-1 container predicts with
-  ``ntree_limit=getattr(booster, "best_ntree_limit", 0)``, an attribute a loaded booster does
-  not have; the local twin does the same), and so does Explain. So shap is given the model
-  without that attribute, to explain the same function;
+  Both explain the rounds up to the model's best one, the rounds the XGBoost 1.7-1 container
+  serves an early-stopped model with (the model carries XGBoost 1.7's training attributes, as
+  the twin's training writes them: ``engine.xgboost_algorithm.container_attributes``);
 - Clarify's method: ``shap.KernelExplainer`` (Kernel SHAP, what Clarify ran) with the rows'
   mean as its baseline and shap's default number of samples (2 x features + 2048), on
   ``--kernel-rows`` rows, its time per row and that time projected to each size (a projection,
@@ -48,8 +46,6 @@ import numpy as np, pandas as pd
 started = time.perf_counter()
 import shap, xgboost
 booster = xgboost.Booster(); booster.load_model(sys.argv[1])
-booster.set_attr(best_iteration=None, best_score=None)
-booster = xgboost.Booster(model_file=booster.save_raw("ubj"))
 rows = pd.read_csv(sys.argv[2]).iloc[:, 1:].to_numpy(dtype=np.float32)
 values = shap.TreeExplainer(booster).shap_values(rows)
 seconds = time.perf_counter() - started
@@ -93,13 +89,16 @@ def train(work: Path) -> Path:
         params, xgboost.DMatrix(train_rows[:, 1:], label=train_rows[:, 0]), num_boost_round=H["NumRound"],
         evals=[(xgboost.DMatrix(validation[:, 1:], label=validation[:, 0]), "validation")], early_stopping_rounds=H["EarlyStoppingRounds"], verbose_eval=False,
     )  # fmt: skip
+    from pipelines.engine.xgboost_algorithm import container_attributes
+
+    container_attributes(booster)  # as the container's training (XGBoost 1.7) leaves the model
     model = work / "xgboost-model"
     booster.save_model(str(model.with_suffix(".json")))
     model.with_suffix(".json").rename(model)
     (work / "model").mkdir()
     with tarfile.open(work / "model" / "model.tar.gz", "w:gz") as tar:
         tar.add(model, arcname="xgboost-model")
-    print(f"model: {booster.num_boosted_rounds()} trees of depth <= {H['MaxDepth']}, 23 features", flush=True)
+    print(f"model: {booster.num_boosted_rounds()} trees of depth <= {H['MaxDepth']}, served and explained up to round {int(booster.attr('best_iteration')) + 1}, 23 features", flush=True)
     return model
 
 

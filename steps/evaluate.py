@@ -104,6 +104,28 @@ def load_model(model_dir: Path, workdir: Path):
     return booster
 
 
+def served_iterations(booster) -> tuple:
+    """The boosting rounds SageMaker's XGBoost container scores with, as ``iteration_range``.
+
+    The 1.7-1 container predicts with ``ntree_limit=getattr(booster, "best_ntree_limit", 0)``
+    (``serve_utils.py``); XGBoost 1.7 sets that from the model's ``best_ntree_limit`` attribute
+    when it loads a model, and its training writes the attribute on every model:
+    ``(best_iteration + 1) * num_parallel_tree``, so an early-stopped model is served with the
+    rounds up to its best one, not with all it trained. ``(0, 0)`` (every round) without it.
+    """
+    import json as _json
+
+    limit = booster.attr("best_ntree_limit")
+    if not limit:
+        return (0, 0)
+    try:
+        parameters = _json.loads(booster.save_config())["learner"]["gradient_booster"]
+        parallel = int((parameters.get("gbtree") or parameters).get("gbtree_model_param", {}).get("num_parallel_tree", 1))
+    except (ValueError, KeyError, TypeError):
+        parallel = 1
+    return (0, max(1, int(limit) // max(1, parallel)))
+
+
 def load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Labels, features and the feature names of test.csv."""
     path = test_dir / "test.csv" if test_dir.is_dir() else test_dir
@@ -129,7 +151,7 @@ def write_baseline(booster, train_dir: Path, names: list[str], baseline_dir: Pat
     if raw.shape[1] != len(names) + 1:
         raise EvaluationError(f"{path} has {raw.shape[1]} columns; expected the label and {len(names)} features")
     features = raw.iloc[:, 1:].astype(float).to_numpy()
-    scores = booster.predict(xgboost.DMatrix(features))
+    scores = booster.predict(xgboost.DMatrix(features), iteration_range=served_iterations(booster))
     baseline = pd.concat([pd.Series([repr(float(s)) for s in scores], name=OUTPUT_COLUMN), raw.iloc[:, 1:].set_axis(names, axis=1)], axis=1)
     baseline_dir.mkdir(parents=True, exist_ok=True)
     partial = baseline_dir / f".{BASELINE_FILE}.partial"
@@ -189,7 +211,7 @@ def run(args: argparse.Namespace) -> dict:
     expected = booster.num_features()
     if features.shape[1] != expected:
         raise EvaluationError(f"test set has {features.shape[1]} feature columns; the model expects {expected}")
-    scores = booster.predict(xgboost.DMatrix(features))
+    scores = booster.predict(xgboost.DMatrix(features), iteration_range=served_iterations(booster))  # what the endpoint will answer
     report = {
         "binary_classification_metrics": binary_classification_metrics(labels, scores, args.threshold),
         "threshold": args.threshold,

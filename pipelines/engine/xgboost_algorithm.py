@@ -20,7 +20,7 @@ import math
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -227,12 +227,23 @@ def train(
         verbose_eval=False,
         callbacks=[_Progress()],
     )
+    container_attributes(booster, int(params.get("num_parallel_tree", 1)))  # type: ignore[call-overload]
     best = getattr(booster, "best_iteration", None)
     rounds = booster.num_boosted_rounds()
     index = best if best is not None else rounds - 1
     final = {f"{channel}:{metric}": float(values[index]) for channel, per in history.items() for metric, values in per.items()}
     write_model(booster, model_dir)
     return TrainingResult(final_metrics=final, best_iteration=index, rounds=rounds)
+
+
+def container_attributes(booster: Any, parallel_trees: int = 1) -> None:
+    """The attributes XGBoost 1.7's training writes on every model (its callback's
+    ``after_training``), which the 1.7-1 container's serving reads: ``best_iteration`` and
+    ``best_ntree_limit`` = (best_iteration + 1) x num_parallel_tree, the rounds up to the best one
+    when early stopping ran, else all of them."""
+    if booster.attr("best_score") is None:
+        booster.set_attr(best_iteration=str(booster.num_boosted_rounds() - 1))
+    booster.set_attr(best_ntree_limit=str((int(booster.attr("best_iteration")) + 1) * max(1, parallel_trees)))
 
 
 def write_model(booster: object, model_dir: Path) -> Path:

@@ -3,7 +3,9 @@ importance, and Clarify's feature-attribution drift score.
 
 SHAP values come from XGBoost itself (``Booster.predict(pred_contribs=True)``: the tree SHAP
 algorithm, exact for trees, no sampling and no background dataset), in the model's margin
-(log-odds) space: each row's values plus the expected value sum to the row's margin. Clarify
+(log-odds) space: each row's values plus the expected value sum to the row's margin. They
+explain the rounds the endpoint scores with (``steps.evaluate.served_iterations``: an
+early-stopped model up to its best round, as SageMaker's container serves it). Clarify
 computed Kernel SHAP by sampling; ``analysis.json`` keeps Clarify's layout so the tools that
 read its reports read these (the method's key is Clarify's, ``kernel_shap``; the configuration
 file says ``"algorithm": "tree"`` and ``"use_logit": true``)::
@@ -46,12 +48,15 @@ def shap_values(booster: Any, features: np.ndarray) -> Tuple[np.ndarray, float]:
     """(rows x features SHAP values, the expected value), in the model's margin space."""
     import xgboost
 
+    from steps.evaluate import served_iterations
+
+    iterations = served_iterations(booster)  # the rounds the endpoint scores with
     features = np.asarray(features, dtype=np.float32)
     parts = []
     expected = 0.0
     for start in range(0, len(features), CHUNK_ROWS):
         matrix = xgboost.DMatrix(features[start : start + CHUNK_ROWS], missing=np.nan)
-        contributions = booster.predict(matrix, pred_contribs=True, validate_features=False)
+        contributions = booster.predict(matrix, pred_contribs=True, validate_features=False, iteration_range=iterations)
         parts.append(contributions[:, :-1])
         expected = float(contributions[0, -1])
     values = np.concatenate(parts) if parts else np.zeros((0, features.shape[1]), dtype=np.float32)

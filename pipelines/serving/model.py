@@ -54,9 +54,12 @@ class Predictor:
     """One loaded booster and the shape of what it scores."""
 
     def __init__(self, booster: Any, source: str) -> None:
+        from steps.evaluate import served_iterations
+
         self.booster = booster
         self.source = source
         self.features = booster.num_features()
+        self.iterations = served_iterations(booster)  # the container's rounds: up to the best one
 
     @classmethod
     def load(cls, archive: Path, source: str | None = None) -> "Predictor":
@@ -72,7 +75,7 @@ class Predictor:
         return cls(booster, source or str(archive))
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        return self.booster.inplace_predict(rows)
+        return self.booster.inplace_predict(rows, iteration_range=self.iterations)
 
     # -- payloads: the algorithm-mode container's serve.py and serve_utils.py ----------------
     def parse(self, body: bytes, content_type: str) -> np.ndarray:

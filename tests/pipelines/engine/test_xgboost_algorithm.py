@@ -26,6 +26,42 @@ def test_train_writes_the_container_archive_and_metrics(preprocessed: Path, tmp_
     assert [p.name for p in (tmp_path / "model").iterdir()] == ["model.tar.gz"]
 
 
+def test_an_early_stopped_model_is_served_evaluated_and_explained_up_to_its_best_round(preprocessed: Path, tmp_path: Path) -> None:
+    """XGBoost 1.7's training writes best_iteration and best_ntree_limit on every model, and the
+    1.7-1 container serves with ntree_limit=best_ntree_limit (serve_utils.py): the rounds up to
+    the best one. Checked by hand against xgboost 1.7.6: its loaded model answers exactly as
+    iteration_range=(0, best_iteration + 1). The twin trains, serves, evaluates and explains so."""
+    import numpy as np
+    import pandas as pd
+    import xgboost
+
+    from pipelines.monitor import attribution
+    from pipelines.serving.model import Predictor
+
+    channels = {"train": preprocessed / "train", "validation": preprocessed / "validation"}
+    hyper = {**HYPER, "num_round": "200", "eta": "0.3", "early_stopping_rounds": "5"}
+    result = algo.train(channels, hyper, tmp_path / "model")
+    assert result.best_iteration < result.rounds - 1  # it stopped early: there are rounds after the best one
+    booster = evaluate.load_model(tmp_path / "model", tmp_path / "unpacked")
+    assert booster.attr("best_iteration") == str(result.best_iteration)
+    assert booster.attr("best_ntree_limit") == str(result.best_iteration + 1)
+    assert evaluate.served_iterations(booster) == (0, result.best_iteration + 1)
+    test = pd.read_csv(preprocessed / "test" / "test.csv")
+    rows = test.iloc[:, 1:].to_numpy(dtype=np.float32)
+    best = booster.predict(xgboost.DMatrix(rows), iteration_range=(0, result.best_iteration + 1))
+    every = booster.predict(xgboost.DMatrix(rows), iteration_range=(0, result.rounds))
+    assert np.abs(best - every).max() > 1e-3  # the two differ, so the choice shows
+    served = Predictor.load(tmp_path / "model" / "model.tar.gz").predict(rows)
+    np.testing.assert_array_equal(served, best)
+    assert evaluate.main(["--model-dir", str(tmp_path / "model"), "--test-dir", str(preprocessed / "test"), "--output-dir", str(tmp_path / "eval"),
+                          "--predictions-dir", str(tmp_path / "predictions")]) == 0  # fmt: skip
+    evaluated = pd.read_csv(tmp_path / "predictions" / "predictions.csv")["probability"].to_numpy()
+    np.testing.assert_allclose(evaluated, best, rtol=0, atol=1e-7)
+    values, expected = attribution.shap_values(booster, rows)
+    margins = booster.predict(xgboost.DMatrix(rows), output_margin=True, iteration_range=(0, result.best_iteration + 1))
+    assert np.abs(values.astype(np.float64).sum(axis=1) + expected - margins).max() < 1e-4
+
+
 def test_same_inputs_same_model(preprocessed: Path, tmp_path: Path) -> None:
     channels = {"train": preprocessed / "validation"}
     hyper = {"num_round": "5", "objective": "binary:logistic"}
