@@ -36,23 +36,26 @@ def assert_the_verdicts(output: str) -> None:
     drifted hours CompletedWithViolations with drift on exactly the three features the workshop
     changes, and the retraining the alarm started."""
     assert re.findall(r"\d\d:00-\d\d:00  (\d+) requests \((\w+)\)", output) == [("500", "clean"), ("500", "clean"), ("500", "drifted"), ("500", "drifted")]
-    assert re.findall(r"\d{4}-\d\d-\d\dT\d\d:00:00Z\s+(\w+)\s+(\d+) violation", output) == [("Completed", "0"), ("Completed", "0"), ("CompletedWithViolations", "3"), ("CompletedWithViolations", "3")]
-    assert re.findall(r"drift on: (.*)", output) == ["EDUCATION, LIMIT_BAL, MARRIAGE"] * 2
+    assert re.findall(r"\d{4}-\d\d-\d\dT\d\d:00:00Z\s+(\w+)\s+(\d+) violation", output) == [("Completed", "0"), ("Completed", "0"), ("CompletedWithViolations", "3"), ("CompletedWithViolations", "4")]
+    # The second drifted hour moves the model's output too (0.13 against the 0.1 threshold).
+    assert re.findall(r"drift on: (.*)", output) == ["EDUCATION, LIMIT_BAL, MARRIAGE", "EDUCATION, LIMIT_BAL, MARRIAGE, prediction"]
     assert re.search(r"retraining execution \w+: Succeeded", output)
     # Model quality: each hour's 500 predictions merged with their labels (an hour late); the AUC
     # is whatever the model scores on them, shown next to the drift.
     quality = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) +(\S+) +(0\.\d{3})  (Completed|CompletedWithViolations)", output)
-    assert [(kind, drifted) for kind, drifted, _, _ in quality] == [("clean", "-"), ("clean", "-"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE")]
+    assert [(kind, drifted) for kind, drifted, _, _ in quality] == [("clean", "-"), ("clean", "-"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE,prediction")]
     assert "2000 labels (the held-out rows' real outcomes) uploaded an hour after their predictions" in output
     # Fairness: the gate as the pipeline decided it, then each hour's disparate impact of the
     # three facet groups (labels merged) and SHAP attributions. The workshop's drift moves the
-    # attributions of the features it changes: MARRIAGE's at least doubles.
+    # attributions of the three features it changes, each by more than a tenth, every drifted hour.
     gate = re.search(r"CheckBias: disparate impact (\d\.\d{3}) \((.+?)\) to (\d\.\d{3}) \((.+?)\), within 0\.8-1\.25: registered", output)
     assert gate and 0.8 <= float(gate[1]) <= float(gate[3]) <= 1.25
     hours = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3})", output)
     assert [h[0] for h in hours] == ["clean", "clean", "drifted", "drifted"]
-    marriage = {kind: [float(h[6]) for h in hours if h[0] == kind] for kind in ("clean", "drifted")}
-    assert min(marriage["drifted"]) > 2 * max(marriage["clean"]), marriage
+    for column, name in ((5, "EDUCATION"), (6, "MARRIAGE"), (7, "LIMIT_BAL")):
+        clean = sum(float(h[column]) for h in hours if h[0] == "clean") / 2
+        moved = [abs(float(h[column]) - clean) / clean for h in hours if h[0] == "drifted"]
+        assert min(moved) > 0.1, (name, clean, moved)
     assert all(float(h[4]) > 0.9 for h in hours)  # Clarify's nDCG stays above its threshold: MARRIAGE weighs little in the ranking
 
 

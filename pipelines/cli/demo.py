@@ -481,7 +481,7 @@ def _fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_ho
     baseline = "".join(f" {cell(gate_value, 14)}" for gate_value in [next(v for f, g, v in bias.values(analysis, "DI") if f"{f}={bias.group_value(g)}" == group) for group in groups])
     story.echo(f"    {'test split':<21}{baseline} {'':>6}" + "".join(f" {cell(explained.get(f), 15)}" for f in watched))
     story.echo("    (the drift negates EDUCATION and MARRIAGE and divides LIMIT_BAL: their attributions move; Clarify's nDCG weighs each feature by its")
-    story.echo("    baseline attribution, so a minor feature rising stays above 0.9: alarm on feature_attribution_MARRIAGE to catch it)")
+    story.echo("    baseline attribution, so features that move but keep their rank leave it above 0.9: alarm on a feature's own, e.g. feature_attribution_LIMIT_BAL)")
     story.facts["fairness"] = {"gate": gate, "shifts": shifts}
 
 
