@@ -136,46 +136,24 @@ def get_pipeline(
     outputs = [ProcessingOutput(output_name="monitoring", s3_output=ProcessingS3Output(s3_uri=Join(on="/", values=[output, endpoint, schedule]), local_path=OUTPUT, s3_upload_mode="EndOfJob"))]
     window = ["--scheduled-time", scheduled_time, "--start-offset", start_offset, "--end-offset", end_offset]
     common = ["--output", OUTPUT, "--endpoint", endpoint, "--schedule", schedule, "--publish-metrics", publish, "--message", EXIT_MESSAGE]
-    data_quality = ProcessingStep(
-        name="MonitorDataQuality",
-        step_args=analyzer.run(
-            code=code,
-            outputs=outputs,
-            arguments=["monitor", "--capture", Join(on="/", values=[capture, endpoint]), *window, "--statistics", statistics, "--constraints", constraints, *common],
-        ),
-    )
-    model_quality = ProcessingStep(
-        name="MonitorModelQuality",
-        step_args=analyzer.run(
-            code=code,
-            outputs=outputs,
-            arguments=[
-                "quality-monitor", "--capture", Join(on="/", values=[capture, endpoint]), "--ground-truth", Join(on="/", values=[ground_truth, endpoint]),
-                *window, "--ground-truth-until", until, "--constraints", constraints, "--threshold", threshold, *common,
-            ],
-        ),
+    endpoint_capture, endpoint_truth = Join(on="/", values=[capture, endpoint]), Join(on="/", values=[ground_truth, endpoint])
+
+    def monitor_step(name: str, processor: Any, *arguments: Any) -> Any:
+        """One monitoring type's ProcessingStep: the bundle's job on the window, into ``outputs``."""
+        return ProcessingStep(name=name, step_args=processor.run(code=code, outputs=outputs, arguments=[*arguments, *common]))
+
+    data_quality = monitor_step("MonitorDataQuality", analyzer, "monitor", "--capture", endpoint_capture, *window, "--statistics", statistics, "--constraints", constraints)
+    model_quality = monitor_step(
+        "MonitorModelQuality", analyzer, "quality-monitor", "--capture", endpoint_capture, "--ground-truth", endpoint_truth,
+        *window, "--ground-truth-until", until, "--constraints", constraints, "--threshold", threshold,
     )  # fmt: skip
-    model_bias = ProcessingStep(
-        name="MonitorModelBias",
-        step_args=analyzer.run(
-            code=code,
-            outputs=outputs,
-            arguments=[
-                "bias-monitor", "--capture", Join(on="/", values=[capture, endpoint]), "--ground-truth", Join(on="/", values=[ground_truth, endpoint]),
-                *window, "--ground-truth-until", until, "--constraints", constraints, "--config", bias_config, *common,
-            ],
-        ),
+    model_bias = monitor_step(
+        "MonitorModelBias", analyzer, "bias-monitor", "--capture", endpoint_capture, "--ground-truth", endpoint_truth,
+        *window, "--ground-truth-until", until, "--constraints", constraints, "--config", bias_config,
     )  # fmt: skip
-    model_explainability = ProcessingStep(
-        name="MonitorModelExplainability",
-        step_args=explainer.run(
-            code=code,
-            outputs=outputs,
-            arguments=[
-                "attribution-monitor", "--capture", Join(on="/", values=[capture, endpoint]), *window,
-                "--constraints", constraints, "--model", model_data, "--threshold", attribution_threshold, *common,
-            ],
-        ),
+    model_explainability = monitor_step(
+        "MonitorModelExplainability", explainer, "attribution-monitor", "--capture", endpoint_capture, *window,
+        "--constraints", constraints, "--model", model_data, "--threshold", attribution_threshold,
     )  # fmt: skip
     model_monitor = ConditionStep(
         name="WhichModelMonitor",
