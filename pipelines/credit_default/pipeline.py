@@ -211,20 +211,24 @@ def get_pipeline(
     cache = CacheConfig(enable_caching=True, expire_after=cache_expire_after)
 
     # ---- Preprocess -----------------------------------------------------------------------
+    def processor(image: str, job: str, env: dict[str, Any] | None = None) -> Any:
+        """A ScriptProcessor (python3) on ``image``, in the project's network with its key."""
+        return ScriptProcessor(
+            role=role,
+            image_uri=image,
+            command=["python3"],
+            instance_type=processing_instance_type,
+            instance_count=1,
+            base_job_name=f"{prefix}-{job}",
+            sagemaker_session=session,
+            env=env,
+            network_config=network,
+            volume_kms_key=kms,
+            output_kms_key=kms,
+        )
+
     sklearn_image = image_uris.retrieve("sklearn", region=region, version=SKLEARN_FRAMEWORK_VERSION)
-    preprocessor = ScriptProcessor(
-        role=role,
-        image_uri=sklearn_image,
-        command=["python3"],
-        instance_type=processing_instance_type,
-        instance_count=1,
-        base_job_name=f"{prefix}-preprocess",
-        sagemaker_session=session,
-        env={"GIT_COMMIT": git_commit},
-        network_config=network,
-        volume_kms_key=kms,
-        output_kms_key=kms,
-    )
+    preprocessor = processor(sklearn_image, "preprocess", {"GIT_COMMIT": git_commit})
     split_outputs = ("train", "validation", "test", "report")
     preprocess = ProcessingStep(
         name="Preprocess",
@@ -279,19 +283,7 @@ def get_pipeline(
 
     # ---- Evaluate ---------------------------------------------------------------------------
     evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
-    evaluator = ScriptProcessor(
-        role=role,
-        image_uri=xgboost_image,
-        command=["python3"],
-        instance_type=processing_instance_type,
-        instance_count=1,
-        base_job_name=f"{prefix}-evaluate",
-        sagemaker_session=session,
-        env={"GIT_COMMIT": git_commit},
-        network_config=network,
-        volume_kms_key=kms,
-        output_kms_key=kms,
-    )
+    evaluator = processor(xgboost_image, "evaluate", {"GIT_COMMIT": git_commit})
     evaluate = ProcessingStep(
         name="Evaluate",
         step_args=evaluator.run(
@@ -328,24 +320,13 @@ def get_pipeline(
         "data": Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]),
         "model": Join(on="/", values=[s3_root, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "model-quality"]),
     }
+
     def bundle_step(name: str, job: str, image: str, inputs: list[tuple[str, Any]], output: tuple[str, Any], arguments: list[Any], property_files: tuple[Any, ...] = ()) -> Any:
         """A ProcessingStep running the analyzer bundle (its ``job``) on ``image``: each input at
         /opt/ml/processing/input/<name>, its files in ``output`` (name, S3 URI)."""
-        processor = ScriptProcessor(
-            role=role,
-            image_uri=image,
-            command=["python3"],
-            instance_type=processing_instance_type,
-            instance_count=1,
-            base_job_name=f"{prefix}-{job}",
-            sagemaker_session=session,
-            network_config=network,
-            volume_kms_key=kms,
-            output_kms_key=kms,
-        )
         return ProcessingStep(
             name=name,
-            step_args=processor.run(
+            step_args=processor(image, job).run(
                 code=code_assets.bundle_uri(default_bucket, prefix),
                 inputs=[_processing_input(ProcessingInput, ProcessingS3Input, input_name, source, f"{PROCESSING}/input/{input_name}") for input_name, source in inputs],
                 outputs=[ProcessingOutput(output_name=output[0], s3_output=ProcessingS3Output(s3_uri=output[1], local_path=f"{PROCESSING}/output", s3_upload_mode="EndOfJob"))],
