@@ -277,7 +277,7 @@ def _clarify_alarms(
         settings = config["Bias"]
         label = (facet_groups["label"], facet_groups["label_value"])
         for facet, value in facet_groups["groups"]:
-            logical_id = "BiasDi" + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", f"{facet} {value}") if part) + "Alarm"
+            logical_id = _logical_id(f"{facet} {value}", kind="BiasDi")
             template["Resources"][logical_id] = {
                 "Type": "AWS::CloudWatch::Alarm",
                 "Condition": "ScheduleBias",
@@ -327,8 +327,8 @@ def write(folder: Path, stage: str, template: dict[str, Any], configuration: dic
     return template_path, config_path
 
 
-def _logical_id(feature: str) -> str:
-    return "Drift" + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", feature) if part) + "Alarm"
+def _logical_id(feature: str, kind: str = "Drift") -> str:
+    return kind + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", feature) if part) + "Alarm"
 
 
 class _CloudFormationLoader(yaml.SafeLoader):

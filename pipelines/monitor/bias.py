@@ -535,7 +535,8 @@ def values(document: Dict[str, Any], name: str, section: str = POST_TRAINING) ->
     return found
 
 
-def _numeric(value: Any) -> Optional[float]:
+def numeric(value: Any) -> Optional[float]:
+    """A metric's value as a number ("Infinity" included), or None when it has none."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if value in ("Infinity", "-Infinity"):
@@ -559,12 +560,12 @@ def violations(current: Dict[str, Any], constraints: Dict[str, Any]) -> List[Dic
         for facet, entries in (constraints.get(section) or {}).get("facets", {}).items():
             for entry in entries:
                 for item in entry.get("metrics", []):
-                    limits[(facet, group_value(entry.get("value_or_threshold")), item.get("name"))] = _numeric(item.get("value"))
+                    limits[(facet, group_value(entry.get("value_or_threshold")), item.get("name"))] = numeric(item.get("value"))
         for facet, entries in (current.get(section) or {}).get("facets", {}).items():
             for entry in entries:
                 for item in entry.get("metrics", []):
                     key = (facet, group_value(entry.get("value_or_threshold")), item.get("name"))
-                    limit, value = limits.get(key), _numeric(item.get("value"))
+                    limit, value = limits.get(key), numeric(item.get("value"))
                     if limit is None or value is None:
                         continue
                     ideal = IDEAL.get(item["name"], 0.0)

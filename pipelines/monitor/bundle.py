@@ -60,7 +60,7 @@ MAIN = (
 # The modules the explain job imports: they keep to the XGBoost image's Python 3.8.
 XGBOOST_IMAGE_MODULES = ("__init__.py", "fileio.py", "monitor/__init__.py", "monitor/attribution.py", "monitor/bias.py",
                          "monitor/capture_rows.py", "monitor/clarify_job.py", "monitor/clarify_report.py", "monitor/layout.py",
-                         "monitor/clarify_monitor.py", "monitor/objects.py", "monitor/report.py", "monitor/result.py", "monitor/window.py")
+                         "monitor/clarify_monitor.py", "monitor/metrics.py", "monitor/objects.py", "monitor/report.py", "monitor/result.py", "monitor/window.py")
 _STAMP = (1980, 1, 1, 0, 0, 0)
 
 

@@ -56,7 +56,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor import attribution, bias, clarify_monitor, clarify_report, layout
+from pipelines.monitor import attribution, bias, clarify_monitor, clarify_report, layout, metrics
 from pipelines.monitor.objects import Objects
 from pipelines.monitor.result import Result, write_message
 from pipelines.monitor.window import JobFailed, fetch_capture, fetch_hours, glued, window
@@ -156,7 +156,7 @@ def summary(document: Dict[str, Any], band: Tuple[float, float]) -> Dict[str, An
     found = []
     for facet_name, value_or_threshold, value in bias.values(document, "DI"):
         group = f"{facet_name}={value_or_threshold}"
-        number = bias._numeric(value)
+        number = bias.numeric(value)
         if number is None:
             reason = next(
                 (m.get("error") for e in document[bias.POST_TRAINING]["facets"][facet_name] if e["value_or_threshold"] == value_or_threshold for m in e["metrics"] if m["name"] == "DI"),
@@ -267,8 +267,6 @@ def _publish(args: argparse.Namespace, objects: Objects, namespace: str, data: L
     if args.publish_metrics == "true" and not objects.local and data:
         import boto3
 
-        from pipelines.monitor import metrics
-
         sent = metrics.publish(boto3.client("cloudwatch"), data, namespace=namespace)
         logger.info("%d metric(s) to CloudWatch (%s)", sent, namespace)
 
@@ -333,8 +331,6 @@ def run_attribution_monitor(args: argparse.Namespace, objects: Objects) -> Resul
             raise JobFailed(str(exc).replace(str(work / "capture"), args.capture)) from exc
         clarify_monitor.write_metrics(work / "output", clarify_monitor.EXPLAINABILITY_NAMESPACE, result.metrics)
         _deliver(work / "output", args, scheduled)
-    from pipelines.monitor import metrics
-
     _publish(args, objects, clarify_monitor.EXPLAINABILITY_NAMESPACE, metrics.metric_data(result.metrics, args.endpoint, args.schedule, scheduled, every=True))
     return result
 

@@ -120,7 +120,7 @@ def bias_metric_data(document: Dict[str, Any], endpoint: str, schedule: str, tim
         for facet, entries in (part.get("facets") or {}).items():
             for entry in entries:
                 for item in entry["metrics"]:
-                    value = bias._numeric(item.get("value"))
+                    value = bias.numeric(item.get("value"))
                     if value is None:
                         continue  # errors and nulls are not published
                     if abs(value) == float("inf"):

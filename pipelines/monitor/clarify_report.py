@@ -16,16 +16,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pipelines.fileio import write_text_atomic
+from pipelines.monitor.bias import numeric
 from pipelines.monitor.report import _fmt, _page
 
 BEESWARM_FEATURES = 12
 BEESWARM_ROWS = 400
-
-
-def _number(value: Any) -> Optional[float]:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
 
 
 def _metric_bars(metrics: List[Dict[str, Any]], skip: Sequence[str] = ()) -> str:
@@ -39,7 +34,7 @@ def _metric_bars(metrics: List[Dict[str, Any]], skip: Sequence[str] = ()) -> str
     parts.append(f'<line x1="{middle:.1f}" y1="0" x2="{middle:.1f}" y2="{height}" stroke="#aab"/>')
     for i, item in enumerate(shown):
         y = 4 + i * row
-        value = _number(item.get("value"))
+        value = numeric(item.get("value"))
         parts.append(f'<text x="0" y="{y + 11}">{html.escape(item["name"])}</text>')
         if value is None:
             parts.append(f'<text x="{middle + 4:.1f}" y="{y + 11}"><title>{html.escape(str(item.get("error") or item.get("value")))}</title>{html.escape(str(item.get("value") or "n/a"))}</text>')
@@ -73,7 +68,7 @@ def bias_report(path: Path, document: Dict[str, Any], band: Tuple[float, float],
         for index, entry in enumerate(entries):
             group = f"{facet} = {entry['value_or_threshold']}"
             metrics = entry["metrics"]
-            di = next((_number(m.get("value")) for m in metrics if m["name"] == "DI"), None)
+            di = next((numeric(m.get("value")) for m in metrics if m["name"] == "DI"), None)
             inside = di is not None and band[0] <= di <= band[1]
             if post:
                 summary.append(
