@@ -22,6 +22,7 @@ GROUP = "CreditDefaultPackageGroup"
 ROLE = "arn:aws:iam::123456789012:role/credit-default-pipeline-execution"
 RETRAIN_ROLE = "arn:aws:iam::123456789012:role/credit-default-retrain"
 SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/credit-default-monitoring-scheduler"
+SOURCE = {"ContentType": "application/json"}
 
 
 @pytest.fixture
@@ -45,6 +46,18 @@ def registry() -> Iterator[dict[str, str]]:
                 MetadataProperties={"CommitId": commit},
             )["ModelPackageArn"]
         yield arns
+
+
+def approved_package(root: str, **baselines: dict) -> None:
+    """An approved package with the data-quality baseline deploy-config needs (its constraints on
+    S3) and ``baselines`` beside it in DriftCheckBaselines."""
+    s3, sm = boto3.client("s3", region_name="eu-west-1"), boto3.client("sagemaker", region_name="eu-west-1")
+    s3.put_object(Bucket=BUCKET, Key=f"{root[len(f's3://{BUCKET}/'):]}/dq-constraints.json", Body=GOLDEN.read_bytes())
+    sm.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": f"{root}/model.tar.gz"}], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        DriftCheckBaselines={"ModelDataQuality": {"Statistics": {**SOURCE, "S3Uri": f"{root}/dq-statistics.json"}, "Constraints": {**SOURCE, "S3Uri": f"{root}/dq-constraints.json"}}, **baselines},
+    )  # fmt: skip
 
 
 def deploy_config(out: Path, stage: str, *extra: str) -> int:
@@ -87,18 +100,8 @@ def test_a_model_quality_baseline_adds_its_schedule_and_an_auc_alarm_that_retrai
 
     metrics = quality.binary_classification_metrics(np.array([1, 0, 0, 1, 0, 1, 0, 0]), np.array([0.9, 0.2, 0.6, 0.7, 0.1, 0.4, 0.3, 0.05]))
     root = f"s3://{BUCKET}/credit-default/quality"
-    s3, sm = boto3.client("s3", region_name="eu-west-1"), boto3.client("sagemaker", region_name="eu-west-1")
-    s3.put_object(Bucket=BUCKET, Key="credit-default/quality/constraints.json", Body=json.dumps(quality.suggest_constraints(metrics)).encode())
-    s3.put_object(Bucket=BUCKET, Key="credit-default/quality/dq-constraints.json", Body=GOLDEN.read_bytes())
-    source = {"ContentType": "application/json"}
-    sm.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
-        InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": f"{root}/model.tar.gz"}], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
-        DriftCheckBaselines={
-            "ModelDataQuality": {"Statistics": {**source, "S3Uri": f"{root}/dq-statistics.json"}, "Constraints": {**source, "S3Uri": f"{root}/dq-constraints.json"}},
-            "ModelQuality": {"Statistics": {**source, "S3Uri": f"{root}/statistics.json"}, "Constraints": {**source, "S3Uri": f"{root}/constraints.json"}},
-        },
-    )  # fmt: skip
+    boto3.client("s3", region_name="eu-west-1").put_object(Bucket=BUCKET, Key="credit-default/quality/constraints.json", Body=json.dumps(quality.suggest_constraints(metrics)).encode())
+    approved_package(root, ModelQuality={"Statistics": {**SOURCE, "S3Uri": f"{root}/statistics.json"}, "Constraints": {**SOURCE, "S3Uri": f"{root}/constraints.json"}})
     assert deploy_config(tmp_path, "staging") == 0
     assert "70 drift alarms, model quality, monitoring builtin" in capsys.readouterr().err
     parameters = json.loads((tmp_path / "staging-config-export.json").read_text())["Parameters"]
@@ -125,19 +128,12 @@ def test_bias_and_explainability_baselines_add_their_schedules_and_alarms_that_r
         label=np.array([True, False, True, True, False, True]), predicted=np.array([True, True, False, True, True, False]),
     )  # fmt: skip
     config = bias.BiasConfig("Label", (0,), (bias.Facet("SEX", (2,)), bias.Facet("AGE", (40,), continuous=True)))
-    s3, sm = boto3.client("s3", region_name="eu-west-1"), boto3.client("sagemaker", region_name="eu-west-1")
-    s3.put_object(Bucket=BUCKET, Key="credit-default/fair/bias/analysis.json", Body=json.dumps(bias.analysis(post=bias.post_training(table, config))).encode())
-    s3.put_object(Bucket=BUCKET, Key="credit-default/fair/dq-constraints.json", Body=GOLDEN.read_bytes())
-    source = {"ContentType": "application/json"}
-    sm.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
-        InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": f"{root}/model.tar.gz"}], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
-        DriftCheckBaselines={
-            "ModelDataQuality": {"Statistics": {**source, "S3Uri": f"{root}/dq-statistics.json"}, "Constraints": {**source, "S3Uri": f"{root}/dq-constraints.json"}},
-            "Bias": {"ConfigFile": {**source, "S3Uri": f"{root}/bias/analysis_config.json"}, "PreTrainingConstraints": {**source, "S3Uri": f"{root}/bias/analysis.json"},
-                     "PostTrainingConstraints": {**source, "S3Uri": f"{root}/bias/analysis.json"}},
-            "Explainability": {"Constraints": {**source, "S3Uri": f"{root}/explainability/analysis.json"}, "ConfigFile": {**source, "S3Uri": f"{root}/explainability/analysis_config.json"}},
-        },
+    boto3.client("s3", region_name="eu-west-1").put_object(Bucket=BUCKET, Key="credit-default/fair/bias/analysis.json", Body=json.dumps(bias.analysis(post=bias.post_training(table, config))).encode())
+    approved_package(
+        root,
+        Bias={"ConfigFile": {**SOURCE, "S3Uri": f"{root}/bias/analysis_config.json"}, "PreTrainingConstraints": {**SOURCE, "S3Uri": f"{root}/bias/analysis.json"},
+              "PostTrainingConstraints": {**SOURCE, "S3Uri": f"{root}/bias/analysis.json"}},
+        Explainability={"Constraints": {**SOURCE, "S3Uri": f"{root}/explainability/analysis.json"}, "ConfigFile": {**SOURCE, "S3Uri": f"{root}/explainability/analysis_config.json"}},
     )  # fmt: skip
     assert deploy_config(tmp_path, "staging") == 0
     assert "70 drift alarms, bias (2 facet groups), feature attribution, monitoring builtin" in capsys.readouterr().err
