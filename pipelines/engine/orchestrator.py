@@ -241,8 +241,8 @@ class _Execution:
         with ThreadPoolExecutor(max_workers=self.engine.max_parallel, thread_name_prefix="step") as pool, self._cancel_on_error():
             while True:
                 try:
-                    if not stopping:
-                        for name in self._ready():
+                    if not stopping:  # only into free slots: a step waiting for one has not started
+                        for name in self._ready(self.engine.max_parallel - len(futures)):
                             futures[pool.submit(self._run_step, self.nodes[name])] = name
                     if not futures:
                         break
@@ -286,9 +286,12 @@ class _Execution:
             self.cancel.set()
             raise
 
-    def _ready(self) -> list[str]:
-        """Steps that can start now; steps that never will are settled on the way."""
-        ready = []
+    def _ready(self, slots: int) -> list[str]:
+        """Up to ``slots`` steps that can start now; steps that never will are settled on the way.
+
+        The rest stay pending until a slot is free, so a failure meanwhile means they never start.
+        """
+        ready: list[str] = []
         changed = True
         while changed:
             changed = False
@@ -306,7 +309,7 @@ class _Execution:
                 elif verdict == "reuse":
                     self._record_reused(node)
                     changed = True
-                elif verdict == "ready":
+                elif verdict == "ready" and len(ready) < slots:
                     self.state[name] = "running"
                     ready.append(name)
         return ready

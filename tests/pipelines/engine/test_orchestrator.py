@@ -268,3 +268,22 @@ def test_a_request_a_store_refuses_fails_the_step_with_sagemakers_code(home: Hom
     result = Engine(home).run(definition([step]), "Refused", {})
     assert result.status == "Failed"
     assert result.failure_reason == "Step Serve failed: ValidationException: Could not find endpoint configuration 'missing-config'"
+
+
+def test_nothing_new_starts_once_a_step_has_failed(home: Home, scripts: Path, tmp_path: Path) -> None:
+    # Three independent steps, one at a time: A fails first, so B and C (waiting for a free slot,
+    # not for A) never start, as on SageMaker, where a failure stops the execution's scheduling.
+    runs = tmp_path / "runs.txt"
+    doc = definition(
+        [
+            processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--fail"]),
+            processing("B", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--runs", str(runs)]),
+            processing("C", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--runs", str(runs)]),
+        ]
+    )
+    result = Engine(home, max_parallel=1).run(doc, "StopOnFailure", {})
+    assert result.status == "Failed" and result.failure_reason.startswith("Step A failed:")
+    assert [s.name for s in result.steps] == ["A"]
+    assert not runs.exists()
+    with Records(home) as records:
+        assert [s["StepName"] for s in records.list_steps(result.execution_id)] == ["A"]
