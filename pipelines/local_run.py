@@ -8,13 +8,13 @@ recorder and the experiment log (``MLOPS_TRACKING``, read here, once).
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 from typing import Any
 
 from pipelines import commit as commits
 from pipelines import definition as definitions
-from pipelines import experiments, parameters
+from pipelines import experiments, jsonargs, parameters, shapes
 from pipelines.engine.events import ExecutionEnded, ExecutionStarted, Listener, StepFinished
 from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback, Selective
 from pipelines.errors import DefinitionError, UsageError
@@ -31,9 +31,7 @@ def load_definition(module_name: str, kwargs: dict[str, Any], file: Path | None,
     """The definition and the pipeline's name, from a file or from a builder module."""
     if file is not None:
         try:
-            document = json.loads(Path(file).read_text())
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
+            document = jsonargs.loads(Path(file).read_text(), str(file))
         except OSError as exc:
             raise UsageError(f"{file}: {exc.strerror}") from exc
         except UnicodeDecodeError as exc:
@@ -41,9 +39,20 @@ def load_definition(module_name: str, kwargs: dict[str, Any], file: Path | None,
         if not isinstance(document, dict):
             kind = type(document).__name__.replace("str", "string").replace("NoneType", "null")
             raise DefinitionError(f"{file}: a pipeline definition is a JSON object with Version, Parameters and Steps, not a {kind}")
-        return document, pipeline_name or Path(file).stem
+        return document, pipeline_name or name_from_file(Path(file))
     pipeline = definitions.build(module_name, kwargs)
     return definitions.render(pipeline), pipeline_name or pipeline.name
+
+
+def name_from_file(file: Path) -> str:
+    """A pipeline name from a definition file's name: its stem, with each run of characters a
+    PipelineName cannot hold (``_``, ``.``, spaces ...) made one hyphen: ``escape_out.json`` ->
+    ``escape-out``. Refused, saying where the name came from, when nothing usable is left."""
+    name = re.sub(r"[^a-zA-Z0-9-]+", "-", file.stem).strip("-")
+    problem = shapes.name_problem(name, "PipelineName")
+    if problem:
+        raise UsageError(f"--file {file}: the pipeline's name comes from the file's name, and {problem}; give one with --pipeline-name")
+    return name
 
 
 def local_commit(allow_dirty: bool = True) -> commits.Commit | None:

@@ -23,11 +23,11 @@ expression (a parameter, a property) counts as present but cannot be proven to b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from pipelines import jsonargs
 from pipelines.errors import UsageError
 
 _REQUIRE = ("vpc", "kms", "network_isolation", "inter_container_encryption")
@@ -60,11 +60,9 @@ class Policy:
             return cls.parse(BUILTIN[str(path)], str(path))
         file = Path(path)
         try:
-            raw = json.loads(file.read_text())
+            raw = jsonargs.loads(file.read_text(), f"policy {path}")
         except FileNotFoundError:
             raise UsageError(f"policy {path} does not exist") from None
-        except json.JSONDecodeError as error:
-            raise UsageError(f"policy {path} is not JSON: line {error.lineno} column {error.colno}: {error.msg}") from None
         return cls.parse(raw, str(path))
 
     @classmethod

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from pipelines import jsonargs
 from pipelines.cli.context import Settings
 from pipelines.engine import callbacks
 from pipelines.errors import UsageError
@@ -33,10 +34,7 @@ def list_(obj: Settings, as_json: bool) -> None:
 def _outputs(text: str | None) -> dict[str, str]:
     if not text:
         return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--outputs: not JSON ({exc.msg}); give an object of names and values, e.g. '{{\"approved\": \"true\"}}'") from exc
+    value = jsonargs.loads(text, "--outputs")
     if isinstance(value, list):  # SendPipelineExecutionStepSuccess's own shape: [{"Name": ..., "Value": ...}]
         if not all(isinstance(v, dict) and set(v) == {"Name", "Value"} for v in value):
             raise UsageError("--outputs: a list must hold {\"Name\": ..., \"Value\": ...} objects")

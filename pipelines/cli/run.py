@@ -25,7 +25,7 @@ from pipelines.errors import UsageError
 @click.option("-n", "--module-name", default=definitions.DEFAULT_MODULE, show_default=True, help="module with get_pipeline()")
 @click.option("--kwargs", "kwargs_json", default=None, help="JSON object of get_pipeline() keyword arguments")
 @click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path), default=None, help="run this definition JSON instead of building one")
-@click.option("--pipeline-name", default=None, help="name for the pipeline (default: the builder's, or the file's stem)")
+@click.option("--pipeline-name", default=None, help="name for the pipeline (default: the builder's, or the file's stem with each run of other characters than letters, digits and hyphens made one hyphen)")
 @click.option("--parameters", "parameters_json", default=None, help="JSON object of pipeline parameter overrides")
 @click.option("--max-parallel", type=click.IntRange(min=1), default=2, show_default=True, help="steps that may run at once")
 @click.option("--skip", "skip", multiple=True, metavar="STEP", help="leave this step out (repeatable), e.g. a type the local engine cannot run; the steps that need it are not run, and the execution ends Stopped, never Succeeded")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.errors import UsageError
-from pipelines.jsonargs import parse_object, parse_tags
+from pipelines.jsonargs import loads, parse_object, parse_tags
 
 
 def test_objects() -> None:
@@ -42,3 +42,15 @@ def test_bad_tags(text: str, message: str) -> None:
     with pytest.raises(UsageError) as exc:
         parse_tags(text)
     assert message in str(exc.value)
+
+
+@pytest.mark.parametrize("depth", [100_000, 101])
+def test_nesting_deeper_than_any_definition_needs_is_one_line(depth: int) -> None:
+    # 100,000 brackets exhaust the parser's recursion; 101 parse, but would be walked next.
+    with pytest.raises(UsageError) as exc:
+        loads("[" * depth + "]" * depth, "pipeline.json")
+    assert str(exc.value).startswith("pipeline.json: arrays or objects nested more than 100 deep")
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    assert loads('{"a": ' * 99 + "1" + "}" * 99, "x")["a"]["a"]["a"]

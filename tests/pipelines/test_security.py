@@ -143,7 +143,7 @@ def test_missing_or_broken_policy_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         policy.Policy.load(tmp_path / "nope.json")
     (tmp_path / "bad.json").write_text('{"require": ')
-    with pytest.raises(UsageError, match="bad.json is not JSON: line 1"):
+    with pytest.raises(UsageError, match=r"policy .*bad.json: not valid JSON \(.* at line 1 column"):
         policy.Policy.load(tmp_path / "bad.json")
 
 

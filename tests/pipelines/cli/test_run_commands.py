@@ -211,3 +211,23 @@ def test_both_baselines_register_the_same_files(first_run: dict, home: Path, cap
         assert builtin != model_monitor and documents[0] == documents[1], key
         assert [p["ModelMetrics"]["ModelQuality"][key]["S3Uri"] for p in packages] == [builtin, model_monitor]
     assert steps["ModelQualityBaseline"]["StepStatus"] == "Succeeded"
+
+
+def test_a_definition_nested_too_deep_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000)
+    assert mlops.main(["--home", str(tmp_path / "home"), "run", "--file", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"usage error: {path}: arrays or objects nested more than 100 deep\n"
+
+
+def test_the_pipeline_name_made_from_a_files_name_is_a_valid_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines import local_run
+
+    assert local_run.name_from_file(Path("escape_out.json")) == "escape-out"
+    assert local_run.name_from_file(Path("my pipeline.v2.json")) == "my-pipeline-v2"
+    path = tmp_path / "___.json"
+    path.write_text('{"Version": "2020-12-01", "Steps": []}')
+    assert mlops.main(["--home", str(tmp_path / "home"), "run", "--file", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage error: --file {path}: the pipeline's name comes from the file's name, and '' is not a valid PipelineName") and err.endswith("give one with --pipeline-name\n")
