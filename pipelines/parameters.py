@@ -6,11 +6,33 @@ JSON only (no SDK): the AWS commands and the local engine share it.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from pipelines.errors import UsageError
 
-_TYPES: dict[str, tuple[type, ...]] = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
+TYPES: dict[str, tuple[type, ...]] = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
+# An Integer parameter is a signed 64-bit number and a Float a finite double: what a JSON number
+# SageMaker reads can be. NaN and Infinity are not JSON at all (Python's json reads them).
+INTEGER_RANGE = (-(2**63), 2**63 - 1)
+
+
+def value_problem(kind: str, value: Any) -> str | None:
+    """None when ``value`` is a value of a ``kind`` parameter (String, Integer, Float, Boolean);
+    else what is wrong, to follow the parameter's name."""
+    allowed = TYPES.get(kind, (str,))
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        return f"is a {kind} parameter, got {_shown(value)}"
+    if kind == "Integer" and not INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]:
+        return f"is an Integer parameter (a signed 64-bit number, {INTEGER_RANGE[0]} to {INTEGER_RANGE[1]}), got {_shown(value)}"
+    if kind == "Float" and isinstance(value, float) and not math.isfinite(value):
+        return f"is a Float parameter (a finite number), got {value}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:80] + "..."
 
 
 def declared(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -27,10 +49,9 @@ def check_overrides(definition: dict[str, Any], overrides: dict[str, Any], optio
         raise UsageError(f"{option}: unknown parameter(s) {', '.join(unknown)}; the pipeline has: {', '.join(sorted(known))}")
     for name, value in overrides.items():
         kind = known[name].get("Type", "String")
-        allowed = _TYPES.get(kind, (str,))
-        wrong_bool = isinstance(value, bool) and bool not in allowed
-        if not isinstance(value, allowed) or wrong_bool:
-            raise UsageError(f"{option}: {name} is a {kind} parameter, got {json.dumps(value)}")
+        problem = value_problem(kind, value)
+        if problem:
+            raise UsageError(f"{option}: {name} {problem}")
         if kind == "String" and "EnumValues" in known[name] and value not in known[name]["EnumValues"]:
             raise UsageError(f"{option}: {name} must be one of {known[name]['EnumValues']}, got {json.dumps(value)}")
     return overrides

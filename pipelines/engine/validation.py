@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import graph
+from pipelines import parameters as parameter_values
 from pipelines.engine import properties, retries
 from pipelines.engine.expressions import EXECUTION_VARIABLES, parse_path
 from pipelines.engine.handlers import HANDLERS, SAGEMAKER_TYPES
 from pipelines.engine.handlers.base import Handler, Problem
 from pipelines.engine.runtimes import Runtimes
 from pipelines.errors import DefinitionError
-
-PARAMETER_TYPES = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
 
 
 class ValidationError(DefinitionError):
@@ -133,12 +132,12 @@ def _parameters(definition: dict[str, Any], problems: list[Problem]) -> dict[str
             continue
         if name in declared:
             problems.append(Problem(f"{here}/Name", f"duplicate parameter {name!r}"))
-        if kind not in PARAMETER_TYPES:
-            problems.append(Problem(f"{here}/Type", f"parameter {name}: unknown type {kind!r}; known: {', '.join(PARAMETER_TYPES)}"))
+        if kind not in parameter_values.TYPES:
+            problems.append(Problem(f"{here}/Type", f"parameter {name}: unknown type {kind!r}; known: {', '.join(parameter_values.TYPES)}"))
         elif "DefaultValue" in parameter:
-            value = parameter["DefaultValue"]
-            if not isinstance(value, PARAMETER_TYPES[kind]) or (isinstance(value, bool) and kind != "Boolean"):
-                problems.append(Problem(f"{here}/DefaultValue", f"parameter {name}: default {value!r} is not a {kind}"))
+            problem = parameter_values.value_problem(kind, parameter["DefaultValue"])
+            if problem:
+                problems.append(Problem(f"{here}/DefaultValue", f"parameter {name}: the default {problem}"))
         declared[name] = parameter
     return declared
 

@@ -231,3 +231,18 @@ def test_the_pipeline_name_made_from_a_files_name_is_a_valid_one(tmp_path: Path,
     assert mlops.main(["--home", str(tmp_path / "home"), "run", "--file", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"usage error: --file {path}: the pipeline's name comes from the file's name, and '' is not a valid PipelineName") and err.endswith("give one with --pipeline-name\n")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ('{"AucThreshold": NaN}', "--parameters: AucThreshold is a Float parameter (a finite number), got nan"),
+        ('{"AucThreshold": -Infinity}', "--parameters: AucThreshold is a Float parameter (a finite number), got -inf"),
+        ('{"MaxDepth": 99999999999999999999}', "--parameters: MaxDepth is an Integer parameter (a signed 64-bit number, -9223372036854775808 to 9223372036854775807), got 99999999999999999999"),
+    ],
+)
+def test_parameter_values_no_parameter_type_holds_are_refused_before_anything_runs(tmp_path: Path, overrides: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    assert mlops.main(["--home", str(home), "run", "--parameters", overrides]) == 1
+    assert capsys.readouterr().err == f"usage error: {message}\n"
+    assert not (home / "executions").exists()

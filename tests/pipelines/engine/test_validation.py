@@ -114,9 +114,17 @@ def test_unsupported_hyperparameter_is_named(tmp_path: Path) -> None:
 
 
 def test_bad_parameter_declarations() -> None:
-    doc = {"Parameters": [{"Name": "X", "Type": "Integer", "DefaultValue": "3"}, {"Name": "Y", "Type": "Decimal"}], "Steps": [{"Name": "F", "Type": "Fail", "Arguments": {}}]}
+    doc = {
+        "Parameters": [
+            {"Name": "X", "Type": "Integer", "DefaultValue": "3"}, {"Name": "Y", "Type": "Decimal"},
+            {"Name": "Z", "Type": "Float", "DefaultValue": float("nan")}, {"Name": "W", "Type": "Integer", "DefaultValue": 2**64},
+        ],
+        "Steps": [{"Name": "F", "Type": "Fail", "Arguments": {}}],
+    }  # fmt: skip
     found = problems(doc)
-    assert "/Parameters/0/DefaultValue: parameter X: default '3' is not a Integer" in found
+    assert '/Parameters/0/DefaultValue: parameter X: the default is a Integer parameter, got "3"' in found
+    assert "/Parameters/2/DefaultValue: parameter Z: the default is a Float parameter (a finite number), got nan" in found
+    assert any(p.startswith("/Parameters/3/DefaultValue: parameter W: the default is an Integer parameter (a signed 64-bit number") for p in found)
     assert "/Parameters/1/Type: parameter Y: unknown type 'Decimal'; known: String, Integer, Float, Boolean" in found
 
 
