@@ -125,9 +125,12 @@ class Predictor:
                     continue  # a label or a stray token: the container skips them too
                 index, _, value = item.partition(":")
                 try:
-                    entries.append((row, int(index), float(value)))
+                    entry = (row, int(index), float(value))
                 except ValueError:
                     raise PayloadError(f"row {row + 1}: {item!r} is not index:value", status=415) from None
+                if entry[1] < 0:  # the container's csr_matrix refuses it ("negative column index found")
+                    raise PayloadError(f"Loading libsvm data failed with Exception, please ensure data is in libsvm format: row {row + 1}: feature index {entry[1]} is negative", status=415)
+                entries.append(entry)
         if not lines:
             raise PayloadError("the body holds no rows", status=415)
         shift = 1 if entries and min(column for _, column, _ in entries) >= 1 else 0

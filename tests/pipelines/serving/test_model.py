@@ -89,6 +89,8 @@ def test_csv_and_libsvm_rows_and_the_answers_the_container_gives(predictor: Pred
         (ROW, "application/x-recordio-protobuf", "served by SageMaker's XGBoost container but not by the local twin", 415),
         ("1:1 30:2", "text/libsvm", "Feature size of libsvm inference data 30 is larger than feature size of trained model 23.", 400),
         ("1:one", "text/libsvm", "row 1: '1:one' is not index:value", 415),
+        # The container builds scipy's csr_matrix from the indexes, which refuses a negative one.
+        ("1:1 2:2\n0 -1:0", "text/libsvm", "Loading libsvm data failed with Exception, please ensure data is in libsvm format: row 2: feature index -1 is negative", 415),
         (ROW.replace("20000", "inf"), "text/csv", "row 1, column 3: inf is infinite or too large for a 32-bit float", 415),
         (f"{ROW}\n" + ROW.replace("20000", "-Infinity"), "text/csv", "row 2, column 3: -Infinity is infinite", 415),
         (ROW.replace("20000", "1e39"), "text/csv", "row 1, column 3: 1e39 is infinite or too large for a 32-bit float", 415),
