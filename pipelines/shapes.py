@@ -4,7 +4,8 @@
 ModelDataUrl, ``DestinationS3Uri`` for capture), then what the local twin adds: it reads and
 writes ``s3://`` URIs in its store, whose keys cannot hold ``.`` or ``..`` segments.
 ``name_problem(value, shape)`` applies a name shape's (``EndpointName``, ...), which keeps a name
-from reaching outside the folder it names.
+from reaching outside the folder it names. ``inference_id_problem`` is the runtime's InferenceId
+rule, shared by the endpoint and the ground truth that must match what it captured.
 """
 
 from __future__ import annotations
@@ -48,6 +49,24 @@ def name_problem(value: object, shape: str) -> str | None:
     if not isinstance(value, str) or not pattern.fullmatch(value) or len(value) > longest:
         return f"{value!r} is not a valid {shape}: 1-{longest} letters, digits and hyphens, starting with a letter or digit (SageMaker's pattern {pattern.pattern})"
     return None
+
+
+@lru_cache(maxsize=None)
+def _runtime_limits(name: str) -> tuple[int, int]:
+    import botocore.session
+
+    metadata = botocore.session.get_session().get_service_model("sagemaker-runtime").shape_for(name).metadata
+    return int(metadata["min"]), int(metadata["max"])
+
+
+def inference_id_problem(value: str) -> str | None:
+    """None when ``value`` fits InvokeEndpoint's ``InferenceId`` (botocore's sagemaker-runtime
+    shape: its length limits, and ``\\A\\S[\\p{Print}]*\\z``: printable, not starting with a space);
+    else why not. The endpoint refuses such a request, so no capture record carries such an id."""
+    shortest, longest = _runtime_limits("InferenceId")
+    if shortest <= len(value) <= longest and value[:1].strip() and value.isprintable():
+        return None
+    return f"Member must have length between {shortest} and {longest} and be printable, not starting with a space"
 
 
 def capture_destination_shape() -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipelines import shapes
 from pipelines.errors import UsageError
 from pipelines.monitor import quality
 
@@ -62,17 +63,39 @@ def _label(path: Path, row: int, value: object) -> str:
     return str(parsed)
 
 
-def _identifier(path: Path, row: int, value: object) -> str:
-    text = str(value or "").strip()
-    if not text or len(text) > 64:
-        raise UsageError(f"{path}: row {row}: inference id {text!r} must have 1 to 64 characters (InferenceId's limit)")
+def _identifier(path: Path, where: str, value: object) -> str:
+    """The inference id as written: it must be one the endpoint takes, or no capture carries it."""
+    text = value if isinstance(value, str) else ""
+    problem = shapes.inference_id_problem(text)
+    if problem:
+        raise UsageError(f"{path}: {where}: inference id {text[:80]!r} is not one the endpoint takes (InferenceId: {problem})")
     return text
 
 
+def _rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
+    """The CSV's rows that hold anything, each with its number (blank rows counted)."""
+    reader = csv.reader(io.StringIO(text))
+    rows: list[tuple[int, list[str]]] = []
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            # The csv module's own limit (a field over 128 KB), or a broken quote: no label file has such a row.
+            what = f"a value of more than {csv.field_size_limit()} characters" if "field larger" in str(exc) else str(exc)
+            raise UsageError(f"{path}: row {number}: {what}; a row is an inference id and a label") from None
+        if row and any(v.strip() for v in row):
+            rows.append((number, row))
+
+
 def _from_csv(path: Path, text: str) -> list[Label]:
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(v.strip() for v in r)]
-    if not rows:
+    numbered = _rows(path, text)
+    if not numbered:
         return []
+    rows = [row for _, row in numbered]
     header = [v.strip().lower() for v in rows[0]]
     id_at, label_at, first = 0, 1, 0
     if any(h in ID_COLUMNS for h in header) or any(h in LABEL_COLUMNS for h in header):
@@ -82,11 +105,13 @@ def _from_csv(path: Path, text: str) -> list[Label]:
         id_at = next(i for i, h in enumerate(header) if h in ID_COLUMNS)
         label_at = next(i for i, h in enumerate(header) if h in LABEL_COLUMNS)
         first = 1
+    width = len(rows[0]) if first else 2
     labels = []
-    for number, row in enumerate(rows[first:], start=first + 1):
-        if len(row) <= max(id_at, label_at):
-            raise UsageError(f"{path}: row {number} has {len(row)} value(s); expected an inference id and a label")
-        labels.append(Label(_identifier(path, number, row[id_at]), _label(path, number, row[label_at])))
+    for number, row in numbered[first:]:
+        if len(row) != width:
+            expected = f"the header names {width}" if first else "expected an inference id and a label"
+            raise UsageError(f"{path}: row {number} has {len(row)} value(s); {expected}")
+        labels.append(Label(_identifier(path, f"row {number}", row[id_at]), _label(path, number, row[label_at])))
     return labels
 
 
@@ -105,7 +130,7 @@ def _from_jsonl(path: Path, text: str) -> list[Label]:
             raise UsageError(f"{path}: line {number} lacks groundTruthData or eventMetadata (SageMaker's ground-truth record)")
         if (truth.get("encoding") or "CSV").upper() != "CSV":
             raise UsageError(f"{path}: line {number}: groundTruthData.encoding {truth.get('encoding')!r} is not CSV")
-        labels.append(Label(_identifier(path, number, metadata.get("eventId")), _label(path, number, truth.get("data"))))
+        labels.append(Label(_identifier(path, f"line {number}", metadata.get("eventId")), _label(path, number, truth.get("data"))))
     return labels
 
 

@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable
 
 import numpy as np
 
+from pipelines import shapes
 from pipelines.fileio import write_text_atomic
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
@@ -201,8 +202,9 @@ def request_problem(served: Served, headers: dict[str, str]) -> str | None:
     """What the runtime refuses before the container sees the request (botocore's InvokeEndpoint
     input shape: InferenceId 1-64 printable characters; a TargetVariant the endpoint has)."""
     inference_id = headers.get("x-amzn-sagemaker-inference-id")
-    if inference_id is not None and not (1 <= len(inference_id) <= 64 and inference_id[:1].strip() and inference_id.isprintable()):
-        return f"1 validation error detected: Value '{inference_id[:80]}' at 'inferenceId' failed to satisfy constraint: Member must have length between 1 and 64 and be printable, not starting with a space"
+    problem = shapes.inference_id_problem(inference_id) if inference_id is not None else None
+    if problem:
+        return f"1 validation error detected: Value '{inference_id[:80]}' at 'inferenceId' failed to satisfy constraint: {problem}"
     variant = headers.get("x-amzn-sagemaker-target-variant")
     if variant is not None and variant != served.variant:
         return f"The variant {variant} was not found for endpoint {served.name}; it has {served.variant}."

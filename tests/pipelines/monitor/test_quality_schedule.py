@@ -136,13 +136,23 @@ def test_labels_that_come_after_their_run_are_found_by_a_backfill(home: Home, tm
         ("id,score\nrow-1,1\n", "the header has no column for a label"),
         ('{"groundTruthData": {"data": "1"}}\n', "line 1 lacks groundTruthData or eventMetadata"),
         ("", "no labels in it"),
+        # What the tried user sent: a third value in a headerless row, and ids the endpoint refuses.
+        ("t1-a,1\nt1-x,0,extra\n", "row 2 has 3 value(s); expected an inference id and a label"),
+        ("inference_id,label\nt1-a,1,extra\n", "row 2 has 3 value(s); the header names 2"),
+        ("t1-a,1\n\"t1\x00x\",0\n", "row 2: inference id 't1\\x00x' is not one the endpoint takes"),
+        ("t1-a,1\n\"t1\nx\",0\n", "row 2: inference id 't1\\nx' is not one the endpoint takes"),
+        (" t1-a,1\n", "row 1: inference id ' t1-a' is not one the endpoint takes"),
+        ('{"groundTruthData": {"data": "1"}, "eventMetadata": {"eventId": "a\\u0000b"}}\n', "line 1: inference id 'a\\x00b' is not one the endpoint takes"),
+        # A value over the csv module's 128 KB field limit: a refusal naming the row, not _csv.Error.
+        ("t1-a,1\nt1-b," + "1" * 200_000 + "\n", "row 2: a value of more than 131072 characters"),
     ],
 )
 def test_a_wrong_labels_file_is_refused_by_row_and_nothing_is_written(home: Home, tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "labels.csv"
     path.write_text(content)
     assert mlops.main(["--home", str(home.root), "monitor", "ground-truth", "upload", str(path), "--endpoint", "ep", "--ground-truth", TRUTH]) == 1
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
     assert not home.objects().path(TRUTH).exists()
 
 
