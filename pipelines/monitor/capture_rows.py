@@ -107,6 +107,8 @@ def read(root: Path, start: Optional[datetime], end: Optional[datetime], width: 
             if not raw.strip():
                 continue
             try:
+                if len(raw) > layout.MAX_LINE_BYTES:
+                    raise ValueError("longer than any capture line")
                 record = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 counters.malformed_lines += 1

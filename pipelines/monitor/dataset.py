@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from pipelines.monitor.layout import capture_files, data_files, in_window
+from pipelines.monitor.layout import MAX_LINE_BYTES, capture_files, data_files, in_window
 
 Chunk = list[Any]  # per column: an array of strings, or a NumericColumn
 _PAYLOAD = pa.struct([("observedContentType", pa.string()), ("mode", pa.string()), ("data", pa.string()), ("encoding", pa.string())])
@@ -260,6 +260,9 @@ def _lines_one_by_one(data: bytes, counters: Counters, start: datetime | None, e
     lines: list[str] = []
     for raw in data.splitlines():
         if not raw.strip():
+            continue
+        if len(raw) > MAX_LINE_BYTES:
+            counters.malformed_lines += 1
             continue
         try:
             record = json.loads(raw)

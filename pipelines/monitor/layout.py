@@ -13,6 +13,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
+# The longest capture line an endpoint can write: InvokeEndpoint carries at most 6 MiB each way
+# (botocore's Body shape), captured as BASE64 (4/3) or as JSON-escaped text (up to twice as long).
+# A longer line did not come from an endpoint: the readers count it malformed and read on.
+MAX_LINE_BYTES = 2 * 2 * 6 * 1024 * 1024 + 64 * 1024
 HOUR_FOLDER = re.compile(r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})$")
 
 

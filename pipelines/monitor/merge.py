@@ -167,7 +167,7 @@ def _records(data: bytes, counters: MergeCounters, unreadable: str) -> List[Dict
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line) if len(line) <= layout.MAX_LINE_BYTES else None
         except (json.JSONDecodeError, UnicodeDecodeError):
             record = None
         if isinstance(record, dict):

@@ -101,3 +101,22 @@ def test_an_empty_window_fails_with_a_reason(base: Path, tmp_path: Path) -> None
     with pytest.raises(analyzer.AnalysisFailed, match="No data to analyze in .* between 2026-11-20T10:00:00\\+00:00 and 2026-11-20T11:00:00\\+00:00"):
         analyzer.monitor(tmp_path / "capture", tmp_path / "out", base / "statistics.json", base / "constraints.json", start=START, end=START + timedelta(hours=1))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_record_no_endpoint_could_capture_is_malformed_and_the_rest_is_read(tmp_path: Path) -> None:
+    """A 40 MB line (InvokeEndpoint carries at most 6 MiB each way) is counted as malformed by
+    each capture reader, and the hour's other records are analysed, not the hour failed."""
+    from pipelines.monitor import capture_rows, layout, merge
+
+    folder = tmp_path / "ep" / "AllTraffic" / START.strftime("%Y/%m/%d/%H")
+    folder.mkdir(parents=True)
+    good = [json.dumps(record("1,2", "0.5", START + timedelta(minutes=m))) for m in range(3)]
+    huge = json.dumps(record("1," * (20 << 20) + "2", "0.5", START))
+    assert len(huge) > 40_000_000 > layout.MAX_LINE_BYTES
+    (folder / "a.jsonl").write_text("\n".join([good[0], huge, *good[1:]]) + "\n")
+    got, counters = rows(tmp_path, ["out", "a", "b"])
+    assert got == [["0.5", "1", "2"]] * 3 and counters.malformed_lines == 1 and counters.records == 3
+    read = capture_rows.read(tmp_path, None, None, width=2)
+    assert len(read.ids) == 3 and read.counters.malformed_lines == 1
+    merged = merge.MergeCounters()
+    assert merge.predictions(tmp_path, None, None, 0, merged).num_rows == 3 and merged.unreadable_predictions == 1
