@@ -49,6 +49,21 @@ class ObjectStore:
     def exists(self, uri: str) -> bool:
         return self.path(uri).exists()
 
+    def object_in_the_way(self, prefix: str) -> str | None:
+        """The URI of an object that ``prefix`` or one of its parents names, or None.
+
+        S3 keeps an object ``s3://b/m.tar.gz`` and objects under ``s3://b/m.tar.gz/`` side by side;
+        this store keeps an object as a file, so nothing can be written under that prefix.
+        """
+        path = self.path(prefix)
+        bucket = self.root / path.relative_to(self.root).parts[0]
+        for candidate in [path, *path.parents]:
+            if candidate.is_file():
+                return self.uri(candidate)
+            if candidate == bucket:
+                return None
+        return None
+
     def objects(self, uri: str) -> list[tuple[str, Path]]:
         """``(relative name, path)`` of every object the URI covers, sorted by name."""
         target = self.path(uri)

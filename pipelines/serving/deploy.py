@@ -75,10 +75,12 @@ def _activate(home: Home, store: EndpointStore, endpoint: str, config_name: str,
 
 
 def capture_destination(model_data_url: str) -> str:
-    """Where capture goes by default: ``s3://{bucket}/{first key segment}/data-capture``, beside the
-    model's artifacts (``s3://sagemaker-…-mlops/credit-default/data-capture`` for this pipeline)."""
+    """Where capture goes by default: ``s3://{bucket}/{first folder}/data-capture``, beside the
+    model's artifacts (``s3://sagemaker-…-mlops/credit-default/data-capture`` for this pipeline);
+    ``s3://{bucket}/data-capture`` for a model at the bucket's top level (``s3://b/model.tar.gz``)."""
     parsed = urlparse(model_data_url)
-    first = parsed.path.lstrip("/").split("/", 1)[0]
+    folders = parsed.path.lstrip("/").split("/")[:-1]  # the last segment is the model's own name
+    first = next((folder for folder in folders if folder), None)
     return f"s3://{parsed.netloc}/{first}/data-capture" if first else f"s3://{parsed.netloc}/data-capture"
 
 

@@ -101,6 +101,9 @@ class EndpointStore(Database):
             problem = shapes.uri_problem(capture["DestinationS3Uri"], shapes.capture_destination_shape())
             if problem:
                 raise UsageError(f"endpoint config {name}: DataCaptureConfig.DestinationS3Uri: {problem}")
+            in_the_way = self.home.objects().object_in_the_way(capture["DestinationS3Uri"])
+            if in_the_way:
+                raise UsageError(f"endpoint config {name}: DataCaptureConfig.DestinationS3Uri {capture['DestinationS3Uri']}: {in_the_way} is an object, and the local store cannot keep objects under an object's key; choose another destination")
         document = {"EndpointConfigName": name, "EndpointConfigArn": self.arn("endpoint-config", name), "ProductionVariants": variants}
         if capture:
             document["DataCaptureConfig"] = capture
