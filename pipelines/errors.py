@@ -6,6 +6,8 @@
     |   +-- AlreadyExists      a thing by that name exists already
     |   +-- Conflict           the request does not fit the thing's state (already Approved ...)
     +-- DefinitionError        a pipeline definition that cannot be built or run
+    +-- StateError             local state that cannot be used as asked: a read-only MLOPS_HOME
+    |                          asked to record something, a damaged database (names the file)
     +-- AwsError               an AWS call refused: the code and AWS's message, on one line
 
 Stores raise the kinds; the engine's handlers turn them into a step's failure reason
@@ -53,6 +55,11 @@ class Conflict(UsageError):
 
 class DefinitionError(MlopsError):
     headline = "definition error"
+
+
+class StateError(MlopsError):
+    headline = "local state"
+    aws_code = "InternalFailure"
 
 
 class AwsError(MlopsError):

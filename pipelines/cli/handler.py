@@ -1,8 +1,8 @@
 """The one place where errors become what the user reads and the exit code.
 
 Our errors (``pipelines.errors.MlopsError``) print ``headline: message`` and exit 1; click's
-usage errors print its usage text and exit 2; Ctrl-C exits 130; a full disk is one line and
-exit 1. Anything else is a bug and is shown with its traceback.
+usage errors print its usage text and exit 2; Ctrl-C exits 130; a full disk, and a file the OS
+will not let us write, are one line and exit 1. Anything else is a bug and is shown with its traceback.
 """
 
 from __future__ import annotations
@@ -59,16 +59,24 @@ def run(command: click.Command, argv: Sequence[str] | None = None, prog_name: st
         click.echo("interrupted", err=True)
         return 130
     except (OSError, sqlite3.OperationalError) as exc:
-        if not disk_full(exc):
-            raise
-        click.echo(f"disk full: {exc}; free some space where MLOPS_HOME is and run again (an execution this left unfinished is marked Failed)", err=True)
-        return 1
+        if disk_full(exc):
+            click.echo(f"disk full: {exc}; free some space where MLOPS_HOME is and run again (an execution this left unfinished is marked Failed)", err=True)
+            return 1
+        if not_writable(exc):
+            click.echo(f"cannot write {exc.filename}: {exc.strerror}; run with a home you can write (mlops --home or MLOPS_HOME)", err=True)  # type: ignore[union-attr]
+            return 1
+        raise
     return result if isinstance(result, int) else 0
 
 
 def disk_full(exc: BaseException) -> bool:
     """A full disk or quota, as the OS or SQLite reports it: the environment, not a bug."""
     return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in str(exc)
+
+
+def not_writable(exc: BaseException) -> bool:
+    """A file the OS will not let us write (a read-only mount, no permission): the environment."""
+    return isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and exc.filename is not None
 
 
 def exit_now(code: int) -> None:
