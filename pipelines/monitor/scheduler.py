@@ -159,10 +159,11 @@ class Monitor:
             raise
         baseline = (row["statistics_uri"], row["constraints_uri"])
         if outcome.status == "Failed":
-            self.schedules.end_execution(execution_id, "Failed", failure_reason=outcome.failure_reason, job_arn=outcome.job_arn)
+            kept = self.schedules.end_execution(execution_id, "Failed", failure_reason=outcome.failure_reason, job_arn=outcome.job_arn)
             lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), "Failed", None, baseline, 0, outcome.failure_reason, outcome.job_arn)
-            logger.warning("%s at %s failed: %s", schedule, iso(scheduled), outcome.failure_reason)
-            return ExecutionOutcome(schedule, scheduled, "Failed", 0, None, outcome.failure_reason)
+            reason = f"{outcome.failure_reason} (the run of this hour that ended {kept} is kept)" if kept else outcome.failure_reason
+            logger.warning("%s at %s failed: %s", schedule, iso(scheduled), reason)
+            return ExecutionOutcome(schedule, scheduled, "Failed", 0, None, reason)
         report_uri = target.report_uri
         self.schedules.end_execution(execution_id, outcome.status, report_uri=report_uri, violations=outcome.violations, metrics=outcome.metrics, job_arn=outcome.job_arn)
         lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), outcome.status, report_uri, baseline, outcome.violations, None, outcome.job_arn)

@@ -37,7 +37,10 @@ _COLUMNS = {  # added after the first release: (table, column, definition)
     ("schedules", "monitoring_type"): "TEXT NOT NULL DEFAULT 'DataQuality'",
     ("schedules", "ground_truth_uri"): "TEXT",
     ("alarms", "comparison"): "TEXT NOT NULL DEFAULT 'GreaterThanThreshold'",
+    ("monitoring_executions", "previous"): "TEXT",
 }
+# What a rerun of a finished hour keeps aside, to put back if the rerun fails.
+_KEPT = ("status", "modified", "failure_reason", "report_uri", "violations", "metrics", "window_start", "window_end", "job_arn")
 _CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
 _OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
 
@@ -53,7 +56,7 @@ CREATE TABLE IF NOT EXISTS monitoring_executions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, schedule TEXT NOT NULL, scheduled_time TEXT NOT NULL,
     status TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL, failure_reason TEXT,
     report_uri TEXT, violations INTEGER, metrics TEXT, window_start TEXT, window_end TEXT,
-    job_arn TEXT, UNIQUE (schedule, scheduled_time)
+    job_arn TEXT, previous TEXT, UNIQUE (schedule, scheduled_time)
 );
 CREATE TABLE IF NOT EXISTS alarms (
     name TEXT PRIMARY KEY, schedule TEXT NOT NULL, feature TEXT NOT NULL, threshold REAL NOT NULL,
@@ -290,12 +293,19 @@ class MonitoringStore(Database):
     # -- executions -------------------------------------------------------------------------
     def start_execution(self, schedule: str, scheduled: datetime, window_start: datetime, window_end: datetime, replace: bool = False) -> int | None:
         """Record an execution as InProgress; None when that scheduled time already ran, unless
-        ``replace`` (a backfill) says the new one takes the finished one's place."""
+        ``replace`` (a backfill) says the new one takes the finished one's place: the finished
+        one's result is kept aside until the new one ends, and put back if it fails."""
         now = iso(utcnow())
         try:
             with self._write() as db:
                 if replace:
-                    db.execute("DELETE FROM monitoring_executions WHERE schedule=? AND scheduled_time=? AND status!='InProgress'", (schedule, iso(scheduled)))
+                    row = db.execute("SELECT * FROM monitoring_executions WHERE schedule=? AND scheduled_time=? AND status!='InProgress'", (schedule, iso(scheduled))).fetchone()
+                    if row is not None:
+                        db.execute(
+                            "UPDATE monitoring_executions SET status='InProgress', modified=?, failure_reason=NULL, window_start=?, window_end=?, previous=? WHERE id=?",
+                            (now, iso(window_start), iso(window_end), json.dumps({k: row[k] for k in _KEPT}), row["id"]),
+                        )  # fmt: skip
+                        return int(row["id"])
                 cursor = db.execute(
                     "INSERT INTO monitoring_executions (schedule, scheduled_time, status, created, modified, window_start, window_end) VALUES (?,?,?,?,?,?,?)",
                     (schedule, iso(scheduled), "InProgress", now, now, iso(window_start), iso(window_end)),
@@ -304,12 +314,21 @@ class MonitoringStore(Database):
         except sqlite3.IntegrityError:
             return None
 
-    def end_execution(self, execution_id: int, status: str, failure_reason: str | None = None, report_uri: str | None = None, violations: int | None = None, metrics: dict[str, float] | None = None, job_arn: str | None = None) -> None:
+    def end_execution(self, execution_id: int, status: str, failure_reason: str | None = None, report_uri: str | None = None, violations: int | None = None, metrics: dict[str, float] | None = None, job_arn: str | None = None) -> str | None:
+        """Record how an execution ended. A failed rerun puts back the result it replaced, and
+        returns that result's status (None otherwise): a backfill never loses a finished hour."""
         with self._write() as db:
+            row = db.execute("SELECT previous FROM monitoring_executions WHERE id=?", (execution_id,)).fetchone()
+            previous = json.loads(row["previous"]) if row is not None and row["previous"] else None
+            if status == "Failed" and previous is not None:
+                assignments = ", ".join(f"{k}=?" for k in _KEPT)
+                db.execute(f"UPDATE monitoring_executions SET {assignments}, previous=NULL WHERE id=?", (*(previous[k] for k in _KEPT), execution_id))
+                return str(previous["status"])
             db.execute(
-                "UPDATE monitoring_executions SET status=?, modified=?, failure_reason=?, report_uri=?, violations=?, metrics=?, job_arn=? WHERE id=?",
+                "UPDATE monitoring_executions SET status=?, modified=?, failure_reason=?, report_uri=?, violations=?, metrics=?, job_arn=?, previous=NULL WHERE id=?",
                 (status, iso(utcnow()), failure_reason, report_uri, violations, json.dumps(metrics or {}), job_arn, execution_id),
             )
+        return None
 
     def last_scheduled_time(self, schedule: str) -> datetime | None:
         row = self._db.execute("SELECT MAX(scheduled_time) AS t FROM monitoring_executions WHERE schedule=?", (schedule,)).fetchone()

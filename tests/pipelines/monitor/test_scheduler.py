@@ -14,7 +14,7 @@ from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.monitor import analyzer
-from pipelines.monitor.scheduler import Monitor
+from pipelines.monitor.scheduler import JobOutcome, Monitor
 from pipelines.monitor.schedules import Cron, MonitoringStore
 from pipelines.monitoring.local import PipelineJob
 from steps.preprocess import plain_decimals
@@ -238,3 +238,35 @@ def test_window_offsets_as_the_monitoring_pipeline_takes_them() -> None:
     assert [offset(T0 + delta, T0) for delta in (timedelta(hours=-1), timedelta(0), timedelta(minutes=-90), timedelta(hours=2))] == ["-PT1H", "-PT0H", "-PT1H30M", "PT2H"]
     with pytest.raises(UsageError, match="not a whole number of minutes"):
         offset(T0 - timedelta(seconds=30), T0)
+
+
+class FixedJob:
+    """A fake at the monitor's job seam: every window ends as it is told."""
+
+    def __init__(self, outcome: JobOutcome | Exception) -> None:
+        self.outcome = outcome
+
+    def run(self, window: object) -> JobOutcome:
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+
+@pytest.mark.parametrize("failure", [JobOutcome("Failed", failure_reason="No data to analyze"), RuntimeError("the runner died")])
+def test_a_failed_rerun_keeps_the_hours_earlier_result(home: Home, baseline_uris: tuple[str, str], failure: JobOutcome | Exception) -> None:
+    hour = T0 + timedelta(hours=1)
+    good = JobOutcome("CompletedWithViolations", 3, {"feature_baseline_drift_LIMIT_BAL": 0.4}, job_arn="arn:job/1")
+    with Monitor(home, retrainer=FakeRetrainer(), job=FixedJob(good)) as monitor:
+        monitor.schedules.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+        assert monitor.execute("hourly", hour).status == "CompletedWithViolations"
+        (before,) = monitor.schedules.list_executions("hourly")
+        monitor.job = FixedJob(failure)
+        if isinstance(failure, Exception):
+            with pytest.raises(RuntimeError):
+                monitor.execute("hourly", hour, replace=True)
+        else:
+            again = monitor.execute("hourly", hour, replace=True)
+            assert again.status == "Failed" and again.failure_reason == "No data to analyze (the run of this hour that ended CompletedWithViolations is kept)"
+        (after,) = monitor.schedules.list_executions("hourly")
+    assert {k: v for k, v in after.items() if k != "LastModifiedTime"} == {k: v for k, v in before.items() if k != "LastModifiedTime"}
+    assert after["ReportUri"] == f"{OUTPUT}/ep/hourly/2026/11/20/11" and after["Violations"] == 3
