@@ -16,7 +16,8 @@ from typing import Any
 
 from pipelines.engine import callbacks
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Problem, StepOutcome, StepRun
-from pipelines.engine.handlers.output_parameters import OutputParametersHandler, convert, output_problems
+from pipelines.engine.handlers.output_parameters import OutputParametersHandler, output_problems
+from pipelines.engine.output_types import convert
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
 
@@ -36,7 +37,7 @@ class CallbackHandler(OutputParametersHandler):
 
     def run(self, job: StepRun) -> StepOutcome:
         queue = str(job.node.step["SqsQueueUrl"])
-        token = callbacks.send(job.home, queue, str(job.scope.execution.get("PipelineExecutionArn", "")), job.node.name, job.arguments)
+        token = callbacks.send(job.home, queue, str(job.scope.execution.get("PipelineExecutionArn", "")), job.node.name, job.arguments, job.node.step.get("OutputParameters"))
         metadata = {"Callback": {"CallbackToken": token, "SqsQueueUrl": queue}}
         job.log.write(f"waiting for token {token}: mlops callback send-success {token} --outputs '{{...}}' (or send-failure {token} --reason ...)\n")
         job.log.flush()

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun
-from pipelines.engine.handlers.output_parameters import OutputParametersHandler, convert, output_problems
+from pipelines.engine.handlers.output_parameters import OutputParametersHandler, output_problems
 from pipelines.engine.handlers.processing import run_process
+from pipelines.engine.output_types import convert
 from pipelines.engine.runtimes import Runtimes
 from pipelines.graph import Node
 

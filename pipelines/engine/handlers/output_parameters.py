@@ -2,39 +2,17 @@
 
 Both step types declare a list of ``{OutputName, OutputType}`` (String, Integer, Boolean or
 Float); a later step reads one as ``Steps.<name>.OutputParameters['<name>']``. This module
-holds what the two share: the declaration's validation, the property check, the one-line
-detail and the conversion of a returned value to its declared type.
+holds what the two share: the declaration's validation, the property check and the one-line
+detail; the conversion of a value to its declared type is ``output_types.convert``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pipelines.engine.handlers.base import Handler, Problem
+from pipelines.engine.output_types import TYPES
 from pipelines.graph import Node
-
-TYPES = ("String", "Integer", "Boolean", "Float")
-
-
-def convert(value: Any, kind: str) -> Any:
-    """``value`` as the OutputType ``kind``; ValueError when it is not one."""
-    if kind == "String":
-        return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-    if kind == "Boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        raise ValueError(f"{value!r} is not a Boolean")
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an {kind}")
-    if kind == "Integer":
-        number = float(value)
-        if not number.is_integer():
-            raise ValueError(f"{value!r} is not an Integer")
-        return int(number)
-    return float(value)
 
 
 def output_problems(node: Node) -> list[Problem]:

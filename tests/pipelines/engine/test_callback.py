@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,14 +99,45 @@ def test_an_answer_that_says_no_takes_the_other_branch_and_a_failure_fails_the_s
     assert step["StepStatus"] == "Failed" and step["FailureReason"] == "the model card is missing"
 
 
-def test_an_answer_without_a_declared_output_fails_the_step_by_name(tmp_path: Path, rendered: dict) -> None:
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        ({"approved": "true"}, "the step declares output(s) reviewer, confidence, which the answer lacks (it gives approved)"),
+        ({"approved": "yes", "reviewer": "ada", "confidence": "0.9"}, "output 'approved' is declared Boolean, and 'yes' is not one"),
+        ({"approved": "true", "reviewer": "ada", "confidence": "high"}, "output 'confidence' is declared Float, and 'high' is not one"),
+    ],
+)
+def test_an_answer_that_does_not_fit_the_declared_outputs_is_refused_and_the_token_still_answers(tmp_path: Path, rendered: dict, outputs: dict, message: str, capsys: pytest.CaptureFixture[str]) -> None:
     home = Home.resolve(tmp_path / "home")
     running = Running(home, rendered)
-    callbacks.answer(home, running.message()["token"], True, {"approved": "true"})
-    result = running.finish()
-    with Records(home) as records:
-        (step,) = [s for s in records.list_steps(result.execution_id) if s["StepName"] == "HumanReview"]
-    assert "answered without output 'reviewer' (it gave approved)" in step["FailureReason"]
+    token = running.message()["token"]
+    assert mlops.main(["--home", str(home.root), "callback", "send-success", token, "--outputs", json.dumps(outputs)]) == 1
+    assert capsys.readouterr().err == f"usage error: --outputs: {message}; the callback {token} is still waiting\n"
+    assert [m["token"] for m in callbacks.pending(home)] == [token]
+    callbacks.answer(home, token, True, {"approved": "true", "reviewer": "ada", "confidence": "0.9"})
+    assert running.finish().status == "Succeeded"
+
+
+def test_a_token_of_an_execution_whose_runner_was_killed_answers_nothing(tmp_path: Path, rendered: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    home = Home.resolve(tmp_path / "home")
+    (tmp_path / "review.json").write_text(json.dumps(rendered))
+    root = Path(__file__).resolve().parents[3]
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli.main", "--home", str(home.root), "run", "--file", str(tmp_path / "review.json")],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        while not callbacks.pending(home):  # an event: the step's message appears on its queue
+            assert runner.poll() is None, "the run ended before its callback step waited"
+            time.sleep(0.05)
+        token = callbacks.pending(home)[0]["token"]
+    finally:
+        os.killpg(runner.pid, signal.SIGKILL)
+        runner.wait()
+    assert callbacks.pending(home) == []  # the execution is settled Failed on reading
+    assert mlops.main(["--home", str(home.root), "callback", "send-success", token, "--outputs", '{"approved": "true", "reviewer": "a", "confidence": "1"}']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"conflict: callback {token} answers nothing now: its execution arn:aws:sagemaker:") and err.endswith(" is Failed\n")
 
 
 def test_no_answer_within_the_timeout_fails_the_step(tmp_path: Path, rendered: dict) -> None:
