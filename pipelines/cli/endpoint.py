@@ -96,7 +96,7 @@ def describe(obj: Settings, name: str, as_json: bool) -> None:
     capture = described.get("DataCaptureConfig")
     if capture:
         counts = described["CaptureCounts"]
-        click.echo(f"  capture: {capture['CurrentSamplingPercentage']}% to {capture['DestinationS3Uri']} ({counts['Captured']} captured, {counts['Dropped']} dropped)")
+        click.echo(f"  capture: {capture['CurrentSamplingPercentage']}% to {capture['DestinationS3Uri']} ({counts['Written']} written, {counts['Dropped']} dropped)")
 
 
 @group.command("delete", help="Delete an endpoint (its models and configs stay, as in SageMaker).", epilog="Example:\n\n  mlops endpoint delete credit-default-staging")

@@ -289,9 +289,11 @@ def violations_frame(home: Home, schedule: str | None = None, execution_id: int 
         if execution_id is not None:
             item = schedules.execution(execution_id)
         else:
+            if schedule is not None:
+                schedules.schedule(schedule)  # NotFound, naming it, for a schedule that does not exist
             reported = [e for e in schedules.list_executions(schedule) if e.get("ReportUri")]
             if not reported:
-                raise UsageError("no monitoring execution with a report yet; run `mlops monitor scheduler --once`")
+                raise UsageError(f"no monitoring execution{' of ' + schedule if schedule else ''} with a report yet; run `mlops monitor scheduler --once`")
             item = reported[0]
     report = item["ReportUri"]
     path = (home.objects().path(report) if is_s3(report) else Path(report)) / analyzer.VIOLATIONS

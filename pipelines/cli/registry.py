@@ -33,7 +33,8 @@ def list_(obj: Settings, group_name: str | None, status: str | None, as_json: bo
         click.echo(json.dumps({"ModelPackageSummaryList": items}, indent=2))
         return
     if not items:
-        click.echo("no model packages yet; `mlops run` registers one when the AUC passes")
+        asked = ", ".join(part for part in (f"in group {group_name}" if group_name else "", f"with status {status}" if status else "") if part)
+        click.echo(f"no model packages {asked}" if asked else "no model packages yet; `mlops run` registers one when the AUC passes")
     for item in items:
         click.echo(f"{item['ModelPackageGroupName']}/{item['ModelPackageVersion']:<4} {item['ModelApprovalStatus']:<22} {item['CreationTime']}")
 

@@ -99,6 +99,7 @@ def test_on_demand_run_and_an_empty_window(home: Path, capsys: pytest.CaptureFix
         (("schedule", "create", "--name", "x", "--endpoint", "e", "--baseline-statistics", "a", "--baseline-constraints", "b"), "--capture: Could not find endpoint 'e'; deploy it first, or give --capture"),
         (("run", "--schedule", "x", "--start", "yesterday", "--end", "2026-11-20T11:00:00Z"), "--start: 'yesterday' is not an ISO-8601 time"),
         (("violations",), "no monitoring execution with a report yet"),
+        (("violations", "--schedule", "nope"), "not found: no monitoring schedule 'nope'"),
     ],
 )
 def test_mistakes_are_one_line(tmp_path: Path, args: tuple[str, ...], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,6 +41,28 @@ def test_approval_deploys_to_staging_with_full_capture(home: Path, capsys: pytes
     assert [h["To"] for h in history] == ["PendingManualApproval", "Approved"]
 
 
+def test_a_filter_that_matches_nothing_says_so_while_packages_exist(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for filters, says in (
+        (["--status", "Approved"], "no model packages with status Approved"),
+        (["--group", "nope"], "no model packages in group nope"),
+        (["--group", "nope", "--status", "Rejected"], "no model packages in group nope, with status Rejected"),
+    ):
+        assert cli(home, "registry", "list", *filters) == 0
+        assert capsys.readouterr().out == says + "\n"
+
+
+def test_endpoint_describe_says_how_many_records_were_written_and_dropped(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(home, "registry", "approve", f"{GROUP}/1", "--reason", "ok") == 0
+    stats = Home.resolve(home).capture_stats
+    stats.mkdir(parents=True, exist_ok=True)
+    # Two server processes' counts: "captured" (taken into the buffer) includes what the disk then refused.
+    (stats / "credit-default-staging.101.json").write_text('{"captured": 5000, "dropped": 1500, "written": 3500}')
+    (stats / "credit-default-staging.102.json").write_text('{"captured": 3424, "dropped": 580, "written": 2844}')
+    capsys.readouterr()
+    assert cli(home, "endpoint", "describe", "credit-default-staging") == 0
+    assert "(6344 written, 2080 dropped)" in capsys.readouterr().out
+
+
 def test_rejection_deploys_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(home, "registry", "reject", f"{GROUP}/1", "--reason", "not yet") == 0
     assert cli(home, "endpoint", "list", "--json") == 0
