@@ -5,9 +5,11 @@ model), with what the local store adds (``shapes.py``).
 
 ``read_model`` reads the archive in memory, never extracting it, and refuses it before
 unpacking anything dangerous: an entry whose name is absolute or climbs out with ``..``, a
-link or a device, more than ``MAX_ENTRIES`` entries, or more than ``MAX_UNPACKED_BYTES`` in all
-as the entries' headers declare (a gzip bomb is refused at its first header, not after
-gigabytes). The bytes of the model file are then read with the same limit.
+link or a device, more than ``MAX_ENTRIES`` entries, more than ``MAX_UNPACKED_BYTES`` in all as
+the entries' headers declare, or, past ``RATIO_FLOOR``, more than ``MAX_RATIO`` times the
+archive's own size (a gzip bomb is refused at its first header, not after gigabytes: 900 MB of
+zeros packs into under 1 MB, while a real model, floats in JSON or UBJSON, packs a few times at
+most). The bytes of the model file are then read with the same limit.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pipelines import shapes
 MODEL_FILE = "xgboost-model"  # what the built-in XGBoost container loads
 MAX_UNPACKED_BYTES = 1 << 30  # 1 GiB: far above any model this container serves well
 MAX_ENTRIES = 10_000
+MAX_RATIO = 100  # unpacked bytes per byte of archive
+RATIO_FLOOR = 64 << 20  # below this, any ratio: small archives of repetitive files are harmless
 
 
 class ArchiveError(Exception):
@@ -34,6 +38,7 @@ def check_url(url: object) -> str | None:
 def read_model(archive: Path, limit: int = MAX_UNPACKED_BYTES) -> bytes:
     """The bytes of ``xgboost-model`` in ``archive``, after checking every entry is harmless."""
     try:
+        packed = Path(archive).stat().st_size
         with tarfile.open(archive, "r:*") as tar:
             total, count, model = 0, 0, None
             for member in tar:  # headers one at a time: refused at the first one over the limits
@@ -43,6 +48,8 @@ def read_model(archive: Path, limit: int = MAX_UNPACKED_BYTES) -> bytes:
                     raise ArchiveError(f"{archive}: more than {MAX_ENTRIES:,} entries; refused")
                 if total > limit:
                     raise ArchiveError(f"{archive}: unpacks to more than {_size(limit)} (entry {member.name!r} declares {_size(member.size)}); refused")
+                if total > RATIO_FLOOR and total > MAX_RATIO * packed:
+                    raise ArchiveError(f"{archive}: declares {_size(total)} unpacked from {_size(packed)} (entry {member.name!r}), more than {MAX_RATIO} times its size, which no model packs to; refused")
                 if member.name.startswith("/") or ".." in Path(member.name).parts:
                     raise ArchiveError(f"{archive}: entry {member.name!r} would leave the model directory; refused")
                 if not (member.isfile() or member.isdir()):

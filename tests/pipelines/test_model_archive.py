@@ -45,6 +45,20 @@ def test_the_issues_gzip_bomb_is_refused_at_its_header_without_unpacking(tmp_pat
     assert peak < 5_000_000  # what it read to decide: headers, not the 1.5 GB
 
 
+def test_a_model_that_packs_far_tighter_than_any_model_is_refused_at_its_header(tmp_path: Path) -> None:
+    """The issue's 900 MB xgboost-model in under 1 MB: under the 1 GiB limit, but no model packs so tight."""
+    path = bomb(tmp_path / "model.tar.gz", 300_000_000)
+    assert path.stat().st_size * 100 < 300_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(model_archive.ArchiveError, match=r"declares 286\.1 MiB unpacked from .* \(entry 'xgboost-model'\), more than 100 times its size, which no model packs to; refused"):
+            model_archive.read_model(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # the header decided it: the 300 MB were not read
+
+
 def test_entries_that_add_up_past_the_limit_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
