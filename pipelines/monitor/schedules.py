@@ -195,6 +195,10 @@ class MonitoringStore(Database):
                 split(value)
             except ValueError as exc:
                 raise UsageError(f"{field}: {exc}; the monitoring job reads and writes S3 (on the twin, its store)") from exc
+        objects = self.home.objects()
+        for field, value in (("baseline statistics", statistics_uri), ("baseline constraints", constraints_uri)):
+            if not objects.exists(value):
+                raise NotFound(f"{field} {value}: nothing there in the local store; give the baseline a package registered (its DriftCheckBaselines name them)")
         now = iso(utcnow())
         try:
             with self._write() as db:
@@ -369,6 +373,10 @@ class MonitoringStore(Database):
             check_clarify_metric(schedule, row["monitoring_type"], feature)
         elif comparison != "GreaterThanThreshold":
             raise UsageError(f"{schedule} is a DataQuality schedule: its alarms fire when a feature's drift is GreaterThanThreshold")
+        elif feature != "*":
+            features = self._baseline_features(row)
+            if feature not in features:
+                raise UsageError(f"{schedule}'s baseline has no feature {feature!r}; alarm on one of {', '.join(features)}, or * for any")
         try:
             with self._write() as db:
                 db.execute(
@@ -378,6 +386,16 @@ class MonitoringStore(Database):
         except sqlite3.IntegrityError as exc:
             raise AlreadyExists(f"an alarm named {name!r} already exists") from exc
         return self.alarm(name)
+
+    def _baseline_features(self, row: sqlite3.Row) -> list[str]:
+        """The features a DataQuality schedule's baseline constraints name (what its drift covers)."""
+        from pipelines.monitor import analyzer
+
+        try:
+            path = analyzer.baseline_file(self.home.objects().path(row["constraints_uri"]), analyzer.CONSTRAINTS, row["constraints_uri"])
+            return [str(f["name"]) for f in json.loads(path.read_text()).get("features", [])]
+        except (analyzer.AnalysisFailed, OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{row['name']}'s baseline constraints {row['constraints_uri']} cannot be read ({exc}); an alarm names one of its features") from exc
 
     def alarm(self, name: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM alarms WHERE name=?", (name,)).fetchone()

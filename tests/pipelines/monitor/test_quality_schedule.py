@@ -176,6 +176,9 @@ def test_uploaded_labels_are_sagemakers_ground_truth_records(home: Home, tmp_pat
 def test_model_quality_schedule_rules(home: Home) -> None:
     from pipelines.errors import UsageError
 
+    for uri in ("s3://b/s.json", "s3://b/c.json"):
+        home.objects().path(uri).parent.mkdir(parents=True, exist_ok=True)
+        home.objects().path(uri).write_text("{}")
     with MonitoringStore(home) as store:
         with pytest.raises(UsageError, match="a ModelQuality schedule needs the ground truth's S3 prefix"):
             store.create_schedule("q", "ep", "cron(0 * ? * * *)", CAPTURE, "s3://b/s.json", "s3://b/c.json", "s3://b/out", monitoring_type="ModelQuality")

@@ -67,8 +67,13 @@ def test_schedule_rules(home: Home, baseline_uris: tuple[str, str]) -> None:
         store.create_schedule("bad_name", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     with pytest.raises(UsageError, match=r"endpoint: '\.\./\.\./x' is not a valid EndpointName"):
         store.create_schedule("escape", "../../x", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
+    with pytest.raises(UsageError, match=r"baseline statistics s3://bucket/nope/statistics.json: nothing there in the local store"):
+        store.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, "s3://bucket/nope/statistics.json", baseline_uris[1], OUTPUT)
     described = store.create_schedule("hourly", "ep", "cron(0 * ? * * *)", CAPTURE, *baseline_uris, OUTPUT)
     assert described["MonitoringScheduleStatus"] == "Scheduled" and described["EndpointName"] == "ep"
+    with pytest.raises(UsageError, match=r"hourly's baseline has no feature 'INCOME'; alarm on one of prediction, .*LIMIT_BAL, SEX, .*, or \* for any"):
+        store.create_alarm("income", "hourly", "INCOME", 0.1, 1)
+    assert store.create_alarm("limit", "hourly", "LIMIT_BAL", 0.1, 1)["feature"] == "LIMIT_BAL"
     assert described["MonitoringScheduleConfig"]["ScheduleConfig"] == {"ScheduleExpression": "cron(0 * ? * * *)"}
     assert described["MonitoringScheduleConfig"]["MonitoringJobDefinition"]["BaselineConfig"]["StatisticsResource"]["S3Uri"] == baseline_uris[0]
     with pytest.raises(UsageError, match="already exists"):
