@@ -7,9 +7,11 @@ ends for any reason the kernel closes that end; the guard reads end-of-file, sen
 the child's process group, and SIGKILL if it is still there ``GRACE_SECONDS`` later. Otherwise
 the guard waits for the child and exits as it did (its code, or the same signal), so the starter
 sees the child's own status. SIGTERM and SIGINT sent to the whole group are for the child: the
-guard waits for the child to end, then exits as it did.
+guard waits for the child to end, then exits as it did. ``detach()`` lets the child go: from
+then on the guard only waits for it.
 
-The engine runs every job this way; ``mlops ui`` runs MLflow, and the demo its endpoint server.
+The engine runs every job this way; ``mlops ui`` runs MLflow, the demo its endpoint server
+(``serving/process.py``) and its retraining runs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 CANNOT_START = 127  # the shell's code for a command that cannot be run
 CANNOT_START_MARK = "guard: "
 GRACE_SECONDS = 10.0
+DETACH = b"d"  # written on the lifeline: the starter lets the child go
 
 
 class Guarded:
@@ -48,6 +51,12 @@ class Guarded:
         if self._lifeline >= 0:
             os.close(self._lifeline)
             self._lifeline = -1
+
+    def detach(self) -> None:
+        """Let the child outlive the starter from now on (``mlops demo --keep-serving``)."""
+        if self._lifeline >= 0:
+            os.write(self._lifeline, DETACH)
+            self.release()
 
 
 def main(argv: list[str]) -> int:
@@ -75,10 +84,13 @@ def main(argv: list[str]) -> int:
             break
         if deadline is not None and time.monotonic() >= deadline:
             os.killpg(os.getpgid(0), signal.SIGKILL)  # the grace is over
-        if fd in readable and not os.read(fd, 1):  # the starter is gone: so is its child
+        if fd in readable:
+            said = os.read(fd, 1)
             watched.remove(fd)
-            deadline = time.monotonic() + GRACE_SECONDS
-            os.killpg(os.getpgid(0), signal.SIGTERM)
+            if not said:  # the starter is gone: so is its child
+                deadline = time.monotonic() + GRACE_SECONDS
+                os.killpg(os.getpgid(0), signal.SIGTERM)
+            # else DETACH: the child is on its own; the guard only waits for it
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         signal.signal(number, signal.SIG_DFL)

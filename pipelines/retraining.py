@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipelines.engine.records import Records
 from pipelines.errors import MlopsError
+from pipelines.guard import Guarded
 from pipelines.local.home import Home
 
 RETRAIN_MARKER = "retrain:alarm="  # in the execution's description: which alarm started it
@@ -41,15 +42,32 @@ class LocalRetrainer:
         command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(self.home.root), "run", "--json", "--description", description]
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            pid = os.posix_spawnp(command[0], command, dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)], setsid=True)
+            if self.wait:  # under the guard: the run ends with whoever waits for it (the demo)
+                guarded = Guarded(command, stdout=fd, stderr=fd)
+            else:  # on its own: it outlives the scheduler that started it, as a pipeline on AWS would
+                pid = os.posix_spawnp(command[0], command, dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)], setsid=True)
         finally:
             os.close(fd)
+        if self.wait:
+            try:
+                guarded.process.wait()
+            finally:
+                guarded.release()
+            return _arn_from(log) or f"pending:{guarded.process.pid}:{log}"
         handle = f"pending:{pid}:{log}"
         self._pids[handle] = pid
-        if self.wait:
-            os.waitpid(pid, 0)
-            return _arn_from(log) or handle
         return handle
+
+    def resolve(self, handle: str) -> str:
+        """The pipeline execution's ARN for a ``pending:<pid>:<log>`` handle once its run has
+        said it (at its end); the handle itself until then, and for anything else."""
+        if not handle.startswith("pending:"):
+            return handle
+        _, _, log = handle.split(":", 2)
+        try:
+            return _arn_from(Path(log)) or handle
+        except OSError:
+            return handle
 
     def running(self, handle: str) -> bool:
         """A run this retrainer started and has not reaped, or a recorded execution still Executing

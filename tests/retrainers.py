@@ -8,6 +8,7 @@ class FakeRetrainer:
         self.handle = handle
         self.calls: list[tuple[str, str]] = []
         self.is_running = running
+        self.resolved: dict[str, str] = {}  # handle -> what it became, as the test says
 
     def start(self, alarm: str, reason: str) -> str:
         self.calls.append((alarm, reason))
@@ -15,3 +16,6 @@ class FakeRetrainer:
 
     def running(self, handle: str) -> bool:
         return self.is_running
+
+    def resolve(self, handle: str) -> str:
+        return self.resolved.get(handle, handle)

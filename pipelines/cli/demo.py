@@ -19,12 +19,7 @@ demo again works.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +34,7 @@ from pipelines import local_run
 from pipelines.cli.context import Settings
 from pipelines.cli.progress import Printer, summary
 from pipelines.engine.records import Records
-from pipelines.errors import MlopsError
+from pipelines.errors import MlopsError, UsageError
 from pipelines.fileio import write_text_atomic
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
@@ -50,6 +45,7 @@ from pipelines.registry.store import ModelRegistry
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import auth, deploy
 from pipelines.serving.clock import set_clock
+from pipelines.serving.process import ServingProcess, port_problem
 from pipelines.serving.stages import stages
 
 SCHEDULE = "credit-default-hourly"
@@ -79,6 +75,10 @@ class Story:
 
 
 def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
+    if port is not None:  # a taken port is one line before anything starts
+        problem = port_problem("127.0.0.1", port)
+        if problem:
+            raise UsageError(problem)
     story = Story(home)
     began = time.perf_counter()
     commit = local_run.local_commit(allow_dirty=True)
@@ -115,13 +115,14 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     start_hour = _next_window(home)
     clock_file = home.demo / "clock.json"
     set_clock(clock_file, start_hour, start_hour + timedelta(hours=1), speed=CLOCK_SPEED)
-    server = _start_server(home, port, clock_file)
+    # Under the guard: the server ends with the demo however the demo ends (SIGTERM, kill -9).
+    server = ServingProcess.start(home, home.demo / "server.log", port, ("--workers", "2", "--clock-file", str(clock_file), "--auth", "sigv4"))
     story.echo(f"    boto3 clients sign every request (SigV4) with the endpoint's key in {auth.credentials_path(home)} (mode 0600)")
     try:
-        counts, labels = _send_traffic(story, server["url"], endpoint["EndpointName"], test_csv, clock_file, start_hour)
+        counts, labels = _send_traffic(story, server.url, endpoint["EndpointName"], test_csv, clock_file, start_hour)
     finally:
         if not keep_serving:
-            _stop_server(server["process"])  # SIGTERM: every answered request is written
+            server.stop()  # SIGTERM: every answered request is written
     if keep_serving:
         set_clock(clock_file, datetime.now(timezone.utc))  # from here on the server stamps real time
     else:
@@ -167,7 +168,8 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     story.echo(f"    pipeline logs:  {home.executions}")
     story.echo(f"    state:          {home.root}  (make clean removes it)")
     if keep_serving:
-        story.echo(f"    the endpoint still answers on {server['url']}/endpoints/{endpoint['EndpointName']}/invocations (pid {server['process'].pid})")
+        server.detach()
+        story.echo(f"    the endpoint still answers on {server.url}/endpoints/{endpoint['EndpointName']}/invocations (process group {server.pid})")
     else:
         story.echo("    the endpoint server is stopped (mlops serve starts it again; --keep-serving keeps it)")
     return 0
@@ -199,61 +201,6 @@ def _next_window(home: Home) -> datetime:
     start = max(now_hour, datetime.fromisoformat(previous)) if previous else now_hour
     write_text_atomic(state_file, json.dumps({"next": (start + timedelta(hours=len(HOURS) + 2)).isoformat()}))
     return start
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_server(home: Home, port: int | None, clock_file: Path) -> dict[str, Any]:
-    """Start ``mlops serve`` on the demo's clock file and wait until it answers (or has ended)."""
-    log = home.demo / "server.log"
-    for _ in range(3):  # a port taken between choosing it and binding it: choose again
-        chosen = port or _free_port()
-        with log.open("w") as handle:
-            command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(home.root), "serve", "--port", str(chosen), "--workers", "2", "--clock-file", str(clock_file), "--auth", "sigv4"]
-            process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{chosen}"
-        if _wait_until_serving(process, url):
-            return {"process": process, "url": url}
-        if port is not None or "address already in use" not in log.read_text().lower():
-            break
-    _stop_server(process)
-    raise MlopsError(f"the endpoint server did not start (exit code {process.returncode}); see {log}")
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str) -> bool:
-    """True once the server answers /ping with an endpoint loaded; False if it ended first.
-
-    This waits on events (the answer, or the process's end), not on a duration: a busy machine
-    only makes it take longer. The hour's bound is a guard against a hung server, not a pace.
-    """
-    import urllib.request
-
-    give_up = time.monotonic() + 3600
-    while process.poll() is None and time.monotonic() < give_up:
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=60) as answer:
-                if answer.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return False
-
-
-def _stop_server(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, and wait: the server writes every answered request's capture before it exits."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=600)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise MlopsError("the endpoint server did not stop within 10 minutes of SIGTERM; it was killed, and capture may be incomplete") from None
 
 
 def drift(rows: list[list[str]], columns: list[str], seed: int) -> list[list[str]]:

@@ -136,9 +136,13 @@ def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | 
     from pipelines.monitor.layout import parse_time
     from pipelines.serving.auth import PROFILE, load_or_create
     from pipelines.serving.clock import read_setting, set_clock
+    from pipelines.serving.process import port_problem
     from pipelines.serving.server import AUTH_VARIABLE, CLOCK_VARIABLE
 
     home = obj.home
+    taken = port_problem(host, port)
+    if taken:
+        raise UsageError(taken)
     os.environ["MLOPS_HOME"] = str(home.root)  # the workers resolve it again
     if clock_start is not None:
         start = parse_time(clock_start)

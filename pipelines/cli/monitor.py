@@ -215,9 +215,14 @@ def scheduler(obj: Settings, once: bool, interval: float, now_text: str | None, 
     backfill = _moment(backfill_from, "--backfill-from")
     try:
         while True:
-            _print_outcomes(monitor.run_due(now=_moment(now_text, "--now") or utcnow(), backfill_from=backfill))
+            now = _moment(now_text, "--now") or utcnow()
+            outcomes = monitor.run_due(now=now, backfill_from=backfill)
+            _print_outcomes(outcomes)
             backfill = None
             if once:
+                if not outcomes:
+                    scheduled = [s for s in monitor.schedules.list_schedules() if s["MonitoringScheduleStatus"] == "Scheduled"]
+                    click.echo(f"nothing due at {iso(now)}: " + (f"{len(scheduled)} schedule(s) ran every execution due so far" if scheduled else "no schedule is Scheduled (mlops monitor schedule create)"))
                 return
             time.sleep(interval)
     finally:
@@ -420,7 +425,7 @@ def _constraint_threshold(monitor: Monitor, row: dict[str, Any], metric: str) ->
 def alarm_list(obj: Settings, as_json: bool) -> None:
     monitor = _monitor(obj)
     try:
-        items = [{**a, "decisions": monitor.schedules.decisions(a["name"])} for a in monitor.schedules.alarms()]
+        items = [{**a, "decisions": monitor.decisions(a["name"])} for a in monitor.schedules.alarms()]
     finally:
         monitor.close()
     if as_json:

@@ -94,6 +94,9 @@ class Retrainer(Protocol):
     def running(self, handle: str) -> bool:
         """Whether the run that ``start`` returned ``handle`` for is still in progress."""
 
+    def resolve(self, handle: str) -> str:
+        """What ``handle`` stands for once it is known (a pipeline execution's ARN), else itself."""
+
 
 class Monitor:
     def __init__(self, home: Home, retrainer: Retrainer, job: MonitoringJob) -> None:
@@ -233,6 +236,18 @@ class Monitor:
         return thresholds, means
 
     # -- alarms -----------------------------------------------------------------------------
+    def decisions(self, alarm: str | None = None) -> list[dict[str, Any]]:
+        """The alarm's decisions, a retraining's handle replaced (and recorded) by the pipeline
+        execution it became, once that is known."""
+        decisions = self.schedules.decisions(alarm)
+        for decision in decisions:
+            handle = decision["pipeline_execution_arn"]
+            known = self.retrainer.resolve(handle) if handle else handle
+            if known != handle:
+                self.schedules.set_decision_execution(decision["id"], known)
+                decision["pipeline_execution_arn"] = known
+        return decisions
+
     def _evaluate_alarms(self, schedule: str) -> None:
         for alarm in self.schedules.alarms(schedule):
             recent = [e for e in self.schedules.list_executions(schedule, limit=alarm["periods"]) if e["MonitoringExecutionStatus"] != "Failed"]
@@ -276,7 +291,7 @@ class Monitor:
         return f"{prefix}{worst} = {over[worst]:.4f} > {alarm['threshold']}"
 
     def _retraining_in_progress(self, alarm: str) -> str | None:
-        previous = [d for d in self.schedules.decisions(alarm) if d["decision"] == "retrain started" and d["pipeline_execution_arn"]]
+        previous = [d for d in self.decisions(alarm) if d["decision"] == "retrain started" and d["pipeline_execution_arn"]]
         if not previous:
             return None
         handle = previous[-1]["pipeline_execution_arn"]

@@ -420,6 +420,10 @@ class MonitoringStore(Database):
         with self._write() as db:
             db.execute("INSERT INTO alarm_events (alarm, time, decision, reason, pipeline_execution_arn) VALUES (?,?,?,?,?)", (alarm, iso(utcnow()), decision, reason, execution_arn))
 
+    def set_decision_execution(self, decision_id: int, execution_arn: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE alarm_events SET pipeline_execution_arn=? WHERE id=?", (execution_arn, decision_id))
+
     def decisions(self, alarm: str | None = None) -> list[dict[str, Any]]:
         return [dict(r) for r in self._db.execute("SELECT * FROM alarm_events WHERE ? IS NULL OR alarm=? ORDER BY id", (alarm, alarm)).fetchall()]
 

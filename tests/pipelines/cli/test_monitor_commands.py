@@ -47,6 +47,8 @@ def test_the_whole_monitoring_loop_from_the_cli(home: Path, capsys: pytest.Captu
     assert cli(home, "scheduler", "--once", "--now", "2026-11-20T13:05:00Z", "--backfill-from", "2026-11-20T10:00:00Z", "--wait-for-retraining") == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[2] for line in lines] == ["Completed", "Completed", "CompletedWithViolations"]
+    assert cli(home, "scheduler", "--once", "--now", "2026-11-20T13:30:00Z") == 0  # nothing due: says so
+    assert capsys.readouterr().out == "nothing due at 2026-11-20T13:30:00Z: 1 schedule(s) ran every execution due so far\n"
 
     assert cli(home, "violations", "--schedule", "hourly") == 0
     table = capsys.readouterr().out

@@ -275,3 +275,14 @@ def test_a_failed_rerun_keeps_the_hours_earlier_result(home: Home, baseline_uris
         (after,) = monitor.schedules.list_executions("hourly")
     assert {k: v for k, v in after.items() if k != "LastModifiedTime"} == {k: v for k, v in before.items() if k != "LastModifiedTime"}
     assert after["ReportUri"] == f"{OUTPUT}/ep/hourly/2026/11/20/11" and after["Violations"] == 3
+
+
+def test_a_retraining_handle_is_shown_and_kept_as_the_execution_it_became(home: Home) -> None:
+    retrainer = FakeRetrainer()
+    arn = "arn:aws:sagemaker:us-east-1:000000000000:pipeline/creditdefaultpipeline/execution/abc"
+    with Monitor(home, retrainer=retrainer, job=FixedJob(JobOutcome("Completed"))) as monitor:
+        monitor.schedules.record_decision("drift", "retrain started", "drift > 0.1", "pending:4242:/tmp/drift.log")
+        assert monitor.decisions("drift")[0]["pipeline_execution_arn"] == "pending:4242:/tmp/drift.log"  # still running
+        retrainer.resolved["pending:4242:/tmp/drift.log"] = arn  # the run ended and said its execution
+        assert monitor.decisions("drift")[0]["pipeline_execution_arn"] == arn
+        assert monitor.schedules.decisions("drift")[0]["pipeline_execution_arn"] == arn  # recorded
