@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -84,13 +88,71 @@ def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_pat
     assert [e["PipelineExecutionStatus"] for e in monitoring] == ["Succeeded"] * 16  # four hours each of data quality, model quality, bias, attributions
     quality_timeline = Path(first.split("AUC timeline:   ")[1].split("\n")[0].strip())
     assert 'data-feature="auc"' in quality_timeline.read_text()
+    # Killed while its endpoint server runs, by SIGTERM and by kill -9: nothing is left running
+    # and the port is free again; a port that is taken is one line before anything starts.
+    for kill in (signal.SIGKILL, signal.SIGTERM):
+        killed_while_serving(tmp_path / "home", kill)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "demo", "--port", str(port)], cwd=ROOT, env=dict(os.environ, MLOPS_HOME=str(tmp_path / "home")), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and done.stdout == "" and done.stderr == f"usage error: port {port} on 127.0.0.1 is taken (Address already in use): stop what listens there, or choose another with --port\n"
     # Again on the same state, with two CPU-bound processes beside it on a two-core machine:
     # the same verdicts, because the demo drives its simulated clock and waits on events.
     with cpu_load(2):
         again = demo(tmp_path / "home")
     assert_the_verdicts(again)
+    # The lineage shows each schedule's latest monitoring, not every run's: it does not grow.
+    monitoring_rows = [re.findall(r"\n    (MonitoringExecution|Report) ", output.split("[8/9]")[1].split("[9/9]")[0]) for output in (first, again)]
+    assert len(monitoring_rows[0]) == len(monitoring_rows[1]) == 8
+    assert "rows of earlier monitoring executions and their reports left out" in again
 
     nothing_secret_is_written(tmp_path / "home", first)
+
+
+def killed_while_serving(home: Path, kill: signal.Signals) -> None:
+    """``mlops demo --port P`` killed once its endpoint server answers on P (part 3)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, MLOPS_HOME=str(home))
+    running = subprocess.Popen([sys.executable, "-m", "pipelines.cli.main", "demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not answers(port):  # an event: the server is up
+            assert running.poll() is None, "the demo ended before its server answered"
+            time.sleep(0.05)
+        running.send_signal(kill)
+        running.wait(timeout=600)
+    finally:
+        if running.poll() is None:
+            running.kill()
+            running.wait()
+    give_up = time.monotonic() + 120  # the guard's grace is 10 s: a bound against a hang, not a pace
+    while (answers(port) or serving(port)) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    assert not serving(port), f"after {kill.name}, a server on port {port} is still running"
+    with socket.create_server(("127.0.0.1", port)):  # the port is free again
+        pass
+
+
+def answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=30) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def serving(port: int) -> bool:
+    """Whether any process runs ``mlops serve --port <port>``."""
+    wanted = ["serve", "--port", str(port)]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(words[i : i + 3] == wanted for i in range(len(words))):
+            return True
+    return False
 
 
 def nothing_secret_is_written(home: Path, output: str) -> None:

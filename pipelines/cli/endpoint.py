@@ -55,6 +55,28 @@ def capture_counts(home: Home, name: str) -> dict[str, Any]:
     return totals
 
 
+def serving_problems(home: Home, name: str) -> list[str]:
+    """What running server processes say they cannot serve of endpoint ``name``."""
+    problems = []
+    for path in sorted(home.workers.glob("*.json")) if home.workers.is_dir() else []:
+        try:
+            status = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        reason = (status.get("unloadable") or {}).get(name)
+        if reason and _alive(status.get("pid")):
+            problems.append(f"the server process {status.get('pid')} cannot load its model: {reason}")
+    return problems
+
+
+def _alive(pid: object) -> bool:
+    try:
+        os.kill(int(pid), 0)  # type: ignore[call-overload]
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
 @group.command("list", help="Endpoints and their status.", epilog="Example:\n\n  mlops endpoint list --json")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -87,12 +109,17 @@ def describe(obj: Settings, name: str, as_json: bool) -> None:
         store.close()
     described["CaptureCounts"] = capture_counts(home, name)
     described["DeploymentHistory"] = events
+    problems = serving_problems(home, name)
+    if problems:
+        described["ServingProblems"] = problems
     if as_json:
         click.echo(json.dumps(described, indent=2))
         return
     click.echo(f"{described['EndpointArn']}\n  status:  {described['EndpointStatus']}\n  config:  {described.get('EndpointConfigName')}")
     if described.get("FailureReason"):
         click.echo(f"  why:     {described['FailureReason']}")
+    for problem in described.get("ServingProblems", []):
+        click.echo(f"  serving: {problem}")
     capture = described.get("DataCaptureConfig")
     if capture:
         counts = described["CaptureCounts"]

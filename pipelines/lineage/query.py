@@ -116,6 +116,7 @@ def rows(store: LineageStore, origin: str) -> list[dict[str, Any]]:
                 "Facts": "; ".join(str(f) for f in facts),
                 "Created": entity["CreationTime"],
                 "Arn": entity["Arn"],
+                "ProducedBy": producers[entity["Arn"]]["Arn"] if entity["Arn"] in producers else "",
             }
         )
     table.sort(key=lambda r: (ORDER.index(r["Type"]) if r["Type"] in ORDER else len(ORDER), r["Created"]))
@@ -188,13 +189,32 @@ def verify(home: Home, endpoint: str) -> list[dict[str, Any]]:
     return results
 
 
+def latest_monitoring(table: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """``table`` with, of the monitoring, only each schedule's latest execution and its report;
+    and how many rows were left out. An endpoint monitored hourly gathers thousands."""
+    executions = [r for r in table if r["Type"] == "MonitoringExecution"]
+    latest: dict[str, dict[str, Any]] = {}
+    for row in executions:
+        if row["Step"] not in latest or (row["Name"], row["Created"]) > (latest[row["Step"]]["Name"], latest[row["Step"]]["Created"]):  # the name ends in the scheduled time
+            latest[row["Step"]] = row
+    kept = {row["Arn"] for row in latest.values()}
+    dropped = {row["Arn"] for row in executions} - kept
+    reports_of_dropped = {r["Arn"] for r in table if r["Type"] == "Report" and r.get("ProducedBy") in dropped}
+    shown = [r for r in table if r["Arn"] not in dropped and r["Arn"] not in reports_of_dropped]
+    return shown, len(table) - len(shown)
+
+
 def endpoint_table(home: Home, endpoint: str) -> list[str]:
-    """The demo's view: the table for an endpoint."""
+    """The demo's view: the table for an endpoint, with each schedule's latest monitoring."""
     store = open_store(home)
     try:
-        return as_text(rows(store, start(store, endpoint=endpoint)), width=50)
+        table, left_out = latest_monitoring(rows(store, start(store, endpoint=endpoint)))
     finally:
         store.close()
+    lines = as_text(table, width=50)
+    if left_out:
+        lines.append(f"({left_out} rows of earlier monitoring executions and their reports left out: mlops lineage --endpoint {endpoint} lists every one)")
+    return lines
 
 
 def to_json(table: list[dict[str, Any]]) -> str:

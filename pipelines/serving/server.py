@@ -99,6 +99,7 @@ class Served:
 class Server:
     home: Home
     endpoints: dict[str, Served] = field(default_factory=dict)
+    unloadable: dict[str, str] = field(default_factory=dict)  # deployed, but its model does not load: why
     generation: int = -1
     clock: Callable[[], float] = time.time
 
@@ -129,7 +130,10 @@ class Server:
                 predictor = Predictor.load(objects.path(url), source=url)
             except ModelLoadError as exc:
                 logger.error("endpoint %s: keeping %s: %s", name, current.config if current else "nothing", exc)
+                if current is None:  # nothing to keep serving: say why, as the container would
+                    self.unloadable[name] = f"Model at {url} cannot be loaded: {exc}"
                 continue
+            self.unloadable.pop(name, None)
             self.endpoints[name] = Served(
                 name=name,
                 config=config["EndpointConfigName"],
@@ -145,12 +149,14 @@ class Server:
             gone = self.endpoints.pop(name)
             if gone.capture is not None:
                 gone.capture.close()
+        for name in set(self.unloadable) - set(wanted):
+            del self.unloadable[name]
         self.generation = generation
         self._write_status()
 
     def _write_status(self) -> None:
         """``serving/workers/{pid}.json``: the deployment generation this process has seen and what it serves."""
-        status = {"pid": os.getpid(), "generation": self.generation, "endpoints": {name: served.config for name, served in self.endpoints.items()}}
+        status = {"pid": os.getpid(), "generation": self.generation, "endpoints": {name: served.config for name, served in self.endpoints.items()}, "unloadable": self.unloadable}
         write_text_atomic(self.home.workers / f"{os.getpid()}.json", json.dumps(status))
 
     def _capture(self, name: str, config: dict[str, Any]) -> CaptureWriter | None:
@@ -176,6 +182,10 @@ class Server:
         (its own status and message, as text)."""
         served = self.endpoints.get(name)
         if served is None:
+            if name in self.unloadable:  # deployed, InService, and its model does not load
+                if container:
+                    return 500, {"content-type": "text/plain; charset=utf-8"}, self.unloadable[name].encode()
+                return model_error(500, self.unloadable[name], name, self.home)
             return error(400, "ValidationError", f"Endpoint {name} of account {self.home.account} not found.")
         refused = request_problem(served, headers)
         if refused:

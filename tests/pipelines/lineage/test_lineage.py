@@ -144,3 +144,17 @@ def test_recording_twice_records_once(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         store.associate(first, action, "Caused")
     store.close()
+
+
+def test_the_demos_view_keeps_each_schedules_latest_monitoring() -> None:
+    def row(kind: str, name: str, step: str = "", produced_by: str = "") -> dict:
+        return {"Type": kind, "Name": name, "Step": step, "Created": "2026-11-20T10:00:00Z", "Arn": f"arn:{kind}:{name}", "ProducedBy": produced_by}
+
+    table = [row("Endpoint", "ep")]
+    for schedule in ("hourly", "quality"):
+        for hour in ("10", "11", "12"):
+            name = f"{schedule}@2026-11-20T{hour}:00:00Z"
+            table += [row("MonitoringExecution", name, schedule), row("Report", f"{schedule} {hour}", schedule, f"arn:MonitoringExecution:{name}")]
+    shown, left_out = query.latest_monitoring(table)
+    assert [r["Name"] for r in shown] == ["ep", "hourly@2026-11-20T12:00:00Z", "hourly 12", "quality@2026-11-20T12:00:00Z", "quality 12"]
+    assert left_out == 8

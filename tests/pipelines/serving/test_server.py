@@ -170,6 +170,27 @@ def test_a_new_model_is_swapped_in_without_dropping_requests_and_a_broken_one_is
     assert float(invoke(client, ROW)["Body"].read()) == after  # the previous model still answers
 
 
+def test_a_model_tampered_with_after_deployment_is_a_model_error_that_names_it(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main as mlops
+    from pipelines.serving.endpoints import EndpointStore
+
+    with EndpointStore(home) as store:
+        (config, models) = store.endpoint_config_of("credit-staging")
+    url = models[0]["PrimaryContainer"]["ModelDataUrl"]
+    home.objects().path(url).write_bytes(b"tampered with")  # the store's copy changed after deployment
+    server = RunningServer(home)
+    try:
+        response = error_of(lambda: invoke(runtime(server), ROW))
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 424 and response["Error"]["Code"] == "ModelError"
+        assert response["OriginalStatusCode"] == 500 and response["OriginalMessage"].startswith(f"Model at {url} cannot be loaded: ")
+        assert "not a readable tar archive" in response["OriginalMessage"]
+        capsys.readouterr()
+        assert mlops.main(["--home", str(home.root), "endpoint", "describe", "credit-staging"]) == 0
+        assert f"cannot load its model: Model at {url} cannot be loaded" in capsys.readouterr().out
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def small_disk(home: Home) -> Iterator[Path]:
     """A 256 KiB tmpfs mounted where the endpoint captures (root only; CI runs as root)."""
