@@ -10,12 +10,17 @@
     |                          asked to record something, a damaged database (names the file)
     +-- AwsError               an AWS call refused: the code and AWS's message, on one line
 
+Two environment problems are told apart from bugs wherever they surface (``disk_full``,
+``not_writable``): the CLI prints them in one line, the engine makes them a step's reason.
+
 Stores raise the kinds; the engine's handlers turn them into a step's failure reason
 (``<aws_code>: message``) in one place, and the CLI prints ``headline: message``. Anything
 else that escapes a command is a bug and is shown with its traceback.
 """
 
 from __future__ import annotations
+
+import errno
 
 
 class MlopsError(Exception):
@@ -64,3 +69,13 @@ class StateError(MlopsError):
 
 class AwsError(MlopsError):
     headline = "AWS error"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """A full disk or quota, as the OS or SQLite reports it: the environment, not a bug."""
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in str(exc)
+
+
+def not_writable(exc: BaseException) -> bool:
+    """A file the OS will not let us write (a read-only mount, no permission): the environment."""
+    return isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and exc.filename is not None

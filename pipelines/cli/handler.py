@@ -7,7 +7,6 @@ will not let us write, are one line and exit 1. Anything else is a bug and is sh
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import sqlite3
@@ -16,7 +15,7 @@ from typing import Sequence
 
 import click
 
-from pipelines.errors import MlopsError
+from pipelines.errors import MlopsError, disk_full, not_writable
 
 
 def configure_logging() -> None:
@@ -67,16 +66,6 @@ def run(command: click.Command, argv: Sequence[str] | None = None, prog_name: st
             return 1
         raise
     return result if isinstance(result, int) else 0
-
-
-def disk_full(exc: BaseException) -> bool:
-    """A full disk or quota, as the OS or SQLite reports it: the environment, not a bug."""
-    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in str(exc)
-
-
-def not_writable(exc: BaseException) -> bool:
-    """A file the OS will not let us write (a read-only mount, no permission): the environment."""
-    return isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and exc.filename is not None
 
 
 def exit_now(code: int) -> None:

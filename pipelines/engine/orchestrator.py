@@ -10,6 +10,7 @@ jobs, publishes nothing of theirs, and ends the execution Stopped.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import shutil
 import string
@@ -30,12 +31,13 @@ from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, 
 from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.validation import validate
-from pipelines.errors import UsageError
+from pipelines.errors import UsageError, disk_full
 from pipelines.graph import Node
 from pipelines.local.database import now
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 
+SANDBOX = re.compile(r"pipelines-([a-z0-9]{12})-")  # job_name's form: the execution it belongs to
 OMITTED = "omitted"  # a step left out on request, or one that needs such a step: recorded Stopped
 ProgressCallback = Callable[[str, str, dict[str, Any]], None]
 
@@ -131,6 +133,7 @@ class Engine:
         records = Records(self.home)
         try:
             records.settle_abandoned()
+            sweep_sandboxes(self.home, records)
             records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition, selective.config(self.home) if selective else None)
             try:
                 with runner.stop_on_sigterm():
@@ -389,7 +392,7 @@ class _Execution:
                 log.write(f"{exc}\n")
             except Exception as exc:  # noqa: BLE001 - a bug around the handler (arguments, cache): record it
                 log.write(traceback.format_exc())
-                outcome = StepOutcome(FAILED, failure_reason=f"InternalError: {type(exc).__name__}: {exc} (traceback in {log_path})")
+                outcome = StepOutcome(FAILED, failure_reason=_unexpected(exc, log_path))
         seconds = time.monotonic() - started
         if outcome.detail is None and outcome.status == SUCCEEDED:
             outcome.detail = handler.detail(outcome.properties)
@@ -437,7 +440,7 @@ class _Execution:
             return StepOutcome(FAILED, failure_reason=f"{exc.aws_code}: {exc}")
         except Exception as exc:  # noqa: BLE001 - a bug in a handler: record it, keep the traceback
             log.write(traceback.format_exc())
-            return StepOutcome(FAILED, failure_reason=f"InternalError: {type(exc).__name__}: {exc} (traceback in {log_path})")
+            return StepOutcome(FAILED, failure_reason=_unexpected(exc, log_path))
         finally:
             # A job's sandbox (its copies of the inputs) goes with the job, as a SageMaker
             # instance does: outputs are in the store, the log beside.
@@ -448,3 +451,23 @@ class _Execution:
         if node.type == "Condition":
             return {}  # its handler evaluates the conditions; IfSteps/ElseSteps are steps of their own
         return self.scope.resolve(arguments, f"{node.pointer}/Arguments")
+
+
+def _unexpected(exc: Exception, log_path: Any) -> str:
+    """A step's reason for what its handler raised: a full disk is the environment and says so
+    (as the CLI says it); anything else is a bug, an InternalError with its traceback's place."""
+    if disk_full(exc):
+        return f"disk full: {exc}; free some space where MLOPS_HOME is and run again"
+    return f"InternalError: {type(exc).__name__}: {exc} (traceback in {log_path})"
+
+
+def sweep_sandboxes(home: Home, records: Records) -> list[str]:
+    """Remove the job sandboxes under ``jobs/`` that no running execution owns: those a killed
+    runner left (a job's sandbox goes with the job otherwise). The names removed."""
+    removed = []
+    for folder in sorted(home.jobs.iterdir()) if home.jobs.is_dir() else []:
+        owner = SANDBOX.match(folder.name)
+        if owner and records.status_of(owner[1]) != "Executing":
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed

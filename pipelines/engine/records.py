@@ -104,6 +104,11 @@ class Records(Database):
                  json.dumps(selective) if selective else None),
             )  # fmt: skip
 
+    def status_of(self, execution_id: str) -> str | None:
+        """The execution's status, or None for one not recorded here."""
+        row = self._db.execute("SELECT status FROM executions WHERE id=?", (execution_id,)).fetchone()
+        return str(row["status"]) if row else None
+
     def pipeline_of(self, execution_id: str) -> str:
         row = self._db.execute("SELECT pipeline_name FROM executions WHERE id=? OR arn=?", (execution_id, execution_id)).fetchone()
         if row is None:

@@ -103,16 +103,46 @@ class ObjectStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         os.close(fd)
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except BaseException:  # a full disk, an interrupt: no half-written object left behind
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
-    def upload(self, directory: Path, uri: str) -> int:
+    def upload(self, directory: Path, uri: str, created: list[Path] | None = None) -> int:
         """Put every file of ``directory`` under ``uri``, each in one rename, as S3 takes a
-        processing job's output: objects already under ``uri`` and not overwritten stay."""
+        processing job's output: objects already under ``uri`` and not overwritten stay.
+
+        The objects this made that did not exist before are added to ``created``; when an upload
+        fails (a full disk), its caller removes them, so a failed job leaves no part of its output.
+        """
         files = sorted(p for p in directory.rglob("*") if p.is_file())
-        for file in files:
-            self.put_file(file, f"{uri.rstrip('/')}/{file.relative_to(directory).as_posix()}")
+        made = created if created is not None else []
+        try:
+            for file in files:
+                target = f"{uri.rstrip('/')}/{file.relative_to(directory).as_posix()}"
+                new = not self.path(target).exists()
+                self.put_file(file, target)
+                if new:
+                    made.append(self.path(target))
+        except BaseException:
+            if created is None:
+                self.remove(made)
+            raise
         return len(files)
+
+    def remove(self, objects: list[Path]) -> None:
+        """Delete these objects (what a failed upload made), and the folders they leave empty."""
+        for path in objects:
+            path.unlink(missing_ok=True)
+            for folder in path.parents:
+                if folder == self.root or not folder.is_relative_to(self.root):
+                    break
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
 
     def publish(self, directory: Path, uri: str) -> int:
         """Make ``uri`` hold exactly the files of ``directory``, switched in one rename."""

@@ -36,7 +36,8 @@ def port_problem(host: str, port: int) -> str | None:
         with socket.create_server((host, port)):  # SO_REUSEADDR, as uvicorn binds
             return None
     except OSError as exc:
-        return f"port {port} on {host} is taken ({exc.strerror}): stop what listens there, or choose another with --port"
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        return f"port {port} on {host} is taken ({why}): stop what listens there, or choose another with --port"
 
 
 def free_port() -> int:

@@ -162,10 +162,15 @@ class ProcessingHandler(Handler):
             return outcome
         if outcome.status != SUCCEEDED:
             return outcome
-        for item in outputs:
-            s3 = item["S3Output"]
-            count = job.store.upload(sandbox.path(s3["LocalPath"]), s3["S3Uri"])
-            job.log.write(f"output {item.get('OutputName')}: {count} file(s) to {s3['S3Uri']}\n")
+        created: list[Path] = []
+        try:
+            for item in outputs:
+                s3 = item["S3Output"]
+                count = job.store.upload(sandbox.path(s3["LocalPath"]), s3["S3Uri"], created)
+                job.log.write(f"output {item.get('OutputName')}: {count} file(s) to {s3['S3Uri']}\n")
+        except BaseException:  # a full disk mid-way: none of this job's new objects stay
+            job.store.remove(created)
+            raise
         outcome.properties = {**self._describe(job, arguments, "Completed", None), **outcome.properties}
         return outcome
 

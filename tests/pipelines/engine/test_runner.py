@@ -157,3 +157,38 @@ def test_a_full_disk_under_the_records_stops_the_jobs_and_ends_the_execution(hom
         assert summary["PipelineExecutionStatus"] == "Failed" and summary["PipelineExecutionFailureReason"] == "OperationalError: database or disk is full"
     finally:
         records.close()
+
+
+def test_a_full_disk_under_a_steps_outputs_is_the_steps_reason_and_leaves_no_partial_object(home: Home, scripts: Path) -> None:
+    """The store fills while a job's output is copied in: the step says 'disk full' (as the CLI
+    and the README do), not InternalError, and no temporary file is left beside the objects."""
+    import pytest
+
+    from pipelines.engine.orchestrator import Engine
+
+    bucket = home.store / "bucket"
+    bucket.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(bucket)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (root, as CI runs): {mounted.stderr.strip()}")
+    try:
+        big = processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--text", "x" * 100_000])
+        result = Engine(home).run(definition([big]), "Full", {})
+        assert result.status == "Failed"
+        assert result.failure_reason.startswith("Step A failed: disk full: [Errno 28] No space left on device") and "InternalError" not in result.failure_reason
+        assert result.failure_reason.endswith("free some space where MLOPS_HOME is and run again")
+        assert [p.name for p in bucket.rglob("*") if p.is_file()] == []  # nothing half-written, no .value.txt.* left
+    finally:
+        subprocess.run(["umount", "-l", str(bucket)], check=True)
+
+
+def test_the_next_run_removes_the_sandboxes_a_killed_runner_left(home: Home, scripts: Path) -> None:
+    from pipelines.engine.orchestrator import Engine
+
+    with Records(home) as records:  # an execution whose runner lives (this process): its sandbox stays
+        records.create_execution("live00000000", "arn:live", "P", None, None, {}, {"Steps": []})
+    stale, live, other = (home.jobs / name for name in ("pipelines-dead00000000-train-abc123", "pipelines-live00000000-train-abc123", "not-a-job"))
+    for folder in (stale, live, other):
+        (folder / "opt" / "ml").mkdir(parents=True)
+    assert Engine(home).run(definition([processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out"])]), "Tiny", {}).status == "Succeeded"
+    assert not stale.exists() and live.is_dir() and other.is_dir()
