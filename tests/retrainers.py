@@ -10,7 +10,7 @@ class FakeRetrainer:
         self.is_running = running
         self.resolved: dict[str, str] = {}  # handle -> what it became, as the test says
 
-    def start(self, alarm: str, reason: str) -> str:
+    def start(self, alarm: str, reason: str, window: object = None) -> str:
         self.calls.append((alarm, reason))
         return f"{self.handle}:{len(self.calls)}" if self.handle == "arn:retrain" else self.handle
 

@@ -101,9 +101,13 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     staging = stages(home)["staging"]
     registry = ModelRegistry(home)
     try:
-        registry.on_approval(lambda approved: story.facts.update(endpoint=deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging")))
-        story.echo(f"    {package_arn} is PendingManualApproval: a human reviews the evaluation here and approves it.")
-        registry.update_status(package_arn, "Approved", "demo: evaluation reviewed, AUC above its threshold", by="demo-reviewer")
+        if registry.describe(package_arn)["ModelApprovalStatus"] == "Approved":  # the same model, approved in an earlier run
+            story.echo(f"    {package_arn} is the model an earlier run registered, and a human approved it then: deployed again.")
+            story.facts["endpoint"] = deploy.deploy_package(home, package_arn, staging["endpoint"], "staging")
+        else:
+            registry.on_approval(lambda approved: story.facts.update(endpoint=deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging")))
+            story.echo(f"    {package_arn} is PendingManualApproval: a human reviews the evaluation here and approves it.")
+            registry.update_status(package_arn, "Approved", "demo: evaluation reviewed, AUC above its threshold", by="demo-reviewer")
     finally:
         registry.close()
     endpoint = story.facts["endpoint"]
@@ -131,11 +135,12 @@ def run(home: Home, keep_serving: bool = False, port: int | None = None) -> int:
     story.done("traffic", started)
 
     started = story.part(4, "Monitoring: the hourly schedule's executions over those hours")
+    _upload_labels(story, endpoint, start_hour, labels)  # each hour's labels, an hour after it
     outcomes, decisions = _monitor(story, endpoint, package_arn, start_hour)
     story.done("monitoring", started)
 
     started = story.part(5, "Ground truth an hour late: the model's AUC per hour, next to the drift")
-    _model_quality(story, endpoint, package_arn, start_hour, labels, outcomes)
+    _model_quality(story, endpoint, package_arn, start_hour, outcomes)
     story.done("model quality", started)
 
     started = story.part(6, "Fairness and explanations: the bias gate, then each hour's disparate impact and SHAP attributions")
@@ -307,13 +312,12 @@ def _monitor(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
     return outcomes, decisions
 
 
-def _model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime, labels: list[list[tuple[str, str]]], outcomes: list[Any]) -> None:
-    """The served rows' labels arrive an hour after their hour, as ground truth; the
-    model-quality schedule merges them with the captured predictions and measures the model."""
-    from pipelines.monitor import ground_truth, quality
+def _upload_labels(story: Story, endpoint: dict[str, Any], start_hour: datetime, labels: list[list[tuple[str, str]]]) -> None:
+    """The served rows' labels, as ground truth collected an hour after their hour: what the
+    model-quality and bias schedules merge with the capture, and what a retraining learns from."""
+    from pipelines.monitor import ground_truth
 
-    capture = endpoint["DataCaptureConfig"]["DestinationS3Uri"]
-    prefix = deploy.ground_truth_destination(capture)
+    prefix = deploy.ground_truth_destination(endpoint["DataCaptureConfig"]["DestinationS3Uri"])
     store = story.home.objects()
     for hour, rows in enumerate(labels):
         collected = start_hour + timedelta(hours=hour + 1, minutes=5)
@@ -323,6 +327,16 @@ def _model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, sta
             file.write_bytes(ground_truth.body([ground_truth.Label(identifier, label) for identifier, label in rows]))
             store.put_file(file, uri)
     story.echo(f"    {sum(len(rows) for rows in labels)} labels (the held-out rows' real outcomes) uploaded an hour after their predictions, under {prefix}/")
+
+
+def _model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime, outcomes: list[Any]) -> None:
+    """The model-quality schedule merges the labels (an hour late) with the captured predictions
+    and measures the model."""
+    from pipelines.monitor import quality
+
+    capture = endpoint["DataCaptureConfig"]["DestinationS3Uri"]
+    prefix = deploy.ground_truth_destination(capture)
+    store = story.home.objects()
     registry = ModelRegistry(story.home)
     try:
         package = registry.describe(package_arn)
@@ -359,7 +373,7 @@ def _model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, sta
 
 def _fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime, execution_id: str) -> None:
     """The gate the pipeline passed (or would have failed), the explanation it registered, and
-    the bias and feature-attribution schedules over the demo's hours, the labels of part 5 merged."""
+    the bias and feature-attribution schedules over the demo's hours, the labels merged."""
     from pipelines.monitor import attribution, bias
 
     store = story.home.objects()
@@ -445,22 +459,35 @@ def _drifted_features(home: Home, outcome: Any) -> str:
 
 
 def _show_retraining(story: Story, decisions: list[dict[str, Any]]) -> None:
-    started = [d for d in decisions if d["decision"] == "retrain started"]
-    if not started:
+    acted = [d for d in decisions if d["decision"] in ("retrain started", "retrain skipped")]
+    if not acted:
         story.echo("    the alarm did not fire (no drift held for two hours)")
         return
-    decision = started[-1]
+    decision = acted[-1]
+    if decision["decision"] == "retrain skipped":
+        story.echo(f"    alarm {ALARM} entered ALARM; retraining skipped: {decision['reason']}")
+        return
     story.echo(f"    alarm {ALARM} entered ALARM: {decision['reason']}")
     arn = decision["pipeline_execution_arn"]
     records = Records(story.home)
     try:
         described = records.describe_execution(arn)
+        register = next((s for s in records.list_steps(arn.rsplit("/", 1)[1]) if s["StepName"] == "Register"), None)
     except MlopsError:
         story.echo(f"    retraining {arn}: not recorded (see {story.home.retraining})")
         return
     finally:
         records.close()
-    story.echo(f"    retraining execution {arn.rsplit('/', 1)[1]}: {described['PipelineExecutionStatus']} ({described.get('PipelineExecutionDescription', '')[:90]})")
+    on = described.get("PipelineExecutionDescription", "").rsplit("; on ", 1)[-1]
+    story.echo(f"    retraining execution {arn.rsplit('/', 1)[1]}: {described['PipelineExecutionStatus']}, trained on the current data: {on}")
+    package = ((register or {}).get("Metadata") or {}).get("RegisterModel", {}).get("Arn")
+    if package:
+        with ModelRegistry(story.home) as registry:
+            by = (registry.describe(package).get("CreatedBy") or {}).get("UserProfileName", "")
+        if by == f"pipeline:{arn}":
+            story.echo(f"    Register: {package} registered, PendingManualApproval: a human reviews the new model before it serves")
+        else:  # the RegisterModel step found the same model registered: no copy
+            story.echo(f"    Register: the model is byte for byte {package}'s: not registered again")
     story.facts["retraining"] = arn
 
 

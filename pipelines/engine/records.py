@@ -178,6 +178,11 @@ class Records(Database):
         rows = self._db.execute("SELECT * FROM steps WHERE execution_id=? ORDER BY started DESC, rowid DESC", (execution_id,)).fetchall()
         return [_step(row) for row in rows]
 
+    def step_arguments(self, execution_id: str, name: str) -> dict[str, Any] | None:
+        """The step's Arguments as they were resolved for this execution (what its job or call was given)."""
+        row = self._db.execute("SELECT arguments FROM steps WHERE execution_id=? AND name=?", (execution_id, name)).fetchone()
+        return json.loads(row["arguments"]) if row and row["arguments"] else None
+
     def step_properties(self, execution_id: str, name: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT properties FROM steps WHERE execution_id=? AND name=?", (execution_id, name)).fetchone()
         return json.loads(row["properties"]) if row and row["properties"] else None

@@ -57,7 +57,7 @@ def read(path: Path) -> list[Label]:
 
 
 def _label(path: Path, row: int, value: object) -> str:
-    parsed = quality._label(value)
+    parsed = quality.binary_label(value)
     if parsed is None:
         raise UsageError(f"{path}: row {row}: label {value!r} is not 0 or 1")
     return str(parsed)

@@ -251,14 +251,15 @@ def labels_of(values: Any, where: str) -> np.ndarray:
         values = [str(v) for v in values.cast(pa.string()).to_pylist()]
     parsed = np.empty(len(values), dtype=np.int64)
     for index, text in enumerate(values):
-        label = _label(text)
+        label = binary_label(text)
         if label is None:
             raise QualityFailed(f"{where}: ground truth {text!r} (row {index + 1}) is not a binary label 0 or 1")
         parsed[index] = label
     return parsed
 
 
-def _label(text: Any) -> Optional[int]:
+def binary_label(text: Any) -> Optional[int]:
+    """A ground-truth text as 0 or 1 (``1``, ``0``, ``1.0``, ``true``, ``false``), else None."""
     cleaned = str(text).strip().strip('"').lower()
     if cleaned in ("true", "false"):
         return int(cleaned == "true")

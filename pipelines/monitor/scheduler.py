@@ -85,11 +85,16 @@ class MonitoringJob(Protocol):
         """Analyse ``window`` and write its files; a job that cannot is Failed with its reason."""
 
 
+class NothingToRetrain(Exception):
+    """A retraining not started: there is no new data to train on; the message says why."""
+
+
 class Retrainer(Protocol):
     """What the monitor asks for retraining: start it, and whether it still runs."""
 
-    def start(self, alarm: str, reason: str) -> str:
-        """Start a retraining run for ``alarm``; the pipeline execution's ARN (or a handle to it)."""
+    def start(self, alarm: str, reason: str, window: Window) -> str:
+        """Start a retraining run for ``alarm``, which ``window``'s execution put in ALARM; the
+        pipeline execution's ARN (or a handle to it). NothingToRetrain when there is nothing new."""
 
     def running(self, handle: str) -> bool:
         """Whether the run that ``start`` returned ``handle`` for is still in progress."""
@@ -170,7 +175,7 @@ class Monitor:
         report_uri = target.report_uri
         self.schedules.end_execution(execution_id, outcome.status, report_uri=report_uri, violations=outcome.violations, metrics=outcome.metrics, job_arn=outcome.job_arn)
         lineage.monitoring_executed(self.home, row["endpoint"], schedule, iso(scheduled), outcome.status, report_uri, baseline, outcome.violations, None, outcome.job_arn)
-        self._evaluate_alarms(schedule)
+        self._evaluate_alarms(schedule, target)
         self._write_timeline(schedule, row)
         return ExecutionOutcome(schedule, scheduled, outcome.status, outcome.violations, report_uri)
 
@@ -248,7 +253,7 @@ class Monitor:
                 decision["pipeline_execution_arn"] = known
         return decisions
 
-    def _evaluate_alarms(self, schedule: str) -> None:
+    def _evaluate_alarms(self, schedule: str, window: Window) -> None:
         for alarm in self.schedules.alarms(schedule):
             recent = [e for e in self.schedules.list_executions(schedule, limit=alarm["periods"]) if e["MonitoringExecutionStatus"] != "Failed"]
             breaches = [self._breach(alarm, e.get("Metrics", {})) for e in recent]
@@ -266,7 +271,11 @@ class Monitor:
             if running:
                 self.schedules.record_decision(alarm["name"], "retrain skipped", f"{reason}; retraining {running} is still in progress", running)
                 continue
-            arn = self.retrainer.start(alarm["name"], reason)
+            try:
+                arn = self.retrainer.start(alarm["name"], reason, window)
+            except NothingToRetrain as nothing:
+                self.schedules.record_decision(alarm["name"], "retrain skipped", f"{reason}; {nothing}")
+                continue
             self.schedules.record_decision(alarm["name"], "retrain started", reason, arn)
 
     @staticmethod

@@ -16,6 +16,7 @@ approvals: the AWS template's rule fires on any state change, a known bug).
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import re
 import sqlite3
@@ -38,7 +39,7 @@ CREATE TABLE IF NOT EXISTS packages (
     group_name TEXT NOT NULL REFERENCES groups(name), version INTEGER NOT NULL,
     status TEXT NOT NULL, description TEXT, approval_description TEXT,
     created TEXT NOT NULL, modified TEXT NOT NULL, created_by TEXT,
-    document TEXT NOT NULL,
+    document TEXT NOT NULL, model_digest TEXT,
     PRIMARY KEY (group_name, version)
 );
 CREATE TABLE IF NOT EXISTS transitions (
@@ -61,6 +62,13 @@ class ModelRegistry(Database):
         self.store = home.objects()
         self._listeners: list[ApprovalListener] = []
         super().__init__(home.registry_db, SCHEMA)
+        if "model_digest" not in {row["name"] for row in self._db.execute("PRAGMA table_info(packages)")}:  # a home from before it
+            try:
+                with self._write() as db:
+                    db.execute("ALTER TABLE packages ADD COLUMN model_digest TEXT")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):  # another process added it meanwhile
+                    raise
 
     def on_approval(self, listener: ApprovalListener) -> None:
         self._listeners.append(listener)
@@ -91,11 +99,7 @@ class ModelRegistry(Database):
         status = request.get("ModelApprovalStatus") or "PendingManualApproval"
         if status not in STATUSES:
             raise UsageError(f"ModelApprovalStatus must be one of {', '.join(STATUSES)}, got {status!r}")
-        spec = request.get("InferenceSpecification") or {}
-        if not spec.get("Containers"):
-            raise UsageError("InferenceSpecification.Containers is required")
-        for index, container in enumerate(spec["Containers"]):
-            self._check_model(f"InferenceSpecification.Containers[{index}].ModelDataUrl", container.get("ModelDataUrl"))
+        digest = self.model_digest(request)
         self.ensure_group(group)
         document = {
             key: request[key]
@@ -108,20 +112,48 @@ class ModelRegistry(Database):
             version = int(row["v"]) + 1
             stamp = now()
             db.execute(
-                "INSERT INTO packages (group_name, version, status, description, created, modified, created_by, document) VALUES (?,?,?,?,?,?,?,?)",
-                (group, version, status, request.get("ModelPackageDescription"), stamp, stamp, who, json.dumps(document)),
+                "INSERT INTO packages (group_name, version, status, description, created, modified, created_by, document, model_digest) VALUES (?,?,?,?,?,?,?,?,?)",
+                (group, version, status, request.get("ModelPackageDescription"), stamp, stamp, who, json.dumps(document), digest),
             )
             db.execute("INSERT INTO transitions (group_name, version, from_status, to_status, by, time, reason) VALUES (?,?,?,?,?,?,?)", (group, version, None, status, who, stamp, "registered"))
         described = self.describe(self.package_arn(group, version))
         lineage.package_registered(self.home, described)
         return described
 
-    def _check_model(self, field: str, url: object) -> None:
+    def model_digest(self, request: dict[str, Any]) -> str:
+        """sha256 of the model files a CreateModelPackage request's containers point at, each
+        checked as registration checks it: two packages with the same digest serve the same model."""
+        containers = (request.get("InferenceSpecification") or {}).get("Containers") or []
+        if not containers:
+            raise UsageError("InferenceSpecification.Containers is required")
+        digest = hashlib.sha256()
+        for index, container in enumerate(containers):
+            digest.update(self._check_model(f"InferenceSpecification.Containers[{index}].ModelDataUrl", container.get("ModelDataUrl")))
+        return digest.hexdigest()
+
+    def identical(self, group: str, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The newest package of ``group`` whose model is byte for byte the one ``request`` points at."""
+        digest = self.model_digest(request)
+        rows = self._db.execute("SELECT * FROM packages WHERE lower(group_name)=lower(?) ORDER BY version DESC", (group,)).fetchall()
+        for row in rows:
+            known = row["model_digest"]
+            if known is None:  # registered before digests were kept: worked out once, kept
+                try:
+                    known = self.model_digest(json.loads(row["document"]))
+                except UsageError:
+                    continue
+                with self._write() as db:
+                    db.execute("UPDATE packages SET model_digest=? WHERE group_name=? AND version=?", (known, row["group_name"], row["version"]))
+            if known == digest:
+                return self._describe(row)
+        return None
+
+    def _check_model(self, field: str, url: object) -> bytes:
         problem = model_archive.check_url(url)
         if problem:
             raise UsageError(f"{field}: {problem}")
         try:
-            model_archive.read_model(self.store.path(str(url)))
+            return model_archive.read_model(self.store.path(str(url)))
         except model_archive.ArchiveError as exc:
             raise UsageError(f"{field}: {exc}") from exc
 

@@ -1,4 +1,7 @@
-"""``RegisterModel``: a new version in the local model registry, exactly as the definition says."""
+"""``RegisterModel``: a new version in the local model registry, exactly as the definition says;
+unless the model is byte for byte one a package of the group already serves: then that package
+is the step's result, and the step says so, so that a run that trained nothing new (a full cache
+hit, a retraining on unchanged data, a reproduction) does not fill the registry with copies."""
 
 from __future__ import annotations
 
@@ -30,11 +33,19 @@ class RegisterModelHandler(Handler):
 
     def run(self, job: StepRun) -> StepOutcome:
         arguments = job.arguments
+        group = str(arguments["ModelPackageGroupName"])
         with ModelRegistry(job.home) as registry:
-            described = registry.register(str(arguments["ModelPackageGroupName"]), arguments, created_by=f"pipeline:{job.scope.execution.get('PipelineExecutionArn')}")
-        job.log.write(f"registered {described['ModelPackageArn']} ({described['ModelApprovalStatus']})\n")
+            same = registry.identical(group, arguments)
+            if same is None:
+                described = registry.register(group, arguments, created_by=f"pipeline:{job.scope.execution.get('PipelineExecutionArn')}")
+        if same is not None:
+            described = same
+            detail = f"{described['ModelPackageArn']} {described['ModelApprovalStatus']}: the model is byte for byte this registered package's; not registered again"
+        else:
+            detail = f"{described['ModelPackageArn']} {described['ModelApprovalStatus']}"
+        job.log.write(f"{detail}\n" if same is not None else f"registered {detail}\n")
         return StepOutcome(
             SUCCEEDED,
             properties={key: described[key] for key in ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus")} | {"ModelPackageName": described["ModelPackageArn"]},
-            detail=f"{described['ModelPackageArn']} {described['ModelApprovalStatus']}",
+            detail=detail,
         )
