@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipelines.local.home import Home
 from pipelines.serving import deploy
 
@@ -19,12 +21,25 @@ def python_blocks(text: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
-def test_the_boto3_snippet_runs_against_mlops_serve(tmp_path: Path, model_dir: Path, guarded_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("auth", [("--auth", "sigv4"), ()], ids=["sigv4", "loopback-default"])
+def test_the_boto3_snippet_scores_the_customer_it_names(tmp_path: Path, model_dir: Path, guarded_env: dict[str, str], auth: tuple[str, ...]) -> None:
+    """The README's snippet runs as written against ``mlops serve`` (signed, and with the
+    loopback default), and what it prints is the model's answer for that customer: its body is
+    a row of the data, in training order, as the model was trained on it."""
+    import numpy as np
+
+    from pipelines.serving.model import Predictor
+
     (snippet,) = [block for block in python_blocks((ROOT / "README.md").read_text()) if "sagemaker-runtime" in block]
+    body = [float(v) for v in re.search(r'Body="([^"]+)"', snippet)[1].split(",")]  # type: ignore[index]
+    data = np.loadtxt(ROOT / "data" / "credit-card-default" / "credit_default.csv", delimiter=",", skiprows=1)
+    (matches,) = np.nonzero((data[:, 1:] == np.array(body)).all(axis=1))
+    assert len(matches) == 1 and data[matches[0], 0] == 1  # one client of the data, who defaulted
+    expected = float(Predictor.load(model_dir / "model.tar.gz").predict(np.array([body], dtype=np.float32))[0])
     home = Home.resolve(tmp_path / "home")
     package = register(home, model_dir / "model.tar.gz", "readme", status="Approved")
     deploy.deploy_package(home, package["ModelPackageArn"], "credit-default-staging", "staging")
-    server = RunningServer(home, workers=1, extra_args=("--auth", "sigv4"))
+    server = RunningServer(home, workers=1, extra_args=auth)
     try:
         code = snippet.replace("http://127.0.0.1:8080", server.url)
         env = dict(guarded_env, AWS_SHARED_CREDENTIALS_FILE=str(home.credentials))
@@ -33,4 +48,4 @@ def test_the_boto3_snippet_runs_against_mlops_serve(tmp_path: Path, model_dir: P
     finally:
         server.stop()
     assert done.returncode == 0, done.stderr
-    assert 0 < float(done.stdout.strip()) < 1
+    assert float(done.stdout.strip()) == pytest.approx(expected, abs=1e-7)

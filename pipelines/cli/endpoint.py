@@ -185,11 +185,10 @@ def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | 
     if auth == "none" and not loopback and not allow_unsigned_remote:
         raise UsageError(f"--host {host} --auth none: anyone who can reach {host}:{port} could score and read captured data; keep --auth sigv4, or pass --allow-unsigned-remote")
     os.environ[AUTH_VARIABLE] = auth
-    if auth == "sigv4":
-        credentials = load_or_create(home)  # before the workers start, so they read one file
-        click.echo(
-            f"requests must be signed (SigV4) with the key in {credentials.path}:\n  AWS_SHARED_CREDENTIALS_FILE={credentials.path} AWS_PROFILE={PROFILE}",
-            err=True,
-        )
+    # In both modes, before the workers start (they read one file): boto3 signs every request
+    # anyway, and this profile is what the README's snippet and the demo's clients sign with.
+    credentials = load_or_create(home)
+    said = "requests must be signed (SigV4) with the key in" if auth == "sigv4" else "requests need no signature here; boto3 signs anyway, and can use the key in"
+    click.echo(f"{said} {credentials.path}:\n  AWS_SHARED_CREDENTIALS_FILE={credentials.path} AWS_PROFILE={PROFILE}", err=True)
     click.echo(f"serving endpoints under {home.root} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops", err=True)
     uvicorn.run("pipelines.serving.server:create_app", factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop", log_level="warning", access_log=False, timeout_graceful_shutdown=10)
