@@ -64,3 +64,13 @@ def test_reproduce_a_model_package_from_its_commit(runs: dict, capsys: pytest.Ca
     assert report["DataDigestsMatch"] is True and report["DataDigests"]
     assert report["Metrics"]["test:auc"]["difference"] == 0.0
     assert report["ReproducedExecution"] != report["OriginalExecution"]
+    # The reproduction trained the same model byte for byte: it registered no copy of it.
+    from pipelines.engine.records import Records
+    from pipelines.registry.store import ModelRegistry
+
+    with ModelRegistry(runs["home"]) as registry:
+        versions = sorted(p["ModelPackageVersion"] for p in registry.list_packages("CreditDefaultPackageGroup"))
+    assert versions == [1, 2]  # the two runs above (MaxDepth 3 is another model), and no third
+    with Records(runs["home"]) as records:
+        register = records.step_properties(report["ReproducedExecution"].rsplit("/", 1)[1], "Register")
+    assert register["ModelPackageArn"].endswith("/creditdefaultpackagegroup/1")
