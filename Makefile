@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean distclean
+.PHONY: demo test test-busy bench clean distclean
 
 $(STAMP): setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,14 @@ $(STAMP): setup.py constraints.txt
 demo: $(STAMP)
 	$(BIN)/mlops demo
 
+# Both cores (pytest-xdist); tests that share state are one xdist_group each. The busy tier
+# (the demo again beside CPU-bound load) is .ci/run's: make test-busy.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-busy: $(STAMP)
+	$(BIN)/python -m pytest -m busy
 
 bench: $(STAMP)
 	$(BIN)/python bench/definition.py

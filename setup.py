@@ -25,6 +25,7 @@ RUNTIME = [
 DEV = [
     "pytest==9.2.0",
     "pytest-timeout==2.4.0",
+    "pytest-xdist==3.8.0",  # make test runs on both cores
     "moto[server]==5.2.5",
     "cfn-lint==1.58.0",
     "ruff==0.17.6",

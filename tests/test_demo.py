@@ -63,11 +63,21 @@ def assert_the_verdicts(output: str) -> None:
     assert all(float(h[4]) > 0.9 for h in hours)  # Clarify's nDCG stays above its threshold: MARRIAGE weighs little in the ranking
 
 
+pytestmark = pytest.mark.xdist_group("demo")  # one worker: the tests share the demo's home, in order
+
+
+@pytest.fixture(scope="module")
+def told(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``make demo`` once, on a home of its own: the home and what it printed. The run carries
+    secrets in its environment, and logs to MLflow, so that the grep of the first test covers
+    every kind of file a full run writes."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    return home, demo(home, MLOPS_TRACKING="sync", **SECRETS)
+
+
 @pytest.mark.timeout(1800)
-def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_path: Path) -> None:
-    # The first run carries secrets in its environment, and logs to MLflow, so that the grep
-    # below covers every kind of file a full run writes.
-    first = demo(tmp_path / "home", MLOPS_TRACKING="sync", **SECRETS)
+def test_the_demo_tells_the_whole_story(told: tuple[Path, str]) -> None:
+    home, first = told
     assert_the_verdicts(first)
     for part in range(1, 10):
         assert f"[{part}/9]" in first
@@ -76,6 +86,7 @@ def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_pat
     lineage = first.split("[8/9]")[1].split("[9/9]")[0]
     for kind in ("Commit", "PipelineExecution", "TrainingJob", "ModelPackage", "Endpoint", "MonitoringExecution", "Report"):
         assert f"\n    {kind} " in lineage, kind
+    assert len(re.findall(r"\n    (MonitoringExecution|Report) ", lineage)) == 8  # each schedule's latest, with its report
     assert "drift timeline:" in first and "timeline.html" in first
     timeline = Path(first.split("drift timeline: ")[1].split("\n")[0].strip())
     assert timeline.is_file()
@@ -83,30 +94,40 @@ def test_the_demo_tells_the_whole_story_and_runs_again_on_a_busy_machine(tmp_pat
     from pipelines.engine.records import Records
     from pipelines.local.home import Home
 
-    with Records(Home.resolve(tmp_path / "home")) as records:
+    with Records(Home.resolve(home)) as records:
         monitoring = [e for e in records.list_executions() if ":pipeline/creditdefaultmonitoring/" in e["PipelineExecutionArn"]]
     assert [e["PipelineExecutionStatus"] for e in monitoring] == ["Succeeded"] * 16  # four hours each of data quality, model quality, bias, attributions
     quality_timeline = Path(first.split("AUC timeline:   ")[1].split("\n")[0].strip())
     assert 'data-feature="auc"' in quality_timeline.read_text()
-    # Killed while its endpoint server runs, by SIGTERM and by kill -9: nothing is left running
-    # and the port is free again; a port that is taken is one line before anything starts.
+    nothing_secret_is_written(home, first)
+
+
+@pytest.mark.timeout(1800)
+def test_a_killed_demo_leaves_nothing_running_and_a_taken_port_is_one_line(told: tuple[Path, str]) -> None:
+    """Killed while its endpoint server runs, by SIGTERM and by kill -9: nothing is left running
+    and the port is free again; a port that is taken is one line before anything starts."""
+    home, _ = told
     for kill in (signal.SIGKILL, signal.SIGTERM):
-        killed_while_serving(tmp_path / "home", kill)
+        killed_while_serving(home, kill)
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "demo", "--port", str(port)], cwd=ROOT, env=dict(os.environ, MLOPS_HOME=str(tmp_path / "home")), capture_output=True, text=True, timeout=300)
+        done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "demo", "--port", str(port)], cwd=ROOT, env=dict(os.environ, MLOPS_HOME=str(home)), capture_output=True, text=True, timeout=300)
     assert done.returncode == 1 and done.stdout == "" and done.stderr == f"usage error: port {port} on 127.0.0.1 is taken (Address already in use): stop what listens there, or choose another with --port\n"
-    # Again on the same state, with two CPU-bound processes beside it on a two-core machine:
-    # the same verdicts, because the demo drives its simulated clock and waits on events.
+
+
+@pytest.mark.busy
+@pytest.mark.timeout(1800)
+def test_the_demo_runs_again_right_on_a_busy_machine(told: tuple[Path, str]) -> None:
+    """Again on the same state, with two CPU-bound processes beside it on a two-core machine:
+    the same verdicts, because the demo drives its simulated clock and waits on events. (The
+    CI tier, .ci/run: make test runs the demo once.)"""
+    home, _ = told
     with cpu_load(2):
-        again = demo(tmp_path / "home")
+        again = demo(home)
     assert_the_verdicts(again)
     # The lineage shows each schedule's latest monitoring, not every run's: it does not grow.
-    monitoring_rows = [re.findall(r"\n    (MonitoringExecution|Report) ", output.split("[8/9]")[1].split("[9/9]")[0]) for output in (first, again)]
-    assert len(monitoring_rows[0]) == len(monitoring_rows[1]) == 8
+    assert len(re.findall(r"\n    (MonitoringExecution|Report) ", again.split("[8/9]")[1].split("[9/9]")[0])) == 8
     assert "rows of earlier monitoring executions and their reports left out" in again
-
-    nothing_secret_is_written(tmp_path / "home", first)
 
 
 def killed_while_serving(home: Path, kill: signal.Signals) -> None:
