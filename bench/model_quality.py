@@ -40,7 +40,7 @@ import json, resource, sys, time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 started = time.perf_counter()
-from pipelines.monitor import model_quality
+from pipelines.monitor.job.model_quality import analysis as model_quality
 work, hours = Path(sys.argv[1]), int(sys.argv[2])
 start = datetime(2026, 11, 1, tzinfo=timezone.utc)
 result = model_quality.monitor(work / "capture", work / "ground-truth", work / "out", work / "baseline" / "constraints.json",
@@ -54,7 +54,7 @@ import json, resource, sys, time
 import numpy as np
 labels, scores = np.load(sys.argv[1]), np.load(sys.argv[2])
 started = time.perf_counter()
-from pipelines.monitor import quality
+from pipelines.monitor.job.model_quality import quality
 found = quality.binary_classification_metrics(labels, scores)
 print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "auc": found["auc"]["value"]}))
 """
@@ -76,7 +76,7 @@ print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.
 
 def prepare(work: Path, records: int) -> int:
     """Capture and ground truth for ``records`` predictions; the baseline from 100,000 more."""
-    from pipelines.monitor import model_quality
+    from pipelines.monitor.job.model_quality import analysis as model_quality
 
     rng = np.random.default_rng(0)
     labels = (rng.random(records + 100_000) < 0.22).astype(np.int64)

@@ -31,7 +31,9 @@ from pipelines.errors import MlopsError
 from pipelines.guard import Guarded
 from pipelines.local.home import Home
 from pipelines.local.store import is_s3
-from pipelines.monitor import capture_rows, layout, merge, quality
+from pipelines.monitor.job.capture import merge
+from pipelines.monitor.job.common import capture_rows, layout
+from pipelines.monitor.job.model_quality import quality
 from pipelines.monitor.scheduler import NothingToRetrain, Window
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy

@@ -108,7 +108,7 @@ def clarify_uris(package: dict[str, Any]) -> dict[str, str]:
 def read_facet_groups(s3: Any, analysis_uri: str) -> dict[str, Any]:
     """The label, its favourable value and the (facet, group value) of each post-training DI
     of a bias analysis.json on S3: the dimensions of its DI metrics."""
-    from pipelines.monitor import bias
+    from pipelines.monitor.job.clarify import bias
 
     parsed = urlparse(analysis_uri)
     body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
@@ -270,7 +270,7 @@ def _clarify_alarms(
 ) -> None:  # fmt: skip
     """A disparate-impact alarm per facet group (below the stage's lower bound) and an alarm on
     the attribution nDCG (below Clarify's 0.9), each retraining through RetrainOnDrift."""
-    from pipelines.monitor import clarify_monitor
+    from pipelines.monitor.job.clarify import monitor as clarify_monitor
 
     endpoint = {"Name": "Endpoint", "Value": {"Fn::GetAtt": ["Endpoint", "EndpointName"]}}
     if "BiasConstraintsUri" in clarify and facet_groups:

@@ -148,7 +148,8 @@ def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: 
     import pandas as pd
 
     from pipelines import graph
-    from pipelines.monitor import analyzer, metrics
+    from pipelines.monitor.job.common import metrics
+    from pipelines.monitor.job.data_quality import analyzer
     from steps.preprocess import plain_decimals
 
     from aws_shapes import problems
@@ -246,7 +247,9 @@ def test_model_quality_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_e
     import pandas as pd
 
     from pipelines import graph
-    from pipelines.monitor import analyzer, model_quality, quality
+    from pipelines.monitor.job.data_quality import analyzer
+    from pipelines.monitor.job.model_quality import analysis as model_quality
+    from pipelines.monitor.job.model_quality import quality
 
     from aws_shapes import problems
     from capture_helpers import captured, hour_file, label
@@ -339,7 +342,9 @@ def test_bias_and_attribution_monitors_over_the_wire(
     import xgboost
 
     from pipelines import graph
-    from pipelines.monitor import analyzer, clarify_job, clarify_monitor
+    from pipelines.monitor.job.clarify import jobs as clarify_job
+    from pipelines.monitor.job.clarify import monitor as clarify_monitor
+    from pipelines.monitor.job.data_quality import analyzer
     from steps import evaluate
 
     from aws_shapes import problems

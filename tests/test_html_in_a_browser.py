@@ -16,7 +16,7 @@ import pytest
 
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
-from pipelines.monitor import analyzer
+from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitoring.local import PipelineJob
 from steps.preprocess import plain_decimals
@@ -65,7 +65,7 @@ def test_reports_render_every_chart(tmp_path: Path, evaluated: Path, scored_test
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (.ci/run installs it)")
 def test_bias_and_explainability_reports_render_every_chart(tmp_path: Path, preprocessed: Path, model_dir: Path) -> None:
-    from pipelines.monitor import clarify_job
+    from pipelines.monitor.job.clarify import jobs as clarify_job
     from steps import evaluate
 
     test = str(preprocessed / "test")

@@ -332,7 +332,7 @@ def _upload_labels(story: Story, endpoint: dict[str, Any], start_hour: datetime,
 def _model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime, outcomes: list[Any]) -> None:
     """The model-quality schedule merges the labels (an hour late) with the captured predictions
     and measures the model."""
-    from pipelines.monitor import quality
+    from pipelines.monitor.job.model_quality import quality
 
     capture = endpoint["DataCaptureConfig"]["DestinationS3Uri"]
     prefix = deploy.ground_truth_destination(capture)
@@ -374,7 +374,7 @@ def _model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, sta
 def _fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime, execution_id: str) -> None:
     """The gate the pipeline passed (or would have failed), the explanation it registered, and
     the bias and feature-attribution schedules over the demo's hours, the labels merged."""
-    from pipelines.monitor import attribution, bias
+    from pipelines.monitor.job.clarify import attribution, bias
 
     store = story.home.objects()
     folder = store.path(_output(story.home, execution_id, "BiasReport", "bias"))

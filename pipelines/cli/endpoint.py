@@ -160,7 +160,7 @@ def delete(obj: Settings, name: str) -> None:
 def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | None, clock_start: str | None, clock_speed: float, auth: str | None, allow_unsigned_remote: bool) -> None:
     import uvicorn
 
-    from pipelines.monitor.layout import parse_time
+    from pipelines.monitor.job.common.layout import parse_time
     from pipelines.serving.auth import PROFILE, load_or_create
     from pipelines.serving.clock import read_setting, set_clock
     from pipelines.serving.process import port_problem

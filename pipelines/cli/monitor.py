@@ -14,7 +14,8 @@ from pipelines.cli.context import Settings
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
-from pipelines.monitor import analyzer, layout
+from pipelines.monitor.job.common import layout
+from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import CLARIFY_TYPES, DEFAULT_OFFSETS, GROUND_TRUTH_TYPES, HOURLY, MonitoringStore, check_clarify_metric, iso, parse_offset, utcnow
 from pipelines.monitoring.local import PipelineJob
@@ -358,7 +359,7 @@ def alarm() -> None:
 @click.option("--periods", type=click.IntRange(min=1), default=2, show_default=True, help="breaching executions in a row")
 @click.pass_obj
 def alarm_create(obj: Settings, name: str, schedule_name: str, feature: str | None, metric: str | None, threshold: float | None, periods: int) -> None:
-    from pipelines.monitor import quality
+    from pipelines.monitor.job.model_quality import quality
 
     if feature and metric:
         raise UsageError("give --feature (a data-quality schedule) or --metric (a model-quality schedule), not both")
@@ -406,7 +407,7 @@ def _constraint_threshold(monitor: Monitor, row: dict[str, Any], metric: str) ->
     """The threshold the schedule's model-quality constraints set for ``metric``."""
     import tempfile
 
-    from pipelines.monitor import quality
+    from pipelines.monitor.job.model_quality import quality
 
     with tempfile.TemporaryDirectory(prefix="constraints-") as tmp:
         try:

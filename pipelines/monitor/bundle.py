@@ -1,7 +1,8 @@
 """The analyzer bundle: the monitoring job as one file a processing job can run.
 
 ``monitor-analyzer.pyz`` is a zip application (``python3 monitor-analyzer.pyz ...``) holding the
-analyzer and its job (``job.py``): the modules below, nothing else of the project. Its bytes
+monitoring job: ``pipelines/monitor/job/`` (walked, not listed) and the packages above it,
+nothing else of the project. Its bytes
 depend only on those files (fixed timestamps and order), so its content-addressed S3 URI
 (``code_assets``) is the same for the same code, like the job scripts of ``steps/``. It needs
 numpy, pyarrow, scipy and boto3, which SageMaker's stock scikit-learn 1.2-1 image has (and
@@ -17,33 +18,23 @@ from pathlib import Path
 
 NAME = "monitor-analyzer.pyz"
 PACKAGE = Path(__file__).resolve().parents[1]  # pipelines/
-MODULES = (
-    "__init__.py",
-    "fileio.py",
-    "monitor/__init__.py",
-    "monitor/analyzer.py",
-    "monitor/attribution.py",
-    "monitor/capture_rows.py",
-    "monitor/bias.py",
-    "monitor/checks.py",
-    "monitor/clarify_job.py",
-    "monitor/clarify_monitor.py",
-    "monitor/clarify_report.py",
-    "monitor/constraints.py",
-    "monitor/dataset.py",
-    "monitor/job.py",
-    "monitor/kll.py",
-    "monitor/layout.py",
-    "monitor/merge.py",
-    "monitor/metrics.py",
-    "monitor/model_quality.py",
-    "monitor/objects.py",
-    "monitor/quality.py",
-    "monitor/report.py",
-    "monitor/result.py",
-    "monitor/statistics.py",
-    "monitor/window.py",
-)
+JOB = PACKAGE / "monitor" / "job"  # walked: the bundle is what this folder holds, and the packages above it
+ABOVE = ("__init__.py", "fileio.py", "monitor/__init__.py")
+# The folders that keep to the XGBoost image's Python 3.8 without pyarrow (explain, attribution-monitor).
+PYTHON_38 = ("common", "clarify", "html")
+
+
+def modules() -> list[str]:
+    """The bundle's modules under ``pipelines/``: those above the job, and every one under it."""
+    return [*ABOVE, *sorted(p.relative_to(PACKAGE).as_posix() for p in JOB.rglob("*.py"))]
+
+
+def python_38_files() -> list[Path]:
+    """What the jobs of the XGBoost image import: the packages above the job, ``job/__init__.py``,
+    and the Python 3.8 folders."""
+    return [PACKAGE / m for m in ABOVE] + [JOB / "__init__.py"] + sorted(p for folder in PYTHON_38 for p in (JOB / folder).rglob("*.py"))
+
+
 # The explain job's model loader is the Evaluate step's (its safe extraction), from steps/.
 STEPS = ("__init__.py", "evaluate.py")
 # Clarify's jobs (bias, explain and their monitors; clarify_job.MODES) run apart from Model
@@ -52,15 +43,11 @@ STEPS = ("__init__.py", "evaluate.py")
 MAIN = (
     "import sys\n\n"
     "if sys.argv[1:2] and sys.argv[1] in ('bias', 'explain', 'bias-monitor', 'attribution-monitor'):\n"
-    "    from pipelines.monitor.clarify_job import main\n"
+    "    from pipelines.monitor.job.clarify.jobs import main\n"
     "else:\n"
-    "    from pipelines.monitor.job import main\n\n"
+    "    from pipelines.monitor.job.main import main\n\n"
     "sys.exit(main())\n"
 )
-# The modules the explain job imports: they keep to the XGBoost image's Python 3.8.
-XGBOOST_IMAGE_MODULES = ("__init__.py", "fileio.py", "monitor/__init__.py", "monitor/attribution.py", "monitor/bias.py",
-                         "monitor/capture_rows.py", "monitor/clarify_job.py", "monitor/clarify_report.py", "monitor/layout.py",
-                         "monitor/clarify_monitor.py", "monitor/metrics.py", "monitor/objects.py", "monitor/report.py", "monitor/result.py", "monitor/window.py")
 _STAMP = (1980, 1, 1, 0, 0, 0)
 
 
@@ -69,7 +56,7 @@ STEPS_DIR = PACKAGE.parent / "steps"
 
 def entries() -> list[tuple[str, Path]]:
     """(name in the bundle, file) of everything the bundle holds but its ``__main__.py``."""
-    return [(f"pipelines/{m}", PACKAGE / m) for m in MODULES] + [(f"steps/{m}", STEPS_DIR / m) for m in STEPS]
+    return [(f"pipelines/{m}", PACKAGE / m) for m in modules()] + [(f"steps/{m}", STEPS_DIR / m) for m in STEPS]
 
 
 def files() -> list[Path]:

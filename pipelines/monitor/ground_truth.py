@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pipelines import shapes
 from pipelines.errors import UsageError
-from pipelines.monitor import quality
+from pipelines.monitor.job.model_quality import quality
 
 ID_COLUMNS = ("inference_id", "inferenceid", "eventid", "event_id", "id")
 LABEL_COLUMNS = ("label", "ground_truth", "groundtruth", "actual")

@@ -29,7 +29,8 @@ from pipelines.errors import Conflict
 from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
-from pipelines.monitor import analyzer, report
+from pipelines.monitor.job.data_quality import analyzer
+from pipelines.monitor.job.html import report
 from pipelines.monitor.schedules import CLARIFY_TYPES, GROUND_TRUTH_TYPES, Cron, MonitoringStore, iso, utcnow, window
 
 logger = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class Monitor:
             report.quality_timeline(folder / "timeline.html", schedule, row["endpoint"], executions, *self._quality_baseline(row))
             return
         if row["monitoring_type"] in CLARIFY_TYPES:
-            from pipelines.monitor import clarify_report
+            from pipelines.monitor.job.html import clarify_report
 
             clarify_report.timeline(folder / "timeline.html", schedule, row["endpoint"], row["monitoring_type"], executions)
             return
@@ -206,7 +207,7 @@ class Monitor:
         """The model-quality constraints and the baseline's metric values, for the timeline."""
         import json
 
-        from pipelines.monitor import quality
+        from pipelines.monitor.job.model_quality import quality
 
         with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
             try:
@@ -224,7 +225,7 @@ class Monitor:
         """Each feature's drift threshold and baseline mean, for the timeline."""
         import json
 
-        from pipelines.monitor import constraints as settings
+        from pipelines.monitor.job.data_quality import constraints as settings
 
         with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
             try:

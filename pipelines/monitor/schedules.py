@@ -21,7 +21,7 @@ from pipelines import shapes
 from pipelines.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database
 from pipelines.local.home import Home
-from pipelines.monitor.objects import split
+from pipelines.monitor.job.common.objects import split
 
 HOURLY = "cron(0 * ? * * *)"
 TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
@@ -235,7 +235,7 @@ class MonitoringStore(Database):
         if kind == "ModelExplainability":
             environment["analysis_type"] = "MODEL_EXPLAINABILITY"
         baseline: dict[str, Any] = {"ConstraintsResource": {"S3Uri": row["constraints_uri"]}}
-        application: dict[str, Any] = {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.analyzer)"}
+        application: dict[str, Any] = {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.job.data_quality.analyzer)"}
         if kind in CLARIFY_TYPES:  # Clarify's job definitions: the analysis configuration is ConfigUri
             application = {"ImageUri": "the analyzer bundle's Clarify jobs (pipelines/monitor/clarify_job.py)", "ConfigUri": row["statistics_uri"]}
         else:
@@ -364,7 +364,7 @@ class MonitoringStore(Database):
         if comparison not in COMPARISONS:
             raise UsageError(f"comparison {comparison!r} is not one of {', '.join(COMPARISONS)}")
         if row["monitoring_type"] == "ModelQuality":
-            from pipelines.monitor import quality
+            from pipelines.monitor.job.model_quality import quality
 
             known = (*quality.LOWER_IS_WORSE, *quality.HIGHER_IS_WORSE)
             if feature not in known:
@@ -389,7 +389,7 @@ class MonitoringStore(Database):
 
     def _baseline_features(self, row: sqlite3.Row) -> list[str]:
         """The features a DataQuality schedule's baseline constraints name (what its drift covers)."""
-        from pipelines.monitor import analyzer
+        from pipelines.monitor.job.data_quality import analyzer
 
         try:
             path = analyzer.baseline_file(self.home.objects().path(row["constraints_uri"]), analyzer.CONSTRAINTS, row["constraints_uri"])

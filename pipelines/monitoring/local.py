@@ -18,7 +18,7 @@ from pipelines import local_run
 from pipelines.engine.records import Records
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
-from pipelines.monitor import analyzer
+from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import JobOutcome, Window
 from pipelines.monitor.schedules import iso
 

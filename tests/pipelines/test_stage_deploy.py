@@ -96,7 +96,7 @@ def test_the_latest_approved_package_fills_the_stage(registry: dict[str, str], t
 def test_a_model_quality_baseline_adds_its_schedule_and_an_auc_alarm_that_retrains(registry: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import numpy as np
 
-    from pipelines.monitor import quality
+    from pipelines.monitor.job.model_quality import quality
 
     metrics = quality.binary_classification_metrics(np.array([1, 0, 0, 1, 0, 1, 0, 0]), np.array([0.9, 0.2, 0.6, 0.7, 0.1, 0.4, 0.3, 0.05]))
     root = f"s3://{BUCKET}/credit-default/quality"
@@ -119,7 +119,8 @@ def test_a_model_quality_baseline_adds_its_schedule_and_an_auc_alarm_that_retrai
 
 
 def test_bias_and_explainability_baselines_add_their_schedules_and_alarms_that_retrain(registry: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipelines.monitor import bias, clarify_monitor
+    from pipelines.monitor.job.clarify import bias
+    from pipelines.monitor.job.clarify import monitor as clarify_monitor
 
     root = f"s3://{BUCKET}/credit-default/fair"
     # The BiasReport's analysis.json of a small table: three facet groups, DI of each.

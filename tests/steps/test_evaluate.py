@@ -130,7 +130,7 @@ def test_predictions_are_the_model_quality_baselines_dataset(model_dir: Path, pr
     evaluation's own confusion matrix and AUC."""
     import pandas as pd
 
-    from pipelines.monitor import model_quality
+    from pipelines.monitor.job.model_quality import analysis as model_quality
 
     args = ["--model-dir", str(model_dir), "--test-dir", str(preprocessed / "test"), "--output-dir", str(tmp_path), "--predictions-dir", str(tmp_path / "predictions")]
     assert evaluate.main(args) == 0

@@ -98,7 +98,9 @@ def test_the_scheduler_may_start_the_monitoring_pipeline_and_nothing_else(templa
 
 
 def test_the_monitoring_job_publishes_metrics_in_model_monitors_namespaces_only(template: dict[str, Any]) -> None:
-    from pipelines.monitor import clarify_monitor, metrics, quality
+    from pipelines.monitor.job.clarify import monitor as clarify_monitor
+    from pipelines.monitor.job.common import metrics
+    from pipelines.monitor.job.model_quality import quality
 
     publishing = [s for s in role_statements(template, "MonitoringRole") if "cloudwatch:PutMetricData" in as_list(s["Action"])]
     namespaces = [metrics.NAMESPACE, quality.NAMESPACE, clarify_monitor.BIAS_NAMESPACE, clarify_monitor.EXPLAINABILITY_NAMESPACE]

@@ -1,7 +1,7 @@
 """``QualityCheck`` (DATA_QUALITY, MODEL_QUALITY): SageMaker's QualityCheckStep, on the local analyzer.
 
 The step's arguments are the processing job of the model-monitor-analyzer image; here that
-image's program is ``python -m pipelines.monitor.analyzer``, driven by the same environment,
+image's program is ``python -m pipelines.monitor.job.data_quality.analyzer``, driven by the same environment,
 so the definition runs as written. Then the step's own fields, as SageMaker documents them:
 
 - the job always calculates a new baseline (``statistics.json``, ``constraints.json``):
@@ -32,10 +32,10 @@ from pipelines.engine.runtimes import Runtimes
 from pipelines.errors import UsageError
 from pipelines.graph import Node
 from pipelines.local.home import Home
-from pipelines.monitor import analyzer
+from pipelines.monitor.job.data_quality import analyzer
 
 ANALYZER_IMAGE = "sagemaker-model-monitor-analyzer"
-PROGRAM = [sys.executable, "-m", "pipelines.monitor.analyzer"]
+PROGRAM = [sys.executable, "-m", "pipelines.monitor.job.data_quality.analyzer"]
 
 
 CHECKS = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQuality"}  # check type: its DriftCheckBaselines key
@@ -177,7 +177,7 @@ class QualityCheckHandler(ProcessingHandler):
 
     def _check_model_quality(self, job: StepRun, sandbox: Sandbox, constraints_uri: str, fail_on_violation: bool) -> StepOutcome:
         """The dataset's metrics (the job just wrote them) against the drift-check constraints."""
-        from pipelines.monitor import quality
+        from pipelines.monitor.job.model_quality import quality
 
         environment = job.arguments.get("Environment") or {}
         local = job.job_dir / "drift-baseline"

@@ -127,7 +127,7 @@ def test_every_json_get_path_exists_in_what_its_job_writes(
 ) -> None:
     """Each Std:JsonGet's path is in the file its property file names, as the job writes it:
     evaluation.json of steps/evaluate.py, bias_summary.json of the bias job."""
-    from pipelines.monitor import clarify_job
+    from pipelines.monitor.job.clarify import jobs as clarify_job
     from steps import evaluate
 
     test = str(preprocessed / "test")

@@ -35,7 +35,7 @@ def test_an_early_stopped_model_is_served_evaluated_and_explained_up_to_its_best
     import pandas as pd
     import xgboost
 
-    from pipelines.monitor import attribution
+    from pipelines.monitor.job.clarify import attribution
     from pipelines.serving.model import Predictor
 
     channels = {"train": preprocessed / "train", "validation": preprocessed / "validation"}

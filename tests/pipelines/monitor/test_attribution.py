@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import xgboost
 
-from pipelines.monitor import attribution
+from pipelines.monitor.job.clarify import attribution
 from steps import evaluate
 
 

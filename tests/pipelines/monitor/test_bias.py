@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.monitor import bias
+from pipelines.monitor.job.clarify import bias
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "credit-card-default" / "credit_default.csv"
 

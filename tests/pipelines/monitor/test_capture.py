@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.monitor import analyzer, dataset
+from pipelines.monitor.job.capture import dataset
+from pipelines.monitor.job.data_quality import analyzer
 
 from capture_helpers import record, write_capture
 
@@ -106,7 +107,8 @@ def test_an_empty_window_fails_with_a_reason(base: Path, tmp_path: Path) -> None
 def test_a_record_no_endpoint_could_capture_is_malformed_and_the_rest_is_read(tmp_path: Path) -> None:
     """A 40 MB line (InvokeEndpoint carries at most 6 MiB each way) is counted as malformed by
     each capture reader, and the hour's other records are analysed, not the hour failed."""
-    from pipelines.monitor import capture_rows, layout, merge
+    from pipelines.monitor.job.capture import merge
+    from pipelines.monitor.job.common import capture_rows, layout
 
     folder = tmp_path / "ep" / "AllTraffic" / START.strftime("%Y/%m/%d/%H")
     folder.mkdir(parents=True)

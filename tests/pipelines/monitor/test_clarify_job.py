@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.monitor import attribution, bias, bundle, clarify_job
+from pipelines.monitor import bundle
+from pipelines.monitor.job.clarify import attribution, bias
+from pipelines.monitor.job.clarify import jobs as clarify_job
 from steps import evaluate
 
 FACETS = ["--facet", "SEX=2", "--facet", "MARRIAGE=2", "--facet", "AGE>40"]

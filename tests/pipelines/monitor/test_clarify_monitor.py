@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.monitor import attribution, bias, bundle, clarify_job, clarify_monitor
-from pipelines.monitor.objects import ROOT_VARIABLE
+from pipelines.monitor import bundle
+from pipelines.monitor.job.clarify import attribution, bias
+from pipelines.monitor.job.clarify import jobs as clarify_job
+from pipelines.monitor.job.clarify import monitor as clarify_monitor
+from pipelines.monitor.job.common.objects import ROOT_VARIABLE
 from steps import evaluate
 
 from capture_helpers import hour_file, label, record

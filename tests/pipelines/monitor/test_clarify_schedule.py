@@ -14,7 +14,7 @@ import xgboost
 
 from pipelines.cli import main as mlops
 from pipelines.local.home import Home
-from pipelines.monitor import clarify_job
+from pipelines.monitor.job.clarify import jobs as clarify_job
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import MonitoringStore
 from pipelines.monitoring.local import PipelineJob

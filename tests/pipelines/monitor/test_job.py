@@ -12,8 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.monitor import analyzer, bundle, job, metrics, model_quality
-from pipelines.monitor.objects import ROOT_VARIABLE, Objects
+from pipelines.monitor import bundle
+from pipelines.monitor.job import main as job
+from pipelines.monitor.job.common import metrics
+from pipelines.monitor.job.common.objects import ROOT_VARIABLE, Objects
+from pipelines.monitor.job.data_quality import analyzer
+from pipelines.monitor.job.model_quality import analysis as model_quality
 from steps.preprocess import plain_decimals
 
 from capture_helpers import capture_frame, captured, hour_file, label
@@ -62,7 +66,7 @@ def test_the_bundle_is_the_same_bytes_for_the_same_code_and_holds_only_the_analy
     assert bundle.contents() == bundle.contents()
     with zipfile.ZipFile(bundle.build(tmp_path)) as archive:
         names = archive.namelist()
-    assert names[0] == "__main__.py" and set(names[1:]) == {f"pipelines/{m}" for m in bundle.MODULES} | {"steps/__init__.py", "steps/evaluate.py"}
+    assert names[0] == "__main__.py" and set(names[1:]) == {f"pipelines/{m}" for m in bundle.modules()} | {"steps/__init__.py", "steps/evaluate.py"}
     assert not any("engine" in n or "serving" in n or "cli" in n for n in names)
 
 
@@ -78,7 +82,7 @@ def test_the_explain_job_keeps_to_python_3_8_as_the_xgboost_image_has_it() -> No
     """The built-in XGBoost 1.7-1 image runs Python 3.8.13 (aws/sagemaker-xgboost-container,
     docker/1.7-1/base/Dockerfile.cpu): the modules the explain job imports, and the Evaluate
     step (steps/evaluate.py runs there), need nothing newer."""
-    modules = [bundle.PACKAGE / m for m in bundle.XGBOOST_IMAGE_MODULES] + [bundle.STEPS_DIR / m for m in bundle.STEPS]
+    modules = bundle.python_38_files() + [bundle.STEPS_DIR / m for m in bundle.STEPS]
     done = subprocess.run([str(Path(sys.executable).with_name("vermin")), "--no-tips", "--violations", "-t=3.8-", *map(str, modules)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.monitor.kll import KLLSketch, linf_distance
+from pipelines.monitor.job.data_quality.kll import KLLSketch, linf_distance
 
 REFERENCE = Path(__file__).resolve().parents[2] / "golden" / "monitor" / "statistics_xgb_churn_partial.json"
 

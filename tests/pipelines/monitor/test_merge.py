@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.monitor import merge
+from pipelines.monitor.job.capture import merge
 
 from capture_helpers import captured, hour_file, label
 

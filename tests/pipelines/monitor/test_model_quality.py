@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from sklearn import metrics as sk
 
-from pipelines.monitor import model_quality, quality
-from pipelines.monitor.analyzer import AnalysisFailed
+from pipelines.monitor.job.data_quality.analyzer import AnalysisFailed
+from pipelines.monitor.job.model_quality import analysis as model_quality
+from pipelines.monitor.job.model_quality import quality
 
 from capture_helpers import captured, hour_file, label
 
@@ -110,7 +111,7 @@ def test_python_dash_m_runs_the_monitoring_window_from_the_environment(tmp_path:
                    dataset_source=str(tmp_path / "capture"), ground_truth_source=str(tmp_path / "truth"), output_path=str(tmp_path / "out"),
                    baseline_constraints=str(baseline), probability_attribute="0", start_time="2026-11-20T10:00:00Z", end_time="2026-11-20T11:00:00Z",
                    ground_truth_until="2026-11-20T12:00:00Z", publish_cloudwatch_metrics="Enabled")  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "pipelines.monitor.model_quality"], env=environ, capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-m", "pipelines.monitor.job.model_quality.analysis"], env=environ, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "out" / "statistics.json").read_text())["dataset"]["item_count"] == 250
     assert set(json.loads((tmp_path / "out" / "cloudwatch_metrics.json").read_text())["metrics"]) == set(quality.scalar_metrics(json.loads((tmp_path / "out" / "statistics.json").read_text())["binary_classification_metrics"]))

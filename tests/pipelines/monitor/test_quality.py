@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from pipelines.monitor import quality
+from pipelines.monitor.job.model_quality import quality
 
 
 def test_the_values_of_aws_documented_example() -> None:

@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from pipelines.cli import main as mlops
 from pipelines.local.home import Home
-from pipelines.monitor import model_quality
+from pipelines.monitor.job.model_quality import analysis as model_quality
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import MonitoringStore
 from pipelines.monitoring.local import PipelineJob

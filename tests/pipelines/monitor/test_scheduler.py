@@ -13,7 +13,7 @@ import pytest
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
-from pipelines.monitor import analyzer
+from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import JobOutcome, Monitor
 from pipelines.monitor.schedules import Cron, MonitoringStore
 from pipelines.monitoring.local import PipelineJob

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.monitor.statistics import LANES, stable_sum
+from pipelines.monitor.job.data_quality.statistics import LANES, stable_sum
 
 
 def reference_sum(values: list[float]) -> float:

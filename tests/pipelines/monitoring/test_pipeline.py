@@ -20,7 +20,7 @@ from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.validation import validate
 from pipelines.local.home import Home
-from pipelines.monitor import analyzer
+from pipelines.monitor.job.data_quality import analyzer
 from steps.preprocess import plain_decimals
 
 from capture_helpers import capture_frame

@@ -6,7 +6,7 @@ import json
 import stat
 from pathlib import Path
 
-from pipelines.monitor import dataset
+from pipelines.monitor.job.capture import dataset
 from pipelines.serving.capture import CaptureSettings, CaptureWriter
 
 CONFIG = {

@@ -56,12 +56,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor import attribution, bias, clarify_monitor, clarify_report, layout, metrics
-from pipelines.monitor.objects import Objects
-from pipelines.monitor.result import Result, write_message
-from pipelines.monitor.window import JobFailed, fetch_capture, fetch_hours, glued, window
+from pipelines.monitor.job.clarify import attribution, bias
+from pipelines.monitor.job.clarify import monitor as clarify_monitor
+from pipelines.monitor.job.common import layout, metrics
+from pipelines.monitor.job.common.hours import JobFailed, fetch_capture, fetch_hours, glued, window
+from pipelines.monitor.job.common.objects import Objects
+from pipelines.monitor.job.common.result import Result, write_message
+from pipelines.monitor.job.html import clarify_report
 
-logger = logging.getLogger("pipelines.monitor.clarify_job")
+logger = logging.getLogger("pipelines.monitor.job.clarify.jobs")
 MODES = ("bias", "explain", "bias-monitor", "attribution-monitor")
 SUMMARY = "bias_summary.json"
 _FACET = re.compile(r"^(?P<name>[^=>]+?)(?:(?P<op>[=>])(?P<values>.+))?$")

@@ -2,7 +2,7 @@
 predictions merged with ground truth and checked against that baseline.
 
 Used by the monitoring job (``job.py``: ``quality-baseline``, ``quality-monitor``), by
-``mlops monitor`` and as ``python -m pipelines.monitor.model_quality`` with the environment
+``mlops monitor`` and as ``python -m pipelines.monitor.job.model_quality.analysis`` with the environment
 contract of Model Monitor's model-quality container (what the SDK's ``ModelQualityMonitor``
 sets):
 
@@ -41,10 +41,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipelines.monitor import layout, merge, quality
-from pipelines.monitor.analyzer import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, AnalysisFailed, Result, _write
+from pipelines.monitor.job.capture import merge
+from pipelines.monitor.job.common import layout
+from pipelines.monitor.job.data_quality.analyzer import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, AnalysisFailed, Result, _write
+from pipelines.monitor.job.model_quality import quality
 
-logger = logging.getLogger("pipelines.monitor.model_quality")
+logger = logging.getLogger("pipelines.monitor.job.model_quality.analysis")
 PROBLEM_TYPE = "BinaryClassification"
 
 

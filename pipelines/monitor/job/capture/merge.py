@@ -34,7 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from pipelines.monitor import capture_rows, dataset, layout
+from pipelines.monitor.job.capture import dataset
+from pipelines.monitor.job.common import capture_rows, layout
 
 _OUTPUT = pa.struct([("data", pa.string()), ("encoding", pa.string())])
 _CAPTURE = pa.schema(

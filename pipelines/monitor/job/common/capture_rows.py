@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from pipelines.monitor import layout
+from pipelines.monitor.job.common import layout
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The analyzer: a data-quality baseline, or a monitoring run against one.
 
 Used three ways: by the local engine's QualityCheck handler, by ``mlops monitor``, and as
-``python -m pipelines.monitor.analyzer`` driven by the environment contract of SageMaker's
+``python -m pipelines.monitor.job.data_quality.analyzer`` driven by the environment contract of SageMaker's
 model-monitor-analyzer container, so a definition's QualityCheck (or a monitoring schedule's
 job) runs as written:
 
@@ -35,10 +35,12 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor import checks, constraints, dataset, layout, statistics
-from pipelines.monitor.result import Result
+from pipelines.monitor.job.capture import dataset
+from pipelines.monitor.job.common import layout
+from pipelines.monitor.job.common.result import Result
+from pipelines.monitor.job.data_quality import checks, constraints, statistics
 
-logger = logging.getLogger("pipelines.monitor.analyzer")
+logger = logging.getLogger("pipelines.monitor.job.data_quality.analyzer")
 
 STATISTICS = "statistics.json"
 CONSTRAINTS = "constraints.json"
@@ -178,7 +180,7 @@ def resolve_file(value: str | None, name: str) -> Path | None:
 
 def run_from_environment(environ: Mapping[str, str]) -> Result:
     if environ.get("analysis_type") == "MODEL_QUALITY":  # the same container, the model-quality analysis
-        from pipelines.monitor import model_quality
+        from pipelines.monitor.job.model_quality import analysis as model_quality
 
         return model_quality.run_from_environment(environ)
     try:

@@ -16,8 +16,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor.bias import numeric
-from pipelines.monitor.report import _fmt, _page
+from pipelines.monitor.job.clarify.bias import numeric
+from pipelines.monitor.job.html.report import _fmt, _page
 
 BEESWARM_FEATURES = 12
 BEESWARM_ROWS = 400
@@ -172,7 +172,7 @@ def timeline(path: Path, schedule: str, endpoint: str, monitoring_type: str, exe
     """``timeline.html`` of a ModelBias schedule (each facet group's DI and DPPL over the
     executions) or a ModelExplainability one (the nDCG against its 0.9 threshold, and the six
     features with the largest attributions in the latest execution)."""
-    from pipelines.monitor.report import _line_chart, _status_badge
+    from pipelines.monitor.job.html.report import _line_chart, _status_badge
 
     metrics = [e.get("Metrics", {}) for e in executions]
     if monitoring_type == "ModelBias":

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.monitor.kll import KLLSketch
+from pipelines.monitor.job.data_quality.kll import KLLSketch
 
 INTEGRAL = "Integral"
 FRACTIONAL = "Fractional"

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from pipelines.monitor.layout import MAX_LINE_BYTES, capture_files, data_files, in_window
+from pipelines.monitor.job.common.layout import MAX_LINE_BYTES, capture_files, data_files, in_window
 
 Chunk = list[Any]  # per column: an array of strings, or a NumericColumn
 _PAYLOAD = pa.struct([("observedContentType", pa.string()), ("mode", pa.string()), ("data", pa.string()), ("encoding", pa.string())])

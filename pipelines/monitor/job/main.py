@@ -44,12 +44,16 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional
 
-from pipelines.monitor import analyzer, layout, metrics, model_quality, quality, report
-from pipelines.monitor.objects import Objects
-from pipelines.monitor.result import write_message
-from pipelines.monitor.window import JobFailed, fetch_capture, fetch_hours, glued, window
+from pipelines.monitor.job.common import layout, metrics
+from pipelines.monitor.job.common.hours import JobFailed, fetch_capture, fetch_hours, glued, window
+from pipelines.monitor.job.common.objects import Objects
+from pipelines.monitor.job.common.result import write_message
+from pipelines.monitor.job.data_quality import analyzer
+from pipelines.monitor.job.html import report
+from pipelines.monitor.job.model_quality import analysis as model_quality
+from pipelines.monitor.job.model_quality import quality
 
-logger = logging.getLogger("pipelines.monitor.job")
+logger = logging.getLogger("pipelines.monitor.job.main")
 
 
 def baseline_file(objects: Objects, source: str, name: str, folder: Path) -> Path:

@@ -34,9 +34,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pipelines.fileio import write_text_atomic
-from pipelines.monitor import attribution, bias, capture_rows, clarify_report
-from pipelines.monitor.result import Result
-from pipelines.monitor.window import JobFailed
+from pipelines.monitor.job.clarify import attribution, bias
+from pipelines.monitor.job.common import capture_rows
+from pipelines.monitor.job.common.hours import JobFailed
+from pipelines.monitor.job.common.result import Result
+from pipelines.monitor.job.html import clarify_report
 
 BIAS_NAMESPACE = "aws/sagemaker/Endpoints/bias-metrics"
 EXPLAINABILITY_NAMESPACE = "aws/sagemaker/Endpoints/explainability-metrics"
@@ -62,7 +64,7 @@ def bias_drift(
     band: Tuple[float, float] = (0.8, 1.25),
 ) -> Result:  # fmt: skip
     """The window's bias metrics against the baseline's."""
-    from pipelines.monitor import merge
+    from pipelines.monitor.job.capture import merge
 
     names = [h for h in config.headers if h != config.label]
     if not names:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import List, Tuple
 
-from pipelines.monitor.objects import Objects
+from pipelines.monitor.job.common.objects import Objects
 
 _OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
 

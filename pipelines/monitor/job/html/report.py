@@ -47,7 +47,7 @@ def _fmt(value: Any) -> str:
 
 def _bars(baseline: dict[str, Any], current: dict[str, Any], name: str) -> str:
     """Baseline and current shares over common equal-width buckets, both counted from their sketches."""
-    from pipelines.monitor.statistics import sketch_of
+    from pipelines.monitor.job.data_quality.statistics import sketch_of
 
     base_sketch, current_sketch = sketch_of({"numerical_statistics": baseline}), sketch_of({"numerical_statistics": current})
     if base_sketch is None or current_sketch is None or not base_sketch.count or not current_sketch.count:

@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from pipelines.monitor import constraints as constraint_settings
-from pipelines.monitor.kll import linf_distance
-from pipelines.monitor.statistics import FRACTIONAL, INTEGRAL, STRING, Profile, sketch_of
+from pipelines.monitor.job.data_quality import constraints as constraint_settings
+from pipelines.monitor.job.data_quality.kll import linf_distance
+from pipelines.monitor.job.data_quality.statistics import FRACTIONAL, INTEGRAL, STRING, Profile, sketch_of
 
 C_ALPHA = 1.8  # the KS critical-value coefficient the Robust method subtracts (alpha ~ 0.003)
 

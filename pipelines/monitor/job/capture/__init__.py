@@ -1,0 +1,1 @@
+"""Captured traffic read column by column (pyarrow), and merged with ground truth."""

@@ -1,0 +1,1 @@
+"""Model Monitor's model quality: binary-classification metrics, against ground truth."""
