@@ -6,7 +6,7 @@ Setup (not timed): the real pipeline's jobs make the baseline (the model's outpu
 features of the training rows); the test rows, scored by that model, are sampled into
 ``--records`` captured requests in SageMaker's capture layout (JSONL in hour folders).
 Then, each in a fresh process, time and peak memory (ru_maxrss) of:
-- ours: ``python -m pipelines.monitor.job.data_quality.analyzer`` on the capture (the container's contract):
+- ours: ``python -m pipelines.monitor.job.environment`` on the capture (the container's contract):
   statistics.json with KLL sketches, and every check against the baseline;
 - the monitoring job that replaces Model Monitor on AWS (``monitor-analyzer.pyz monitor``, the
   bundle the monitoring pipeline runs) over the same capture as one window read from the twin's
@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 OURS = """
 import json, os, resource, sys, time
 started = time.perf_counter()
-from pipelines.monitor.job.data_quality import analyzer
-result = analyzer.run_from_environment(os.environ)
+from pipelines.monitor.job import environment
+result = environment.run(os.environ)
 print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "violations": len(result.violations), "rows": result.counters["rows"]}))
 """

@@ -15,6 +15,7 @@ from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.monitor.job.common import layout
+from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, VIOLATIONS, JobFailed
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import CLARIFY_TYPES, DEFAULT_OFFSETS, GROUND_TRUTH_TYPES, HOURLY, MonitoringStore, check_clarify_metric, iso, parse_offset, utcnow
@@ -56,7 +57,7 @@ def baseline(obj: Settings, source: Path, output: str) -> None:
     target = store.path(output) if is_s3(output) else Path(output)
     try:
         result = analyzer.baseline(source, target)
-    except analyzer.AnalysisFailed as exc:
+    except JobFailed as exc:
         raise UsageError(str(exc)) from exc
     click.echo(f"{result.message} {result.counters['rows']} rows -> {output}/statistics.json, {output}/constraints.json")
 
@@ -302,7 +303,7 @@ def violations_frame(home: Home, schedule: str | None = None, execution_id: int 
                 raise UsageError(f"no monitoring execution{' of ' + schedule if schedule else ''} with a report yet; run `mlops monitor scheduler --once`")
             item = reported[0]
     report = item["ReportUri"]
-    path = (home.objects().path(report) if is_s3(report) else Path(report)) / analyzer.VIOLATIONS
+    path = (home.objects().path(report) if is_s3(report) else Path(report)) / VIOLATIONS
     rows = json.loads(path.read_text())["violations"]
     subjects = {"ModelQuality": ["metric_name"], "ModelBias": ["facet", "facet_value", "metric_name"], "ModelExplainability": ["label", "metric_name"]}
     frame = pd.DataFrame(rows, columns=[*subjects.get(item.get("MonitoringType") or "", ["feature_name"]), "constraint_check_type", "description"])
@@ -411,8 +412,8 @@ def _constraint_threshold(monitor: Monitor, row: dict[str, Any], metric: str) ->
 
     with tempfile.TemporaryDirectory(prefix="constraints-") as tmp:
         try:
-            document = json.loads(monitor._local(row["constraints_uri"], Path(tmp), analyzer.CONSTRAINTS).read_text())
-        except (FileNotFoundError, analyzer.AnalysisFailed, ValueError) as exc:
+            document = json.loads(monitor.baseline_path(row["constraints_uri"], Path(tmp), CONSTRAINTS).read_text())
+        except (FileNotFoundError, JobFailed, ValueError) as exc:
             raise UsageError(f"--threshold: none given and the schedule's constraints {row['constraints_uri']} cannot be read ({exc})") from exc
     rule = (document.get(quality.CONSTRAINTS_KEY) or {}).get(metric) or {}
     if not isinstance(rule.get("threshold"), (int, float)):
@@ -464,7 +465,7 @@ def report_paths(obj: Settings, schedule_name: str) -> None:
         if latest:
             folder = monitor.local_path(latest[0]["ReportUri"])
             page = folder / "report.html"
-            click.echo(f"latest:   {page if page.is_file() else folder / analyzer.STATISTICS}")
+            click.echo(f"latest:   {page if page.is_file() else folder / STATISTICS}")
     finally:
         monitor.close()
 

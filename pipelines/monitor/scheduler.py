@@ -29,9 +29,10 @@ from pipelines.errors import Conflict
 from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
+from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, JobFailed
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.job.html import report
-from pipelines.monitor.schedules import CLARIFY_TYPES, GROUND_TRUTH_TYPES, Cron, MonitoringStore, iso, utcnow, window
+from pipelines.monitor.schedules import CLARIFY_TYPES, GROUND_TRUTH_TYPES, Cron, MonitoringStore, analysis_window, iso, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class Monitor:
         ``replace``, again if that time already ran (a backfill: capture that arrived late)."""
         row = self.schedules.schedule(schedule)
         if start is None or end is None:
-            start, end = window(Cron.parse(row["expression"]), scheduled, row["start_offset"], row["end_offset"], row["monitoring_type"])
+            start, end = analysis_window(Cron.parse(row["expression"]), scheduled, row["start_offset"], row["end_offset"], row["monitoring_type"])
         execution_id = self.schedules.start_execution(schedule, scheduled, start, end, replace=replace)
         if execution_id is None:
             raise Conflict(f"{schedule} at {iso(scheduled)} is running now" if replace else f"{schedule} already ran at {iso(scheduled)}; mlops monitor run runs it again")
@@ -180,7 +181,8 @@ class Monitor:
         self._write_timeline(schedule, row)
         return ExecutionOutcome(schedule, scheduled, outcome.status, outcome.violations, report_uri)
 
-    def _local(self, uri: str, folder: Path, name: str) -> Path:
+    def baseline_path(self, uri: str, folder: Path, name: str) -> Path:
+        """The local file of a baseline ``uri`` (a file, or the folder holding ``name``), copied into ``folder`` from the store."""
         if not is_s3(uri):
             return analyzer.baseline_file(Path(uri), name, uri)
         self.store.materialize(uri, folder)
@@ -211,13 +213,13 @@ class Monitor:
 
         with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
             try:
-                constraints = json.loads(self._local(row["constraints_uri"], Path(tmp) / "c", analyzer.CONSTRAINTS).read_text()).get(quality.CONSTRAINTS_KEY) or {}
-            except (FileNotFoundError, analyzer.AnalysisFailed, ValueError):
+                constraints = json.loads(self.baseline_path(row["constraints_uri"], Path(tmp) / "c", CONSTRAINTS).read_text()).get(quality.CONSTRAINTS_KEY) or {}
+            except (FileNotFoundError, JobFailed, ValueError):
                 constraints = {}
             try:
-                statistics = json.loads(self._local(row["statistics_uri"], Path(tmp) / "s", analyzer.STATISTICS).read_text())
+                statistics = json.loads(self.baseline_path(row["statistics_uri"], Path(tmp) / "s", STATISTICS).read_text())
                 values = quality.scalar_metrics(statistics.get(quality.KEY) or {})
-            except (FileNotFoundError, analyzer.AnalysisFailed, ValueError):
+            except (FileNotFoundError, JobFailed, ValueError):
                 values = {}
         return constraints, values
 
@@ -229,9 +231,9 @@ class Monitor:
 
         with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
             try:
-                constraints = json.loads(self._local(row["constraints_uri"], Path(tmp) / "c", analyzer.CONSTRAINTS).read_text())
-                statistics = json.loads(self._local(row["statistics_uri"], Path(tmp) / "s", analyzer.STATISTICS).read_text())
-            except (FileNotFoundError, analyzer.AnalysisFailed, ValueError):
+                constraints = json.loads(self.baseline_path(row["constraints_uri"], Path(tmp) / "c", CONSTRAINTS).read_text())
+                statistics = json.loads(self.baseline_path(row["statistics_uri"], Path(tmp) / "s", STATISTICS).read_text())
+            except (FileNotFoundError, JobFailed, ValueError):
                 return {}, {}  # the timeline goes without thresholds; the execution said why
         thresholds = {}
         for feature in constraints.get("features", []):

@@ -21,7 +21,9 @@ from pipelines import shapes
 from pipelines.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database
 from pipelines.local.home import Home
+from pipelines.monitor.job.common import hours
 from pipelines.monitor.job.common.objects import split
+from pipelines.monitor.job.common.result import CONSTRAINTS, JobFailed
 
 HOURLY = "cron(0 * ? * * *)"
 TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
@@ -42,7 +44,6 @@ _COLUMNS = {  # added after the first release: (table, column, definition)
 # What a rerun of a finished hour keeps aside, to put back if the rerun fails.
 _KEPT = ("status", "modified", "failure_reason", "report_uri", "violations", "metrics", "window_start", "window_end", "job_arn")
 _CRON = re.compile(r"^cron\(0 (?P<hours>\*|\d{1,2}(?:/\d{1,2})?) \? \* \* \*\)$")
-_OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
@@ -122,15 +123,15 @@ class Cron:
 
 
 def parse_offset(text: str, what: str) -> timedelta:
-    """``-PT1H``, ``-PT30M``, ``PT0H`` -> a timedelta (SageMaker's DataAnalysis offsets)."""
-    match = _OFFSET.match(text.strip()) if text else None
-    if not match or not (match["hours"] or match["minutes"]):
-        raise UsageError(f"{what} {text!r} must be an ISO-8601 offset such as -PT1H or -PT30M")
-    delta = timedelta(hours=int(match["hours"] or 0), minutes=int(match["minutes"] or 0))
-    return -delta if match["sign"] == "-" else delta
+    """``-PT1H``, ``-PT30M``, ``PT0H`` -> a timedelta (SageMaker's DataAnalysis offsets), by the
+    job's own parser; a wrong one is the user's mistake here."""
+    try:
+        return hours.offset(text, what)
+    except JobFailed as exc:
+        raise UsageError(str(exc)) from None
 
 
-def window(expression: Cron, scheduled: datetime, start_offset: str | None, end_offset: str | None, monitoring_type: str = "DataQuality") -> tuple[datetime, datetime]:
+def analysis_window(expression: Cron, scheduled: datetime, start_offset: str | None, end_offset: str | None, monitoring_type: str = "DataQuality") -> tuple[datetime, datetime]:
     """The data an execution analyses: by default the previous full hour (model quality: the
     hour before that, so its labels had an hour to arrive)."""
     start_offset, end_offset = (start_offset, end_offset) if start_offset and end_offset else DEFAULT_OFFSETS[monitoring_type]
@@ -235,7 +236,7 @@ class MonitoringStore(Database):
         if kind == "ModelExplainability":
             environment["analysis_type"] = "MODEL_EXPLAINABILITY"
         baseline: dict[str, Any] = {"ConstraintsResource": {"S3Uri": row["constraints_uri"]}}
-        application: dict[str, Any] = {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.job.data_quality.analyzer)"}
+        application: dict[str, Any] = {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.job.environment)"}
         if kind in CLARIFY_TYPES:  # Clarify's job definitions: the analysis configuration is ConfigUri
             application = {"ImageUri": "the analyzer bundle's Clarify jobs (pipelines/monitor/clarify_job.py)", "ConfigUri": row["statistics_uri"]}
         else:
@@ -392,9 +393,9 @@ class MonitoringStore(Database):
         from pipelines.monitor.job.data_quality import analyzer
 
         try:
-            path = analyzer.baseline_file(self.home.objects().path(row["constraints_uri"]), analyzer.CONSTRAINTS, row["constraints_uri"])
+            path = analyzer.baseline_file(self.home.objects().path(row["constraints_uri"]), CONSTRAINTS, row["constraints_uri"])
             return [str(f["name"]) for f in json.loads(path.read_text()).get("features", [])]
-        except (analyzer.AnalysisFailed, OSError, ValueError, KeyError, TypeError) as exc:
+        except (JobFailed, OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{row['name']}'s baseline constraints {row['constraints_uri']} cannot be read ({exc}); an alarm names one of its features") from exc
 
     def alarm(self, name: str) -> dict[str, Any]:

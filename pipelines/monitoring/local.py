@@ -10,7 +10,7 @@ from what the job wrote, as a client of the real service would read it.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -18,7 +18,8 @@ from pipelines import local_run
 from pipelines.engine.records import Records
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
-from pipelines.monitor.job.data_quality import analyzer
+from pipelines.monitor.job.common import hours
+from pipelines.monitor.job.common.result import METRICS, VIOLATIONS
 from pipelines.monitor.scheduler import JobOutcome, Window
 from pipelines.monitor.schedules import iso
 
@@ -28,12 +29,10 @@ STEPS = {"DataQuality": "MonitorDataQuality", "ModelQuality": "MonitorModelQuali
 
 def offset(moment: datetime, scheduled: datetime) -> str:
     """``moment`` relative to ``scheduled`` as the job's --start-offset/--end-offset: -PT1H, -PT90M."""
-    delta = moment - scheduled
-    minutes, rest = divmod(abs(delta), timedelta(minutes=1))
-    if rest:
-        raise UsageError(f"the window bound {iso(moment)} is not a whole number of minutes from the scheduled time {iso(scheduled)}")
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{'-' if delta < timedelta(0) or not delta else ''}PT{hours}H" + (f"{minutes}M" if minutes else "")
+    try:
+        return hours.format_offset(moment - scheduled)
+    except ValueError:
+        raise UsageError(f"the window bound {iso(moment)} is not a whole number of minutes from the scheduled time {iso(scheduled)}") from None
 
 
 class PipelineJob:
@@ -95,7 +94,7 @@ class PipelineJob:
             reason = properties.get("ExitMessage") or result.failure_reason or f"{name} execution {result.execution_id} ended {result.status}"
             return JobOutcome("Failed", failure_reason=reason, job_arn=job_arn)
         written = self.home.objects().path(window.report_uri)
-        violations = json.loads((written / analyzer.VIOLATIONS).read_text())["violations"]
-        metrics = json.loads((written / analyzer.METRICS).read_text())["metrics"]
+        violations = json.loads((written / VIOLATIONS).read_text())["violations"]
+        metrics = json.loads((written / METRICS).read_text())["metrics"]
         status = "CompletedWithViolations" if violations else "Completed"
         return JobOutcome(status, len(violations), metrics, job_arn=job_arn)

@@ -1,7 +1,7 @@
 """``QualityCheck`` (DATA_QUALITY, MODEL_QUALITY): SageMaker's QualityCheckStep, on the local analyzer.
 
 The step's arguments are the processing job of the model-monitor-analyzer image; here that
-image's program is ``python -m pipelines.monitor.job.data_quality.analyzer``, driven by the same environment,
+image's program is ``python -m pipelines.monitor.job.environment``, driven by the same environment,
 so the definition runs as written. Then the step's own fields, as SageMaker documents them:
 
 - the job always calculates a new baseline (``statistics.json``, ``constraints.json``):
@@ -32,10 +32,11 @@ from pipelines.engine.runtimes import Runtimes
 from pipelines.errors import UsageError
 from pipelines.graph import Node
 from pipelines.local.home import Home
+from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, VIOLATIONS, JobFailed
 from pipelines.monitor.job.data_quality import analyzer
 
 ANALYZER_IMAGE = "sagemaker-model-monitor-analyzer"
-PROGRAM = [sys.executable, "-m", "pipelines.monitor.job.data_quality.analyzer"]
+PROGRAM = [sys.executable, "-m", "pipelines.monitor.job.environment"]
 
 
 CHECKS = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQuality"}  # check type: its DriftCheckBaselines key
@@ -101,7 +102,7 @@ class QualityCheckHandler(ProcessingHandler):
     def run(self, job: StepRun) -> StepOutcome:
         fields = {key: job.scope.resolve(job.node.step.get(key), f"{job.node.pointer}/{key}") for key in ("SkipCheck", "FailOnViolation", "RegisterNewBaseline", "SuppliedBaselineStatistics", "SuppliedBaselineConstraints", "ModelPackageGroupName")}
         output_uri = str(job.arguments["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]).rstrip("/")
-        calculated = (f"{output_uri}/{analyzer.STATISTICS}", f"{output_uri}/{analyzer.CONSTRAINTS}")
+        calculated = (f"{output_uri}/{STATISTICS}", f"{output_uri}/{CONSTRAINTS}")
         drift_baseline: tuple[str, str] | None = None
         if fields["SuppliedBaselineStatistics"] and fields["SuppliedBaselineConstraints"]:
             drift_baseline = (str(fields["SuppliedBaselineStatistics"]), str(fields["SuppliedBaselineConstraints"]))
@@ -124,7 +125,7 @@ class QualityCheckHandler(ProcessingHandler):
             "CalculatedBaselineStatistics": calculated[0],
             "CalculatedBaselineConstraints": calculated[1],
             "ModelPackageGroupName": fields["ModelPackageGroupName"] or None,
-            "ViolationReport": f"{output_uri}/{analyzer.VIOLATIONS}" if not skip and drift_baseline is not None else None,
+            "ViolationReport": f"{output_uri}/{VIOLATIONS}" if not skip and drift_baseline is not None else None,
             "CheckJobArn": outcome.properties.get("ProcessingJobArn"),
             "SkipCheck": skip,
             "RegisterNewBaseline": _true(fields["RegisterNewBaseline"]),
@@ -148,7 +149,7 @@ class QualityCheckHandler(ProcessingHandler):
         if job.node.step.get("CheckType") == "MODEL_QUALITY":
             return self._check_model_quality(job, sandbox, baseline[1], fail_on_violation)
         local = job.job_dir / "drift-baseline"
-        for uri, name in zip(baseline, (analyzer.STATISTICS, analyzer.CONSTRAINTS), strict=True):
+        for uri, name in zip(baseline, (STATISTICS, CONSTRAINTS), strict=True):
             try:
                 job.store.materialize(uri, local / name.split(".")[0])
             except FileNotFoundError:
@@ -159,15 +160,15 @@ class QualityCheckHandler(ProcessingHandler):
             result = analyzer.monitor(
                 Path(sandbox.map(environment["dataset_source"])),
                 checked,
-                analyzer.baseline_file(local / "statistics", analyzer.STATISTICS, baseline[0]),
-                analyzer.baseline_file(local / "constraints", analyzer.CONSTRAINTS, baseline[1]),
+                analyzer.baseline_file(local / "statistics", STATISTICS, baseline[0]),
+                analyzer.baseline_file(local / "constraints", CONSTRAINTS, baseline[1]),
                 capture=False,
                 header=bool((dataset_format.get("csv") or {}).get("header", False)),
             )
-        except analyzer.AnalysisFailed as exc:
+        except JobFailed as exc:
             return StepOutcome(FAILED, failure_reason=f"ClientError: {exc}")
         # The output keeps the calculated baseline; the check adds its violations next to it.
-        shutil.copyfile(checked / analyzer.VIOLATIONS, Path(sandbox.map(environment["output_path"])) / analyzer.VIOLATIONS)
+        shutil.copyfile(checked / VIOLATIONS, Path(sandbox.map(environment["output_path"])) / VIOLATIONS)
         job.log.write(f"check against {baseline[0]}: {result.message}\n")
         if result.violations and fail_on_violation:
             listed = "; ".join(f"{v['feature_name']} {v['constraint_check_type']}" for v in result.violations[:10])
@@ -187,12 +188,12 @@ class QualityCheckHandler(ProcessingHandler):
             return StepOutcome(FAILED, failure_reason=f"ClientError: the drift-check baseline {constraints_uri} does not exist")
         output = Path(sandbox.map(environment["output_path"]))
         try:
-            constraints = json.loads(analyzer.baseline_file(local / "constraints", analyzer.CONSTRAINTS, constraints_uri).read_text())
-            metrics = json.loads((output / analyzer.STATISTICS).read_text())[quality.KEY]
+            constraints = json.loads(analyzer.baseline_file(local / "constraints", CONSTRAINTS, constraints_uri).read_text())
+            metrics = json.loads((output / STATISTICS).read_text())[quality.KEY]
             violations = quality.check(metrics, constraints, constraints_uri)
-        except (analyzer.AnalysisFailed, quality.QualityFailed, json.JSONDecodeError) as exc:
+        except (JobFailed, json.JSONDecodeError) as exc:
             return StepOutcome(FAILED, failure_reason=f"ClientError: {exc}")
-        (output / analyzer.VIOLATIONS).write_text(json.dumps({"violations": violations}, indent=2) + "\n")
+        (output / VIOLATIONS).write_text(json.dumps({"violations": violations}, indent=2) + "\n")
         job.log.write(f"check against {constraints_uri}: {len(violations)} violation(s)\n")
         if violations and fail_on_violation:
             listed = "; ".join(f"{v['metric_name']} {v['constraint_check_type']}" for v in violations[:10])

@@ -44,10 +44,10 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional
 
-from pipelines.monitor.job.common import layout, metrics
-from pipelines.monitor.job.common.hours import JobFailed, fetch_capture, fetch_hours, glued, window
+from pipelines.monitor.job.common import hours, layout, metrics
+from pipelines.monitor.job.common.hours import fetch_capture, fetch_hours, glued
 from pipelines.monitor.job.common.objects import Objects
-from pipelines.monitor.job.common.result import write_message
+from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, JobFailed, Result, write_message
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.job.html import report
 from pipelines.monitor.job.model_quality import analysis as model_quality
@@ -64,26 +64,26 @@ def baseline_file(objects: Objects, source: str, name: str, folder: Path) -> Pat
             objects.fetch(source, folder)
             return analyzer.baseline_file(folder, name, source)
         return analyzer.baseline_file(Path(source), name, source)
-    except analyzer.AnalysisFailed as exc:
+    except JobFailed as exc:
         raise JobFailed(str(exc)) from exc
     except ValueError as exc:  # not an s3://bucket/key URI
         raise JobFailed(f"baseline {source}: {exc}") from exc
 
 
-def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
+def run_monitor(args: argparse.Namespace, objects: Objects) -> Result:
     scheduled = layout.parse_time(args.scheduled_time)
     if scheduled is None:
         raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
-    start, end = window(scheduled, args.start_offset, args.end_offset)
+    start, end = hours.bounds(scheduled, args.start_offset, args.end_offset)
     with tempfile.TemporaryDirectory(prefix="monitoring-") as tmp:
         work = Path(tmp)
-        statistics = baseline_file(objects, args.statistics, analyzer.STATISTICS, work / "baseline" / "statistics")
-        constraints = baseline_file(objects, args.constraints, analyzer.CONSTRAINTS, work / "baseline" / "constraints")
+        statistics = baseline_file(objects, args.statistics, STATISTICS, work / "baseline" / "statistics")
+        constraints = baseline_file(objects, args.constraints, CONSTRAINTS, work / "baseline" / "constraints")
         fetched = fetch_capture(objects, args.capture, start, end, work / "capture")
         logger.info("%d capture file(s) for %s - %s under %s", fetched, start.isoformat(), end.isoformat(), args.capture)
         try:
             result = analyzer.monitor(work / "capture", work / "output", statistics, constraints, capture=True, start=start, end=end, publish_metrics=True)
-        except analyzer.AnalysisFailed as exc:  # named by the capture's URI, not the job's scratch folder
+        except JobFailed as exc:  # named by the capture's URI, not the job's scratch folder
             raise JobFailed(str(exc).replace(str(work / "capture"), args.capture)) from exc
         report.execution_report(work / "output", statistics, schedule=args.schedule, endpoint=args.endpoint, scheduled=scheduled, window=(start, end), status=result.status)
         destination = Path(args.output, f"{scheduled:%Y/%m/%d/%H}")
@@ -100,27 +100,27 @@ def run_monitor(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
     return result
 
 
-def run_quality(args: argparse.Namespace, objects: Objects) -> analyzer.Result:
+def run_quality(args: argparse.Namespace, objects: Objects) -> Result:
     """One window of captured predictions merged with the labels collected from its start until
     the scheduled time, against the model-quality constraints."""
     scheduled = layout.parse_time(args.scheduled_time)
     if scheduled is None:
         raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
-    start, end = window(scheduled, args.start_offset, args.end_offset)
+    start, end = hours.bounds(scheduled, args.start_offset, args.end_offset)
     until = layout.parse_time(args.ground_truth_until) if args.ground_truth_until else scheduled
     if until is None:
         raise JobFailed(f"--ground-truth-until {args.ground_truth_until!r} is not an ISO-8601 time")
     until = max(until, end)
     with tempfile.TemporaryDirectory(prefix="model-quality-") as tmp:
         work = Path(tmp)
-        constraints = baseline_file(objects, args.constraints, analyzer.CONSTRAINTS, work / "baseline")
+        constraints = baseline_file(objects, args.constraints, CONSTRAINTS, work / "baseline")
         captured = fetch_capture(objects, args.capture, start, end, work / "capture")
         labelled = fetch_hours(objects, args.ground_truth, start, until, work / "ground-truth")
         logger.info("%d capture file(s) for %s - %s, %d ground-truth file(s) collected until %s", captured, start.isoformat(), end.isoformat(), labelled, until.isoformat())
         try:
             result = model_quality.monitor(work / "capture", work / "ground-truth", work / "output", constraints, start, end, until=until,
                                            threshold=args.threshold, probability_index=args.probability_index, publish_metrics=True)  # fmt: skip
-        except analyzer.AnalysisFailed as exc:
+        except JobFailed as exc:
             raise JobFailed(str(exc).replace(str(work / "capture"), args.capture).replace(str(work / "ground-truth"), args.ground_truth)) from exc
         destination = Path(args.output, f"{scheduled:%Y/%m/%d/%H}")
         if destination.exists():
@@ -192,7 +192,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             result = run_quality(args, Objects.from_environment())
         else:
             result = run_monitor(args, Objects.from_environment())
-    except (JobFailed, analyzer.AnalysisFailed) as exc:
+    except JobFailed as exc:
         print(f"analysis failed: {exc}", file=sys.stderr)
         write_message(args.message, str(exc))
         return 1

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.monitor.job.common.result import Result
 from pipelines.monitor.job.data_quality import analyzer
 from steps.preprocess import plain_decimals
 
@@ -65,7 +66,7 @@ def inject_drift(frame: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
     return drifted
 
 
-def check(frame: pd.DataFrame, base: Path, tmp: Path) -> analyzer.Result:
+def check(frame: pd.DataFrame, base: Path, tmp: Path) -> Result:
     tmp.mkdir(parents=True, exist_ok=True)
     source = tmp / "current.csv"
     plain_decimals(frame).to_csv(source, header=False, index=False)  # numbers as a client writes them
@@ -95,7 +96,7 @@ def test_baseline_statistics_have_sagemakers_shape(base: Path) -> None:
 
 
 def test_json_layout_keeps_every_value(tmp_path: Path) -> None:
-    from pipelines.monitor.job.data_quality.analyzer import dumps
+    from pipelines.monitor.job.common.result import dumps
 
     document = {"a": [1, 2.5, [3, 4]], "b": [{"x": [1.5, "y,z"]}], "c": "\x00inline-0\x00", "e": [], "f": ['"q', None, True]}
     assert json.loads(dumps(document)) == document
@@ -214,13 +215,13 @@ def test_string_features_get_categorical_statistics_domains_and_drift(tmp_path: 
 def test_the_container_contract_from_the_environment(evaluated: Path, base: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "PYTHON"))}
     env.update({"dataset_format": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}), "dataset_source": str(evaluated / "baseline"), "output_path": str(tmp_path / "suggested"), "publish_cloudwatch_metrics": "Disabled"})
-    done = subprocess.run([sys.executable, "-m", "pipelines.monitor.job.data_quality.analyzer"], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "pipelines.monitor.job.environment"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "suggested" / "statistics.json").read_text()) == json.loads((base / "statistics.json").read_text())
     empty = tmp_path / "empty"
     empty.mkdir()
     env.update({"dataset_source": str(empty), "output_path": str(tmp_path / "nothing")})
-    failed = subprocess.run([sys.executable, "-m", "pipelines.monitor.job.data_quality.analyzer"], env=env, capture_output=True, text=True)
+    failed = subprocess.run([sys.executable, "-m", "pipelines.monitor.job.environment"], env=env, capture_output=True, text=True)
     assert failed.returncode == 1 and "analysis failed: No data in the baseline dataset" in failed.stderr
     assert not (tmp_path / "nothing").exists()
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from pipelines.monitor.job.capture import dataset
+from pipelines.monitor.job.common.result import JobFailed
 from pipelines.monitor.job.data_quality import analyzer
 
 from capture_helpers import record, write_capture
@@ -99,7 +100,7 @@ def test_a_window_of_captured_traffic_against_the_baseline(base: Path, scored_te
 
 def test_an_empty_window_fails_with_a_reason(base: Path, tmp_path: Path) -> None:
     (tmp_path / "capture").mkdir()
-    with pytest.raises(analyzer.AnalysisFailed, match="No data to analyze in .* between 2026-11-20T10:00:00\\+00:00 and 2026-11-20T11:00:00\\+00:00"):
+    with pytest.raises(JobFailed, match="No data to analyze in .* between 2026-11-20T10:00:00\\+00:00 and 2026-11-20T11:00:00\\+00:00"):
         analyzer.monitor(tmp_path / "capture", tmp_path / "out", base / "statistics.json", base / "constraints.json", start=START, end=START + timedelta(hours=1))
     assert not (tmp_path / "out").exists()
 

@@ -14,6 +14,7 @@ import pytest
 from pipelines.monitor import bundle
 from pipelines.monitor.job.clarify import attribution, bias
 from pipelines.monitor.job.clarify import jobs as clarify_job
+from pipelines.monitor.job.common.result import JobFailed
 from steps import evaluate
 
 FACETS = ["--facet", "SEX=2", "--facet", "MARRIAGE=2", "--facet", "AGE>40"]
@@ -143,7 +144,7 @@ def test_facet_arguments(text: str, expected: bias.Facet) -> None:
 
 
 def test_facet_argument_errors() -> None:
-    with pytest.raises(clarify_job.JobFailed, match="must be numbers"):
+    with pytest.raises(JobFailed, match="must be numbers"):
         clarify_job.facet("SEX=female")
-    with pytest.raises(clarify_job.JobFailed, match="one number"):
+    with pytest.raises(JobFailed, match="one number"):
         clarify_job.facet("AGE>30,40")

@@ -16,6 +16,7 @@ from pipelines.monitor import bundle
 from pipelines.monitor.job import main as job
 from pipelines.monitor.job.common import metrics
 from pipelines.monitor.job.common.objects import ROOT_VARIABLE, Objects
+from pipelines.monitor.job.common.result import JobFailed
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.job.model_quality import analysis as model_quality
 from steps.preprocess import plain_decimals
@@ -136,7 +137,7 @@ def test_on_aws_it_reads_s3_and_publishes_model_monitors_metrics(store: Path, tm
         # could take it) the folder of the constraints.
         args = job.parse_args([*monitor_args(tmp_path, 3, "--publish-metrics"), "--statistics", "s3://bucket/baselines/v1/statistics.json", "--constraints", "s3://bucket/baselines/v1"])
         result = job.run_monitor(args, Objects(client=s3))
-        with pytest.raises(job.JobFailed, match="baseline s3://bucket/baselines/v2: expected constraints.json there, found nothing"):
+        with pytest.raises(JobFailed, match="baseline s3://bucket/baselines/v2: expected constraints.json there, found nothing"):
             job.run_monitor(job.parse_args([*monitor_args(tmp_path, 3), "--constraints", "s3://bucket/baselines/v2"]), Objects(client=s3))
         assert (tmp_path / "output" / f"{T0 + timedelta(hours=3):%Y/%m/%d/%H}" / "constraint_violations.json").is_file()  # for the ProcessingOutput
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")

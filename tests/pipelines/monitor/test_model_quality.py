@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as sk
 
-from pipelines.monitor.job.data_quality.analyzer import AnalysisFailed
+from pipelines.monitor.job import environment
+from pipelines.monitor.job.common.result import JobFailed
 from pipelines.monitor.job.model_quality import analysis as model_quality
 from pipelines.monitor.job.model_quality import quality
 
@@ -71,7 +72,7 @@ def test_a_window_merged_with_its_labels_measured_and_checked(tmp_path: Path, ba
 def test_labels_not_there_yet_fail_with_both_sides_counts_then_a_later_run_finds_them(tmp_path: Path, baseline: Path, labelled: pd.DataFrame) -> None:
     serve(tmp_path, labelled.head(300), T0 + timedelta(hours=3))
     run = dict(capture=tmp_path / "capture" / "ep", ground_truth=tmp_path / "truth", output=tmp_path / "out", baseline_constraints=baseline / "constraints.json", start=T0, end=T0 + timedelta(hours=1))
-    with pytest.raises(AnalysisFailed, match=r"No data to analyze: no captured prediction between 2026-11-20T10:00:00\+00:00 and 2026-11-20T11:00:00\+00:00 .* has a ground-truth label .* \(300 prediction\(s\) in the window, 0 label\(s\) read\)"):
+    with pytest.raises(JobFailed, match=r"No data to analyze: no captured prediction between 2026-11-20T10:00:00\+00:00 and 2026-11-20T11:00:00\+00:00 .* has a ground-truth label .* \(300 prediction\(s\) in the window, 0 label\(s\) read\)"):
         model_quality.monitor(**run, until=T0 + timedelta(hours=2))
     assert not (tmp_path / "out").exists()
     result = model_quality.monitor(**run, until=T0 + timedelta(hours=4))
@@ -81,7 +82,7 @@ def test_labels_not_there_yet_fail_with_both_sides_counts_then_a_later_run_finds
 def test_a_data_quality_constraints_file_is_refused_by_name(tmp_path: Path, labelled: pd.DataFrame) -> None:
     serve(tmp_path, labelled.head(10), T0)
     (tmp_path / "dq.json").write_text(json.dumps({"version": 0.0, "features": []}))
-    with pytest.raises(AnalysisFailed, match="dq.json: no binary_classification_constraints object"):
+    with pytest.raises(JobFailed, match="dq.json: no binary_classification_constraints object"):
         model_quality.monitor(tmp_path / "capture", tmp_path / "truth", tmp_path / "out", tmp_path / "dq.json", T0, T0 + timedelta(hours=1))
 
 
@@ -99,9 +100,9 @@ def test_the_containers_environment_contract_and_its_mistakes(tmp_path: Path, la
     environ = {"analysis_type": "MODEL_QUALITY", "problem_type": "BinaryClassification", "dataset_source": str(tmp_path / "labelled.csv"),
                "output_path": str(tmp_path / "out"), "probability_attribute": "probability", "ground_truth_attribute": "label",
                "probability_threshold_attribute": "0.5", "dataset_format": json.dumps({"csv": {"header": True}})}  # fmt: skip
-    assert model_quality.run_from_environment(environ).kind == "baseline"
-    with pytest.raises(AnalysisFailed) as raised:
-        model_quality.run_from_environment({**environ, **change})
+    assert environment.run(environ).kind == "baseline"
+    with pytest.raises(JobFailed) as raised:
+        environment.run({**environ, **change})
     assert message in str(raised.value)
 
 
@@ -111,7 +112,7 @@ def test_python_dash_m_runs_the_monitoring_window_from_the_environment(tmp_path:
                    dataset_source=str(tmp_path / "capture"), ground_truth_source=str(tmp_path / "truth"), output_path=str(tmp_path / "out"),
                    baseline_constraints=str(baseline), probability_attribute="0", start_time="2026-11-20T10:00:00Z", end_time="2026-11-20T11:00:00Z",
                    ground_truth_until="2026-11-20T12:00:00Z", publish_cloudwatch_metrics="Enabled")  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "pipelines.monitor.job.model_quality.analysis"], env=environ, capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-m", "pipelines.monitor.job.environment"], env=environ, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "out" / "statistics.json").read_text())["dataset"]["item_count"] == 250
     assert set(json.loads((tmp_path / "out" / "cloudwatch_metrics.json").read_text())["metrics"]) == set(quality.scalar_metrics(json.loads((tmp_path / "out" / "statistics.json").read_text())["binary_classification_metrics"]))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
+from pipelines.monitor.job.common.result import JobFailed
 from pipelines.monitor.job.model_quality import quality
 
 
@@ -134,12 +135,12 @@ def test_suggested_constraints_and_their_violations(rows: tuple[np.ndarray, np.n
 )
 def test_a_wrong_constraints_file_is_named_precisely(constraints: dict, message: str) -> None:
     metrics = quality.binary_classification_metrics(np.array([1, 0]), np.array([0.8, 0.2]))
-    with pytest.raises(quality.QualityFailed, match="^c.json: ") as raised:
+    with pytest.raises(JobFailed, match="^c.json: ") as raised:
         quality.check(metrics, constraints, "c.json")
     assert message in str(raised.value)
 
 
 def test_labels_are_read_as_0_or_1_and_anything_else_is_named() -> None:
     assert quality.labels_of(["1", "0", "1.0", " 0 ", "true", "False", '"1"'], "gt").tolist() == [1, 0, 1, 0, 1, 0, 1]
-    with pytest.raises(quality.QualityFailed, match=r"gt: ground truth 'yes' \(row 2\) is not a binary label 0 or 1"):
+    with pytest.raises(JobFailed, match=r"gt: ground truth 'yes' \(row 2\) is not a binary label 0 or 1"):
         quality.labels_of(["1", "yes"], "gt")

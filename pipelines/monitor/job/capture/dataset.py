@@ -18,7 +18,7 @@ import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from pipelines.monitor.job.common.layout import MAX_LINE_BYTES, capture_files, data_files, in_window
+from pipelines.monitor.job.common.layout import MAX_LINE_BYTES, capture_files, data_files, in_window, naive_utc
 
 Chunk = list[Any]  # per column: an array of strings, or a NumericColumn
 _PAYLOAD = pa.struct([("observedContentType", pa.string()), ("mode", pa.string()), ("data", pa.string()), ("encoding", pa.string())])
@@ -186,9 +186,9 @@ def _columnar(table: pa.Table, names: list[str], counters: Counters, start: date
             return None
         keep = pa.array(np.ones(len(moments), dtype=bool))
         if start is not None:
-            keep = pc.and_(keep, pc.greater_equal(moments, pa.scalar(_naive_utc(start), pa.timestamp("ms"))))
+            keep = pc.and_(keep, pc.greater_equal(moments, pa.scalar(naive_utc(start), pa.timestamp("ms"))))
         if end is not None:
-            keep = pc.and_(keep, pc.less(moments, pa.scalar(_naive_utc(end), pa.timestamp("ms"))))
+            keep = pc.and_(keep, pc.less(moments, pa.scalar(naive_utc(end), pa.timestamp("ms"))))
         kept = int(pc.sum(keep).as_py() or 0)
         counters.outside_window += len(moments) - kept
         inputs, outputs = inputs.filter(keep), outputs.filter(keep)
@@ -250,10 +250,6 @@ class NumericColumn:
 
     def __len__(self) -> int:
         return len(self.values)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _lines_one_by_one(data: bytes, counters: Counters, start: datetime | None, end: datetime | None) -> list[str]:

@@ -34,7 +34,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from pipelines.monitor.job.capture import dataset
 from pipelines.monitor.job.common import capture_rows, layout
 
 _OUTPUT = pa.struct([("data", pa.string()), ("encoding", pa.string())])
@@ -154,9 +153,9 @@ def _in_window(times: pa.Array, start: Optional[datetime], end: Optional[datetim
         moments = times.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("ms"))
         keep = np.ones(len(times), dtype=bool) & ~pc.is_null(moments).to_numpy(zero_copy_only=False)
         if start is not None:
-            keep &= pc.fill_null(pc.greater_equal(moments, pa.scalar(dataset._naive_utc(start), pa.timestamp("ms"))), False).to_numpy(zero_copy_only=False)
+            keep &= pc.fill_null(pc.greater_equal(moments, pa.scalar(layout.naive_utc(start), pa.timestamp("ms"))), False).to_numpy(zero_copy_only=False)
         if end is not None:
-            keep &= pc.fill_null(pc.less(moments, pa.scalar(dataset._naive_utc(end), pa.timestamp("ms"))), False).to_numpy(zero_copy_only=False)
+            keep &= pc.fill_null(pc.less(moments, pa.scalar(layout.naive_utc(end), pa.timestamp("ms"))), False).to_numpy(zero_copy_only=False)
         return keep
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return np.array([layout.in_window(t, start, end) for t in times.to_pylist()], dtype=bool)

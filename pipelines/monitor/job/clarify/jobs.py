@@ -58,10 +58,10 @@ import numpy as np
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor.job.clarify import attribution, bias
 from pipelines.monitor.job.clarify import monitor as clarify_monitor
-from pipelines.monitor.job.common import layout, metrics
-from pipelines.monitor.job.common.hours import JobFailed, fetch_capture, fetch_hours, glued, window
+from pipelines.monitor.job.common import hours, layout, metrics
+from pipelines.monitor.job.common.hours import fetch_capture, fetch_hours, glued
 from pipelines.monitor.job.common.objects import Objects
-from pipelines.monitor.job.common.result import Result, write_message
+from pipelines.monitor.job.common.result import JobFailed, Result, write_message
 from pipelines.monitor.job.html import clarify_report
 
 logger = logging.getLogger("pipelines.monitor.job.clarify.jobs")
@@ -262,7 +262,7 @@ def _scheduled(args: argparse.Namespace) -> Tuple[datetime, datetime, datetime]:
     scheduled = layout.parse_time(args.scheduled_time)
     if scheduled is None:
         raise JobFailed(f"--scheduled-time {args.scheduled_time!r} is not an ISO-8601 time")
-    start, end = window(scheduled, args.start_offset, args.end_offset)
+    start, end = hours.bounds(scheduled, args.start_offset, args.end_offset)
     return scheduled, start, end
 
 

@@ -36,8 +36,7 @@ import numpy as np
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor.job.clarify import attribution, bias
 from pipelines.monitor.job.common import capture_rows
-from pipelines.monitor.job.common.hours import JobFailed
-from pipelines.monitor.job.common.result import Result
+from pipelines.monitor.job.common.result import JobFailed, Result
 from pipelines.monitor.job.html import clarify_report
 
 BIAS_NAMESPACE = "aws/sagemaker/Endpoints/bias-metrics"

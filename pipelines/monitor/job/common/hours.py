@@ -1,4 +1,4 @@
-"""The window a monitoring run analyses: its offsets, its hours, and fetching what falls in it.
+"""The hours a monitoring run reads: its window's offsets, the hour folders in it, fetching them.
 
 A run scheduled at ``t`` analyses ``[t + start, t + end)``; it fetches only the capture hours
 (``yyyy/mm/dd/hh`` under each variant) and ground-truth hours that overlap it, never an
@@ -14,24 +14,32 @@ from pathlib import Path
 from typing import List, Tuple
 
 from pipelines.monitor.job.common.objects import Objects
+from pipelines.monitor.job.common.result import JobFailed
 
 _OFFSET = re.compile(r"^(?P<sign>[-+]?)P(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)$")
 
 
-class JobFailed(Exception):
-    """The job cannot produce a result; the message is its ExitMessage."""
-
-
 def offset(text: str, what: str) -> timedelta:
-    """``-PT1H``, ``-PT30M``, ``PT0H``: DataAnalysisStartTime/EndTime as Model Monitor takes them."""
-    match = _OFFSET.match(text or "")
+    """``-PT1H``, ``-PT30M``, ``PT0H``: DataAnalysisStartTime/EndTime as Model Monitor takes them
+    (the one parser: schedules check theirs with it too)."""
+    match = _OFFSET.match((text or "").strip())
     if not match or not (match["hours"] or match["minutes"]):
         raise JobFailed(f"{what} {text!r} must be an ISO-8601 offset such as -PT1H or -PT30M")
     delta = timedelta(hours=int(match["hours"] or 0), minutes=int(match["minutes"] or 0))
     return -delta if match["sign"] == "-" else delta
 
 
-def window(scheduled: datetime, start_offset: str, end_offset: str) -> Tuple[datetime, datetime]:
+def format_offset(delta: timedelta) -> str:
+    """``offset``'s inverse, in whole minutes: -PT1H, -PT90M (``-PT0H`` for none)."""
+    minutes, rest = divmod(abs(delta), timedelta(minutes=1))
+    if rest:
+        raise ValueError(f"{delta} is not a whole number of minutes")
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{'-' if delta < timedelta(0) or not delta else ''}PT{hours}H" + (f"{minutes}M" if minutes else "")
+
+
+def bounds(scheduled: datetime, start_offset: str, end_offset: str) -> Tuple[datetime, datetime]:
+    """[start, end) of the run scheduled at ``scheduled``."""
     start, end = scheduled + offset(start_offset, "--start-offset"), scheduled + offset(end_offset, "--end-offset")
     if start >= end:
         raise JobFailed(f"the window {start.isoformat()} - {end.isoformat()} is empty: the start offset must come before the end offset")

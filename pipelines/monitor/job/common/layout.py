@@ -62,3 +62,8 @@ def parse_time(value: Any) -> Optional[datetime]:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC without its zone, as pyarrow's timestamps compare."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)

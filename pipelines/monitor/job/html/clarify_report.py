@@ -17,7 +17,7 @@ import numpy as np
 
 from pipelines.fileio import write_text_atomic
 from pipelines.monitor.job.clarify.bias import numeric
-from pipelines.monitor.job.html.report import _fmt, _page
+from pipelines.monitor.job.html.page import fmt, page
 
 BEESWARM_FEATURES = 12
 BEESWARM_ROWS = 400
@@ -50,7 +50,7 @@ def _band(value: Optional[float], band: Tuple[float, float]) -> str:
     """Disparate impact on a 0-2 scale with the band shaded."""
     width, top = 180, 2.0
     low, high = band
-    parts = [f'<svg class="chart band" viewBox="0 0 {width} 16" width="{width}" role="img" aria-label="disparate impact {_fmt(value)}">']
+    parts = [f'<svg class="chart band" viewBox="0 0 {width} 16" width="{width}" role="img" aria-label="disparate impact {fmt(value)}">']
     parts.append(f'<rect x="0" y="4" width="{width}" height="8" fill="#eef1f4"/><rect x="{width * low / top:.1f}" y="4" width="{width * (high - low) / top:.1f}" height="8" fill="#dff5e3"/>')
     if value is not None:
         inside = low <= value <= high
@@ -72,7 +72,7 @@ def bias_report(path: Path, document: Dict[str, Any], band: Tuple[float, float],
             inside = di is not None and band[0] <= di <= band[1]
             if post:
                 summary.append(
-                    f'<tr class="{"" if inside else "violating"}"><td>{html.escape(group)}</td><td class=num>{_fmt(di)}</td>'
+                    f'<tr class="{"" if inside else "violating"}"><td>{html.escape(group)}</td><td class=num>{fmt(di)}</td>'
                     f"<td>{_band(di, band)}</td><td>{'within' if inside else 'outside'}</td></tr>"
                 )
             pre_entries = (pre.get("facets") or {}).get(facet) or []
@@ -97,7 +97,7 @@ def bias_report(path: Path, document: Dict[str, Any], band: Tuple[float, float],
             f"<table><tr><th>facet group</th><th>DI</th><th>0 - 2 (green: the band)</th><th></th></tr>{''.join(summary)}</table>"
         )
     body += f'<h2>Metrics per facet group</h2><div class="grid">{"".join(cards)}</div>'
-    write_text_atomic(path, _page("Bias report", body))
+    write_text_atomic(path, page("Bias report", body))
     return path
 
 
@@ -164,7 +164,7 @@ def explainability_report(
         f"<h2>Global importance (mean |SHAP|{'; dark tick: the baseline' if baseline else ''})</h2>{_importance(global_shap, baseline)}"
         f"<h2>SHAP values of the rows (blue: low feature value, red: high)</h2>{_beeswarm(values, features, names, order)}"
     )
-    write_text_atomic(path, _page(title, body))
+    write_text_atomic(path, page(title, body))
     return path
 
 
@@ -172,7 +172,7 @@ def timeline(path: Path, schedule: str, endpoint: str, monitoring_type: str, exe
     """``timeline.html`` of a ModelBias schedule (each facet group's DI and DPPL over the
     executions) or a ModelExplainability one (the nDCG against its 0.9 threshold, and the six
     features with the largest attributions in the latest execution)."""
-    from pipelines.monitor.job.html.report import _line_chart, _status_badge
+    from pipelines.monitor.job.html.page import line_chart, status_badge
 
     metrics = [e.get("Metrics", {}) for e in executions]
     if monitoring_type == "ModelBias":
@@ -186,14 +186,14 @@ def timeline(path: Path, schedule: str, endpoint: str, monitoring_type: str, exe
         references = {"feature_attribution_ndcg": 0.9}
         what = "the nDCG of the attribution ranking (dashed: Clarify's 0.9) and the largest attributions"
     rows = "".join(
-        f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{_status_badge(e['MonitoringExecutionStatus'])}</td>"
+        f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{status_badge(e['MonitoringExecutionStatus'])}</td>"
         f"<td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
         for e in executions
     )
     cards = []
     for name in names:
         points = [(e["ScheduledTime"], e.get("Metrics", {}).get(name)) for e in executions]
-        chart = _line_chart(name, points, None, name, references.get(name))
+        chart = line_chart(name, points, None, name, references.get(name))
         if chart:
             cards.append(f'<div class="card"><h3>{html.escape(name)}</h3>{chart}</div>')
     title = "Bias drift" if monitoring_type == "ModelBias" else "Feature attribution drift"
@@ -203,5 +203,5 @@ def timeline(path: Path, schedule: str, endpoint: str, monitoring_type: str, exe
         f"<h2>Executions</h2><table><tr><th>scheduled</th><th>status</th><th>violations</th><th>failure</th></tr>{rows}</table>"
         f'<h2>Metrics</h2><div class="grid">{"".join(cards)}</div>'
     )
-    write_text_atomic(path, _page(f"{schedule} {title.lower()}", body))
+    write_text_atomic(path, page(f"{schedule} {title.lower()}", body))
     return path

@@ -14,35 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.fileio import write_text_atomic
-
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2733;background:#fafbfc}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px} .muted{color:#5b6b7c}
-.status{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;font-size:13px}
-.ok{background:#dff5e3;color:#17662c} .bad{background:#fde4e1;color:#9b1c10} .fail{background:#eee;color:#444}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:13px} th,td{padding:6px 8px;border-bottom:1px solid #e3e8ee;text-align:left}
-th{background:#f0f3f7} td.num{text-align:right;font-variant-numeric:tabular-nums} tr.violating td{background:#fff5f4}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px}
-.card{background:#fff;border:1px solid #e3e8ee;border-radius:8px;padding:10px} .card h3{font-size:14px;margin:0 0 6px}
-svg text{font-size:10px;fill:#5b6b7c}
-"""
-
-
-def _page(title: str, body: str) -> str:
-    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>\n"
-
-
-def _status_badge(status: str) -> str:
-    kind = "ok" if status == "Completed" else "bad" if status == "CompletedWithViolations" else "fail"
-    return f'<span class="status {kind}">{html.escape(status)}</span>'
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return html.escape(str(value))
+from pipelines.monitor.job.html.page import fmt, line_chart, page, status_badge
 
 
 def _bars(baseline: dict[str, Any], current: dict[str, Any], name: str) -> str:
@@ -65,7 +37,7 @@ def _bars(baseline: dict[str, Any], current: dict[str, Any], name: str) -> str:
         parts.append(f'<rect x="{x:.1f}" y="{height - pad - hb:.1f}" width="{slot * 0.45:.1f}" height="{hb:.1f}" fill="#9db4cc"><title>baseline {b:.1%}</title></rect>')
         parts.append(f'<rect x="{x + slot * 0.47:.1f}" y="{height - pad - hc:.1f}" width="{slot * 0.45:.1f}" height="{hc:.1f}" fill="#e07a5f"><title>current {c:.1%}</title></rect>')
     parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#aab"/>')
-    parts.append(f'<text x="{pad}" y="{height - 4}">{_fmt(low)}</text><text x="{width - pad}" y="{height - 4}" text-anchor="end">{_fmt(high)}</text>')
+    parts.append(f'<text x="{pad}" y="{height - 4}">{fmt(low)}</text><text x="{width - pad}" y="{height - 4}" text-anchor="end">{fmt(high)}</text>')
     parts.append(f'<text x="{pad}" y="12">■ baseline</text><text x="{pad + 70}" y="12" style="fill:#e07a5f">■ current</text></svg>')
     return "".join(parts)
 
@@ -100,8 +72,8 @@ def execution_report(output: Path, baseline_statistics: Path, schedule: str, end
         b_num, c_num = base.get("numerical_statistics") or {}, feature.get("numerical_statistics") or {}
         rows.append(
             f'<tr class="{"violating" if name in flagged else ""}"><td>{html.escape(name)}</td><td>{html.escape(feature["inferred_type"])}</td>'
-            f'<td class=num>{_fmt(b_num.get("mean"))}</td><td class=num>{_fmt(c_num.get("mean"))}</td>'
-            f'<td class=num>{_fmt(c_num.get("common", feature.get("string_statistics", {}).get("common", {})).get("num_missing"))}</td>'
+            f'<td class=num>{fmt(b_num.get("mean"))}</td><td class=num>{fmt(c_num.get("mean"))}</td>'
+            f'<td class=num>{fmt(c_num.get("common", feature.get("string_statistics", {}).get("common", {})).get("num_missing"))}</td>'
             f"<td>{_gauge(distances.get(name), 0.1)}</td></tr>"
         )
         chart = _bars(b_num, c_num, name) if b_num and c_num else ""
@@ -115,50 +87,20 @@ def execution_report(output: Path, baseline_statistics: Path, schedule: str, end
         f"<h1>Data quality: {html.escape(endpoint)} / {html.escape(schedule)}</h1>"
         f'<p class=muted>Scheduled {scheduled:%Y-%m-%d %H:%M} UTC; data from {window[0]:%Y-%m-%d %H:%M} to {window[1]:%H:%M}; '
         f"{counts.get('rows', 0)} rows from {counts.get('records', 0)} captured records ({counts.get('malformed_lines', 0)} malformed lines, "
-        f"{counts.get('undecodable_payloads', 0)} undecodable payloads) {_status_badge(status)}</p>"
+        f"{counts.get('undecodable_payloads', 0)} undecodable payloads) {status_badge(status)}</p>"
         f"<h2>Violations ({len(violations)})</h2><table><tr><th>feature</th><th>check</th><th>description</th></tr>{violation_rows}</table>"
         f"<h2>Features</h2><table><tr><th>feature</th><th>type</th><th>baseline mean</th><th>current mean</th><th>missing</th><th>drift distance (dashed: threshold)</th></tr>{''.join(rows)}</table>"
         f'<h2>Distributions</h2><div class="grid">{"".join(cards)}</div>'
     )
     target = output / "report.html"
-    write_text_atomic(target, _page(f"{schedule} {scheduled:%Y-%m-%d %H:%M}", body))
+    write_text_atomic(target, page(f"{schedule} {scheduled:%Y-%m-%d %H:%M}", body))
     return target
-
-
-def _line_chart(name: str, points: list[tuple[str, float | None]], threshold: float | None, label: str, baseline: float | None = None) -> str:
-    width, height, pad = 320, 130, 24
-    values = [v for _, v in points if v is not None]
-    if not values:
-        return ""
-    references = [r for r in (threshold, baseline) if r is not None]
-    low, high = min(values + references + [0.0]), max(values + references)
-    span = (high - low) or 1.0
-    step = (width - 2 * pad) / max(1, len(points) - 1)
-
-    def y(value: float) -> float:
-        return height - pad - (height - 2 * pad) * (value - low) / span
-
-    parts = [f'<svg class="chart timeline" data-feature="{html.escape(name)}" data-series="{label}" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{label} of {html.escape(name)} over time">']
-    parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#aab"/>')
-    for reference, color, text in ((threshold, "#d1495b", "threshold"), (baseline, "#4a6fa5", "baseline")):
-        if reference is not None:
-            parts.append(
-                f'<line x1="{pad}" y1="{y(reference):.1f}" x2="{width - pad}" y2="{y(reference):.1f}" stroke="{color}" stroke-dasharray="4,3"/>'
-                f'<text x="{width - pad}" y="{y(reference) - 3:.1f}" text-anchor="end" style="fill:{color}">{text} {reference:.3g}</text>'
-            )
-    coords = [(pad + i * step, y(v)) for i, (_, v) in enumerate(points) if v is not None]
-    parts.append('<polyline fill="none" stroke="#e07a5f" stroke-width="2" points="' + " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords) + '"/>')
-    for (x, yy), (when, value) in zip(coords, [p for p in points if p[1] is not None]):
-        over = threshold is not None and value is not None and value > threshold
-        parts.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3" fill="{"#d1495b" if over else "#e07a5f"}"><title>{html.escape(when)}: {value:.4g}</title></circle>')
-    parts.append(f'<text x="{pad}" y="{height - 6}">{html.escape(points[0][0][5:16])}</text><text x="{width - pad}" y="{height - 6}" text-anchor="end">{html.escape(points[-1][0][5:16])}</text></svg>')
-    return "".join(parts)
 
 
 def timeline(path: Path, schedule: str, endpoint: str, executions: list[dict[str, Any]], thresholds: dict[str, float], baseline_means: dict[str, float] | None = None) -> Path:
     """``timeline.html``: per feature, drift distance and current mean over the executions."""
     features = sorted({k[len("feature_baseline_drift_") :] for e in executions for k in e.get("Metrics", {}) if k.startswith("feature_baseline_drift_")})
-    rows = "".join(f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{_status_badge(e['MonitoringExecutionStatus'])}</td><td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>" for e in executions)
+    rows = "".join(f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{status_badge(e['MonitoringExecutionStatus'])}</td><td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>" for e in executions)
     cards: list[Any] = []
     for name in features:
         drift = [(e["ScheduledTime"], e.get("Metrics", {}).get(f"feature_baseline_drift_{name}")) for e in executions]
@@ -169,8 +111,8 @@ def timeline(path: Path, schedule: str, endpoint: str, executions: list[dict[str
                 not over,
                 name,
                 f'<div class="card"><h3>{html.escape(name)}{" ⚠" if over else ""}</h3>'
-                f"<div class=muted>drift distance</div>{_line_chart(name, drift, thresholds.get(name, 0.1), 'drift')}"
-                f"<div class=muted>mean (dashed: baseline)</div>{_line_chart(name, mean, None, 'mean', (baseline_means or {}).get(name))}</div>",
+                f"<div class=muted>drift distance</div>{line_chart(name, drift, thresholds.get(name, 0.1), 'drift')}"
+                f"<div class=muted>mean (dashed: baseline)</div>{line_chart(name, mean, None, 'mean', (baseline_means or {}).get(name))}</div>",
             )
         )
     cards = [card for _, _, card in sorted(cards)]  # features that drifted first
@@ -180,7 +122,7 @@ def timeline(path: Path, schedule: str, endpoint: str, executions: list[dict[str
         f"<h2>Executions</h2><table><tr><th>scheduled</th><th>status</th><th>violations</th><th>failure</th></tr>{rows}</table>"
         f'<h2>Features</h2><div class="grid">{"".join(cards)}</div>'
     )
-    write_text_atomic(path, _page(f"{schedule} timeline", body))
+    write_text_atomic(path, page(f"{schedule} timeline", body))
     return path
 
 
@@ -191,8 +133,8 @@ def quality_timeline(path: Path, schedule: str, endpoint: str, executions: list[
     """``timeline.html`` of a model-quality schedule: each metric over the executions, with the
     baseline's value and the constraint's threshold drawn."""
     rows = "".join(
-        f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{_status_badge(e['MonitoringExecutionStatus'])}</td>"
-        f"<td class=num>{_fmt(e.get('Metrics', {}).get('auc'))}</td><td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
+        f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{status_badge(e['MonitoringExecutionStatus'])}</td>"
+        f"<td class=num>{fmt(e.get('Metrics', {}).get('auc'))}</td><td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
         for e in executions
     )
     cards = []
@@ -201,7 +143,7 @@ def quality_timeline(path: Path, schedule: str, endpoint: str, executions: list[
         rule = constraints.get(name) or {}
         threshold = rule.get("threshold") if isinstance(rule.get("threshold"), (int, float)) else None
         lower_is_worse = rule.get("comparison_operator", "LessThanThreshold").startswith("LessThan")
-        chart = _line_chart(name, points, threshold, name, baseline.get(name))
+        chart = line_chart(name, points, threshold, name, baseline.get(name))
         if chart:
             worse = "below" if lower_is_worse else "above"
             cards.append(f'<div class="card"><h3>{html.escape(name)}</h3><div class=muted>dashed: baseline and threshold (a violation {worse} it)</div>{chart}</div>')
@@ -211,6 +153,6 @@ def quality_timeline(path: Path, schedule: str, endpoint: str, executions: list[
         f"<h2>Executions</h2><table><tr><th>scheduled</th><th>status</th><th>AUC</th><th>violations</th><th>failure</th></tr>{rows}</table>"
         f'<h2>Metrics</h2><div class="grid">{"".join(cards)}</div>'
     )
-    write_text_atomic(path, _page(f"{schedule} model quality", body))
+    write_text_atomic(path, page(f"{schedule} model quality", body))
     return path
 

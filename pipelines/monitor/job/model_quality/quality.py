@@ -38,6 +38,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from pipelines.monitor.job.common.result import JobFailed
+
 POSITIVE = 1
 MAX_CURVE_POINTS = 1000
 STD_MIN_ROWS = 200
@@ -57,10 +59,6 @@ OPERATORS = {
     "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
     "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
 }
-
-
-class QualityFailed(Exception):
-    """The metrics cannot be computed or checked; the message says why."""
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -157,9 +155,9 @@ def binary_classification_metrics(labels: np.ndarray, scores: np.ndarray, thresh
     labels = np.asarray(labels, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float64)
     if len(labels) != len(scores):
-        raise QualityFailed(f"{len(labels)} labels for {len(scores)} predictions")
+        raise JobFailed(f"{len(labels)} labels for {len(scores)} predictions")
     if not len(labels):
-        raise QualityFailed("no prediction has a ground-truth label to compare with")
+        raise JobFailed("no prediction has a ground-truth label to compare with")
     order = np.argsort(-scores, kind="stable")  # once: every sample below keeps this order
     labels, scores = labels[order], scores[order]
     values = _values(labels, scores, threshold)
@@ -211,20 +209,20 @@ def check(metrics: Dict[str, Any], constraints: Dict[str, Any], source: str = "c
     """Violations of ``constraints`` (a model-quality constraints.json) by ``metrics``."""
     wanted = constraints.get(CONSTRAINTS_KEY)
     if not isinstance(wanted, dict):
-        raise QualityFailed(f"{source}: no {CONSTRAINTS_KEY} object (is it a data-quality constraints.json?)")
+        raise JobFailed(f"{source}: no {CONSTRAINTS_KEY} object (is it a data-quality constraints.json?)")
     violations = []
     for name, rule in wanted.items():
         where = f"{source}: {CONSTRAINTS_KEY}.{name}"
         if not isinstance(rule, dict):
-            raise QualityFailed(f"{where} must be an object with threshold and comparison_operator")
+            raise JobFailed(f"{where} must be an object with threshold and comparison_operator")
         operator = rule.get("comparison_operator")
         if operator not in OPERATORS:
-            raise QualityFailed(f"{where}.comparison_operator {operator!r} is not one of {', '.join(OPERATORS)}")
+            raise JobFailed(f"{where}.comparison_operator {operator!r} is not one of {', '.join(OPERATORS)}")
         threshold = rule.get("threshold")
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-            raise QualityFailed(f"{where}.threshold {threshold!r} is not a number")
+            raise JobFailed(f"{where}.threshold {threshold!r} is not a number")
         if name not in metrics or not isinstance(metrics[name], dict):
-            raise QualityFailed(f"{where}: {name!r} is not a binary classification metric ({', '.join(sorted(k for k, v in metrics.items() if 'value' in v))})")
+            raise JobFailed(f"{where}: {name!r} is not a binary classification metric ({', '.join(sorted(k for k, v in metrics.items() if 'value' in v))})")
         value = metrics[name]["value"]
         if value == NAN:
             continue  # nothing to compare (one class only in the window)
@@ -253,7 +251,7 @@ def labels_of(values: Any, where: str) -> np.ndarray:
     for index, text in enumerate(values):
         label = binary_label(text)
         if label is None:
-            raise QualityFailed(f"{where}: ground truth {text!r} (row {index + 1}) is not a binary label 0 or 1")
+            raise JobFailed(f"{where}: ground truth {text!r} (row {index + 1}) is not a binary label 0 or 1")
         parsed[index] = label
     return parsed
 

@@ -1,0 +1,115 @@
+"""Fitness tests of the package's shape: no import cycle, no private name used outside its module,
+and the monitoring job's seam (what the bundle ships imports nothing of the host side)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "pipelines"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def imports(path: Path) -> list[tuple[str, list[str], int]]:
+    """(module imported, names taken from it, line) of every import of ``path``, lazy ones included."""
+    found = []
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, [], node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.append((full, [], node.lineno) if full in MODULES else (base, [alias.name], node.lineno))
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {name: set() for name in MODULES}
+    for name, path in MODULES.items():
+        for target, _, _ in imports(path):
+            while target and target not in MODULES:
+                target = target.rpartition(".")[0]
+            if target and target != name and not name.startswith(target + ".") and target != "pipelines":
+                edges[name].add(target)
+    return edges
+
+
+def test_no_module_imports_itself_back_through_others() -> None:
+    edges = graph()
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node)
+    assert cycles == [], "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_no_private_name_is_used_outside_its_module() -> None:
+    used = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        aliases = {}
+        for target, names, line in imports(path):
+            for taken in names:
+                if taken.startswith("_") and not taken.startswith("__"):
+                    used.append(f"{path.relative_to(ROOT)}:{line} imports {target}.{taken}")
+            if target in MODULES and not names:
+                aliases[target.rpartition(".")[2]] = target
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    if full in MODULES:
+                        aliases[alias.asname or alias.name] = full
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                if node.attr.startswith("_") and not node.attr.startswith("__") and aliases[node.value.id] != name:
+                    used.append(f"{path.relative_to(ROOT)}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}")
+    assert used == []
+
+
+JOB = "pipelines.monitor.job"
+ALLOWED_OUTSIDE_THE_JOB = ("pipelines.fileio", "steps.evaluate", "steps")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith(JOB)))
+def test_the_monitoring_job_imports_nothing_of_the_host_side(name: str) -> None:
+    """What the bundle ships runs alone in a processing job: it may import itself, the standard
+    library, its image's libraries, ``pipelines.fileio`` and the Evaluate step's model loader."""
+    reached = [(target, line) for target, _, line in imports(MODULES[name]) if target.startswith(("pipelines", "steps"))]
+    outside = [f"{target} (line {line})" for target, line in reached if not target.startswith(JOB) and target not in ALLOWED_OUTSIDE_THE_JOB and target != "pipelines"]
+    assert outside == []
+
+
+def test_the_bundle_is_the_job_folder_walked() -> None:
+    from pipelines.monitor import bundle
+
+    shipped = {name for name, _ in bundle.entries() if name.startswith("pipelines/monitor/job/")}
+    assert shipped == {p.relative_to(ROOT).as_posix() for p in (PACKAGE / "monitor" / "job").rglob("*.py")}
