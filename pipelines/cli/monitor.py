@@ -14,11 +14,12 @@ from pipelines.cli.context import Settings
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
+from pipelines.monitor import types
 from pipelines.monitor.job.common import layout
-from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, VIOLATIONS, JobFailed
+from pipelines.monitor.job.common.result import STATISTICS, VIOLATIONS, JobFailed
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import Monitor
-from pipelines.monitor.schedules import CLARIFY_TYPES, DEFAULT_OFFSETS, GROUND_TRUTH_TYPES, HOURLY, MonitoringStore, check_clarify_metric, iso, parse_offset, utcnow
+from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso, parse_offset, utcnow
 from pipelines.monitoring.local import PipelineJob
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import deploy
@@ -72,9 +73,6 @@ def schedule() -> None:
     pass
 
 
-TYPES = {"data-quality": "DataQuality", "model-quality": "ModelQuality", "bias": "ModelBias", "feature-attribution": "ModelExplainability"}
-
-
 @schedule.command(
     "create",
     help=(
@@ -90,7 +88,7 @@ TYPES = {"data-quality": "DataQuality", "model-quality": "ModelQuality", "bias":
 )
 @click.option("--name", required=True)
 @click.option("--endpoint", required=True)
-@click.option("--type", "kind", type=click.Choice(list(TYPES)), default="data-quality", show_default=True, help="what the schedule monitors")
+@click.option("--type", "kind", default="data-quality", show_default=True, help=f"what the schedule monitors: {', '.join(t.slug for t in types.TABLE)}")
 @click.option("--baseline-statistics", default=None, help="(data and model quality) statistics.json (s3:// URI in the store, or a path): the data-quality or the model-quality baseline's")
 @click.option("--baseline-config", default=None, help="(bias, feature attribution) the baseline's analysis_config.json")
 @click.option("--baseline-constraints", required=True, help="constraints.json (s3:// URI in the store, or a path); for bias and feature attribution the baseline's analysis.json")
@@ -106,7 +104,8 @@ def schedule_create(
     obj: Settings, name: str, endpoint: str, kind: str, baseline_statistics: str | None, baseline_config: str | None, baseline_constraints: str, expression: str,
     capture: str | None, ground_truth: str | None, output: str | None, start_offset: str | None, end_offset: str | None, as_json: bool,
 ) -> None:  # fmt: skip
-    clarify = TYPES[kind] in CLARIFY_TYPES
+    row = types.by_slug(kind)
+    clarify = row.clarify
     given, missing = (baseline_statistics, "--baseline-config") if clarify else (baseline_config, "--baseline-statistics")
     if given is not None:
         raise UsageError(f"--type {kind} takes {missing}, not {'--baseline-statistics' if clarify else '--baseline-config'}")
@@ -119,13 +118,13 @@ def schedule_create(
         except UsageError as exc:
             raise UsageError(f"--capture: {exc}; deploy it first, or give --capture") from exc
     output = output or deploy.monitoring_destination(capture)
-    if TYPES[kind] in GROUND_TRUTH_TYPES:
+    if row.ground_truth:
         ground_truth = ground_truth or deploy.ground_truth_destination(capture)
     elif ground_truth:
-        raise UsageError("--ground-truth is for --type model-quality and --type bias")
+        raise UsageError("--ground-truth is for " + " and ".join(f"--type {t.slug}" for t in types.TABLE if t.ground_truth))
     monitor = _monitor(obj)
     try:
-        described = monitor.schedules.create_schedule(name, endpoint, expression, capture, baseline_statistics, baseline_constraints, output, start_offset, end_offset, TYPES[kind], ground_truth)
+        described = monitor.schedules.create_schedule(name, endpoint, expression, capture, baseline_statistics, baseline_constraints, output, start_offset, end_offset, row.name, ground_truth)
     finally:
         monitor.close()
     _echo_json(described) if as_json else click.echo(f"created {described['MonitoringScheduleArn']} ({expression})")
@@ -259,7 +258,7 @@ def run(obj: Settings, endpoint: str | None, schedule_name: str | None, start_te
             schedule_name = candidates[0]
         # The execution that analyses [start, end) is the one scheduled at end - the schedule's end offset.
         row = monitor.schedules.schedule(schedule_name)
-        lag = parse_offset(row["end_offset"] or DEFAULT_OFFSETS[row["monitoring_type"]][1], "DataAnalysisEndTime")
+        lag = parse_offset(row["end_offset"] or types.get(row["monitoring_type"]).offsets[1], "DataAnalysisEndTime")
         outcome = monitor.execute(schedule_name, end - lag, start, end, replace=True)
     finally:
         monitor.close()
@@ -305,8 +304,7 @@ def violations_frame(home: Home, schedule: str | None = None, execution_id: int 
     report = item["ReportUri"]
     path = (home.objects().path(report) if is_s3(report) else Path(report)) / VIOLATIONS
     rows = json.loads(path.read_text())["violations"]
-    subjects = {"ModelQuality": ["metric_name"], "ModelBias": ["facet", "facet_value", "metric_name"], "ModelExplainability": ["label", "metric_name"]}
-    frame = pd.DataFrame(rows, columns=[*subjects.get(item.get("MonitoringType") or "", ["feature_name"]), "constraint_check_type", "description"])
+    frame = pd.DataFrame(rows, columns=[*types.get(item.get("MonitoringType") or "DataQuality").subjects, "constraint_check_type", "description"])
     frame.attrs.update({"schedule": item["MonitoringScheduleName"], "scheduled_time": item["ScheduledTime"], "status": item["MonitoringExecutionStatus"]})
     return frame
 
@@ -360,65 +358,19 @@ def alarm() -> None:
 @click.option("--periods", type=click.IntRange(min=1), default=2, show_default=True, help="breaching executions in a row")
 @click.pass_obj
 def alarm_create(obj: Settings, name: str, schedule_name: str, feature: str | None, metric: str | None, threshold: float | None, periods: int) -> None:
-    from pipelines.monitor.job.model_quality import quality
-
     if feature and metric:
-        raise UsageError("give --feature (a data-quality schedule) or --metric (a model-quality schedule), not both")
+        raise UsageError("give --feature (a data-quality schedule) or --metric (the other types), not both")
     monitor = _monitor(obj)
     try:
-        row = monitor.schedules.schedule(schedule_name)
-        if row["monitoring_type"] in CLARIFY_TYPES:
-            if not metric:
-                raise UsageError(f"{schedule_name} is a {row['monitoring_type']} schedule: give --metric (e.g. bias_metric_DI.SEX=2 or feature_attribution_ndcg)")
-            check_clarify_metric(schedule_name, row["monitoring_type"], metric)
-            comparison, threshold = _clarify_alarm(metric, threshold)
-            created = monitor.schedules.create_alarm(name, schedule_name, metric, threshold, periods, comparison=comparison)
-            words = f"{metric} {'<' if comparison == 'LessThanThreshold' else '>'} {threshold}"
-        elif row["monitoring_type"] == "ModelQuality":
-            if not metric:
-                raise UsageError(f"{schedule_name} is a model-quality schedule: give --metric (e.g. auc)")
-            comparison = "GreaterThanThreshold" if metric in quality.HIGHER_IS_WORSE else "LessThanThreshold"
-            if threshold is None:
-                threshold = _constraint_threshold(monitor, row, metric)
-            created = monitor.schedules.create_alarm(name, schedule_name, metric, threshold, periods, comparison=comparison)
-            words = f"{metric} {'<' if comparison == 'LessThanThreshold' else '>'} {threshold}"
-        else:
-            if metric:
-                raise UsageError(f"{schedule_name} is a data-quality schedule: give --feature (or * for any)")
-            threshold = 0.1 if threshold is None else threshold
-            created = monitor.schedules.create_alarm(name, schedule_name, feature or "*", threshold, periods)
-            words = f"feature_baseline_drift_{feature or '*'} > {threshold}"
+        kind = types.get(monitor.schedules.schedule(schedule_name)["monitoring_type"])
+        other = "metric" if kind.watches == "feature" else "feature"
+        if (metric if other == "metric" else feature) is not None:
+            raise UsageError(f"{schedule_name} is a {kind.name} schedule: give --{kind.watches}, not --{other}")
+        created = monitor.schedules.create_alarm(name, schedule_name, feature if kind.watches == "feature" else metric, threshold, periods)
     finally:
         monitor.close()
-    click.echo(f"alarm {created['name']}: {words} for {periods} execution(s) -> retrain")
-
-
-def _clarify_alarm(metric: str, threshold: float | None) -> tuple[str, float]:
-    """(comparison, threshold) of an alarm on a Clarify monitor's metric: disparate impact and
-    the attribution nDCG breach below their threshold (0.8 and 0.9 by default: the four-fifths
-    rule, Clarify's drift threshold); differences and attributions above theirs (no default)."""
-    if metric.startswith("bias_metric_DI.") or metric == "feature_attribution_ndcg":
-        return "LessThanThreshold", (0.8 if metric.startswith("bias_metric_DI.") else 0.9) if threshold is None else threshold
-    if threshold is None:
-        raise UsageError(f"--threshold: {metric} has no default; give the value above which it breaches")
-    return "GreaterThanThreshold", threshold
-
-
-def _constraint_threshold(monitor: Monitor, row: dict[str, Any], metric: str) -> float:
-    """The threshold the schedule's model-quality constraints set for ``metric``."""
-    import tempfile
-
-    from pipelines.monitor.job.model_quality import quality
-
-    with tempfile.TemporaryDirectory(prefix="constraints-") as tmp:
-        try:
-            document = json.loads(monitor.baseline_path(row["constraints_uri"], Path(tmp), CONSTRAINTS).read_text())
-        except (FileNotFoundError, JobFailed, ValueError) as exc:
-            raise UsageError(f"--threshold: none given and the schedule's constraints {row['constraints_uri']} cannot be read ({exc})") from exc
-    rule = (document.get(quality.CONSTRAINTS_KEY) or {}).get(metric) or {}
-    if not isinstance(rule.get("threshold"), (int, float)):
-        raise UsageError(f"--threshold: none given and {row['constraints_uri']} has no threshold for {metric}")
-    return float(rule["threshold"])
+    rule = types.Alarm(created["feature"], created["comparison"], created["threshold"])
+    click.echo(f"alarm {created['name']}: {rule.words} for {periods} execution(s) -> retrain")
 
 
 @alarm.command("list", help="Alarms, their state and their decisions.", epilog="Example:\n\n  mlops monitor alarm list --json")

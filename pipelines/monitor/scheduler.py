@@ -19,7 +19,6 @@ reason.
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,10 +28,9 @@ from pipelines.errors import Conflict
 from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
-from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, JobFailed
+from pipelines.monitor import types
 from pipelines.monitor.job.data_quality import analyzer
-from pipelines.monitor.job.html import report
-from pipelines.monitor.schedules import CLARIFY_TYPES, GROUND_TRUTH_TYPES, Cron, MonitoringStore, analysis_window, iso, utcnow
+from pipelines.monitor.schedules import Cron, MonitoringStore, ScheduleBaseline, analysis_window, iso, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +158,7 @@ class Monitor:
         if execution_id is None:
             raise Conflict(f"{schedule} at {iso(scheduled)} is running now" if replace else f"{schedule} already ran at {iso(scheduled)}; mlops monitor run runs it again")
         # A backfill runs now: it counts the labels collected until now, late ones included.
-        until = utcnow() if replace and row["monitoring_type"] in GROUND_TRUTH_TYPES else None
+        until = utcnow() if replace and types.get(row["monitoring_type"]).ground_truth else None
         target = Window(row["endpoint"], schedule, scheduled, start, end, row["capture_uri"], row["statistics_uri"], row["constraints_uri"], row["output_uri"], row["monitoring_type"], row["ground_truth_uri"] or "", until)
         try:
             outcome = self.job.run(target)
@@ -192,56 +190,11 @@ class Monitor:
         return self.store.path(uri) if is_s3(uri) else Path(uri)
 
     def _write_timeline(self, schedule: str, row: dict[str, Any]) -> None:
+        """The schedule's ``timeline.html``, as its type draws it."""
         executions = self.schedules.list_executions(schedule, ascending=True)
         folder = self.local_path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{schedule}")
         folder.mkdir(parents=True, exist_ok=True)
-        if row["monitoring_type"] == "ModelQuality":
-            report.quality_timeline(folder / "timeline.html", schedule, row["endpoint"], executions, *self._quality_baseline(row))
-            return
-        if row["monitoring_type"] in CLARIFY_TYPES:
-            from pipelines.monitor.job.html import clarify_report
-
-            clarify_report.timeline(folder / "timeline.html", schedule, row["endpoint"], row["monitoring_type"], executions)
-            return
-        report.timeline(folder / "timeline.html", schedule, row["endpoint"], executions, *self._baseline_facts(row))
-
-    def _quality_baseline(self, row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
-        """The model-quality constraints and the baseline's metric values, for the timeline."""
-        import json
-
-        from pipelines.monitor.job.model_quality import quality
-
-        with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
-            try:
-                constraints = json.loads(self.baseline_path(row["constraints_uri"], Path(tmp) / "c", CONSTRAINTS).read_text()).get(quality.CONSTRAINTS_KEY) or {}
-            except (FileNotFoundError, JobFailed, ValueError):
-                constraints = {}
-            try:
-                statistics = json.loads(self.baseline_path(row["statistics_uri"], Path(tmp) / "s", STATISTICS).read_text())
-                values = quality.scalar_metrics(statistics.get(quality.KEY) or {})
-            except (FileNotFoundError, JobFailed, ValueError):
-                values = {}
-        return constraints, values
-
-    def _baseline_facts(self, row: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
-        """Each feature's drift threshold and baseline mean, for the timeline."""
-        import json
-
-        from pipelines.monitor.job.data_quality import constraints as settings
-
-        with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
-            try:
-                constraints = json.loads(self.baseline_path(row["constraints_uri"], Path(tmp) / "c", CONSTRAINTS).read_text())
-                statistics = json.loads(self.baseline_path(row["statistics_uri"], Path(tmp) / "s", STATISTICS).read_text())
-            except (FileNotFoundError, JobFailed, ValueError):
-                return {}, {}  # the timeline goes without thresholds; the execution said why
-        thresholds = {}
-        for feature in constraints.get("features", []):
-            config = settings.settings(constraints, feature)["distribution_constraints"]
-            key = "categorical_comparison_threshold" if feature.get("inferred_type") == "String" else "comparison_threshold"
-            thresholds[feature["name"]] = float(config.get(key, 0.1))
-        means = {f["name"]: f["numerical_statistics"]["mean"] for f in statistics.get("features", []) if "numerical_statistics" in f}
-        return thresholds, means
+        types.get(row["monitoring_type"]).timeline(folder / "timeline.html", schedule, row["endpoint"], executions, ScheduleBaseline(self.home, row))
 
     # -- alarms -----------------------------------------------------------------------------
     def decisions(self, alarm: str | None = None) -> list[dict[str, Any]]:
@@ -259,7 +212,8 @@ class Monitor:
     def _evaluate_alarms(self, schedule: str, window: Window) -> None:
         for alarm in self.schedules.alarms(schedule):
             recent = [e for e in self.schedules.list_executions(schedule, limit=alarm["periods"]) if e["MonitoringExecutionStatus"] != "Failed"]
-            breaches = [self._breach(alarm, e.get("Metrics", {})) for e in recent]
+            breach = types.get(self.schedules.schedule(schedule)["monitoring_type"]).breach
+            breaches = [breach(alarm, e.get("Metrics", {})) for e in recent]
             in_breach = len(recent) == alarm["periods"] and all(b is not None for b in breaches)
             if not in_breach:
                 if alarm["state"] != "OK":
@@ -280,27 +234,6 @@ class Monitor:
                 self.schedules.record_decision(alarm["name"], "retrain skipped", f"{reason}; {nothing}")
                 continue
             self.schedules.record_decision(alarm["name"], "retrain started", reason, arn)
-
-    @staticmethod
-    def _breach(alarm: dict[str, Any], metrics: dict[str, float]) -> str | None:
-        """Why this execution's metrics breach the alarm, or None."""
-        if alarm.get("comparison") == "LessThanThreshold" or alarm["feature"] in metrics:  # a model-quality metric
-            value = metrics.get(alarm["feature"])
-            if value is None:
-                return None
-            below = alarm.get("comparison") == "LessThanThreshold"
-            if (value < alarm["threshold"]) if below else (value > alarm["threshold"]):
-                return f"{alarm['feature']} = {value:.4f} {'<' if below else '>'} {alarm['threshold']}"
-            return None
-        prefix = "feature_baseline_drift_"
-        drifts = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}
-        if alarm["feature"] != "*":
-            drifts = {k: v for k, v in drifts.items() if k == alarm["feature"]}
-        over = {k: v for k, v in drifts.items() if v > alarm["threshold"]}
-        if not over:
-            return None
-        worst = max(over, key=over.get)  # type: ignore[arg-type]
-        return f"{prefix}{worst} = {over[worst]:.4f} > {alarm['threshold']}"
 
     def _retraining_in_progress(self, alarm: str) -> str | None:
         previous = [d for d in self.decisions(alarm) if d["decision"] == "retrain started" and d["pipeline_execution_arn"]]

@@ -21,19 +21,12 @@ from pipelines import shapes
 from pipelines.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database
 from pipelines.local.home import Home
+from pipelines.monitor import types
 from pipelines.monitor.job.common import hours
 from pipelines.monitor.job.common.objects import split
-from pipelines.monitor.job.common.result import CONSTRAINTS, JobFailed
+from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, JobFailed
 
 HOURLY = "cron(0 * ? * * *)"
-TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
-GROUND_TRUTH_TYPES = ("ModelQuality", "ModelBias")  # they merge captured predictions with labels
-# Clarify's monitors: their baseline is an analysis.json (the constraints) and an analysis
-# configuration (kept where the other types keep their baseline statistics).
-CLARIFY_TYPES = ("ModelBias", "ModelExplainability")
-# Those with ground truth by default look at the hour before last: labels get an hour to arrive.
-DEFAULT_OFFSETS = {"DataQuality": ("-PT1H", "-PT0H"), "ModelQuality": ("-PT2H", "-PT1H"), "ModelBias": ("-PT2H", "-PT1H"), "ModelExplainability": ("-PT1H", "-PT0H")}
-COMPARISONS = ("GreaterThanThreshold", "LessThanThreshold")
 _COLUMNS = {  # added after the first release: (table, column, definition)
     ("monitoring_executions", "job_arn"): "TEXT",
     ("schedules", "monitoring_type"): "TEXT NOT NULL DEFAULT 'DataQuality'",
@@ -134,7 +127,7 @@ def parse_offset(text: str, what: str) -> timedelta:
 def analysis_window(expression: Cron, scheduled: datetime, start_offset: str | None, end_offset: str | None, monitoring_type: str = "DataQuality") -> tuple[datetime, datetime]:
     """The data an execution analyses: by default the previous full hour (model quality: the
     hour before that, so its labels had an hour to arrive)."""
-    start_offset, end_offset = (start_offset, end_offset) if start_offset and end_offset else DEFAULT_OFFSETS[monitoring_type]
+    start_offset, end_offset = (start_offset, end_offset) if start_offset and end_offset else types.get(monitoring_type).offsets
     return scheduled + parse_offset(start_offset, "DataAnalysisStartTime"), scheduled + parse_offset(end_offset, "DataAnalysisEndTime")
 
 
@@ -168,12 +161,11 @@ class MonitoringStore(Database):
         its analysis_config.json) or ModelExplainability (SHAP of the captured requests by the
         endpoint's model against the explanation baseline's analysis.json; ``statistics_uri`` is
         its analysis_config.json)."""
-        if monitoring_type not in TYPES:
-            raise UsageError(f"monitoring type {monitoring_type!r} is not one of {', '.join(TYPES)}")
-        if monitoring_type in GROUND_TRUTH_TYPES and not ground_truth_uri:
+        kind = types.get(monitoring_type)
+        if kind.ground_truth and not ground_truth_uri:
             raise UsageError(f"a {monitoring_type} schedule needs the ground truth's S3 prefix (mlops monitor ground-truth upload writes there)")
-        if monitoring_type not in GROUND_TRUTH_TYPES and ground_truth_uri:
-            raise UsageError(f"ground truth is for {' and '.join(GROUND_TRUTH_TYPES)} schedules; a {monitoring_type} schedule reads the capture alone")
+        if not kind.ground_truth and ground_truth_uri:
+            raise UsageError(f"ground truth is for {' and '.join(t.name for t in types.TABLE if t.ground_truth)} schedules; a {monitoring_type} schedule reads the capture alone")
         for field, value, shape in (("schedule name", name, "MonitoringScheduleName"), ("endpoint", endpoint, "EndpointName")):
             problem = shapes.name_problem(value, shape)
             if problem:
@@ -227,18 +219,14 @@ class MonitoringStore(Database):
         config: dict[str, Any] = {"ScheduleExpression": row["expression"]}
         if row["start_offset"]:
             config.update({"DataAnalysisStartTime": row["start_offset"], "DataAnalysisEndTime": row["end_offset"]})
-        environment = {"dataset_source": row["capture_uri"]}
-        kind = row["monitoring_type"]
-        if kind in GROUND_TRUTH_TYPES:
-            environment.update(analysis_type="MODEL_QUALITY" if kind == "ModelQuality" else "MODEL_BIAS", ground_truth_source=row["ground_truth_uri"])
-        if kind == "ModelQuality":
-            environment["problem_type"] = "BinaryClassification"
-        if kind == "ModelExplainability":
-            environment["analysis_type"] = "MODEL_EXPLAINABILITY"
+        kind = types.get(row["monitoring_type"])
+        environment = {"dataset_source": row["capture_uri"], **kind.environment}
+        if kind.ground_truth:
+            environment["ground_truth_source"] = row["ground_truth_uri"]
         baseline: dict[str, Any] = {"ConstraintsResource": {"S3Uri": row["constraints_uri"]}}
         application: dict[str, Any] = {"ImageUri": "sagemaker-model-monitor-analyzer (local: python -m pipelines.monitor.job.environment)"}
-        if kind in CLARIFY_TYPES:  # Clarify's job definitions: the analysis configuration is ConfigUri
-            application = {"ImageUri": "the analyzer bundle's Clarify jobs (pipelines/monitor/clarify_job.py)", "ConfigUri": row["statistics_uri"]}
+        if kind.clarify:  # Clarify's job definitions: the analysis configuration is ConfigUri
+            application = {"ImageUri": "the analyzer bundle's Clarify jobs (pipelines/monitor/job/clarify/jobs.py)", "ConfigUri": row["statistics_uri"]}
         else:
             baseline["StatisticsResource"] = {"S3Uri": row["statistics_uri"]}
         described = {
@@ -355,48 +343,24 @@ class MonitoringStore(Database):
         return _summary(row, self.home)
 
     # -- alarms -----------------------------------------------------------------------------
-    def create_alarm(self, name: str, schedule: str, feature: str, threshold: float, periods: int, action: str = "retrain", comparison: str = "GreaterThanThreshold") -> dict[str, Any]:
-        """An alarm on a DataQuality schedule's ``feature`` drift (``*``: any feature), or on a
-        metric of the other types (``feature`` is then the metric's name: ``auc``,
-        ``bias_metric_DI.SEX=2``, ``feature_attribution_ndcg``)."""
+    def create_alarm(self, name: str, schedule: str, watched: str | None, threshold: float | None, periods: int, action: str = "retrain") -> dict[str, Any]:
+        """An alarm on what the schedule's type watches (``types.py``): a data-quality schedule's
+        feature drift (``*``: any feature), or another type's metric (``auc``,
+        ``bias_metric_DI.SEX=2``, ``feature_attribution_ndcg``); its comparison, and its threshold
+        when none is given, are the type's."""
         row = self._row(schedule)
         if periods < 1:
             raise UsageError("an alarm's periods must be at least 1")
-        if comparison not in COMPARISONS:
-            raise UsageError(f"comparison {comparison!r} is not one of {', '.join(COMPARISONS)}")
-        if row["monitoring_type"] == "ModelQuality":
-            from pipelines.monitor.job.model_quality import quality
-
-            known = (*quality.LOWER_IS_WORSE, *quality.HIGHER_IS_WORSE)
-            if feature not in known:
-                raise UsageError(f"{schedule} is a ModelQuality schedule: alarm on one of its metrics ({', '.join(known)}), not {feature!r}")
-        elif row["monitoring_type"] in CLARIFY_TYPES:
-            check_clarify_metric(schedule, row["monitoring_type"], feature)
-        elif comparison != "GreaterThanThreshold":
-            raise UsageError(f"{schedule} is a DataQuality schedule: its alarms fire when a feature's drift is GreaterThanThreshold")
-        elif feature != "*":
-            features = self._baseline_features(row)
-            if feature not in features:
-                raise UsageError(f"{schedule}'s baseline has no feature {feature!r}; alarm on one of {', '.join(features)}, or * for any")
+        rule = types.get(row["monitoring_type"]).alarm(schedule, watched, threshold, ScheduleBaseline(self.home, dict(row)))
         try:
             with self._write() as db:
                 db.execute(
                     "INSERT INTO alarms (name, schedule, feature, threshold, periods, action, state, created, comparison) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (name, schedule, feature, threshold, periods, action, "OK", iso(utcnow()), comparison),
+                    (name, schedule, rule.watched, rule.threshold, periods, action, "OK", iso(utcnow()), rule.comparison),
                 )
         except sqlite3.IntegrityError as exc:
             raise AlreadyExists(f"an alarm named {name!r} already exists") from exc
         return self.alarm(name)
-
-    def _baseline_features(self, row: sqlite3.Row) -> list[str]:
-        """The features a DataQuality schedule's baseline constraints name (what its drift covers)."""
-        from pipelines.monitor.job.data_quality import analyzer
-
-        try:
-            path = analyzer.baseline_file(self.home.objects().path(row["constraints_uri"]), CONSTRAINTS, row["constraints_uri"])
-            return [str(f["name"]) for f in json.loads(path.read_text()).get("features", [])]
-        except (JobFailed, OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{row['name']}'s baseline constraints {row['constraints_uri']} cannot be read ({exc}); an alarm names one of its features") from exc
 
     def alarm(self, name: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM alarms WHERE name=?", (name,)).fetchone()
@@ -429,12 +393,26 @@ class MonitoringStore(Database):
         return [dict(r) for r in self._db.execute("SELECT * FROM alarm_events WHERE ? IS NULL OR alarm=? ORDER BY id", (alarm, alarm)).fetchall()]
 
 
-def check_clarify_metric(schedule: str, monitoring_type: str, metric: str) -> None:
-    """Refuse, naming the schedule, a metric a Clarify monitor does not publish."""
-    if monitoring_type == "ModelBias" and not re.fullmatch(r"bias_metric_[A-Z]+\.[^=]+=.+", metric):
-        raise UsageError(f"{schedule} is a ModelBias schedule: alarm on a metric of a facet group, e.g. bias_metric_DI.SEX=2, not {metric!r}")
-    if monitoring_type == "ModelExplainability" and not metric.startswith("feature_attribution_"):
-        raise UsageError(f"{schedule} is a ModelExplainability schedule: alarm on feature_attribution_ndcg or feature_attribution_<feature>, not {metric!r}")
+class ScheduleBaseline:
+    """A schedule's baseline documents (``types.Baseline``), read from the store: each URI names
+    the file, or the folder holding it."""
+
+    def __init__(self, home: Home, row: dict[str, Any]) -> None:
+        self.home, self.row = home, row
+
+    def _read(self, uri: str, name: str) -> dict[str, Any]:
+        from pipelines.monitor.job.data_quality import analyzer
+
+        document = json.loads(analyzer.baseline_file(self.home.objects().path(uri), name, uri).read_text())
+        if not isinstance(document, dict):
+            raise ValueError(f"{uri} is not a JSON object")
+        return document
+
+    def statistics(self) -> dict[str, Any]:
+        return self._read(self.row["statistics_uri"], STATISTICS)
+
+    def constraints(self) -> dict[str, Any]:
+        return self._read(self.row["constraints_uri"], CONSTRAINTS)
 
 
 def _summary(row: sqlite3.Row, home: Home) -> dict[str, Any]:

@@ -18,13 +18,13 @@ from pipelines import local_run
 from pipelines.engine.records import Records
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
+from pipelines.monitor import types
 from pipelines.monitor.job.common import hours
 from pipelines.monitor.job.common.result import METRICS, VIOLATIONS
 from pipelines.monitor.scheduler import JobOutcome, Window
 from pipelines.monitor.schedules import iso
 
 MODULE = "pipelines.monitoring.pipeline"
-STEPS = {"DataQuality": "MonitorDataQuality", "ModelQuality": "MonitorModelQuality", "ModelBias": "MonitorModelBias", "ModelExplainability": "MonitorModelExplainability"}
 
 
 def offset(moment: datetime, scheduled: datetime) -> str:
@@ -67,9 +67,16 @@ class PipelineJob:
             "MonitoringType": window.monitoring_type,
             **({"GroundTruthUri": window.ground_truth_uri.rstrip("/")} if window.ground_truth_uri else {}),
             **({"GroundTruthUntil": iso(window.ground_truth_until)} if window.ground_truth_until else {}),
-            **({"BiasConfigUri": window.statistics_uri} if window.monitoring_type == "ModelBias" else {}),
-            **({"ModelDataUrl": self.model_of(window.endpoint)} if window.monitoring_type == "ModelExplainability" else {}),
+            **{name: self.input(name, window) for name in types.get(window.monitoring_type).inputs},
         }
+
+    def input(self, name: str, window: Window) -> str:
+        """A parameter a monitoring type needs beyond the common ones (``types.MonitoringType.inputs``)."""
+        if name == "BiasConfigUri":  # a bias schedule keeps its analysis configuration as its statistics
+            return window.statistics_uri
+        if name == "ModelDataUrl":
+            return self.model_of(window.endpoint)
+        raise UsageError(f"the monitoring pipeline has no parameter {name!r} to fill")
 
     def model_of(self, endpoint: str) -> str:
         """The model the endpoint serves now (its first variant's ModelDataUrl): what the
@@ -88,7 +95,7 @@ class PipelineJob:
         result = local_run.run(self.home, document, name, self.parameters(window), None, description=description, max_parallel=1, bundled_data=False, use_cache=False, tracking="off")
         with Records(self.home) as records:
             steps = records.list_steps(result.execution_id)
-            properties = records.step_properties(result.execution_id, STEPS[window.monitoring_type]) or {}
+            properties = records.step_properties(result.execution_id, types.get(window.monitoring_type).step) or {}
         job_arn = next((s["Metadata"]["ProcessingJob"]["Arn"] for s in steps if "ProcessingJob" in s.get("Metadata", {})), None)
         if result.status != "Succeeded":
             reason = properties.get("ExitMessage") or result.failure_reason or f"{name} execution {result.execution_id} ended {result.status}"

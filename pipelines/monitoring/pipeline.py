@@ -29,11 +29,11 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import code_assets, sdk
+from pipelines.monitor import types
 from pipelines.security import Security
 
 SKLEARN_FRAMEWORK_VERSION = "1.2-1"  # its image has numpy, pyarrow, scipy and boto3 (Python 3.9)
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"  # the explainability monitor needs xgboost (Python 3.8)
-TYPES = ["DataQuality", "ModelQuality", "ModelBias", "ModelExplainability"]
 CODE = "/opt/ml/processing/input/code"
 EXIT_MESSAGE = "/opt/ml/output/message"
 OUTPUT = "/opt/ml/processing/output"
@@ -107,7 +107,7 @@ def get_pipeline(
     end_offset = ParameterString("EndOffset", default_value="-PT0H")
     publish = ParameterString("PublishMetrics", default_value="true")
     instance_type = ParameterString("ProcessingInstanceType", default_value="ml.m5.xlarge")
-    monitoring_type = ParameterString("MonitoringType", default_value="DataQuality", enum_values=TYPES)
+    monitoring_type = ParameterString("MonitoringType", default_value="DataQuality", enum_values=[t.name for t in types.TABLE])
     ground_truth = ParameterString("GroundTruthUri", default_value=f"{s3_root}/ground-truth")
     threshold = ParameterString("ProbabilityThreshold", default_value="0.5")
     until = ParameterString("GroundTruthUntil", default_value="")  # empty: labels collected until ScheduledTime
@@ -169,7 +169,7 @@ def get_pipeline(
     )
     which = ConditionStep(
         name="WhichMonitoring",
-        conditions=[ConditionIn(value=monitoring_type, in_values=["ModelBias", "ModelExplainability"])],
+        conditions=[ConditionIn(value=monitoring_type, in_values=[t.name for t in types.TABLE if t.clarify])],
         if_steps=[clarify],
         else_steps=[model_monitor],
     )
