@@ -320,6 +320,62 @@ def _clarify_alarms(
         }
 
 
+@dataclass(frozen=True)
+class Built:
+    """What ``build`` wrote for a stage, and from which package."""
+
+    package: dict[str, Any]
+    configuration: dict[str, Any]
+    features: list[str]
+    model_quality: bool
+    facet_groups: dict[str, Any] | None
+    monitoring: str
+    paths: tuple[Path, Path]
+
+    def summary(self, stage: str) -> str:
+        bias = f", bias ({len(self.facet_groups['groups'])} facet groups)" if self.facet_groups else ""
+        attribution = ", feature attribution" if "ExplainabilityConstraintsUri" in self.configuration["Parameters"] else ""
+        return (
+            f"{self.package['ModelPackageArn']} (commit {self.configuration['Parameters']['GitCommit'][:12] or '?'}) -> {stage}: "
+            f"{len(self.features)} drift alarms{', model quality' if self.model_quality else ''}{bias}{attribution}, monitoring {self.monitoring}"
+        )
+
+
+def build(project: Project, stage: str, session: Any, output_dir: Path) -> Built:
+    """The deploy build (the model-deploy seed's): the group's latest Approved package, its
+    baselines read from S3, the stage's template and configuration written to ``output_dir``."""
+    from pipelines import aws
+
+    aws.configure_retries()
+    with aws.translated(f"finding the latest approved package of {project.model_package_group}"):
+        package = latest_approved(session.client("sagemaker"), project.model_package_group)
+    _statistics, constraints = baseline_uris(package)
+    with aws.translated(f"reading {constraints}"):
+        features = read_features(session.client("s3"), constraints)
+    quality = quality_uris(package)
+    quality_threshold = None
+    if quality:
+        metric = stage_config(stage)["ModelQuality"]["Metric"]
+        with aws.translated(f"reading {quality[1]}"):
+            quality_threshold = read_threshold(session.client("s3"), quality[1], metric)
+    facet_groups = None
+    bias_constraints = clarify_uris(package).get("BiasConstraintsUri")
+    if bias_constraints:
+        with aws.translated(f"reading {bias_constraints}"):
+            facet_groups = read_facet_groups(session.client("s3"), bias_constraints)
+    monitor_image = None
+    if project.monitoring == "model-monitor":
+        from pipelines import sdk
+
+        sdk.prepare(project.region)
+        from sagemaker.core import image_uris
+
+        monitor_image = image_uris.retrieve("model-monitor", region=project.region)
+    template, configuration = render(project, stage, package, features, monitor_image, quality_threshold, facet_groups)
+    paths = write(output_dir, stage, template, configuration)
+    return Built(package, configuration, features, quality is not None, facet_groups, project.monitoring, paths)
+
+
 def write(folder: Path, stage: str, template: dict[str, Any], configuration: dict[str, Any]) -> tuple[Path, Path]:
     template_path, config_path = folder / f"{stage}-template.json", folder / f"{stage}-config-export.json"
     write_text_atomic(template_path, json.dumps(template, indent=2) + "\n")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines import aws, stage_deploy
+from pipelines import stage_deploy
 from pipelines.security import Security
 
 
@@ -55,45 +55,12 @@ def deploy_config(
 ) -> None:  # fmt: skip
     import boto3
 
-    from pipelines import sdk
-
-    aws.configure_retries()
     project = stage_deploy.Project(
         name=project_name, model_package_group=model_package_group_name, bucket=bucket, model_role_arn=model_role_arn,
         retrain_pipeline=retrain_pipeline, retrain_role_arn=retrain_role_arn, region=region,
         security=Security.resolve(environment_file=environment_file),
         monitoring=monitoring, monitoring_pipeline=monitoring_pipeline, scheduler_role_arn=scheduler_role_arn,
     )  # fmt: skip
-    session = boto3.Session(region_name=region)
-    with aws.translated(f"finding the latest approved package of {model_package_group_name}"):
-        package = stage_deploy.latest_approved(session.client("sagemaker"), model_package_group_name)
-    _statistics, constraints = stage_deploy.baseline_uris(package)
-    with aws.translated(f"reading {constraints}"):
-        features = stage_deploy.read_features(session.client("s3"), constraints)
-    quality = stage_deploy.quality_uris(package)
-    quality_threshold = None
-    if quality:
-        metric = stage_deploy.stage_config(stage)["ModelQuality"]["Metric"]
-        with aws.translated(f"reading {quality[1]}"):
-            quality_threshold = stage_deploy.read_threshold(session.client("s3"), quality[1], metric)
-    facet_groups = None
-    bias_constraints = stage_deploy.clarify_uris(package).get("BiasConstraintsUri")
-    if bias_constraints:
-        with aws.translated(f"reading {bias_constraints}"):
-            facet_groups = stage_deploy.read_facet_groups(session.client("s3"), bias_constraints)
-    monitor_image = None
-    if monitoring == "model-monitor":
-        sdk.prepare(region)
-        from sagemaker.core import image_uris
-
-        monitor_image = image_uris.retrieve("model-monitor", region=region)
-    template, configuration = stage_deploy.render(project, stage, package, features, monitor_image, quality_threshold, facet_groups)
-    template_path, config_path = stage_deploy.write(output_dir, stage, template, configuration)
-    bias_note = f", bias ({len(facet_groups['groups'])} facet groups)" if facet_groups else ""
-    attribution_note = ", feature attribution" if "ExplainabilityConstraintsUri" in configuration["Parameters"] else ""
-    click.echo(
-        f"{package['ModelPackageArn']} (commit {configuration['Parameters']['GitCommit'][:12] or '?'}) -> {stage}: "
-        f"{len(features)} drift alarms{', model quality' if quality else ''}{bias_note}{attribution_note}, monitoring {monitoring}",
-        err=True,
-    )
-    click.echo(f"wrote {template_path} and {config_path}", err=True)
+    built = stage_deploy.build(project, stage, boto3.Session(region_name=region), output_dir)
+    click.echo(built.summary(stage), err=True)
+    click.echo(f"wrote {built.paths[0]} and {built.paths[1]}", err=True)

@@ -12,14 +12,13 @@ import click
 
 from pipelines.cli.context import Settings
 from pipelines.errors import UsageError
-from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
-from pipelines.monitor import types
+from pipelines.monitor import queries, types
 from pipelines.monitor.job.common import layout
-from pipelines.monitor.job.common.result import STATISTICS, VIOLATIONS, JobFailed
+from pipelines.monitor.job.common.result import JobFailed
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import Monitor
-from pipelines.monitor.schedules import HOURLY, MonitoringStore, iso, parse_offset, utcnow
+from pipelines.monitor.schedules import HOURLY, iso, utcnow
 from pipelines.monitoring.local import PipelineJob
 from pipelines.retraining import LocalRetrainer
 from pipelines.serving import deploy
@@ -251,15 +250,7 @@ def run(obj: Settings, endpoint: str | None, schedule_name: str | None, start_te
         raise UsageError("--start must come before --end")
     monitor = _monitor(obj)
     try:
-        if schedule_name is None:
-            candidates = [s["MonitoringScheduleName"] for s in monitor.schedules.list_schedules(endpoint)]
-            if len(candidates) != 1:
-                raise UsageError(f"{'endpoint ' + endpoint if endpoint else 'there'} has {len(candidates)} schedules ({', '.join(candidates) or 'none'}); pass --schedule")
-            schedule_name = candidates[0]
-        # The execution that analyses [start, end) is the one scheduled at end - the schedule's end offset.
-        row = monitor.schedules.schedule(schedule_name)
-        lag = parse_offset(row["end_offset"] or types.get(row["monitoring_type"]).offsets[1], "DataAnalysisEndTime")
-        outcome = monitor.execute(schedule_name, end - lag, start, end, replace=True)
+        outcome = monitor.run_window(start, end, endpoint=endpoint, schedule=schedule_name)
     finally:
         monitor.close()
     _print_outcomes([outcome])
@@ -287,35 +278,13 @@ def executions(obj: Settings, schedule_name: str | None, limit: int, as_json: bo
         click.echo(f"{item['ScheduledTime']} {item['MonitoringScheduleName']:<24} {item['MonitoringExecutionStatus']:<24} {detail}")
 
 
-def violations_frame(home: Home, schedule: str | None = None, execution_id: int | None = None) -> Any:
-    """The violations of an execution (the latest with a report by default) as a pandas DataFrame."""
-    import pandas as pd
-
-    with MonitoringStore(home) as schedules:
-        if execution_id is not None:
-            item = schedules.execution(execution_id)
-        else:
-            if schedule is not None:
-                schedules.schedule(schedule)  # NotFound, naming it, for a schedule that does not exist
-            reported = [e for e in schedules.list_executions(schedule) if e.get("ReportUri")]
-            if not reported:
-                raise UsageError(f"no monitoring execution{' of ' + schedule if schedule else ''} with a report yet; run `mlops monitor scheduler --once`")
-            item = reported[0]
-    report = item["ReportUri"]
-    path = (home.objects().path(report) if is_s3(report) else Path(report)) / VIOLATIONS
-    rows = json.loads(path.read_text())["violations"]
-    frame = pd.DataFrame(rows, columns=[*types.get(item.get("MonitoringType") or "DataQuality").subjects, "constraint_check_type", "description"])
-    frame.attrs.update({"schedule": item["MonitoringScheduleName"], "scheduled_time": item["ScheduledTime"], "status": item["MonitoringExecutionStatus"]})
-    return frame
-
-
 @group.command("violations", help="The latest execution's violations, as a table.", epilog="Example:\n\n  mlops monitor violations --schedule credit-hourly")
 @click.option("--schedule", "schedule_name", default=None)
 @click.option("--execution", "execution_id", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True, help="constraint_violations.json as written")
 @click.pass_obj
 def violations(obj: Settings, schedule_name: str | None, execution_id: int | None, as_json: bool) -> None:
-    frame = violations_frame(obj.home, schedule_name, execution_id)
+    frame = queries.violations_frame(obj.home, schedule_name, execution_id)
     if as_json:
         _echo_json({"violations": frame.to_dict(orient="records")})
         return
@@ -408,18 +377,10 @@ def alarm_delete(obj: Settings, name: str) -> None:
 @click.option("--schedule", "schedule_name", required=True)
 @click.pass_obj
 def report_paths(obj: Settings, schedule_name: str) -> None:
-    monitor = _monitor(obj)
-    try:
-        row = monitor.schedules.schedule(schedule_name)
-        latest = [e for e in monitor.schedules.list_executions(schedule_name) if e.get("ReportUri")]
-        timeline = monitor.local_path(f"{row['output_uri'].rstrip('/')}/{row['endpoint']}/{schedule_name}") / "timeline.html"
-        click.echo(f"timeline: {timeline}")
-        if latest:
-            folder = monitor.local_path(latest[0]["ReportUri"])
-            page = folder / "report.html"
-            click.echo(f"latest:   {page if page.is_file() else folder / STATISTICS}")
-    finally:
-        monitor.close()
+    timeline, latest = queries.report_paths(obj.home, schedule_name)
+    click.echo(f"timeline: {timeline}")
+    if latest is not None:
+        click.echo(f"latest:   {latest}")
 
 
 # -- ground truth ----------------------------------------------------------------------------

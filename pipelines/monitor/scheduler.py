@@ -24,13 +24,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.errors import Conflict
+from pipelines.errors import Conflict, UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.monitor import types
-from pipelines.monitor.job.data_quality import analyzer
-from pipelines.monitor.schedules import Cron, MonitoringStore, ScheduleBaseline, analysis_window, iso, utcnow
+from pipelines.monitor.schedules import Cron, MonitoringStore, ScheduleBaseline, analysis_window, iso, parse_offset, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -179,12 +178,18 @@ class Monitor:
         self._write_timeline(schedule, row)
         return ExecutionOutcome(schedule, scheduled, outcome.status, outcome.violations, report_uri)
 
-    def baseline_path(self, uri: str, folder: Path, name: str) -> Path:
-        """The local file of a baseline ``uri`` (a file, or the folder holding ``name``), copied into ``folder`` from the store."""
-        if not is_s3(uri):
-            return analyzer.baseline_file(Path(uri), name, uri)
-        self.store.materialize(uri, folder)
-        return analyzer.baseline_file(folder, name, uri)
+    def run_window(self, start: datetime, end: datetime, endpoint: str | None = None, schedule: str | None = None) -> ExecutionOutcome:
+        """One execution on [start, end), now: of ``schedule``, or of the endpoint's one schedule.
+        Its scheduled time is ``end`` minus the schedule's end offset (the window's lag); if that
+        time already ran, this execution replaces it (a backfill)."""
+        if schedule is None:
+            candidates = [s["MonitoringScheduleName"] for s in self.schedules.list_schedules(endpoint)]
+            if len(candidates) != 1:
+                raise UsageError(f"{'endpoint ' + endpoint if endpoint else 'there'} has {len(candidates)} schedules ({', '.join(candidates) or 'none'}); pass --schedule")
+            schedule = candidates[0]
+        row = self.schedules.schedule(schedule)
+        lag = parse_offset(row["end_offset"] or types.get(row["monitoring_type"]).offsets[1], "DataAnalysisEndTime")
+        return self.execute(schedule, end - lag, start, end, replace=True)
 
     def local_path(self, uri: str) -> Path:
         return self.store.path(uri) if is_s3(uri) else Path(uri)

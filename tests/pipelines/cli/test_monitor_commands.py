@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from pipelines.cli import main as mlops
-from pipelines.cli.monitor import violations_frame
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
+from pipelines.monitor.queries import violations_frame
 from steps.preprocess import plain_decimals
 
 from capture_helpers import capture_frame

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from pipelines.cli import main as mlops
-from pipelines.cli.monitor import violations_frame
 from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.monitor import types
+from pipelines.monitor.queries import violations_frame
 from pipelines.monitor.scheduler import JobOutcome, Monitor, Window
 
 from retrainers import FakeRetrainer
