@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -196,7 +197,15 @@ def main() -> int:
         for name in chosen:
             command, path, body, content_type = servers[name]
             port = free_port()
-            process = start(name, [part.replace("{port}", str(port)) for part in command], port, env, work)
+            if name.startswith("ours"):  # the project's one serving lifecycle, as the demo and the tests start it
+                from pipelines.local.home import Home
+                from pipelines.serving.process import ServingProcess
+
+                served = ServingProcess.start(Home.resolve(home), work / f"{name}.log", port, ("--workers", "2"))
+                stopping: Callable[[], object] = served.stop
+            else:
+                process = start(name, [part.replace("{port}", str(port)) for part in command], port, env, work)
+                stopping = lambda process=process: stop(process)  # noqa: E731
             try:
                 url = f"http://127.0.0.1:{port}{path}"
                 wrk(url, body, content_type, 8, 2, work)  # warm up
@@ -204,7 +213,7 @@ def main() -> int:
                 for c, figures in results[name].items():
                     print(f"{name:<15} c={c:<3} {figures['rps']:>9.0f} req/s  p50 {figures['p50']:.2f} ms  p99 {figures['p99']:.2f} ms  errors {figures['errors']}", flush=True)
             finally:
-                stop(process)
+                stopping()
             if name == "ours":
                 loss = capture_loss(Path(home), sum(f["requests"] for f in results[name].values()) + 0)
     print(f"\nendpoint benchmark: single-row CSV requests, wrk on the same 2-core machine, {args.seconds:.0f} s per level")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -99,30 +96,26 @@ def deployed_home(folder: Path, model_dir: Path) -> Home:
 
 
 class RunningServer:
+    """``mlops serve`` for a test, on a free port: the one serving lifecycle the demo and the
+    benches use too (``pipelines.serving.process``), under the guard."""
+
     def __init__(self, home: Home, workers: int = 1, extra_args: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, MLOPS_HOME=str(home.root))
-        self.log = home.root / f"server-{self.port}.log"
-        handle = self.log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli.main", "serve", "--port", str(self.port), "--workers", str(workers), *extra_args],
-            env=env, stdout=handle, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        handle.close()
-        if not wait_for_port(self.port, self.process):
-            self.stop()
-            raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
+        import uuid
+
+        from pipelines.serving.process import ServingProcess
+
+        self.log = home.root / f"server-{uuid.uuid4().hex[:8]}.log"
+        self.serving = ServingProcess.start(home, self.log, None, ("--workers", str(workers), *extra_args))
+        self.url = self.serving.url
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def process(self) -> subprocess.Popen:
+        """The guard's process: its only child is the server (uvicorn's master)."""
+        return self.serving.guarded.process
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return self.serving.stop()
 
 
 def serve(home: Home, workers: int = 1) -> Iterator[RunningServer]:

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -84,13 +85,15 @@ class ServingProcess:
         raise MlopsError(f"the endpoint server did not start (exit code {guarded.process.returncode}); see {log}")
 
     def _wait_until_serving(self) -> bool:
-        """True once the server answers /ping; False if it ended first."""
+        """True once the server answers /ping (200, or 503 when it has no endpoint it can serve:
+        a worker answers only once it has loaded what is deployed); False if it ended first."""
         give_up = time.monotonic() + GIVE_UP_SECONDS
         while self.guarded.process.poll() is None and time.monotonic() < give_up:
             try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=60) as answer:
-                    if answer.status == 200:
-                        return True
+                with urllib.request.urlopen(f"{self.url}/ping", timeout=60):
+                    return True
+            except urllib.error.HTTPError:
+                return True
             except OSError:
                 pass
             time.sleep(0.05)

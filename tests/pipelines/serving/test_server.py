@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -271,10 +272,11 @@ def test_workers_stop_when_their_master_is_killed_and_keep_what_they_captured(ho
     for i in range(20):
         invoke(client, ROW, InferenceId=f"before-{i}")["Body"].read()
     wait_until_served(home, server, workers=2)
-    workers = [pid for pid in children_of(server.process.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    (master,) = children_of(server.process.pid)  # under the guard
+    workers = [pid for pid in children_of(master) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     assert len(workers) == 2, workers
-    server.process.send_signal(signals.SIGKILL)
-    server.process.wait()
+    os.kill(master, signals.SIGKILL)
+    server.process.wait()  # the guard ends as its child did
     while any(running(pid) for pid in workers):  # each notices its master is gone, and stops
         threading.Event().wait(0.05)
     with pytest.raises(OSError):
