@@ -28,7 +28,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from pipelines.cli.handler import configure_logging
 configure_logging()
-from pipelines import definition
+from pipelines.build import definition
 builder = definition.load_builder(definition.DEFAULT_MODULE)
 import sagemaker.mlops.workflow, sagemaker.serve.model_builder, sagemaker.train
 t1 = time.perf_counter()

@@ -12,9 +12,10 @@ from typing import Sequence
 
 import click
 
-from pipelines import definition, jsonargs
+from pipelines.build import definition
 from pipelines.cli import handler
-from pipelines.fileio import write_text_atomic
+from pipelines.core import jsonargs
+from pipelines.core.fileio import write_text_atomic
 
 
 @click.command(

@@ -14,14 +14,17 @@ from typing import Any, Sequence
 
 import click
 
-from pipelines import aws, code_assets, definition, jsonargs, local_run, parameters, shapes
-from pipelines import commit as commits
-from pipelines import policy as policies
+from pipelines.aws import clients as aws
+from pipelines.build import code_assets, definition, parameters
+from pipelines.build import policy as policies
 from pipelines.cli import handler
 from pipelines.cli.progress import Printer, summary
+from pipelines.core import jsonargs, shapes
+from pipelines.core.errors import UsageError
 from pipelines.engine.orchestrator import Selective
-from pipelines.errors import UsageError
 from pipelines.local.home import Home
+from pipelines.runs import commit as commits
+from pipelines.runs import local_run
 
 COMMIT_PARAMETER = "GitCommit"
 DESCRIPTION_LIMIT = 3072

@@ -147,7 +147,7 @@ def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: 
     template's alarms watch."""
     import pandas as pd
 
-    from pipelines import graph
+    from pipelines.core import graph
     from pipelines.monitor.job.common import metrics
     from pipelines.monitor.job.data_quality import analyzer
     from steps.preprocess import plain_decimals
@@ -246,7 +246,7 @@ def test_model_quality_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_e
     import numpy as np
     import pandas as pd
 
-    from pipelines import graph
+    from pipelines.core import graph
     from pipelines.monitor.job.data_quality import analyzer
     from pipelines.monitor.job.model_quality import analysis as model_quality
     from pipelines.monitor.job.model_quality import quality
@@ -341,7 +341,7 @@ def test_bias_and_attribution_monitors_over_the_wire(
     import pandas as pd
     import xgboost
 
-    from pipelines import graph
+    from pipelines.core import graph
     from pipelines.monitor.job.clarify import jobs as clarify_job
     from pipelines.monitor.job.clarify import monitor as clarify_monitor
     from pipelines.monitor.job.data_quality import analyzer

@@ -11,13 +11,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines import local_run
 from pipelines.cli import main as mlops
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitoring.local import PipelineJob
 from pipelines.registry.store import ModelRegistry
+from pipelines.runs import local_run
 from pipelines.serving import deploy
 from steps.preprocess import plain_decimals
 

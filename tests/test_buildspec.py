@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines import definition, graph, jsonargs, policy
+from pipelines.build import definition, policy
+from pipelines.core import graph, jsonargs
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -96,13 +96,13 @@ def test_no_private_name_is_used_outside_its_module() -> None:
 
 
 JOB = "pipelines.monitor.job"
-ALLOWED_OUTSIDE_THE_JOB = ("pipelines.fileio", "steps.evaluate", "steps")
+ALLOWED_OUTSIDE_THE_JOB = ("pipelines.core.fileio", "steps.evaluate", "steps")
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith(JOB)))
 def test_the_monitoring_job_imports_nothing_of_the_host_side(name: str) -> None:
     """What the bundle ships runs alone in a processing job: it may import itself, the standard
-    library, its image's libraries, ``pipelines.fileio`` and the Evaluate step's model loader."""
+    library, its image's libraries, ``pipelines.core.fileio`` and the Evaluate step's model loader."""
     reached = [(target, line) for target, _, line in imports(MODULES[name]) if target.startswith(("pipelines", "steps"))]
     outside = [f"{target} (line {line})" for target, line in reached if not target.startswith(JOB) and target not in ALLOWED_OUTSIDE_THE_JOB and target != "pipelines"]
     assert outside == []

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines import sdk
+from pipelines.build import sdk
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "breast-cancer" / "breast_cancer.csv"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from pipelines import stage_deploy
-from pipelines.security import Security
+from pipelines.aws import stage_deploy
+from pipelines.build.security import Security
 
 
 @click.group(

@@ -6,10 +6,10 @@ import json
 
 import click
 
-from pipelines import jsonargs
 from pipelines.cli.context import Settings
+from pipelines.core import jsonargs
+from pipelines.core.errors import UsageError
 from pipelines.engine import callbacks
-from pipelines.errors import UsageError
 
 
 @click.group("callback", help="Callback steps waiting for an answer: list them, answer them.", epilog="Example:\n\n  mlops callback list\n\n  mlops callback send-success Ab3dE5gH7j --outputs '{\"approved\": \"true\"}'")

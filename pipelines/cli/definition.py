@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from pipelines import definition as definitions
-from pipelines import graph as graphs
-from pipelines import jsonargs, local_run
-from pipelines import policy as policies
-from pipelines.errors import DefinitionError
-from pipelines.fileio import write_text_atomic
+from pipelines.build import definition as definitions
+from pipelines.build import policy as policies
+from pipelines.core import graph as graphs
+from pipelines.core import jsonargs
+from pipelines.core.errors import DefinitionError
+from pipelines.core.fileio import write_text_atomic
+from pipelines.runs import local_run
 
 _MODULE = click.option(
     "-n", "--module-name", default=definitions.DEFAULT_MODULE, show_default=True, help="module with get_pipeline()"

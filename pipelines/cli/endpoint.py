@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from pipelines.cli.context import Settings
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.serving import deploy as deployment
 from pipelines.serving.endpoints import EndpointStore

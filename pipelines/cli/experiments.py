@@ -9,10 +9,11 @@ import sys
 
 import click
 
-from pipelines import experiments, guard
 from pipelines.cli.context import Settings
+from pipelines.core import guard
 from pipelines.engine import runner
-from pipelines.reproduce import reproduce as run_reproduction
+from pipelines.runs import experiments
+from pipelines.runs.reproduce import reproduce as run_reproduction
 
 
 @click.command("compare", help="Two executions side by side: commits, parameters, metrics and data digests.", epilog="Example:\n\n  mlops compare 4x7k2m9q1abc 9p0l1k2j3h4g")

@@ -1,6 +1,6 @@
 """The one place where errors become what the user reads and the exit code.
 
-Our errors (``pipelines.errors.MlopsError``) print ``headline: message`` and exit 1; click's
+Our errors (``pipelines.core.errors.MlopsError``) print ``headline: message`` and exit 1; click's
 usage errors print its usage text and exit 2; Ctrl-C exits 130; a full disk, and a file the OS
 will not let us write, are one line and exit 1. Anything else is a bug and is shown with its traceback.
 """
@@ -15,7 +15,7 @@ from typing import Sequence
 
 import click
 
-from pipelines.errors import MlopsError, disk_full, not_writable
+from pipelines.core.errors import MlopsError, disk_full, not_writable
 
 
 def configure_logging() -> None:

@@ -77,9 +77,9 @@ def verify(obj: Settings, endpoint: str, as_json: bool) -> int:
 def aws_lineage(endpoint: str | None, commit: str | None, pipeline_name: str, model_package_group_name: str, region: str | None) -> None:
     import boto3
 
-    from pipelines import aws
-    from pipelines.errors import UsageError
-    from pipelines.lineage import aws as sagemaker_lineage
+    from pipelines.aws import clients as aws
+    from pipelines.core.errors import UsageError
+    from pipelines.lineage import sagemaker_api as sagemaker_lineage
 
     if (endpoint is None) == (commit is None):
         raise UsageError("give one of --endpoint or --commit")

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pipelines.cli.context import Settings
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.store import ObjectStore, is_s3
 from pipelines.monitor import queries, types
 from pipelines.monitor.job.common import layout
@@ -20,7 +20,7 @@ from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import HOURLY, iso, utcnow
 from pipelines.monitoring.local import PipelineJob
-from pipelines.retraining import LocalRetrainer
+from pipelines.runs.retraining import LocalRetrainer
 from pipelines.serving import deploy
 
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from pipelines.cli.context import Settings
-from pipelines.errors import MlopsError
+from pipelines.core.errors import MlopsError
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
 from pipelines.serving.stages import stages

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from pipelines import definition as definitions
-from pipelines import jsonargs, local_run
+from pipelines.build import definition as definitions
 from pipelines.cli.context import Settings
 from pipelines.cli.progress import Printer, summary
+from pipelines.core import jsonargs
+from pipelines.core.errors import UsageError
 from pipelines.engine.orchestrator import Selective
-from pipelines.errors import UsageError
+from pipelines.runs import local_run
 
 
 @click.command(

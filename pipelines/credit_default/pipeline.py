@@ -15,15 +15,15 @@ compares like with like (the output column included).
 
 Implements ``get_pipeline(...)``, the contract of AWS's model-build template. Rendering makes
 no network call: job scripts are referenced by content-addressed S3 URIs (see
-``pipelines.code_assets``) and the SDK is prepared for offline use (``pipelines.sdk``).
+``pipelines.build.code_assets``) and the SDK is prepared for offline use (``pipelines.build.sdk``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pipelines import code_assets, sdk
-from pipelines.security import Security
+from pipelines.build import code_assets, sdk
+from pipelines.build.security import Security
 
 # The built-in images the jobs run in. Versions are part of the contract with the local engine,
 # which maps these images to local runtimes.
@@ -109,7 +109,7 @@ def get_pipeline(
         encrypt_inter_container_traffic: encrypt traffic between a job's instances.
         kms_key: the KMS key for job volumes and outputs, the model's artifacts, the endpoint
             and its data capture.
-        environment_file: the same settings in a file like the workshop's (see pipelines.security).
+        environment_file: the same settings in a file like the workshop's (see pipelines.build.security).
         monitoring: how the data-quality baseline is made. ``"builtin"`` (the default): a
             ProcessingStep runs the project's analyzer (the bundle the monitoring pipeline runs
             too) on the stock scikit-learn image. ``"model-monitor"``: SageMaker's

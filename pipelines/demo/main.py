@@ -6,17 +6,17 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pipelines import local_run
 from pipelines.cli.progress import Printer, summary
+from pipelines.core.errors import MlopsError, UsageError
 from pipelines.demo.monitoring import data_quality, fairness, model_quality
 from pipelines.demo.story import ALARM, ATTRIBUTION_SCHEDULE, BIAS_SCHEDULE, CLOCK_SPEED, QUALITY_SCHEDULE, SCHEDULE, Story, output_uri, step_property
 from pipelines.demo.traffic import check_capture, next_window, send_traffic, upload_labels
 from pipelines.engine.records import Records
-from pipelines.errors import MlopsError, UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.monitor.schedules import MonitoringStore
 from pipelines.registry.store import ModelRegistry
+from pipelines.runs import local_run
 from pipelines.serving import auth, deploy
 from pipelines.serving.clock import set_clock
 from pipelines.serving.process import ServingProcess, port_problem

@@ -13,7 +13,7 @@ from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import HOURLY, iso
 from pipelines.monitoring.local import PipelineJob
 from pipelines.registry.store import ModelRegistry
-from pipelines.retraining import LocalRetrainer
+from pipelines.runs.retraining import LocalRetrainer
 from pipelines.serving import deploy
 
 

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.errors import MlopsError
+from pipelines.core.fileio import write_text_atomic
 from pipelines.demo.story import CLIENTS, CLOCK_SPEED, HOURS, Story
-from pipelines.errors import MlopsError
-from pipelines.fileio import write_text_atomic
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.serving import auth, deploy

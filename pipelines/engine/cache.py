@@ -13,8 +13,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pipelines.core.errors import DefinitionError
 from pipelines.engine.handlers.base import Handler
-from pipelines.errors import DefinitionError
 from pipelines.local.store import ObjectStore
 
 _DURATION = re.compile(

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.errors import Conflict, NotFound, UsageError
+from pipelines.core.fileio import write_text_atomic
 from pipelines.engine.output_types import convert
 from pipelines.engine.records import Records
-from pipelines.errors import Conflict, NotFound, UsageError
-from pipelines.fileio import write_text_atomic
 from pipelines.local.home import Home
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits

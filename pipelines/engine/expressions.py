@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from pipelines.errors import DefinitionError
+from pipelines.core.errors import DefinitionError
 
 EXECUTION_VARIABLES = ("PipelineExecutionId", "PipelineExecutionArn", "PipelineName", "StartDateTime", "CurrentDateTime")
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {

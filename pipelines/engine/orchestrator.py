@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence
 
-from pipelines import code_assets, shapes
-from pipelines import parameters as parameter_values
+from pipelines.build import code_assets
+from pipelines.build import parameters as parameter_values
+from pipelines.core import shapes
+from pipelines.core.errors import UsageError, disk_full
+from pipelines.core.graph import Node
 from pipelines.engine import cache, events, retries, runner
 from pipelines.engine.expressions import ExpressionError, Scope
 from pipelines.engine.handlers import HANDLERS
@@ -31,8 +34,6 @@ from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, 
 from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.validation import validate
-from pipelines.errors import UsageError, disk_full
-from pipelines.graph import Node
 from pipelines.local.database import now
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore

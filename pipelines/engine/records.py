@@ -13,8 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.errors import NotFound
 from pipelines.engine import runner
-from pipelines.errors import NotFound
 from pipelines.local.database import Database, now
 from pipelines.local.home import Home
 

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.errors import DefinitionError
+from pipelines.core.errors import DefinitionError
 
 # Image URI patterns of AWS's built-in framework images whose `python3` is this interpreter.
 BUILTIN = {

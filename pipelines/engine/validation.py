@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import graph
-from pipelines import parameters as parameter_values
+from pipelines.build import parameters as parameter_values
+from pipelines.core import graph
+from pipelines.core.errors import DefinitionError
 from pipelines.engine import properties, retries
 from pipelines.engine.expressions import EXECUTION_VARIABLES, parse_path
 from pipelines.engine.handlers import HANDLERS, SAGEMAKER_TYPES
 from pipelines.engine.handlers.base import Handler, Problem
 from pipelines.engine.runtimes import Runtimes
-from pipelines.errors import DefinitionError
 
 
 class ValidationError(DefinitionError):

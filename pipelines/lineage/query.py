@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import NotFound, UsageError
+from pipelines.core.errors import NotFound, UsageError
 from pipelines.lineage import recorder
 from pipelines.lineage.store import LineageStore
 from pipelines.local.home import Home
@@ -222,6 +222,6 @@ def to_json(table: list[dict[str, Any]]) -> str:
 
 
 def write(path: Path, text: str) -> None:
-    from pipelines.fileio import write_text_atomic
+    from pipelines.core.fileio import write_text_atomic
 
     write_text_atomic(path, text)

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Self
 
-from pipelines.errors import StateError
+from pipelines.core.errors import StateError
 
 _DAMAGED = ("file is not a database", "database disk image is malformed", "malformed database schema")
 

@@ -33,7 +33,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.store import ObjectStore
 
 logger = logging.getLogger(__name__)

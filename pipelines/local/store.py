@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pipelines.errors import DefinitionError
+from pipelines.core.errors import DefinitionError
 
 SCHEME = "s3://"
 # Set for every local job: where the s3:// URIs a job opens itself (with boto3 on AWS) live.

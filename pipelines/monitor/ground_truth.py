@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipelines import shapes
-from pipelines.errors import UsageError
+from pipelines.core import shapes
+from pipelines.core.errors import UsageError
 from pipelines.monitor.job.model_quality import quality
 
 ID_COLUMNS = ("inference_id", "inferenceid", "eventid", "event_id", "id")

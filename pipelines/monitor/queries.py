@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import is_s3
 from pipelines.monitor import types

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.errors import Conflict, UsageError
+from pipelines.core.errors import Conflict, UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore, is_s3

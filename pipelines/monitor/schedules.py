@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pipelines import shapes
-from pipelines.errors import AlreadyExists, NotFound, UsageError
+from pipelines.core import shapes
+from pipelines.core.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database
 from pipelines.local.home import Home
 from pipelines.monitor import types

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 
 GREATER, LESS = "GreaterThanThreshold", "LessThanThreshold"
 DRIFT = "feature_baseline_drift_"

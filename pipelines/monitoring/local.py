@@ -14,15 +14,15 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from pipelines import local_run
+from pipelines.core.errors import UsageError
 from pipelines.engine.records import Records
-from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.monitor import types
 from pipelines.monitor.job.common import hours
 from pipelines.monitor.job.common.result import METRICS, VIOLATIONS
 from pipelines.monitor.scheduler import JobOutcome, Window
 from pipelines.monitor.schedules import iso
+from pipelines.runs import local_run
 
 MODULE = "pipelines.monitoring.pipeline"
 

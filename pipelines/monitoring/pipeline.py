@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import code_assets, sdk
+from pipelines.build import code_assets, sdk
+from pipelines.build.security import Security
 from pipelines.monitor import types
-from pipelines.security import Security
 
 SKLEARN_FRAMEWORK_VERSION = "1.2-1"  # its image has numpy, pyarrow, scipy and boto3 (Python 3.9)
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"  # the explainability monitor needs xgboost (Python 3.8)
@@ -68,7 +68,7 @@ def get_pipeline(
         endpoint_name, schedule_name: the defaults of the EndpointName and ScheduleName
             parameters (the schedule name is the CloudWatch dimension Model Monitor used).
         subnets, security_group_ids, encrypt_inter_container_traffic, kms_key,
-            environment_file: as for the build pipeline (``pipelines.security``). Network
+            environment_file: as for the build pipeline (``pipelines.build.security``). Network
             isolation is not offered: the job reads S3 and publishes metrics itself.
     """
     sdk.prepare(region)

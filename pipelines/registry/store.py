@@ -22,8 +22,8 @@ import re
 import sqlite3
 from typing import Any, Callable
 
-from pipelines import model_archive
-from pipelines.errors import Conflict, NotFound, UsageError
+from pipelines.core import model_archive
+from pipelines.core.errors import Conflict, NotFound, UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.local.database import Database, now
 from pipelines.local.home import Home

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.home import DEFAULT_REGION, Home
 
 PROFILE = "mlops-local"

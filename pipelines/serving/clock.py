@@ -27,8 +27,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from pipelines.errors import UsageError
-from pipelines.fileio import write_text_atomic
+from pipelines.core.errors import UsageError
+from pipelines.core.fileio import write_text_atomic
 
 Clock = Callable[[], float]
 END_MARGIN = 0.001  # a stamp held below `end` lands 1 ms before it: inside the window

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry

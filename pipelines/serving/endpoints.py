@@ -16,8 +16,8 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from pipelines import model_archive, shapes
-from pipelines.errors import AlreadyExists, NotFound, UsageError
+from pipelines.core import model_archive, shapes
+from pipelines.core.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database, now
 from pipelines.local.home import Home
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from pipelines import model_archive
-from pipelines.model_archive import MODEL_FILE
+from pipelines.core import model_archive
+from pipelines.core.model_archive import MODEL_FILE
 
 CSV = "text/csv"
 JSON = "application/json"

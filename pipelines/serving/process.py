@@ -23,8 +23,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pipelines.errors import MlopsError, UsageError
-from pipelines.guard import Guarded
+from pipelines.core.errors import MlopsError, UsageError
+from pipelines.core.guard import Guarded
 from pipelines.local.home import Home
 
 GIVE_UP_SECONDS = 3600.0  # a server that neither answers nor ends in an hour is hung

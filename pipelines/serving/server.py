@@ -32,8 +32,8 @@ from typing import Any, Awaitable, Callable
 
 import numpy as np
 
-from pipelines import shapes
-from pipelines.fileio import write_text_atomic
+from pipelines.core import shapes
+from pipelines.core.fileio import write_text_atomic
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.serving.auth import Verifier, load_or_create

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 
 DEFAULTS: dict[str, dict[str, Any]] = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import sdk
+from pipelines.build import sdk
 
 
 def get_pipeline(region: str = "us-east-1", input_filter: str = "$[1:]", output_filter: str = "$[0,-1]", strategy: str = "MultiRecord", **_: Any) -> Any:

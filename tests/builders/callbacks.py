@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import sdk
+from pipelines.build import sdk
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/000000000000/model-review"
 

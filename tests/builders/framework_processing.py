@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines import sdk
+from pipelines.build import sdk
 
 SOURCE = Path(__file__).resolve().parent / "scripts" / "framework_src"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import sdk
+from pipelines.build import sdk
 
 SCORE = "arn:aws:lambda:us-east-1:000000000000:function:score-applicant"
 NOTIFY = "arn:aws:lambda:us-east-1:000000000000:function:notify-team:live"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import sdk
+from pipelines.build import sdk
 
 from builders.script_training import SOURCE
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import git
 import pytest
 
-from pipelines import commit
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
+from pipelines.runs import commit
 
 
 def make_repo(path: Path) -> git.Repo:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import commit as commits
-from pipelines import experiments, local_run
 from pipelines.cli import main as mlops
 from pipelines.local.home import Home
+from pipelines.runs import commit as commits
+from pipelines.runs import experiments, local_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

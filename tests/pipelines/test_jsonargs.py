@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.errors import UsageError
-from pipelines.jsonargs import loads, parse_object, parse_tags
+from pipelines.core.errors import UsageError
+from pipelines.core.jsonargs import loads, parse_object, parse_tags
 
 
 def test_objects() -> None:

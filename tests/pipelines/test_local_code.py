@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines import code_assets, local_run
+from pipelines.build import code_assets
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

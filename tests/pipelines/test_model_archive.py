@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import model_archive, shapes
-from pipelines.errors import UsageError
+from pipelines.core import model_archive, shapes
+from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving.endpoints import EndpointStore

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
-from pipelines.retraining import LocalRetrainer
+from pipelines.runs.retraining import LocalRetrainer
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/abc123"
 
@@ -44,7 +44,7 @@ def test_retraining_data_is_the_served_packages_data_plus_the_labelled_requests_
 
     from pipelines.monitor.scheduler import NothingToRetrain, Window
     from pipelines.registry.store import ModelRegistry
-    from pipelines.retraining import current_data
+    from pipelines.runs.retraining import current_data
     from pipelines.serving import deploy
 
     from capture_helpers import hour_file, label

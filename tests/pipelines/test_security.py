@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pipelines import definition, policy
-from pipelines.errors import UsageError
-from pipelines.security import Security
+from pipelines.build import definition, policy
+from pipelines.build.security import Security
+from pipelines.core.errors import UsageError
 
 SUBNETS = ["subnet-0a1b2c3d", "subnet-4e5f6a7b"]
 GROUPS = ["sg-0123456789abcdef0"]

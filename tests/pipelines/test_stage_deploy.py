@@ -12,7 +12,7 @@ import pytest
 from cfnlint.api import lint_file
 from moto import mock_aws
 
-from pipelines import stage_deploy
+from pipelines.aws import stage_deploy
 from pipelines.cli import main as mlops
 from pipelines.serving.stages import DEFAULTS
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
+from pipelines.core.graph import Node
 from pipelines.engine.events import Artifact
 from pipelines.engine.expressions import Scope
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 

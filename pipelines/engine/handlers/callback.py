@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.core.graph import Node
 from pipelines.engine import callbacks
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Problem, StepOutcome, StepRun
 from pipelines.engine.handlers.output_parameters import OutputParametersHandler, output_problems
 from pipelines.engine.output_types import convert
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 
 TIMEOUT_SECONDS = 7 * 24 * 3600
 

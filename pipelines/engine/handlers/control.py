@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.core.graph import Node
 from pipelines.engine.expressions import CONDITION_TYPES
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 
 
 class ConditionHandler(Handler):

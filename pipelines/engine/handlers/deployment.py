@@ -10,9 +10,9 @@ import re
 import secrets
 from typing import Any
 
+from pipelines.core.graph import Node
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import XGBOOST_ALGORITHM, Runtimes
-from pipelines.graph import Node
 from pipelines.serving import deploy
 
 

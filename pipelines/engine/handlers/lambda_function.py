@@ -20,12 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.graph import Node
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun
 from pipelines.engine.handlers.output_parameters import OutputParametersHandler, output_problems
 from pipelines.engine.handlers.processing import run_process
 from pipelines.engine.output_types import convert
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 
 TIMEOUT_SECONDS = 900  # Lambda's own limit
 # The child: import the handler, call it with the event and a context, write what it returned.

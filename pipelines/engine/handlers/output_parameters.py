@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.core.graph import Node
 from pipelines.engine.handlers.base import Handler, Problem
 from pipelines.engine.output_types import TYPES
-from pipelines.graph import Node
 
 
 def output_problems(node: Node) -> list[Problem]:

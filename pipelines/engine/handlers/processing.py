@@ -23,12 +23,12 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipelines import guard
+from pipelines.core import guard
+from pipelines.core.graph import Node
 from pipelines.engine import framework
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 from pipelines.local.store import STORE_VARIABLE
 
 OPT_ML = "/opt/ml/"

@@ -25,12 +25,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.errors import UsageError
+from pipelines.core.graph import Node
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.handlers.processing import ProcessingHandler, Sandbox
 from pipelines.engine.runtimes import Runtimes
-from pipelines.errors import UsageError
-from pipelines.graph import Node
 from pipelines.local.home import Home
 from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, VIOLATIONS, JobFailed
 from pipelines.monitor.job.data_quality import analyzer

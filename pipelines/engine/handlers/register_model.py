@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.core.graph import Node
 from pipelines.engine.handlers.base import SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 from pipelines.registry.store import ModelRegistry
 
 

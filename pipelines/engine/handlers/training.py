@@ -18,12 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.graph import Node
 from pipelines.engine import script_mode, xgboost_algorithm
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.handlers.processing import run_process
 from pipelines.engine.runtimes import XGBOOST_ALGORITHM, Runtimes
-from pipelines.graph import Node
 
 
 class TrainingHandler(Handler):

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from pipelines.core.graph import Node
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 
 SPLITS = ("None", "Line")
 ASSEMBLIES = ("None", "Line")

@@ -35,10 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
+from pipelines.core.graph import Node
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun
 from pipelines.engine.handlers.training import TrainingHandler
 from pipelines.engine.runtimes import Runtimes
-from pipelines.graph import Node
 
 STRATEGIES = ("Random", "Grid", "Bayesian")
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from pipelines import definition, graph
+from pipelines.build import definition
+from pipelines.core import graph
 from pipelines.engine import callbacks
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.validation import validate

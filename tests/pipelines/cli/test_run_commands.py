@@ -225,7 +225,7 @@ def test_a_definition_nested_too_deep_is_one_line(tmp_path: Path, capsys: pytest
 
 
 def test_the_pipeline_name_made_from_a_files_name_is_a_valid_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipelines import local_run
+    from pipelines.runs import local_run
 
     assert local_run.name_from_file(Path("escape_out.json")) == "escape-out"
     assert local_run.name_from_file(Path("my pipeline.v2.json")) == "my-pipeline-v2"

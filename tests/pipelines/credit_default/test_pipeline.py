@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from pipelines import code_assets, definition, graph
-from pipelines.errors import DefinitionError, UsageError
+from pipelines.build import code_assets, definition
+from pipelines.core import graph
+from pipelines.core.errors import DefinitionError, UsageError
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json"
 EXECUTION_VARIABLES = {"PipelineExecutionId", "PipelineExecutionArn", "PipelineName", "StartDateTime", "CurrentDateTime"}

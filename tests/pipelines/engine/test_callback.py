@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from pipelines import local_run
 from pipelines.cli import main as mlops
 from pipelines.engine import callbacks
 from pipelines.engine.handlers.callback import CallbackHandler
 from pipelines.engine.orchestrator import Engine, ExecutionResult
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 
 @pytest.fixture(scope="module")

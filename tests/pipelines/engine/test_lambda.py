@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import local_run
+from pipelines.core.errors import DefinitionError
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
-from pipelines.errors import DefinitionError
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 ROOT = Path(__file__).resolve().parents[3]
 MAPPED = {"score-applicant": "builders.functions:score_applicant", "arn:aws:lambda:us-east-1:000000000000:function:notify-team:live": "builders.functions:notify_team"}

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from pipelines import local_run
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_another_framework_image_is_refused_until_images_json_maps_its_python3(h
     needs; it is named in images.json. Unmapped: refused before the run, with the line to add."""
     import sys
 
-    from pipelines.errors import DefinitionError
+    from pipelines.core.errors import DefinitionError
 
     document, name = local_run.load_definition("builders.script_training", {"framework": "pytorch"}, None, None)
     image = document["Steps"][0]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import local_run
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from pipelines import local_run
 from pipelines.engine.events import Artifact, ExecutionEnded, Listener, StepFinished
 from pipelines.engine.handlers import HANDLERS
 from pipelines.engine.handlers.base import SUCCEEDED, Handler, StepOutcome, StepRun, artifact
@@ -15,6 +14,7 @@ from pipelines.engine.orchestrator import Engine
 from pipelines.engine.validation import ValidationError
 from pipelines.lineage.store import LineageStore
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 PACKAGE = Path(__file__).resolve().parents[3] / "pipelines"
 
@@ -98,19 +98,19 @@ def imports_of(folder: str) -> set[str]:
 def test_the_engine_calls_nothing_above_it() -> None:
     """The engine records its own state and tells listeners; lineage and experiments listen."""
     engine = {m for m in imports_of("engine") if m.startswith("pipelines.")}
-    assert not {m for m in engine if m.startswith(("pipelines.lineage", "pipelines.experiments", "pipelines.cli", "pipelines.local_run"))}, engine
-    assert "pipelines.experiments" not in {m for m in engine}
+    assert not {m for m in engine if m.startswith(("pipelines.lineage", "pipelines.runs.experiments", "pipelines.cli", "pipelines.runs.local_run"))}, engine
+    assert "pipelines.runs.experiments" not in {m for m in engine}
 
 
 def test_local_state_has_no_upward_imports() -> None:
     local = {m for m in imports_of("local") if m.startswith("pipelines.")}
-    assert local <= {"pipelines.errors", "pipelines.fileio", "pipelines.local.home", "pipelines.local.store", "pipelines.local.database"}, local
+    assert local <= {"pipelines.core.errors", "pipelines.core.fileio", "pipelines.local.home", "pipelines.local.store", "pipelines.local.database"}, local
 
 
 def test_no_layer_reaches_into_the_engine() -> None:
     """The registry, the endpoint, the monitor and the lineage stand on local state, not on the engine."""
     for folder in ("registry", "serving", "monitor", "lineage"):
-        reaching = {m for m in imports_of(folder) if m.startswith(("pipelines.engine", "pipelines.local_run", "pipelines.monitoring"))}
+        reaching = {m for m in imports_of(folder) if m.startswith(("pipelines.engine", "pipelines.runs.local_run", "pipelines.monitoring"))}
         assert not reaching, (folder, reaching)
 
 
@@ -156,7 +156,7 @@ def test_retry_policies_retry_what_the_service_causes_and_count_attempts(tmp_pat
 
 
 def test_retry_policies_as_the_sdk_renders_them_are_checked(tmp_path: Path) -> None:
-    from pipelines import sdk
+    from pipelines.build import sdk
 
     sdk.prepare()
     from sagemaker.mlops.workflow.retry import SageMakerJobExceptionTypeEnum, SageMakerJobStepRetryPolicy, StepExceptionTypeEnum, StepRetryPolicy

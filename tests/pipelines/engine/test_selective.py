@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import local_run
 from pipelines.cli import main as mlops
+from pipelines.core.errors import UsageError
 from pipelines.engine.orchestrator import Engine, Selective
 from pipelines.engine.records import Records
-from pipelines.errors import UsageError
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 from aws_shapes import problems
 

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import xgboost
 
-from pipelines import local_run
+from pipelines.core.errors import DefinitionError
 from pipelines.engine.handlers.transform import FilterError, select
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
-from pipelines.errors import DefinitionError
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 
 def booster(model_dir: Path) -> xgboost.Booster:

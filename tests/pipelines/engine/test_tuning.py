@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import local_run
+from pipelines.core.errors import DefinitionError
 from pipelines.engine.handlers.tuning import candidates
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
-from pipelines.errors import DefinitionError
 from pipelines.local.home import Home
+from pipelines.runs import local_run
 
 
 @pytest.fixture

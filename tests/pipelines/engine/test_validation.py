@@ -208,10 +208,10 @@ def test_the_shapes_are_the_sdks_own() -> None:
 
 def test_every_property_the_pipeline_reads_is_one_the_sdk_offers() -> None:
     """Each Get in the rendered definition resolves through the same shapes as the SDK's Properties."""
+    from pipelines.core.graph import references
+    from pipelines.core.graph import steps as graph_steps
     from pipelines.engine import properties
     from pipelines.engine.expressions import parse_path
-    from pipelines.graph import references
-    from pipelines.graph import steps as graph_steps
 
     golden = json.loads((Path(__file__).resolve().parents[2] / "golden" / "credit_default_definition.json").read_text())
     types = {node.name: node.type for node in graph_steps(golden)}
@@ -224,8 +224,8 @@ def test_every_property_the_pipeline_reads_is_one_the_sdk_offers() -> None:
 
 @pytest.mark.parametrize("name", ["my_pipeline!v2", "under_score", "-leading", "x" * 257])
 def test_pipeline_names_follow_sagemakers_pattern(tmp_path: Path, name: str) -> None:
+    from pipelines.core.errors import UsageError
     from pipelines.engine.orchestrator import Engine
-    from pipelines.errors import UsageError
     from pipelines.local.home import Home
 
     with pytest.raises(UsageError, match=r"pipeline name: .* is not a valid PipelineName"):

@@ -9,8 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import commit as commits
-from pipelines import local_run
 from pipelines.cli import main as mlops
 from pipelines.engine.records import Records
 from pipelines.lineage import query
@@ -20,6 +18,8 @@ from pipelines.local.store import ObjectStore
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitoring.local import PipelineJob
 from pipelines.registry.store import ModelRegistry
+from pipelines.runs import commit as commits
+from pipelines.runs import local_run
 from pipelines.serving import deploy
 from steps.preprocess import plain_decimals
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.core.errors import StateError
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
-from pipelines.errors import StateError
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import DefinitionError
+from pipelines.core.errors import DefinitionError
 from pipelines.local.store import ObjectStore
 
 

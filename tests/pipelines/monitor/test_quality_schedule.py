@@ -174,7 +174,7 @@ def test_uploaded_labels_are_sagemakers_ground_truth_records(home: Home, tmp_pat
 
 
 def test_model_quality_schedule_rules(home: Home) -> None:
-    from pipelines.errors import UsageError
+    from pipelines.core.errors import UsageError
 
     for uri in ("s3://b/s.json", "s3://b/c.json"):
         home.objects().path(uri).parent.mkdir(parents=True, exist_ok=True)

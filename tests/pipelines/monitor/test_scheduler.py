@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.monitor.job.data_quality import analyzer
@@ -211,8 +211,8 @@ def test_a_baseline_folder_that_is_empty_or_ambiguous_fails_the_execution_with_i
 
 
 def test_each_execution_is_a_run_of_the_monitoring_pipeline_and_late_capture_is_backfilled(home: Home, baseline_uris: tuple[str, str], scored_test: Path) -> None:
+    from pipelines.core.errors import Conflict
     from pipelines.engine.records import Records
-    from pipelines.errors import Conflict
 
     test = pd.read_csv(scored_test, dtype={"prediction": str})
     capture_root = ObjectStore(home.store).path(CAPTURE)

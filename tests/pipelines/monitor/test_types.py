@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipelines.cli import main as mlops
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.monitor import types
 from pipelines.monitor.queries import violations_frame
@@ -124,7 +124,7 @@ def test_a_metric_a_clarify_monitor_does_not_publish_is_refused_naming_what_it_d
 def test_the_monitoring_pipelines_types_are_the_tables(home: Home) -> None:
     """The monitoring pipeline's MonitoringType takes the table's names, the toy's too (a new type
     also needs its branch there: its step runs its job mode on its image)."""
-    from pipelines import definition
+    from pipelines.build import definition
 
     rendered = definition.render(definition.build("pipelines.monitoring.pipeline", {}))
     (parameter,) = [p for p in rendered["Parameters"] if p["Name"] == "MonitoringType"]

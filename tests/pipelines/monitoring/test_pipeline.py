@@ -15,12 +15,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines import code_assets, definition, graph, local_run
+from pipelines.build import code_assets, definition
+from pipelines.core import graph
 from pipelines.engine.records import Records
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.validation import validate
 from pipelines.local.home import Home
 from pipelines.monitor.job.data_quality import analyzer
+from pipelines.runs import local_run
 from steps.preprocess import plain_decimals
 
 from capture_helpers import capture_frame
@@ -84,7 +86,7 @@ def test_golden_file(rendered: dict[str, Any]) -> None:
 def test_network_isolation_is_refused_with_the_reason(tmp_path: Path) -> None:
     """The workshop's environment file may ask for isolation; this job reads S3 and publishes
     metrics itself, so it says why it cannot."""
-    from pipelines.errors import DefinitionError
+    from pipelines.core.errors import DefinitionError
 
     (tmp_path / "workshop.env").write_text("SubnetIds=subnet-1\nSecurityGroupIds=sg-1\nNetworkIsolation=true\n")
     with pytest.raises(DefinitionError, match="cannot run with network isolation"):

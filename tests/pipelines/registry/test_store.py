@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import Conflict, UsageError
+from pipelines.core.errors import Conflict, UsageError
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from pipelines.cli import main as mlops
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.serving.clock import FileClock, read_setting, set_clock
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy

@@ -55,7 +55,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from pipelines.fileio import write_text_atomic
+from pipelines.core.fileio import write_text_atomic
 from pipelines.monitor.job.clarify import attribution, bias
 from pipelines.monitor.job.clarify import monitor as clarify_monitor
 from pipelines.monitor.job.common import hours, layout, metrics

@@ -33,7 +33,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pipelines.fileio import write_text_atomic
+from pipelines.core.fileio import write_text_atomic
 from pipelines.monitor.job.clarify import attribution, bias
 from pipelines.monitor.job.common import capture_rows
 from pipelines.monitor.job.common.result import JobFailed, Result

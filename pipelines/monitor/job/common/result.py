@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from pipelines.fileio import write_text_atomic
+from pipelines.core.fileio import write_text_atomic
 
 STATISTICS = "statistics.json"
 CONSTRAINTS = "constraints.json"

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pipelines.fileio import write_text_atomic
+from pipelines.core.fileio import write_text_atomic
 from pipelines.monitor.job.clarify.bias import numeric
 from pipelines.monitor.job.html.page import fmt, page
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.fileio import write_text_atomic
+from pipelines.core.fileio import write_text_atomic
 from pipelines.monitor.job.html.page import fmt, line_chart, page, status_badge
 
 

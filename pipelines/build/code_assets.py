@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import steps as _steps_package
-from pipelines.errors import DefinitionError
+from pipelines.core.errors import DefinitionError
 from pipelines.monitor import bundle
 
 STEPS_DIR = Path(_steps_package.__file__).resolve().parent

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pipelines import jsonargs
-from pipelines.errors import UsageError
+from pipelines.core import jsonargs
+from pipelines.core.errors import UsageError
 
 _REQUIRE = ("vpc", "kms", "network_isolation", "inter_container_encryption")
 _ALLOWED = ("subnets", "security_group_ids", "kms_keys")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 
 _KEYS = {
     "subnetids": "subnets",

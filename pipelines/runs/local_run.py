@@ -12,16 +12,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipelines import commit as commits
-from pipelines import definition as definitions
-from pipelines import experiments, jsonargs, parameters, shapes
+from pipelines.build import definition as definitions
+from pipelines.build import parameters
+from pipelines.core import jsonargs, shapes
+from pipelines.core.errors import DefinitionError, UsageError
 from pipelines.engine.events import ExecutionEnded, ExecutionStarted, Listener, StepFinished
 from pipelines.engine.orchestrator import Engine, ExecutionResult, ProgressCallback, Selective
-from pipelines.errors import DefinitionError, UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
+from pipelines.runs import commit as commits
+from pipelines.runs import experiments
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_DATA = ROOT / "data" / "credit-card-default" / "credit_default.csv"
 COMMIT_PARAMETER = "GitCommit"
 INPUT_PARAMETER = "InputDataUrl"

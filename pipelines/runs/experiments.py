@@ -17,8 +17,8 @@ import os
 import sys
 from typing import Any
 
+from pipelines.core.errors import UsageError
 from pipelines.engine.records import Records
-from pipelines.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 
@@ -48,7 +48,7 @@ def after_execution(home: Home, execution_id: str, mode: str) -> None:
     log = home.experiments_log
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        command = [sys.executable, "-m", "pipelines.experiments", str(home.root), execution_id]
+        command = [sys.executable, "-m", "pipelines.runs.experiments", str(home.root), execution_id]
         os.posix_spawnp(command[0], command, dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)], setsid=True)
     finally:
         os.close(fd)
@@ -87,7 +87,7 @@ def summary(home: Home, execution_id: str) -> dict[str, Any]:
 
 def _evaluation(home: Home, definition: dict[str, Any], properties: dict[str, dict[str, Any]]) -> dict[str, float]:
     """The evaluation report's metrics (``binary_classification_metrics``) of the step that has a property file."""
-    from pipelines.graph import steps as graph_steps
+    from pipelines.core.graph import steps as graph_steps
 
     metrics: dict[str, float] = {}
     store = ObjectStore(home.store)

@@ -11,8 +11,8 @@ import os
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from pipelines.code_assets import CodeAsset
-from pipelines.errors import AwsError
+from pipelines.build.code_assets import CodeAsset
+from pipelines.core.errors import AwsError
 
 RETRY_ENV = {"AWS_RETRY_MODE": "adaptive", "AWS_MAX_ATTEMPTS": "8"}
 _HINTS = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 
 MAX_DEPTH = 100  # arrays and objects inside each other; a pipeline definition needs about 15
 

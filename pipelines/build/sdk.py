@@ -136,7 +136,7 @@ def rendering() -> Iterator[None]:
 def _note_rendered_put(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
     if not _RENDERING[0]:
         return
-    from pipelines import code_assets
+    from pipelines.build import code_assets
 
     body = params.get("Body")
     data = body.read() if hasattr(body, "read") else body.encode() if isinstance(body, str) else bytes(body or b"")
@@ -172,7 +172,7 @@ def _offline(session_class: Any) -> Any:
     by whoever runs the definition (the local engine, or run-pipeline before it upserts)."""
     import tempfile
 
-    from pipelines import code_assets
+    from pipelines.build import code_assets
 
     class OfflineSession(session_class):  # type: ignore[misc, valid-type]
         def upload_data(self, path: str, bucket: str | None = None, key_prefix: str = "data", callback: Any = None, extra_args: Any = None) -> str:

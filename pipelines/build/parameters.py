@@ -9,7 +9,7 @@ import json
 import math
 from typing import Any
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 
 TYPES: dict[str, tuple[type, ...]] = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
 # An Integer parameter is a signed 64-bit number and a Float a finite double: what a JSON number

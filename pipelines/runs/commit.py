@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 
 CODEBUILD_VARIABLE = "CODEBUILD_RESOLVED_SOURCE_VERSION"
 UNKNOWN = "unknown"

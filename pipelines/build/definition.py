@@ -14,8 +14,8 @@ import json
 from types import ModuleType
 from typing import Any, Callable
 
-from pipelines import sdk
-from pipelines.errors import DefinitionError, UsageError
+from pipelines.build import sdk
+from pipelines.core.errors import DefinitionError, UsageError
 
 DEFAULT_MODULE = "pipelines.credit_default.pipeline"
 # Arguments a caller cannot give as JSON: the session is made here.
@@ -79,7 +79,7 @@ def build(module_name: str, kwargs: dict[str, Any]) -> Any:
 def render(pipeline: Any) -> dict[str, Any]:
     """The definition of an SDK Pipeline object, as a dict (offline: what the SDK would upload
     while rendering is noted for whoever runs it, ``sdk.rendering``)."""
-    from pipelines import sdk
+    from pipelines.build import sdk
 
     with sdk.rendering():
         return json.loads(pipeline.definition())

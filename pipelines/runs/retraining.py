@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipelines.core.errors import MlopsError
+from pipelines.core.guard import Guarded
 from pipelines.engine.records import Records
-from pipelines.errors import MlopsError
-from pipelines.guard import Guarded
 from pipelines.local.home import Home
 from pipelines.local.store import is_s3
 from pipelines.monitor.job.capture import merge

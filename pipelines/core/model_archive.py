@@ -17,7 +17,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
-from pipelines import shapes
+from pipelines.core import shapes
 
 MODEL_FILE = "xgboost-model"  # what the built-in XGBoost container loads
 MAX_UNPACKED_BYTES = 1 << 30  # 1 GiB: far above any model this container serves well

@@ -31,11 +31,11 @@ from urllib.parse import urlparse
 
 import yaml
 
-from pipelines.errors import UsageError
-from pipelines.fileio import write_text_atomic
-from pipelines.security import Security
+from pipelines.build.security import Security
+from pipelines.core.errors import UsageError
+from pipelines.core.fileio import write_text_atomic
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 DRIFT_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 QUALITY_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
 STAGES = ("staging", "prod")
@@ -344,7 +344,7 @@ class Built:
 def build(project: Project, stage: str, session: Any, output_dir: Path) -> Built:
     """The deploy build (the model-deploy seed's): the group's latest Approved package, its
     baselines read from S3, the stage's template and configuration written to ``output_dir``."""
-    from pipelines import aws
+    from pipelines.aws import clients as aws
 
     aws.configure_retries()
     with aws.translated(f"finding the latest approved package of {project.model_package_group}"):
@@ -365,7 +365,7 @@ def build(project: Project, stage: str, session: Any, output_dir: Path) -> Built
             facet_groups = read_facet_groups(session.client("s3"), bias_constraints)
     monitor_image = None
     if project.monitoring == "model-monitor":
-        from pipelines import sdk
+        from pipelines.build import sdk
 
         sdk.prepare(project.region)
         from sagemaker.core import image_uris

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pipelines.lineage import aws
+from pipelines.lineage import sagemaker_api as aws
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 ACCOUNT = "111122223333"
