@@ -126,3 +126,12 @@ def scored_test(preprocessed: Path, model_dir: Path, tmp_path_factory: pytest.Te
     scored = pd.concat([pd.Series([repr(float(s)) for s in scores], name="prediction"), test.iloc[:, 1:]], axis=1)
     scored.to_csv(work / "scored_test.csv", index=False)
     return work / "scored_test.csv"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (make test), the tests that share a module-scoped fixture run on one
+    worker, so the fixture (a pipeline run, a baseline) is made once, not once per worker."""
+    for item in items:
+        definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        if any(d.scope == "module" for defs in definitions.values() for d in defs) and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
