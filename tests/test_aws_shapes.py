@@ -28,7 +28,7 @@ from retrainers import FakeRetrainer
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://sagemaker-us-east-1-mlops/credit-default/data-capture"
 
-# What the project adds to AWS's shapes, on purpose (the README's "From local to AWS" lists them).
+# What the project adds to AWS's shapes, on purpose (docs/local-vs-aws.md lists them).
 MONITORING_EXTRAS = ("ExecutionId", "ReportUri", "Violations", "AnalysisWindow", "Metrics")
 
 

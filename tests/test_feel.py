@@ -1,4 +1,4 @@
-"""The feel of the tool: every command has help with an example, and the README's reference is current."""
+"""The feel of the tool: every command has help with an example, and docs/cli.md is current."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the README shows a user to type works as shown."""
+"""What the documentation shows a user to type works as shown."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ def python_blocks(text: str) -> list[str]:
 
 @pytest.mark.parametrize("auth", [("--auth", "sigv4"), ()], ids=["sigv4", "loopback-default"])
 def test_the_boto3_snippet_scores_the_customer_it_names(tmp_path: Path, model_dir: Path, guarded_env: dict[str, str], auth: tuple[str, ...]) -> None:
-    """The README's snippet runs as written against ``mlops serve`` (signed, and with the
+    """docs/serving.md's snippet runs as written against ``mlops serve`` (signed, and with the
     loopback default), and what it prints is the model's answer for that customer: its body is
     a row of the data, in training order, as the model was trained on it."""
     import numpy as np
 
     from pipelines.serving.model import Predictor
 
-    (snippet,) = [block for block in python_blocks((ROOT / "README.md").read_text()) if "sagemaker-runtime" in block]
+    (snippet,) = [block for block in python_blocks((ROOT / "docs" / "serving.md").read_text()) if "sagemaker-runtime" in block]
     body = [float(v) for v in re.search(r'Body="([^"]+)"', snippet)[1].split(",")]  # type: ignore[index]
     data = np.loadtxt(ROOT / "data" / "credit-card-default" / "credit_default.csv", delimiter=",", skiprows=1)
     (matches,) = np.nonzero((data[:, 1:] == np.array(body)).all(axis=1))
