@@ -54,6 +54,19 @@ def write_message(path: Optional[str], text: str) -> None:
         Path(path).write_text(text[:1024])
 
 
+def read_object(path: Path, what: str) -> Dict[str, Any]:
+    """A JSON object the job was given (a baseline file); JobFailed naming ``what`` and the path otherwise."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise JobFailed(f"{what}: {path} does not exist") from exc
+    except json.JSONDecodeError as exc:
+        raise JobFailed(f"{what}: {path} is not JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(document, dict):
+        raise JobFailed(f"{what}: {path} is not a JSON object")
+    return document
+
+
 def write_files(output: Path, files: Dict[str, Any]) -> None:
     """Each ``{name: document}`` as ``output/name``, written whole (``dumps``' layout)."""
     output.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from pipelines.monitor.job.capture import dataset
 from pipelines.monitor.job.common import layout
-from pipelines.monitor.job.common.result import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, JobFailed, Result, write_files
+from pipelines.monitor.job.common.result import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, JobFailed, Result, read_object, write_files
 from pipelines.monitor.job.data_quality import checks, constraints, statistics
 
 logger = logging.getLogger("pipelines.monitor.job.data_quality.analyzer")
@@ -103,12 +103,7 @@ def _profile_all(profiles: list[statistics.Profile], chunks: Iterator[dataset.Ch
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(Path(path).read_text())
-    except FileNotFoundError as exc:
-        raise JobFailed(f"{what}: {path} does not exist") from exc
-    except json.JSONDecodeError as exc:
-        raise JobFailed(f"{what}: {path} is not JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("features"), list):
+    document = read_object(path, what)
+    if not isinstance(document.get("features"), list):
         raise JobFailed(f"{what}: {path} has no features list")
     return document

@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 
 from pipelines.monitor.job.capture import merge
 from pipelines.monitor.job.common import layout
-from pipelines.monitor.job.common.result import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, JobFailed, Result, write_files
+from pipelines.monitor.job.common.result import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, JobFailed, Result, read_object, write_files
 from pipelines.monitor.job.model_quality import quality
 
 logger = logging.getLogger("pipelines.monitor.job.model_quality.analysis")
@@ -89,7 +89,7 @@ def monitor(
     evaluation_time: Optional[str] = None,
 ) -> Result:
     """The window's predictions merged with their labels, measured and checked."""
-    constraints = _read_json_object(baseline_constraints, "baseline_constraints")
+    constraints = read_object(baseline_constraints, "baseline_constraints")
     counters = merge.MergeCounters()
     scored = merge.predictions(capture, start, end, probability_index, counters)
     labelled = merge.ground_truth(ground_truth, start, until or end, counters)
@@ -112,18 +112,6 @@ def monitor(
         files[METRICS] = {"namespace": quality.NAMESPACE, "metrics": values}
     write_files(output, files)
     return Result("monitoring", output, violations, values, counters.as_dict())
-
-
-def _read_json_object(path: Path, what: str) -> Dict[str, Any]:
-    try:
-        document = json.loads(Path(path).read_text())
-    except FileNotFoundError as exc:
-        raise JobFailed(f"{what}: {path} does not exist") from exc
-    except json.JSONDecodeError as exc:
-        raise JobFailed(f"{what}: {path} is not JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(document, dict):
-        raise JobFailed(f"{what}: {path} is not a JSON object")
-    return document
 
 
 def threshold_of(value: Optional[str]) -> float:
