@@ -33,6 +33,7 @@ FAKE_AWS_ENV = {
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "SAGEMAKER_VALIDATE_ROLE": "false",
     "MLOPS_TRACKING": "off",  # MLflow logging is tested where it is meant to be
+    "MLOPS_API_STRICT": "1",  # the local AWS endpoint answers exactly botocore's output shapes, or 500s
 }
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "MLOPS_HOME"):
     os.environ.pop(_name, None)

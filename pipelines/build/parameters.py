@@ -57,6 +57,32 @@ def check_overrides(definition: dict[str, Any], overrides: dict[str, Any], optio
     return overrides
 
 
+def from_strings(definition: dict[str, Any], values: dict[str, str], option: str = "PipelineParameters") -> dict[str, Any]:
+    """StartPipelineExecution's values (text, as the API carries them) as their declared types:
+    ``"5"`` for an Integer, ``"0.75"`` for a Float, ``"true"``/``"false"`` for a Boolean."""
+    known = declared(definition)
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise UsageError(f"{option}: unknown parameter(s) {', '.join(unknown)}; the pipeline has: {', '.join(sorted(known))}")
+    typed: dict[str, Any] = {}
+    for name, text in values.items():
+        kind = known[name].get("Type", "String")
+        try:
+            if kind == "Integer":
+                typed[name] = int(text)
+            elif kind == "Float":
+                typed[name] = float(text)
+            elif kind == "Boolean":
+                if str(text).lower() not in ("true", "false"):
+                    raise ValueError(text)
+                typed[name] = str(text).lower() == "true"
+            else:
+                typed[name] = text
+        except ValueError:
+            raise UsageError(f"{option}: {name} is a {kind} parameter, got {text!r}") from None
+    return check_overrides(definition, typed, option)
+
+
 def resolved(definition: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Every parameter's value for an execution: the override, else the default."""
     check_overrides(definition, overrides)

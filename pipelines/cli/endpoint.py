@@ -140,7 +140,7 @@ def delete(obj: Settings, name: str) -> None:
 
 @click.command(
     "serve",
-    help="Serve every endpoint deployed under MLOPS_HOME with SageMaker's runtime API.",
+    help="Serve every endpoint deployed under MLOPS_HOME with SageMaker's runtime API, and the local AWS endpoint (the SageMaker API, S3, STS) on the same address.",
     epilog="Example:\n\n  mlops serve --port 8080\n\n  then: boto3.client('sagemaker-runtime', endpoint_url='http://127.0.0.1:8080').invoke_endpoint(EndpointName=..., ContentType='text/csv', Body=...)",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -161,6 +161,7 @@ def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | 
     import uvicorn
 
     from pipelines.monitor.job.common.layout import parse_time
+    from pipelines.serving import address
     from pipelines.serving.auth import PROFILE, load_or_create
     from pipelines.serving.clock import read_setting, set_clock
     from pipelines.serving.process import port_problem
@@ -191,4 +192,9 @@ def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | 
     said = "requests must be signed (SigV4) with the key in" if auth == "sigv4" else "requests need no signature here; boto3 signs anyway, and can use the key in"
     click.echo(f"{said} {credentials.path}:\n  AWS_SHARED_CREDENTIALS_FILE={credentials.path} AWS_PROFILE={PROFILE}", err=True)
     click.echo(f"serving endpoints under {home.root} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops", err=True)
-    uvicorn.run("pipelines.serving.server:create_app", factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop", log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    click.echo(f"for boto3, the AWS CLI and the SageMaker SDKs in a shell: eval \"$(mlops --home {home.root} env)\"", err=True)
+    address.announce(home, host, port, auth)
+    try:
+        uvicorn.run("pipelines.serving.server:create_app", factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop", log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    finally:
+        address.withdraw(home, port)

@@ -7,7 +7,7 @@ from typing import Sequence
 import click
 
 from pipelines import __version__
-from pipelines.cli import aws, callback, definition, demo, endpoint, executions, experiments, handler, lineage, monitor, registry, run
+from pipelines.cli import aws, callback, definition, demo, endpoint, env, executions, experiments, handler, lineage, monitor, registry, run
 from pipelines.cli.context import Settings
 
 
@@ -40,6 +40,7 @@ cli.add_command(experiments.reproduce)
 cli.add_command(endpoint.deploy)
 cli.add_command(endpoint.group)
 cli.add_command(endpoint.serve)
+cli.add_command(env.command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -109,6 +109,7 @@ class Engine:
         skip: frozenset[str] = frozenset(),
         commit: dict[str, Any] | None = None,
         selective: Selective | None = None,
+        execution_id: str | None = None,
     ) -> ExecutionResult:
         """Validate, then execute to the end; the result says how it ended.
 
@@ -129,13 +130,17 @@ class Engine:
         for asset in code_assets.find(definition):
             if self.store.digest(asset.uri) != self.store.digest(str(asset.path)):
                 self.store.put_file(asset.path, asset.uri)
-        execution_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
+        adopted = execution_id is not None  # recorded already, by whoever started it (StartPipelineExecution)
+        execution_id = execution_id or new_execution_id()
         arn = self.home.arn("pipeline", f"{pipeline_name.lower()}/execution/{execution_id}")
         records = Records(self.home)
         try:
+            if adopted:
+                records.adopt_execution(execution_id)
             records.settle_abandoned()
             sweep_sandboxes(self.home, records)
-            records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition, selective.config(self.home) if selective else None)
+            if not adopted:
+                records.create_execution(execution_id, arn, pipeline_name, display_name, description, values, definition, selective.config(self.home) if selective else None)
             try:
                 with runner.stop_on_sigterm():
                     events.tell(self.listeners, "execution_started", events.ExecutionStarted(execution_id, arn, pipeline_name, values, commit, display_name))
@@ -154,6 +159,11 @@ class Engine:
             return result
         finally:
             records.close()
+
+
+def new_execution_id() -> str:
+    """Twelve lowercase letters and digits, as SageMaker's execution ids are."""
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
 
 
 @dataclass(frozen=True)

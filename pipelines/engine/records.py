@@ -104,6 +104,17 @@ class Records(Database):
                  json.dumps(selective) if selective else None),
             )  # fmt: skip
 
+    def adopt_execution(self, execution_id: str) -> None:
+        """This process runs an execution recorded by another (the local AWS endpoint's
+        StartPipelineExecution, which records it before it starts the runner)."""
+        with self._write() as db:
+            db.execute("UPDATE executions SET runner=? WHERE id=?", (runner.identity(), execution_id))
+
+    def runner_of(self, execution_id: str) -> str | None:
+        """The identity of the process that runs the execution (``runner.identity``)."""
+        row = self._db.execute("SELECT runner FROM executions WHERE id=?", (execution_id,)).fetchone()
+        return str(row["runner"]) if row and row["runner"] else None
+
     def status_of(self, execution_id: str) -> str | None:
         """The execution's status, or None for one not recorded here."""
         row = self._db.execute("SELECT status FROM executions WHERE id=?", (execution_id,)).fetchone()
@@ -134,10 +145,10 @@ class Records(Database):
             raise NotFound(f"no execution {execution_id!r} under {self.path.parent}")
         return _execution(row)
 
-    def list_executions(self, limit: int = 20) -> list[dict[str, Any]]:
-        """ListPipelineExecutions summaries, newest first."""
+    def list_executions(self, limit: int = 20, pipeline: str | None = None) -> list[dict[str, Any]]:
+        """ListPipelineExecutions summaries, newest first (of ``pipeline`` only, when given)."""
         self.settle_abandoned()
-        rows = self._db.execute("SELECT * FROM executions ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._db.execute("SELECT * FROM executions WHERE ? IS NULL OR pipeline_name=? ORDER BY created DESC LIMIT ?", (pipeline, pipeline, limit)).fetchall()
         summaries = [
             {
                 "PipelineExecutionArn": row["arn"],

@@ -13,6 +13,7 @@ and nowhere else.
       serving.db                     models, endpoint configs, endpoints
       monitoring.db                  monitoring schedules, executions, alarms
       lineage.db                     SageMaker's lineage model
+      api.db                         what the local AWS endpoint keeps: pipelines, tags, request tokens
       mlflow.db                      MLflow's tracking store (experiments)
       experiments.log                what experiment logging said
       serving/credentials            the endpoint's SigV4 key (0600)
@@ -116,6 +117,10 @@ class Home:
     @property
     def lineage_db(self) -> Path:
         return self.root / "lineage.db"
+
+    @property
+    def api_db(self) -> Path:
+        return self.root / "api.db"
 
     @property
     def mlflow_db(self) -> Path:

@@ -94,6 +94,21 @@ class ModelRegistry(Database):
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO groups (name, description, created) VALUES (?,?,?)", (group, description, now()))
 
+    def describe_group(self, group: str) -> dict[str, Any]:
+        """DescribeModelPackageGroup's shape."""
+        row = self._db.execute("SELECT * FROM groups WHERE lower(name)=lower(?)", (group.rsplit("/", 1)[-1],)).fetchone()
+        if row is None:
+            raise NotFound(f"ModelPackageGroup {group} does not exist.")
+        return {
+            "ModelPackageGroupName": row["name"], "ModelPackageGroupArn": self.home.arn("model-package-group", row["name"].lower()),
+            "ModelPackageGroupDescription": row["description"], "CreationTime": row["created"], "CreatedBy": {}, "ModelPackageGroupStatus": "Completed",
+        }  # fmt: skip
+
+    def list_groups(self) -> list[dict[str, Any]]:
+        """ListModelPackageGroups' summaries, oldest first."""
+        names = [r["name"] for r in self._db.execute("SELECT name FROM groups ORDER BY created").fetchall()]
+        return [{k: v for k, v in self.describe_group(name).items() if k != "CreatedBy"} for name in names]
+
     def register(self, group: str, request: dict[str, Any], created_by: str | None = None) -> dict[str, Any]:
         """CreateModelPackage: a new version in ``group``; returns its DescribeModelPackage."""
         status = request.get("ModelApprovalStatus") or "PendingManualApproval"

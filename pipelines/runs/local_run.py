@@ -81,10 +81,12 @@ def run(
     use_cache: bool = True,
     tracking: str | None = None,
     selective: Selective | None = None,
+    display_name: str | None = None,
+    execution_id: str | None = None,
 ) -> ExecutionResult:
     """One execution of ``document``; ``tracking`` (async, sync or off; default ``$MLOPS_TRACKING``)
     says how it is logged to MLflow when it ends; ``selective`` runs only some steps (SageMaker's
-    SelectiveExecutionConfig)."""
+    SelectiveExecutionConfig); ``execution_id`` names one recorded already, to run (StartPipelineExecution's)."""
     declared = parameters.declared(document)
     overrides = dict(overrides)
     if COMMIT_PARAMETER in overrides and commit is not None:
@@ -96,10 +98,12 @@ def run(
     parameters.check_overrides(document, overrides)
     listeners = [LineageListener(home), ExperimentsListener(home, tracking or experiments.tracking_mode())]
     engine = Engine(home, max_parallel=max_parallel, progress=progress, use_cache=use_cache, listeners=listeners)
-    display_name = commit.display_name if commit else None
+    display_name = display_name or (commit.display_name if commit else None)
     if description is None and commit is not None:
         description = f"{commit.short} {commit.subject or ''}".strip()
-    return engine.run(document, pipeline_name, overrides, display_name, description, skip=skip, commit=commit.as_dict() if commit else None, selective=selective)
+    return engine.run(
+        document, pipeline_name, overrides, display_name, description, skip=skip, commit=commit.as_dict() if commit else None, selective=selective, execution_id=execution_id,
+    )  # fmt: skip
 
 
 class LineageListener(Listener):

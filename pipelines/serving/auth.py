@@ -91,7 +91,7 @@ def read(path: Path) -> Credentials:
 
 Refusal = tuple[str, str]  # (error type, message)
 
-SIGNING_NAME = "sagemaker"  # sagemaker-runtime's signing name in botocore's model
+SIGNING_NAME = "sagemaker"  # sagemaker-runtime's (and the SageMaker API's) signing name in botocore's model
 
 
 class Verifier:
@@ -100,7 +100,8 @@ class Verifier:
     def __init__(self, credentials: Credentials, clock: Callable[[], float] = time.time, window: float = WINDOW_SECONDS, region: str = DEFAULT_REGION) -> None:
         self.credentials, self.clock, self.window, self.region = credentials, clock, window, region
 
-    def check(self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes) -> Refusal | None:
+    def check(self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes, service: str = SIGNING_NAME) -> Refusal | None:
+        """``service`` is the signing name the request's service has (sagemaker, s3, sts)."""
         authorization = headers.get("authorization")
         if not authorization:
             if "x-amz-signature" in query.lower():
@@ -127,8 +128,8 @@ class Verifier:
             return "IncompleteSignatureException", f"X-Amz-Date {stamp!r} is not in the form YYYYMMDD'T'HHMMSS'Z'"
         if stamp[:8] != match["date"]:
             return "InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP"
-        if match["service"] != SIGNING_NAME:
-            return "InvalidSignatureException", f"Credential should be scoped to correct service: '{SIGNING_NAME}'. "
+        if match["service"] != service:
+            return "InvalidSignatureException", f"Credential should be scoped to correct service: '{service}'. "
         if match["region"] != self.region:
             return "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{match['region']}'. "
         now = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc)
@@ -139,7 +140,10 @@ class Verifier:
         if signed_at > now + window:
             return "InvalidSignatureException", f"Signature not yet current: {stamp} is still later than {(now + window).strftime(_TIME)} ({now.strftime(_TIME)} + {minutes})"
         declared_hash = headers.get("x-amz-content-sha256")
-        if declared_hash is not None and declared_hash != "UNSIGNED-PAYLOAD" and declared_hash != hashlib.sha256(body).hexdigest():
+        # S3's clients may leave the payload unsigned or sign it chunk by chunk (aws-chunked:
+        # the chunks' own signatures are not checked here; the request's is).
+        unhashed = declared_hash is not None and (declared_hash == "UNSIGNED-PAYLOAD" or declared_hash.startswith("STREAMING-"))
+        if declared_hash is not None and not unhashed and declared_hash != hashlib.sha256(body).hexdigest():
             return "InvalidSignatureException", "The provided 'x-amz-content-sha256' header does not match what was computed."
         expected = self._signature(method, raw_path, query, {name: headers[name] for name in signed}, body, stamp, match["region"], match["service"])
         if not hmac.compare_digest(expected, match["signature"]):
@@ -150,13 +154,13 @@ class Verifier:
         return None
 
     def _signature(self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes, stamp: str, region: str, service: str) -> str:
-        from botocore.auth import SigV4Auth
+        from botocore.auth import S3SigV4Auth, SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials as BotoCredentials
 
         url = f"http://{headers['host']}{raw_path}" + (f"?{query}" if query else "")
         request = AWSRequest(method=method, url=url, headers=headers, data=body)
         request.context["timestamp"] = stamp
-        signer = SigV4Auth(BotoCredentials(self.credentials.access_key_id, self.credentials.secret_access_key), service, region)
+        signer = (S3SigV4Auth if service == "s3" else SigV4Auth)(BotoCredentials(self.credentials.access_key_id, self.credentials.secret_access_key), service, region)
         canonical = signer.canonical_request(request)
         return signer.signature(signer.string_to_sign(request, canonical), request)

@@ -1,5 +1,6 @@
 """The endpoint server: SageMaker's runtime API and the container protocol, for every endpoint
-deployed under ``MLOPS_HOME``.
+deployed under ``MLOPS_HOME``; and, on the same address, the local AWS endpoint (the SageMaker
+API, S3 and STS: ``pipelines/api``, which ``api/services.py`` tells apart).
 
 - ``POST /endpoints/{EndpointName}/invocations`` (what boto3's ``sagemaker-runtime``
   ``invoke_endpoint`` sends, with ``endpoint_url=``): Content-Type, Accept,
@@ -10,7 +11,7 @@ deployed under ``MLOPS_HOME``.
   malformed payload 400, both ModelError with ``OriginalStatusCode`` and a message naming the
   row and column. Nothing a client sends stops the server.
 - With ``MLOPS_SERVE_AUTH=sigv4``, every request but ``GET /ping`` must carry an AWS
-  Signature Version 4 (``auth.py``); refusals are 403s in AWS's shape.
+  Signature Version 4 (``auth.py``) scoped to its service; refusals are in that service's shape.
 
 Requests for the same endpoint that arrive together are scored together, in one
 ``inplace_predict`` call per turn of the event loop. Capture is written off the request path
@@ -32,6 +33,7 @@ from typing import Any, Awaitable, Callable
 
 import numpy as np
 
+from pipelines.api import services
 from pipelines.core import shapes
 from pipelines.core.fileio import write_text_atomic
 from pipelines.local.home import Home
@@ -293,18 +295,27 @@ class App:
         if path == "/ping" and method == "GET":
             await respond(send, 200 if self.server.endpoints else 503, {"content-type": "text/plain"}, b"" if self.server.endpoints else b"no endpoint deployed")
             return
-        body: bytes | None = None
+        service = services.which(method, path, headers)
+        query = scope.get("query_string", b"").decode("latin-1")
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > services.LIMITS[service]:
+            await respond(send, *services.too_large(service, int(declared)))
+            return
+        body = await read_body(receive, services.LIMITS[service])
+        if body is None:
+            await respond(send, *services.too_large(service, None))
+            return
         if self.verifier is not None:
             # Every request but the health check is signed; the body is part of the signature.
-            body = await read_body(receive)
-            if body is None:
-                await respond(send, *error(413, "ValidationError", f"Request payload exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
-                return
             raw_path = scope.get("raw_path") or path.encode()
-            refusal = self.verifier.check(method, raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"), headers, body)
+            refusal = self.verifier.check(method, raw_path.decode("latin-1"), query, headers, body, services.SIGNING_NAMES[service])
             if refusal is not None:
-                await respond(send, *signature_error(*refusal))
+                await respond(send, *services.refusal(service, *refusal))
                 return
+        if service != services.RUNTIME:
+            answer = await asyncio.get_running_loop().run_in_executor(None, services.answer, self.server.home, service, method, path, query, headers, body)
+            await respond(send, *answer)
+            return
         name = None
         if path.startswith("/endpoints/") and path.endswith("/invocations"):
             name = path[len("/endpoints/") : -len("/invocations")]
@@ -319,28 +330,19 @@ class App:
         if method != "POST":
             await respond(send, *error(405, "ValidationError", f"{path} takes POST"))
             return
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-            await respond(send, *error(413, "ValidationError", f"Request payload of {declared} bytes exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
-            return
-        if body is None:
-            body = await read_body(receive)
-        if body is None:
-            await respond(send, *error(413, "ValidationError", f"Request payload exceeds the {MAX_BODY}-byte limit of InvokeEndpoint"))
-            return
         status, response_headers, payload = await self.server.invoke(name, body, headers, container=path == "/invocations")
         response_headers["x-amzn-requestid"] = str(uuid.uuid4())
         await respond(send, status, response_headers, payload)
 
 
-async def read_body(receive: Receive) -> bytes | None:
-    """The request body, or None past MAX_BODY (the rest is drained, not kept)."""
+async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes | None:
+    """The request body, or None past ``limit`` (the rest is drained, not kept)."""
     chunks, size, too_big = [], 0, False
     while True:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             too_big = True
         elif chunk:
             chunks.append(chunk)
@@ -349,7 +351,9 @@ async def read_body(receive: Receive) -> bytes | None:
 
 
 async def respond(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"content-length", str(len(body)).encode())]})
+    """The answer; its Content-Length is the body's, unless the headers give one (S3's HEAD: the object's)."""
+    length = [] if "content-length" in headers else [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [(k.encode(), v.encode()) for k, v in headers.items()] + length})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -1,0 +1,349 @@
+"""The SageMaker API on the local twin: ``X-Amz-Target: SageMaker.<Operation>``, over the twin's
+stores.
+
+One function per operation served, in ``OPERATIONS``; each takes the request's parameters
+(validated against botocore's input shape by ``protocol``) and answers the output shape's
+members. Pipelines are kept as CreatePipeline makes them (``store.py``); an execution that
+StartPipelineExecution starts is recorded at once and run to its end by a runner of its own on
+the local engine (``runs/background.py``). The registry, the endpoints, the jobs the engine ran
+and the callbacks are the stores the CLI uses, so what a client does here, ``mlops`` sees, and
+the other way round. An operation botocore knows but the twin does not serve answers
+``UnknownOperationException`` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any, Callable
+
+from pipelines.api.protocol import ApiError
+from pipelines.api.store import ApiStore
+from pipelines.build import parameters as parameter_values
+from pipelines.core.errors import MlopsError
+from pipelines.engine import callbacks
+from pipelines.engine.orchestrator import new_execution_id
+from pipelines.engine.records import Records
+from pipelines.local.home import Home
+
+STEP_EXTRAS = ("LogPath", "StepType")  # what ``mlops executions steps --json`` adds to AWS's shape
+Handler = Callable[[Home, dict[str, Any]], dict[str, Any]]
+OPERATIONS: dict[str, Handler] = {}
+
+
+def operation(function: Handler) -> Handler:
+    """Serve ``function`` as the operation its name spells in CamelCase."""
+    OPERATIONS["".join(part.capitalize() for part in function.__name__.split("_"))] = function
+    return function
+
+
+def _page(items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
+    """``MaxResults`` and ``NextToken`` over a list (the token is the next item's index)."""
+    start = int(params["NextToken"]) if str(params.get("NextToken", "")).isdigit() else 0
+    size = int(params.get("MaxResults") or 100)
+    page = items[start : start + size]
+    answer: dict[str, Any] = {key: page}
+    if start + size < len(items):
+        answer["NextToken"] = str(start + size)
+    return answer
+
+
+# -- pipelines ------------------------------------------------------------------------------
+def _definition(home: Home, params: dict[str, Any]) -> str | None:
+    """The definition given inline, or at PipelineDefinitionS3Location (the SDKs put a large one in S3)."""
+    if params.get("PipelineDefinition"):
+        text = str(params["PipelineDefinition"])
+    elif params.get("PipelineDefinitionS3Location"):
+        location = params["PipelineDefinitionS3Location"]
+        path = home.objects().path(f"s3://{location['Bucket']}/{location['ObjectKey']}")
+        if not path.is_file():
+            raise ApiError("ValidationException", f"PipelineDefinitionS3Location: s3://{location['Bucket']}/{location['ObjectKey']} does not exist")
+        text = path.read_text()
+    else:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ApiError("ValidationException", f"PipelineDefinition is not JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("Steps"), list):
+        raise ApiError("ValidationException", "PipelineDefinition must be a JSON object with a Steps list")
+    return text
+
+
+@operation
+def create_pipeline(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    definition = _definition(home, params)
+    if definition is None:
+        raise ApiError("ValidationException", "Either PipelineDefinition or PipelineDefinitionS3Location is required")
+    with ApiStore(home) as store:
+        arn = store.create_pipeline(
+            params["PipelineName"], definition, params.get("RoleArn"), params.get("PipelineDisplayName"), params.get("PipelineDescription"), params.get("ParallelismConfiguration")
+        )
+        if params.get("Tags"):
+            store.add_tags(arn, params["Tags"])
+    return {"PipelineArn": arn}
+
+
+@operation
+def update_pipeline(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    with ApiStore(home) as store:
+        arn = store.update_pipeline(
+            params["PipelineName"], definition=_definition(home, params), role=params.get("RoleArn"), display_name=params.get("PipelineDisplayName"),
+            description=params.get("PipelineDescription"), parallelism=params.get("ParallelismConfiguration"),
+        )  # fmt: skip
+    return {"PipelineArn": arn}
+
+
+@operation
+def describe_pipeline(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    with ApiStore(home) as store:
+        row = store.pipeline(params["PipelineName"])
+    return {
+        "PipelineArn": row["arn"], "PipelineName": row["name"], "PipelineDisplayName": row["display_name"], "PipelineDefinition": row["definition"],
+        "PipelineDescription": row["description"], "RoleArn": row["role"], "PipelineStatus": "Active", "CreationTime": row["created"],
+        "LastModifiedTime": row["modified"], "LastRunTime": row["last_run"], "ParallelismConfiguration": row["parallelism"],
+    }  # fmt: skip
+
+
+@operation
+def delete_pipeline(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    with ApiStore(home) as store:
+        return {"PipelineArn": store.delete_pipeline(params["PipelineName"])}
+
+
+@operation
+def list_pipelines(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    with ApiStore(home) as store:
+        rows = store.pipelines()
+    prefix = params.get("PipelineNamePrefix") or ""
+    summaries = [
+        {"PipelineArn": r["arn"], "PipelineName": r["name"], "PipelineDisplayName": r["display_name"], "PipelineDescription": r["description"], "RoleArn": r["role"],
+         "CreationTime": r["created"], "LastModifiedTime": r["modified"], "LastExecutionTime": r["last_run"]}
+        for r in rows if r["name"].startswith(prefix)
+    ]  # fmt: skip
+    if params.get("SortOrder", "Descending") == "Descending":
+        summaries.reverse()
+    return _page(summaries, params, "PipelineSummaries")
+
+
+# -- executions -----------------------------------------------------------------------------
+@operation
+def start_pipeline_execution(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.runs import background
+
+    name = params["PipelineName"]
+    with ApiStore(home) as store:
+        row = store.pipeline(name)
+        again = store.execution_for_token(row["name"], params["ClientRequestToken"])
+        if again:  # the same request again: the same execution, as SageMaker answers it
+            return {"PipelineExecutionArn": again}
+        definition = json.loads(row["definition"])
+        given = {p["Name"]: p["Value"] for p in params.get("PipelineParameters") or []}
+        values = parameter_values.resolved(definition, parameter_values.from_strings(definition, given))
+        execution_id = new_execution_id()
+        arn = home.arn("pipeline", f"{row['name'].lower()}/execution/{execution_id}")
+        with Records(home) as records:
+            records.create_execution(execution_id, arn, row["name"], params.get("PipelineExecutionDisplayName") or f"execution-{execution_id}", params.get("PipelineExecutionDescription"), values, definition)
+        try:
+            background.start(home, execution_id)
+        except OSError as exc:
+            with Records(home) as records:
+                records.end_execution(execution_id, "Failed", f"the runner could not start: {exc.strerror}")
+        store.remember_token(row["name"], params["ClientRequestToken"], arn)
+        store.ran(row["name"])
+    return {"PipelineExecutionArn": arn}
+
+
+def _execution(home: Home, arn: str) -> dict[str, Any]:
+    with Records(home) as records:
+        return records.describe_execution(arn)
+
+
+@operation
+def describe_pipeline_execution(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    described = _execution(home, params["PipelineExecutionArn"])
+    described.pop("PipelineParameters", None)  # ListPipelineParametersForExecution's
+    return described
+
+
+@operation
+def list_pipeline_executions(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    with ApiStore(home) as store:
+        name = store.pipeline(params["PipelineName"])["name"]
+    with Records(home) as records:
+        summaries = records.list_executions(limit=10_000, pipeline=name)
+    if params.get("SortOrder") == "Ascending":
+        summaries.reverse()
+    return _page(summaries, params, "PipelineExecutionSummaries")
+
+
+@operation
+def list_pipeline_execution_steps(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["PipelineExecutionArn"]
+    with Records(home) as records:
+        records.describe_execution(arn)  # NotFound for an execution not recorded
+        steps = [{k: v for k, v in s.items() if k not in STEP_EXTRAS} for s in records.list_steps(arn.rsplit("/", 1)[-1])]
+    if params.get("SortOrder") == "Ascending":
+        steps.reverse()
+    return _page(steps, params, "PipelineExecutionSteps")
+
+
+@operation
+def list_pipeline_parameters_for_execution(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    return _page(_execution(home, params["PipelineExecutionArn"])["PipelineParameters"], params, "PipelineParameters")
+
+
+@operation
+def describe_pipeline_definition_for_execution(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["PipelineExecutionArn"]
+    described = _execution(home, arn)
+    with Records(home) as records:
+        definition = records.definition_of(arn.rsplit("/", 1)[-1])
+    return {"PipelineDefinition": json.dumps(definition), "CreationTime": described["CreationTime"]}
+
+
+@operation
+def stop_pipeline_execution(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    """SIGTERM to the execution's runner: running jobs are stopped, nothing new starts, and the
+    execution ends Stopped (its runner's ``stop_on_sigterm``)."""
+    arn = params["PipelineExecutionArn"]
+    described = _execution(home, arn)
+    if described["PipelineExecutionStatus"] != "Executing":
+        raise ApiError("ValidationException", f"Pipeline execution {arn} is {described['PipelineExecutionStatus']}: only an Executing execution can be stopped")
+    with Records(home) as records:
+        row = records.runner_of(arn.rsplit("/", 1)[-1])
+    pid = int(row.split(":")[1]) if row and row.count(":") >= 1 and row.split(":")[1].isdigit() else None
+    if pid is None or pid == os.getpid():
+        raise ApiError("ValidationException", f"Pipeline execution {arn} has no runner to stop")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass  # it ended meanwhile; the records say how
+    return {"PipelineExecutionArn": arn}
+
+
+@operation
+def send_pipeline_execution_step_success(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    outputs = {p["Name"]: p["Value"] for p in params.get("OutputParameters") or []}
+    return {"PipelineExecutionArn": callbacks.answer(home, params["CallbackToken"], True, outputs)}
+
+
+@operation
+def send_pipeline_execution_step_failure(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    return {"PipelineExecutionArn": callbacks.answer(home, params["CallbackToken"], False, failure_reason=params.get("FailureReason") or "")}
+
+
+# -- the model registry ---------------------------------------------------------------------
+@operation
+def create_model_package_group(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.registry.store import ModelRegistry
+
+    with ModelRegistry(home) as registry:
+        registry.ensure_group(params["ModelPackageGroupName"], params.get("ModelPackageGroupDescription"))
+        arn = registry.describe_group(params["ModelPackageGroupName"])["ModelPackageGroupArn"]
+    if params.get("Tags"):
+        with ApiStore(home) as store:
+            store.add_tags(arn, params["Tags"])
+    return {"ModelPackageGroupArn": arn}
+
+
+@operation
+def describe_model_package_group(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.registry.store import ModelRegistry
+
+    with ModelRegistry(home) as registry:
+        return registry.describe_group(params["ModelPackageGroupName"])
+
+
+@operation
+def list_model_package_groups(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.registry.store import ModelRegistry
+
+    with ModelRegistry(home) as registry:
+        groups = registry.list_groups()
+    if params.get("SortOrder", "Ascending") == "Descending":
+        groups.reverse()
+    return _page(groups, params, "ModelPackageGroupSummaryList")
+
+
+@operation
+def create_model_package(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.registry.store import ModelRegistry
+
+    group = params.get("ModelPackageGroupName")
+    if not group:
+        raise ApiError("ValidationException", "the local registry keeps versioned packages: give ModelPackageGroupName")
+    with ModelRegistry(home) as registry:
+        described = registry.register(group.rsplit("/", 1)[-1], params)
+    return {"ModelPackageArn": described["ModelPackageArn"]}
+
+
+@operation
+def describe_model_package(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.registry.store import ModelRegistry
+
+    with ModelRegistry(home) as registry:
+        return registry.describe(params["ModelPackageName"])
+
+
+@operation
+def list_model_packages(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.registry.store import ModelRegistry
+
+    group = params.get("ModelPackageGroupName")
+    with ModelRegistry(home) as registry:
+        packages = registry.list_packages(group.rsplit("/", 1)[-1] if group else None, params.get("ModelApprovalStatus"))
+    if params.get("SortOrder") == "Ascending":
+        packages.reverse()
+    return _page(packages, params, "ModelPackageSummaryList")
+
+
+@operation
+def update_model_package(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    """UpdateModelPackage's ModelApprovalStatus: an approval deploys to staging, as ``mlops
+    registry approve`` does (the EventBridge rule's part on AWS)."""
+    from pipelines.registry.store import ModelRegistry
+    from pipelines.serving import deploy
+    from pipelines.serving.stages import stages
+
+    status = params.get("ModelApprovalStatus")
+    with ModelRegistry(home) as registry:
+        if status is None:
+            return {"ModelPackageArn": registry.describe(params["ModelPackageArn"])["ModelPackageArn"]}
+        staging = stages(home)["staging"]
+        registry.on_approval(lambda approved: deploy.deploy_package(home, approved["ModelPackageArn"], staging["endpoint"], "staging"))
+        described = registry.update_status(params["ModelPackageArn"], status, params.get("ApprovalDescription") or f"UpdateModelPackage: {status}", by="api")
+    return {"ModelPackageArn": described["ModelPackageArn"]}
+
+
+# -- tags -----------------------------------------------------------------------------------
+@operation
+def add_tags(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    with ApiStore(home) as store:
+        store.add_tags(params["ResourceArn"], params["Tags"])
+        return {"Tags": store.tags(params["ResourceArn"])}
+
+
+@operation
+def list_tags(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    with ApiStore(home) as store:
+        return _page(store.tags(params["ResourceArn"]), params, "Tags")
+
+
+@operation
+def delete_tags(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    with ApiStore(home) as store:
+        store.delete_tags(params["ResourceArn"], params["TagKeys"])
+    return {}
+
+
+def call(home: Home, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Answer operation ``name``; our errors become SageMaker's."""
+    handler = OPERATIONS.get(name)
+    if handler is None:
+        raise ApiError("UnknownOperationException", f"SageMaker.{name} is not served by the local twin (mlops serve); it serves {len(OPERATIONS)} operations: {', '.join(sorted(OPERATIONS))}")
+    try:
+        return handler(home, params)
+    except MlopsError as exc:  # NotFound is ResourceNotFound, a refusal ValidationException ...
+        raise ApiError.of(exc) from None

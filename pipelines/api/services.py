@@ -1,0 +1,111 @@
+"""Which AWS service a request to ``mlops serve`` is for, and its answer in that service's shape.
+
+One address answers four services, told apart as AWS's own front ends would not need to, but
+from what every client sends: ``X-Amz-Target: SageMaker.*`` is the SageMaker API; otherwise the
+signature's credential scope names the service (``s3``, ``sts``, ``sagemaker`` for the runtime);
+an unsigned request (``--auth none`` on 127.0.0.1) is the runtime's when its path is, STS's when
+it is a form POST to ``/``, else S3's. Each service has its body limit (the runtime's 6 MiB is
+InvokeEndpoint's) and its own error shape, refusals of a signature included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+from pipelines.api import protocol, s3, sts
+from pipelines.api.protocol import ApiError
+from pipelines.local.home import Home
+
+RUNTIME, SAGEMAKER, S3, STS = "runtime", "sagemaker", "s3", "sts"
+MIB = 1024 * 1024
+LIMITS = {RUNTIME: 6 * MIB, SAGEMAKER: 16 * MIB, STS: 64 * 1024, S3: 1024 * MIB}  # S3: larger objects go in parts
+SIGNING_NAMES = {RUNTIME: "sagemaker", SAGEMAKER: "sagemaker", S3: "s3", STS: "sts"}
+Answer = tuple[int, dict[str, str], bytes]
+STRICT_VARIABLE = "MLOPS_API_STRICT"  # "1": an answer not exactly botocore's output shape is a 500 (the tests set it)
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/(?P<service>[^/,\s]+)/aws4_request")
+_RUNTIME_PATH = re.compile(r"^/(endpoints/[^/]+/)?invocations$")
+
+
+def which(method: str, path: str, headers: dict[str, str]) -> str:
+    """The service a request is for."""
+    if headers.get("x-amz-target", "").startswith("SageMaker."):
+        return SAGEMAKER
+    scope = _SCOPE.search(headers.get("authorization", ""))
+    service = scope["service"] if scope else None
+    if service == "s3":
+        return S3
+    if service == "sts":
+        return STS
+    if service == "sagemaker" or _RUNTIME_PATH.match(path):
+        return RUNTIME
+    if method == "POST" and path == "/" and headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return STS
+    return S3
+
+
+def access_key(headers: dict[str, str]) -> str | None:
+    match = re.search(r"Credential=([^/,\s]+)/", headers.get("authorization", ""))
+    return match[1] if match else None
+
+
+def answer(home: Home, service: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
+    """A request for the SageMaker API, S3 or STS, answered (synchronously: the stores are files)."""
+    if service == SAGEMAKER:
+        return sagemaker_answer(home, headers.get("x-amz-target", ""), body)
+    if service == STS:
+        return sts.handle(home, access_key(headers), query, body)
+    parsed: dict[str, Any] = parse_qs(query, keep_blank_values=True)
+    return s3.handle_any(home, method, path, parsed, headers, body)
+
+
+def sagemaker_answer(home: Home, target: str, body: bytes) -> Answer:
+    from pipelines.api import sagemaker
+
+    name = target.split(".", 1)[1]
+    try:
+        op = protocol.operation("sagemaker", name)
+        result = sagemaker.call(home, name, protocol.parse_input(op, body))
+        payload = protocol.serialize_output(op, result, strict=os.environ.get(STRICT_VARIABLE) == "1")
+    except ApiError as exc:
+        status, headers, text = exc.answer()
+        return status, {**headers, "x-amzn-requestid": str(uuid.uuid4())}, text
+    except TypeError as exc:  # strict: an answer that is not the output shape (a bug, said as one)
+        return ApiError("InternalFailure", str(exc), 500).answer()
+    return 200, {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": str(uuid.uuid4())}, payload
+
+
+def too_large(service: str, size: int | None) -> Answer:
+    """A body past the service's limit."""
+    limit = LIMITS[service]
+    said = f"of {size} bytes " if size is not None else ""
+    if service == S3:
+        return s3.S3Error(400, "EntityTooLarge", f"Your proposed upload {said}exceeds the local store's {limit}-byte limit for one request; upload it in parts (boto3's upload_file does)").answer("PUT")
+    if service == STS:
+        return sts.error(400, "ValidationError", f"Request {said}exceeds {limit} bytes")
+    operation = "InvokeEndpoint" if service == RUNTIME else "the SageMaker API"
+    kind = "ValidationError" if service == RUNTIME else "ValidationException"
+    return 413, {"content-type": "application/json", "x-amzn-errortype": kind}, json.dumps({"Message": f"Request payload {said}exceeds the {limit}-byte limit of {operation}"}).encode()
+
+
+_S3_REFUSALS = {
+    "MissingAuthenticationTokenException": (403, "AccessDenied"),
+    "IncompleteSignatureException": (400, "AuthorizationHeaderMalformed"),
+    "UnrecognizedClientException": (403, "InvalidAccessKeyId"),
+    "InvalidSignatureException": (403, "SignatureDoesNotMatch"),
+}
+
+
+def refusal(service: str, kind: str, message: str) -> Answer:
+    """A request whose signature is missing or wrong, refused in the service's shape."""
+    if service == S3:
+        status, code = _S3_REFUSALS[kind]
+        return s3.S3Error(status, code, message).answer("GET")
+    if service == STS:
+        code = {"UnrecognizedClientException": "InvalidClientTokenId", "InvalidSignatureException": "SignatureDoesNotMatch"}.get(kind, kind)
+        return sts.error(403, code, message)
+    return 403, {"content-type": "application/json", "x-amzn-errortype": kind}, json.dumps({"__type": kind, "message": message}).encode()

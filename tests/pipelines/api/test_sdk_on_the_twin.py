@@ -1,0 +1,123 @@
+"""The tools SageMaker users already have, pointed at the twin by ``eval "$(mlops env)"`` and
+nothing else: the SDK v3's ``Pipeline.upsert/start`` and ``PipelineExecution.wait`` on this
+project's pipeline (the same outcome as ``mlops run``), and the project's own ``run-pipeline``
+without ``--local``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import git
+import pytest
+from conftest import RAW_CSV
+
+from pipelines import run_pipeline
+from pipelines.build import definition
+from pipelines.engine.records import Records
+from pipelines.local.home import Home
+from pipelines.registry.store import ModelRegistry
+from pipelines.runs import local_run
+
+from serving_helpers import RunningServer
+
+ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
+BUCKET = "sagemaker-us-east-1-mlops"  # the builder's default bucket
+DATA_KEY = "credit-default/data/credit_default.csv"  # InputDataUrl's default
+
+
+def exports(home: Home) -> dict[str, Any]:
+    """What ``mlops env`` prints, as a shell would take it."""
+    shell = f'eval "$({shlex.quote(sys.executable)} -m pipelines.cli.main --home {shlex.quote(str(home.root))} env)" && env'
+    out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=True, env={**os.environ, "AWS_PROFILE": "someone-else"}).stdout
+    seen = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return {"values": {k: v for k, v in seen.items() if k.startswith("AWS_")}, "unset": [k for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE") if k not in seen]}
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Home, RunningServer]]:
+    home = Home.resolve(tmp_path_factory.mktemp("sdk-twin") / "home")
+    server = RunningServer(home, extra_args=("--auth", "sigv4"))
+    said = exports(home)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in said["values"].items():
+                patch.setenv(name, value)
+            for name in said["unset"] + ["AWS_SECURITY_TOKEN"]:
+                patch.delenv(name, raising=False)
+            boto3.setup_default_session()  # a session made earlier in this process holds the fake credentials
+            # The user's part, as on AWS: the bucket and the raw data, with boto3.
+            s3 = boto3.client("s3")
+            s3.create_bucket(Bucket=BUCKET)
+            s3.upload_file(str(RAW_CSV), BUCKET, DATA_KEY)
+            yield home, server
+    finally:
+        boto3.DEFAULT_SESSION = None
+        server.stop()
+
+
+def test_mlops_env_points_every_client_at_the_running_server(twin: tuple[Home, RunningServer]) -> None:
+    home, server = twin
+    said = exports(home)
+    assert said["values"]["AWS_ENDPOINT_URL"] == server.url and said["values"]["AWS_REGION"] == said["values"]["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert said["unset"] == ["AWS_SESSION_TOKEN", "AWS_PROFILE"]  # another identity's token or profile would win
+    assert boto3.client("sts").get_caller_identity()["Account"] == home.account  # no endpoint_url given: the environment's
+
+
+def test_mlops_env_says_when_no_server_runs(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "--home", str(tmp_path / "h"), "env"], capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout == ""
+    assert f"no mlops serve is running for {tmp_path / 'h'}" in done.stderr and "Traceback" not in done.stderr
+
+
+def evaluation_of(home: Home, package_arn: str) -> dict[str, Any]:
+    with ModelRegistry(home) as registry:
+        uri = registry.describe(package_arn)["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    report = json.loads(home.objects().path(uri).read_text())
+    report["dataset"].pop("evaluation_time")  # when it ran
+    return report
+
+
+def test_the_sdk_v3_upserts_starts_and_waits_as_on_sagemaker_with_mlops_runs_outcome(twin: tuple[Home, RunningServer], tmp_path: Path) -> None:
+    home, _ = twin
+    pipeline = definition.build(definition.DEFAULT_MODULE, {"role": ROLE})
+    assert pipeline.upsert(role_arn=ROLE)["PipelineArn"].endswith(":pipeline/creditdefaultpipeline")
+    execution = pipeline.start()
+    execution.wait(delay=1, max_attempts=100_000)  # the SDK's own waiter on DescribePipelineExecution
+    assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
+    over_api = {s["StepName"]: s["StepStatus"] for s in execution.list_steps()}
+    package = next(s["Metadata"]["RegisterModel"]["Arn"] for s in execution.list_steps() if s["StepName"] == "Register")
+
+    # The same definition by mlops run, in a home of its own.
+    local = Home.resolve(tmp_path / "local")
+    document, name = local_run.load_definition(definition.DEFAULT_MODULE, {"role": ROLE}, None, None)
+    result = local_run.run(local, document, name, {}, None, tracking="off")
+    with Records(local) as records:
+        by_mlops = {s["StepName"]: s["StepStatus"] for s in records.list_steps(result.execution_id)}
+        local_package = records.step_properties(result.execution_id, "Register")["ModelPackageArn"]
+    assert over_api == by_mlops and set(over_api.values()) == {"Succeeded"}
+    evaluation = evaluation_of(home, package)
+    assert evaluation == evaluation_of(local, local_package) and evaluation["binary_classification_metrics"]["auc"]["value"] > 0.7
+
+
+def test_run_pipeline_without_local_runs_on_the_twin_with_the_commit(twin: tuple[Home, RunningServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    home, _ = twin
+    repository = git.Repo.init(tmp_path / "repo")
+    (tmp_path / "repo" / "README.md").write_text("hello\n")
+    repository.index.add(["README.md"])
+    actor = git.Actor("Ada Lovelace", "ada@example.com")
+    repository.index.commit("Train on the new split", author=actor, committer=actor)
+    monkeypatch.chdir(tmp_path / "repo")
+    monkeypatch.delenv("CODEBUILD_RESOLVED_SOURCE_VERSION", raising=False)
+    assert run_pipeline.main(["--role-arn", ROLE, "--wait", "--poll-seconds", "0.2"]) == 0
+    arn = capsys.readouterr().out.strip().splitlines()[-1]
+    described = boto3.client("sagemaker").describe_pipeline_execution(PipelineExecutionArn=arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded" and described["PipelineExecutionDisplayName"] == f"git-{repository.head.commit.hexsha[:12]}"
+    parameters = boto3.client("sagemaker").list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+    assert {"Name": "GitCommit", "Value": repository.head.commit.hexsha} in parameters
