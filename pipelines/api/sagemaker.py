@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import uuid
 from typing import Any, Callable
 
+from pipelines.api import protocol
 from pipelines.api.protocol import ApiError
 from pipelines.api.store import ApiStore
 from pipelines.build import parameters as parameter_values
@@ -336,6 +338,22 @@ def delete_tags(home: Home, params: dict[str, Any]) -> dict[str, Any]:
     with ApiStore(home) as store:
         store.delete_tags(params["ResourceArn"], params["TagKeys"])
     return {}
+
+
+def answer(home: Home, target: str, body: bytes, strict: bool = False) -> tuple[int, dict[str, str], bytes]:
+    """One request (``X-Amz-Target: SageMaker.<name>``, a JSON body), answered in SageMaker's shape."""
+    name = target.split(".", 1)[1]
+    request_id = {"x-amzn-requestid": str(uuid.uuid4())}
+    try:
+        op = protocol.operation("sagemaker", name)
+        payload = protocol.serialize_output(op, call(home, name, protocol.parse_input(op, body)), strict=strict)
+    except ApiError as exc:
+        status, headers, text = exc.answer()
+        return status, {**headers, **request_id}, text
+    except TypeError as exc:  # strict: an answer that is not the output shape (a bug, said as one)
+        status, headers, text = ApiError("InternalFailure", str(exc), 500).answer()
+        return status, {**headers, **request_id}, text
+    return 200, {"content-type": "application/x-amz-json-1.1", **request_id}, payload
 
 
 def call(home: Home, name: str, params: dict[str, Any]) -> dict[str, Any]:

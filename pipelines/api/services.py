@@ -13,12 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
-from pipelines.api import protocol, s3, sts
-from pipelines.api.protocol import ApiError
+from pipelines.api import s3, sts
 from pipelines.local.home import Home
 
 RUNTIME, SAGEMAKER, S3, STS = "runtime", "sagemaker", "s3", "sts"
@@ -54,29 +52,18 @@ def access_key(headers: dict[str, str]) -> str | None:
 
 
 def answer(home: Home, service: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
-    """A request for the SageMaker API, S3 or STS, answered (synchronously: the stores are files)."""
-    if service == SAGEMAKER:
-        return sagemaker_answer(home, headers.get("x-amz-target", ""), body)
+    """A request for S3 or STS, answered (synchronously: the store is files). ``path`` is as the
+    client sent it (percent-encoded): S3 decodes its key once. (The SageMaker API's requests are
+    ``sagemaker.answer``'s: the engine's jobs, which reach this through ``job_endpoint``, are
+    given S3 and STS only.)"""
     if service == STS:
         return sts.handle(home, access_key(headers), query, body)
     parsed: dict[str, Any] = parse_qs(query, keep_blank_values=True)
     return s3.handle_any(home, method, path, parsed, headers, body)
 
 
-def sagemaker_answer(home: Home, target: str, body: bytes) -> Answer:
-    from pipelines.api import sagemaker
-
-    name = target.split(".", 1)[1]
-    try:
-        op = protocol.operation("sagemaker", name)
-        result = sagemaker.call(home, name, protocol.parse_input(op, body))
-        payload = protocol.serialize_output(op, result, strict=os.environ.get(STRICT_VARIABLE) == "1")
-    except ApiError as exc:
-        status, headers, text = exc.answer()
-        return status, {**headers, "x-amzn-requestid": str(uuid.uuid4())}, text
-    except TypeError as exc:  # strict: an answer that is not the output shape (a bug, said as one)
-        return ApiError("InternalFailure", str(exc), 500).answer()
-    return 200, {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": str(uuid.uuid4())}, payload
+def strict() -> bool:
+    return os.environ.get(STRICT_VARIABLE) == "1"
 
 
 def too_large(service: str, size: int | None) -> Answer:

@@ -305,15 +305,21 @@ class App:
         if body is None:
             await respond(send, *services.too_large(service, None))
             return
+        raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
         if self.verifier is not None:
             # Every request but the health check is signed; the body is part of the signature.
-            raw_path = scope.get("raw_path") or path.encode()
-            refusal = self.verifier.check(method, raw_path.decode("latin-1"), query, headers, body, services.SIGNING_NAMES[service])
+            refusal = self.verifier.check(method, raw_path, query, headers, body, services.SIGNING_NAMES[service])
             if refusal is not None:
                 await respond(send, *services.refusal(service, *refusal))
                 return
+        if service == services.SAGEMAKER:
+            from pipelines.api import sagemaker
+
+            target = headers.get("x-amz-target", "")
+            await respond(send, *await asyncio.get_running_loop().run_in_executor(None, sagemaker.answer, self.server.home, target, body, services.strict()))
+            return
         if service != services.RUNTIME:
-            answer = await asyncio.get_running_loop().run_in_executor(None, services.answer, self.server.home, service, method, path, query, headers, body)
+            answer = await asyncio.get_running_loop().run_in_executor(None, services.answer, self.server.home, service, method, raw_path, query, headers, body)
             await respond(send, *answer)
             return
         name = None

@@ -11,6 +11,8 @@
   monitoring job adds one hour's folder under its schedule's prefix). A failed or stopped
   job uploads nothing.
 - The entrypoint's interpreter comes from the image's local runtime (``runtimes.py``).
+- A job reaches the twin's S3 and STS (``api/job_endpoint.py``: AWS_ENDPOINT_URL and a key in its
+  environment), or, with EnableNetworkIsolation, no network at all (``isolation.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from pipelines.core import guard
 from pipelines.core.graph import Node
-from pipelines.engine import framework
+from pipelines.engine import framework, isolation
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.runtimes import Runtimes
@@ -202,10 +204,24 @@ class Sandbox:
         return value
 
 
+def network_isolated(arguments: dict[str, Any]) -> bool:
+    """A training job's EnableNetworkIsolation, or a processing job's NetworkConfig's."""
+    return bool(arguments.get("EnableNetworkIsolation") or (arguments.get("NetworkConfig") or {}).get("EnableNetworkIsolation"))
+
+
 def run_process(command: list[str], cwd: Path, environment: dict[str, str], job: StepRun, limit: int | None) -> tuple[str, str | None]:
     """Run the job's command; stdout and stderr go to the step log, stderr's tail is kept."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT") if key in os.environ}
     env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    if network_isolated(job.arguments):
+        try:
+            command = isolation.wrapper() + command
+        except isolation.Unavailable as exc:
+            return FAILED, f"ClientError: EnableNetworkIsolation: {exc}"
+    else:  # S3 and STS as the job's role would reach them: the twin's (api/job_endpoint.py)
+        from pipelines.api import job_endpoint
+
+        env.update(job_endpoint.for_home(job.home).environment())
     env.update(environment)
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     # The job runs under a guard that ends it if this process dies (guard.py).

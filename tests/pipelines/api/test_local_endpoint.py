@@ -74,6 +74,9 @@ def test_s3_objects_round_trip_through_the_store_the_jobs_read(twin: Twin) -> No
     s3.put_object(Bucket="raw-data", Key="abalone/abalone.csv", Body=b"a,b\n1,2\n3,4\n")
     s3.put_object(Bucket="raw-data", Key="abalone/more/x.csv", Body=b"x")
     s3.put_object(Bucket="raw-data", Key="top.txt", Body=b"t")
+    s3.put_object(Bucket="raw-data", Key="odd names/100% é+1.txt", Body=b"odd")  # decoded once, as S3 does
+    assert twin.home.objects().path("s3://raw-data/odd names/100% é+1.txt").read_bytes() == b"odd"
+    assert s3.get_object(Bucket="raw-data", Key="odd names/100% é+1.txt")["Body"].read() == b"odd"
     # What a job sees is what the client put: the same file under MLOPS_HOME.
     assert twin.home.objects().path("s3://raw-data/abalone/abalone.csv").read_bytes() == b"a,b\n1,2\n3,4\n"
     listed = s3.list_objects_v2(Bucket="raw-data", Prefix="abalone/", Delimiter="/")

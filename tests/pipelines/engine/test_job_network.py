@@ -1,0 +1,71 @@
+"""What a job reaches: the twin's S3 with boto3, as a job on SageMaker reaches S3 with its role;
+with EnableNetworkIsolation, nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipelines.api import job_endpoint
+from pipelines.engine.orchestrator import Engine
+from pipelines.engine.records import Records
+from pipelines.local.home import Home
+
+from engine_defs import definition, processing
+
+# A job script written as AWS's examples write them: boto3 in the job, s3:// URIs.
+USES_S3 = """
+import argparse, os, pathlib, boto3
+p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
+s3 = boto3.resource("s3")
+s3.Bucket("raw-bucket").download_file("abalone/abalone.csv", "/tmp/abalone-%d.csv" % os.getpid())
+rows = pathlib.Path("/tmp/abalone-%d.csv" % os.getpid()).read_text().splitlines()
+boto3.client("s3").put_object(Bucket="raw-bucket", Key="made/by-the-job.txt", Body=f"{len(rows)} rows".encode())
+pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
+(pathlib.Path(a.out) / "seen.json").write_text(json.dumps({k: os.environ.get(k) for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION")}))
+""".replace("import argparse", "import json, argparse")
+
+TRIES_THE_NETWORK = """
+import argparse, json, os, pathlib, socket
+p = argparse.ArgumentParser(); p.add_argument("--out"); p.add_argument("--port", type=int); a = p.parse_args()
+try:
+    socket.create_connection(("127.0.0.1", a.port), timeout=5).close()
+    reached = True
+except OSError as exc:
+    reached = str(exc)
+pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
+(pathlib.Path(a.out) / "seen.json").write_text(json.dumps({"reached": reached, "endpoint": os.environ.get("AWS_ENDPOINT_URL")}))
+"""
+
+
+def run(home: Home, tmp_path: Path, name: str, script: str, arguments: list, isolated: bool = False) -> dict:
+    path = tmp_path / f"{name}.py"
+    path.write_text(script)
+    step = processing(name, path, ["--out", "/opt/ml/processing/out", *arguments])
+    if isolated:
+        step["Arguments"]["NetworkConfig"] = {"EnableNetworkIsolation": True}
+    result = Engine(home).run(definition([step]), "Network")
+    assert result.status == "Succeeded", result.failure_reason
+    with Records(home) as records:
+        properties = records.step_properties(result.execution_id, name)
+    (uri,) = [o["S3Output"]["S3Uri"] for o in properties["ProcessingOutputConfig"]["Outputs"]]
+    return json.loads(home.objects().path(f"{uri}/seen.json").read_text())
+
+
+def test_a_job_reads_and_writes_the_store_with_boto3(tmp_path: Path) -> None:
+    home = Home.resolve(tmp_path / "home")
+    home.objects().path("s3://raw-bucket/abalone/abalone.csv").parent.mkdir(parents=True)
+    home.objects().path("s3://raw-bucket/abalone/abalone.csv").write_text("1,2\n3,4\n5,6\n")
+    seen = run(home, tmp_path, "UsesS3", USES_S3, [])
+    assert home.objects().path("s3://raw-bucket/made/by-the-job.txt").read_text() == "3 rows"
+    # The host's AWS settings do not reach the job (the tests' fake token is set here).
+    assert seen == {"AWS_SESSION_TOKEN": None, "AWS_PROFILE": None, "AWS_REGION": "us-east-1"}
+
+
+def test_network_isolation_leaves_a_job_no_network_and_no_endpoint(tmp_path: Path) -> None:
+    home = Home.resolve(tmp_path / "home")
+    port = int(job_endpoint.for_home(home).url.rsplit(":", 1)[1])  # listening, in this process
+    open_job = run(home, tmp_path, "Open", TRIES_THE_NETWORK, ["--port", str(port)])
+    assert open_job["reached"] is True and open_job["endpoint"] == f"http://127.0.0.1:{port}"
+    isolated = run(home, tmp_path, "Isolated", TRIES_THE_NETWORK, ["--port", str(port)], isolated=True)
+    assert isolated["reached"] is not True and isolated["endpoint"] is None
