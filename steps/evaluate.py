@@ -94,13 +94,39 @@ def load_model(model_dir: Path, workdir: Path):
     model_path = workdir / MODEL_FILE
     if not model_path.is_file():
         raise EvaluationError(f"{archive} holds no {MODEL_FILE} (it holds: {', '.join(names) or 'nothing'})")
+    raw = model_path.read_bytes()
+    if raw[:1] == b"\x80":  # a pickled Booster, as the 0.90-x to 1.2-x containers write it
+        return _unpickle_booster(raw, archive)
     booster = xgboost.Booster()
     try:
         # From bytes: XGBoost tells JSON from UBJSON by content, whatever the file is named.
-        booster.load_model(bytearray(model_path.read_bytes()))
+        booster.load_model(bytearray(raw))
     except xgboost.core.XGBoostError as exc:
         reason = str(exc).split("\n", 1)[0]
         raise EvaluationError(f"{archive}: {MODEL_FILE} is not an XGBoost model: {reason}") from exc
+    return booster
+
+
+def _unpickle_booster(raw: bytes, archive: Path):
+    """A pickled Booster and nothing else: any global but the Booster class and bytearray is
+    refused before it is looked up, so a crafted pickle cannot run code."""
+    import io
+    import pickle
+
+    import xgboost
+
+    class BoosterOnly(pickle.Unpickler):
+        def find_class(self, module, name):
+            if (module, name) not in {("xgboost.core", "Booster"), ("builtins", "bytearray")}:
+                raise pickle.UnpicklingError(f"{module}.{name} is not part of a pickled XGBoost Booster")
+            return super().find_class(module, name)
+
+    try:
+        booster = BoosterOnly(io.BytesIO(raw)).load()
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged or hostile pickle raises
+        raise EvaluationError(f"{archive}: {MODEL_FILE} is a pickle but not of an XGBoost Booster ({exc}); refused") from None
+    if not isinstance(booster, xgboost.Booster):
+        raise EvaluationError(f"{archive}: {MODEL_FILE} is a pickle of {type(booster).__name__}, not of an XGBoost Booster; refused")
     return booster
 
 

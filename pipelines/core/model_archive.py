@@ -14,8 +14,11 @@ most). The bytes of the model file are then read with the same limit.
 
 from __future__ import annotations
 
+import io
+import pickle
 import tarfile
 from pathlib import Path
+from typing import Any
 
 from pipelines.core import shapes
 
@@ -69,6 +72,41 @@ def read_model(archive: Path, limit: int = MAX_UNPACKED_BYTES) -> bytes:
     if len(data) > limit:
         raise ArchiveError(f"{archive}: {MODEL_FILE} is larger than {_size(limit)}; refused")
     return data
+
+
+class _BoosterOnly(pickle.Unpickler):
+    """Unpickles an XGBoost Booster and nothing else: the only globals a pickled Booster names
+    are its class and ``bytearray`` (its model bytes); any other is refused before it is looked
+    up, so a crafted pickle cannot run code."""
+
+    ALLOWED = {("xgboost.core", "Booster"), ("builtins", "bytearray")}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a pickled XGBoost Booster")
+        return super().find_class(module, name)
+
+
+def load_booster(raw: bytes, where: str) -> Any:
+    """The Booster in ``xgboost-model``'s bytes: XGBoost's own formats (JSON, UBJSON, legacy
+    binary), or a pickled Booster, as the 0.90-x, 1.0-1 and 1.2-x containers write it (and their
+    serving loads it: pickle first, then ``load_model``)."""
+    import xgboost
+
+    if raw[:1] == b"\x80":  # a pickle (protocol 2 or later)
+        try:
+            booster = _BoosterOnly(io.BytesIO(raw)).load()
+        except Exception as exc:  # noqa: BLE001 - whatever a damaged or hostile pickle raises
+            raise ArchiveError(f"{where}: {MODEL_FILE} is a pickle but not of an XGBoost Booster ({exc}); refused") from None
+        if not isinstance(booster, xgboost.Booster):
+            raise ArchiveError(f"{where}: {MODEL_FILE} is a pickle of {type(booster).__name__}, not of an XGBoost Booster; refused")
+        return booster
+    booster = xgboost.Booster()
+    try:
+        booster.load_model(bytearray(raw))
+    except xgboost.core.XGBoostError as exc:
+        raise ArchiveError(f"{where}: {MODEL_FILE} is not an XGBoost model: {str(exc).splitlines()[0]}") from exc
+    return booster
 
 
 def _size(count: int) -> str:

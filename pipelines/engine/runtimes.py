@@ -25,7 +25,7 @@ BUILTIN = {
     r"^\d+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/sagemaker-scikit-learn:[\w.-]+$": "scikit-learn",
     r"^\d+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/sagemaker-xgboost:[\w.-]+$": "xgboost",
 }
-XGBOOST_ALGORITHM = re.compile(r"^\d+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/sagemaker-xgboost:1\.\d+-\d+(-cpu-py3)?$")
+XGBOOST_ALGORITHM = re.compile(r"^\d+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/sagemaker-xgboost:\d+\.\d+-\d+(-cpu-py3)?$")
 INTERPRETERS = ("python3", "python")
 
 

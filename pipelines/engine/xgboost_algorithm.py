@@ -1,13 +1,19 @@
-"""SageMaker's built-in XGBoost algorithm (1.7-1), as the local engine runs it.
+"""SageMaker's built-in XGBoost algorithm, as the local engine runs it, version by version.
 
-The contract of that container, kept here so a training job's arguments run unchanged:
+The contract of those containers (aws/sagemaker-xgboost-container, by tag), kept here so a
+training job's arguments run unchanged:
 - channels ``train`` (required) and ``validation`` (optional): CSV files with no header,
   the label in the first column (``text/csv``);
-- hyperparameters arrive as strings and are parsed per parameter; one the container would
-  not accept is refused by name;
-- ``model.tar.gz`` holding ``xgboost-model``. The container of 1.7-1 writes XGBoost's legacy
-  binary format there; XGBoost 2+ cannot write that any more, so this writes UBJSON, which
-  XGBoost 1.6+ (the 1.7-1 container included) loads with the same ``load_model`` call;
+- hyperparameters arrive as strings and are parsed per parameter; one the image's version would
+  not accept is refused by name, with the version (``VERSIONS``: ``silent`` is accepted by
+  0.90-x and 1.0-1 only, as their validation modules list it; XGBoost 1.0 and later ignore it);
+  ``reg:linear``, which every version accepts, is trained as ``reg:squarederror``, as XGBoost
+  1.0 and later do with a deprecation warning;
+- ``model.tar.gz`` holding ``xgboost-model``: a pickled Booster for the versions whose
+  train.py pickles (0.90-x, 1.0-1, 1.2-x: evaluation scripts written for them call
+  ``pickle.load``), else XGBoost's own format: the containers from 1.3-1 on call
+  ``save_model`` (1.7-1's writes the legacy binary format, which XGBoost 2+ cannot write any
+  more; this writes UBJSON, which XGBoost 1.6+ loads with the same ``load_model`` call);
 - final metrics named like the container's: ``train:auc``, ``validation:auc``.
 """
 
@@ -17,6 +23,7 @@ import gzip
 import io
 import logging
 import math
+import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +96,10 @@ def _metrics(text: str) -> list[str]:
 # name -> parser. What the 1.7-1 container documents and this engine implements.
 HYPERPARAMETERS: dict[str, Callable[[str], object]] = {
     "num_round": _int(1),
-    "objective": _choice("binary:logistic", "binary:logitraw", "binary:hinge", "reg:squarederror", "reg:logistic", "reg:absoluteerror", "count:poisson", "reg:tweedie", "reg:gamma", "multi:softprob", "multi:softmax"),
+    "objective": _choice(
+        "binary:logistic", "binary:logitraw", "binary:hinge", "reg:squarederror", "reg:linear", "reg:logistic", "reg:absoluteerror", "reg:squaredlogerror",
+        "reg:pseudohubererror", "count:poisson", "reg:tweedie", "reg:gamma", "multi:softprob", "multi:softmax", "rank:pairwise", "rank:ndcg", "rank:map", "survival:cox",
+    ),  # fmt: skip
     "eval_metric": _metrics,
     "eta": _float(0, 1),
     "max_depth": _int(0),
@@ -113,8 +123,50 @@ HYPERPARAMETERS: dict[str, Callable[[str], object]] = {
     "seed": _int(),
     "verbosity": _int(0),
     "num_parallel_tree": _int(1),
+    "booster": _choice("gbtree", "gblinear", "dart"),
+    "nthread": _int(1),
+    "tweedie_variance_power": _float(1, 2, low_open=True),
+    "silent": _choice("0", "1"),  # 0.90-x and 1.0-1 (VERSIONS); XGBoost 1.0+ ignores it
 }
-_NOT_BOOSTER_PARAMS = {"num_round", "early_stopping_rounds"}
+_NOT_BOOSTER_PARAMS = {"num_round", "early_stopping_rounds", "silent"}
+# Objectives every version's validation lists and XGBoost 1.0+ renames.
+_RENAMED_OBJECTIVES = {"reg:linear": "reg:squarederror"}
+
+
+@dataclass(frozen=True)
+class Version:
+    """What one image version's container accepts and writes (from its tag's train.py and
+    hyperparameter_validation.py)."""
+
+    name: str
+    accepts: frozenset[str]  # hyperparameters beyond HYPERPARAMETERS' common ones
+    pickles: bool  # xgboost-model is a pickled Booster
+
+
+_OLD = frozenset({"silent"})
+VERSIONS = {
+    "0.90": Version("0.90", _OLD, pickles=True),
+    "1.0": Version("1.0", _OLD, pickles=True),
+    "1.2": Version("1.2", frozenset(), pickles=True),
+    "1.3": Version("1.3", frozenset(), pickles=False),
+    "1.5": Version("1.5", frozenset(), pickles=False),
+    "1.7": Version("1.7", frozenset(), pickles=False),
+    "3.0": Version("3.0", frozenset(), pickles=False),
+}
+LATEST = VERSIONS["1.7"]
+_VERSIONED = {name for version in VERSIONS.values() for name in version.accepts}
+_TAG = re.compile(r"/sagemaker-xgboost:(?P<version>\d+\.\d+)-\d+")
+
+
+def version_of(image: str) -> Version | None:
+    """The version an image URI names (``...sagemaker-xgboost:1.0-1-cpu-py3`` is 1.0), or None."""
+    match = _TAG.search(image)
+    return VERSIONS.get(match["version"]) if match else None
+
+
+def accepted(version: Version) -> list[str]:
+    """The hyperparameters ``version``'s container accepts and this engine implements."""
+    return sorted((set(HYPERPARAMETERS) - _VERSIONED) | version.accepts)
 
 
 @dataclass(frozen=True)
@@ -126,13 +178,23 @@ class TrainingResult:
     rounds: int
 
 
-def parse_hyperparameters(raw: dict[str, str]) -> dict[str, object]:
-    unsupported = sorted(set(raw) - set(HYPERPARAMETERS))
-    if unsupported:
-        raise HyperparameterError(
-            f"unsupported hyperparameter(s) {', '.join(unsupported)} for the built-in XGBoost algorithm; "
-            f"supported: {', '.join(sorted(HYPERPARAMETERS))}"
-        )
+def unsupported_problem(names: Any, version: Version = LATEST) -> str | None:
+    """None when ``version``'s container takes every one of ``names``; else which it refuses."""
+    unsupported = sorted(set(names) - set(accepted(version)))
+    if not unsupported:
+        return None
+    elsewhere = {name: sorted(v.name for v in VERSIONS.values() if name in v.accepts) for name in unsupported if name in _VERSIONED}
+    said = "; ".join(f"{name} is accepted by {', '.join(where)} only" for name, where in elsewhere.items())
+    return (
+        f"unsupported hyperparameter(s) {', '.join(unsupported)} for the built-in XGBoost algorithm {version.name}"
+        + (f" ({said})" if said else "") + f"; supported: {', '.join(accepted(version))}"
+    )  # fmt: skip
+
+
+def parse_hyperparameters(raw: dict[str, str], version: Version = LATEST) -> dict[str, object]:
+    problem = unsupported_problem(raw, version)
+    if problem:
+        raise HyperparameterError(problem)
     if "num_round" not in raw:
         raise HyperparameterError("num_round is required by the built-in XGBoost algorithm")
     parsed: dict[str, object] = {}
@@ -174,6 +236,7 @@ def train(
     model_dir: Path,
     log: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    version: Version = LATEST,
 ) -> TrainingResult:
     """Train like the container; write ``model_dir/model.tar.gz``; return the final metrics.
 
@@ -182,7 +245,7 @@ def train(
     """
     import xgboost
 
-    params = parse_hyperparameters(hyperparameters)
+    params = parse_hyperparameters(hyperparameters, version)
     if "train" not in channels:
         raise ChannelError("the built-in XGBoost algorithm needs a train channel")
     unknown = sorted(set(channels) - {"train", "validation"})
@@ -201,6 +264,8 @@ def train(
         evals.append((xgboost.DMatrix(v_features, label=v_labels), "validation"))
 
     booster_params: dict[str, object] = {k: v for k, v in params.items() if k not in _NOT_BOOSTER_PARAMS}
+    if booster_params.get("objective") in _RENAMED_OBJECTIVES:
+        booster_params["objective"] = _RENAMED_OBJECTIVES[str(booster_params["objective"])]
     metrics = booster_params.pop("eval_metric", None)
     if metrics is not None:
         booster_params["eval_metric"] = metrics
@@ -232,7 +297,7 @@ def train(
     rounds = booster.num_boosted_rounds()
     index = best if best is not None else rounds - 1
     final = {f"{channel}:{metric}": float(values[index]) for channel, per in history.items() for metric, values in per.items()}
-    write_model(booster, model_dir)
+    write_model(booster, model_dir, pickled=version.pickles)
     return TrainingResult(final_metrics=final, best_iteration=index, rounds=rounds)
 
 
@@ -246,9 +311,12 @@ def container_attributes(booster: Any, parallel_trees: int = 1) -> None:
     booster.set_attr(best_ntree_limit=str((int(booster.attr("best_iteration")) + 1) * max(1, parallel_trees)))
 
 
-def write_model(booster: object, model_dir: Path) -> Path:
-    """``model.tar.gz`` with ``xgboost-model`` (UBJSON) inside, written whole or not at all."""
-    raw = bytes(booster.save_raw(raw_format="ubj"))  # type: ignore[attr-defined]
+def write_model(booster: object, model_dir: Path, pickled: bool = False) -> Path:
+    """``model.tar.gz`` with ``xgboost-model`` (UBJSON, or a pickled Booster) inside, written
+    whole or not at all."""
+    import pickle
+
+    raw = pickle.dumps(booster, protocol=4) if pickled else bytes(booster.save_raw(raw_format="ubj"))  # type: ignore[attr-defined]
     model_dir.mkdir(parents=True, exist_ok=True)
     partial = model_dir / f".{ARCHIVE}.partial"
     # mtime 0 in the gzip header and the entry: the same model gives the same bytes (and digest).

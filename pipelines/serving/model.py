@@ -2,7 +2,8 @@
 
 The archive is read in memory, never extracted, within limits (``model_archive.py``). ``xgboost-model``
 is loaded with XGBoost's own loader (JSON or UBJSON, or the legacy binary format where the
-installed XGBoost still reads it), never unpickled.
+installed XGBoost still reads it), or, written by the 0.90-x to 1.2-x containers, unpickled as a
+Booster and nothing else (``model_archive.load_booster``).
 
 Payloads, as the built-in container (aws/sagemaker-xgboost-container, algorithm mode) takes
 them: ``text/csv`` (rows, no header, the features in training order) and ``text/libsvm`` /
@@ -21,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from pipelines.core import model_archive
-from pipelines.core.model_archive import MODEL_FILE
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -63,14 +63,12 @@ class Predictor:
 
     @classmethod
     def load(cls, archive: Path, source: str | None = None) -> "Predictor":
-        import xgboost
 
         raw = read_model_bytes(archive)
-        booster = xgboost.Booster()
         try:
-            booster.load_model(bytearray(raw))
-        except xgboost.core.XGBoostError as exc:
-            raise ModelLoadError(f"{archive}: {MODEL_FILE} is not an XGBoost model: {str(exc).splitlines()[0]}") from exc
+            booster = model_archive.load_booster(raw, str(archive))
+        except model_archive.ArchiveError as exc:
+            raise ModelLoadError(str(exc)) from exc
         booster.set_param({"nthread": 1})
         return cls(booster, source or str(archive))
 

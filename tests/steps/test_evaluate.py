@@ -92,7 +92,7 @@ def test_archive_without_model_file(tmp_path: Path, preprocessed: Path, capsys: 
 def test_model_file_that_is_not_xgboost(tmp_path: Path, preprocessed: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = make_archive(tmp_path / "m", [file_entry("xgboost-model", b"\x80\x04pickled?")])
     assert run(model, preprocessed / "test", tmp_path / "out") == 2
-    assert "is not an XGBoost model" in capsys.readouterr().err
+    assert "xgboost-model is a pickle but not of an XGBoost Booster (pickle data was truncated); refused" in capsys.readouterr().err
     assert not (tmp_path / "out" / "evaluation.json").exists()
 
 

@@ -50,11 +50,12 @@ class TrainingHandler(Handler):
         if not isinstance(image, str) or not XGBOOST_ALGORITHM.match(image):
             return [Problem(f"{here}/AlgorithmSpecification/TrainingImage", f"only the built-in XGBoost algorithm (sagemaker-xgboost:1.x-y) and script mode (a SourceCode) train locally, not {image!r}")]
         problems = []
-        unsupported = sorted(set(arguments.get("HyperParameters") or {}) - set(xgboost_algorithm.HYPERPARAMETERS))
+        version = xgboost_algorithm.version_of(image)
+        if version is None:
+            return [Problem(f"{here}/AlgorithmSpecification/TrainingImage", f"{image!r}: the built-in XGBoost versions run locally are {', '.join(xgboost_algorithm.VERSIONS)}")]
+        unsupported = xgboost_algorithm.unsupported_problem(arguments.get("HyperParameters") or {}, version)
         if unsupported:
-            problems.append(
-                Problem(f"{here}/HyperParameters", f"unsupported hyperparameter(s) {', '.join(unsupported)}; supported: {', '.join(sorted(xgboost_algorithm.HYPERPARAMETERS))}")
-            )
+            problems.append(Problem(f"{here}/HyperParameters", unsupported))
         for index, channel in enumerate(arguments.get("InputDataConfig") or []):
             if "S3DataSource" not in (channel.get("DataSource") or {}):
                 problems.append(Problem(f"{here}/InputDataConfig/{index}/DataSource", "only S3DataSource channels are supported locally"))
@@ -97,7 +98,8 @@ class TrainingHandler(Handler):
             job.log.write(line + "\n")
 
         try:
-            result = xgboost_algorithm.train(channels, hyperparameters, model_dir, log=log, should_stop=job.cancel.is_set)
+            version = xgboost_algorithm.version_of(arguments["AlgorithmSpecification"]["TrainingImage"]) or xgboost_algorithm.LATEST
+            result = xgboost_algorithm.train(channels, hyperparameters, model_dir, log=log, should_stop=job.cancel.is_set, version=version)
         except xgboost_algorithm.TrainingStopped:
             return StepOutcome(STOPPED, failure_reason="Stopped by the user")
         except (xgboost_algorithm.HyperparameterError, xgboost_algorithm.ChannelError) as exc:

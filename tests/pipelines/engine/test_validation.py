@@ -110,7 +110,7 @@ def test_unsupported_hyperparameter_is_named(tmp_path: Path) -> None:
         },
     }
     (found,) = problems(definition([training]))
-    assert found.startswith("/Steps/0/Arguments/HyperParameters: unsupported hyperparameter(s) learning_rate; supported: ")
+    assert found.startswith("/Steps/0/Arguments/HyperParameters: unsupported hyperparameter(s) learning_rate for the built-in XGBoost algorithm 1.7; supported: ")
 
 
 def test_bad_parameter_declarations() -> None:

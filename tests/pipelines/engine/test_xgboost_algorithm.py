@@ -114,3 +114,68 @@ def test_empty_and_unknown_channels(tmp_path: Path) -> None:
         algo.train({"train": tmp_path / "train"}, {"num_round": "2"}, tmp_path / "m")
     with pytest.raises(algo.ChannelError, match="unsupported channel"):
         algo.train({"train": tmp_path / "train", "test": tmp_path}, {"num_round": "2"}, tmp_path / "m")
+
+
+# -- the containers' versions (aws/sagemaker-xgboost-container, by tag) ------------------------
+ABALONE_HYPER = {"objective": "reg:linear", "num_round": "5", "max_depth": "5", "eta": "0.2", "gamma": "4", "min_child_weight": "6", "subsample": "0.7", "silent": "0"}
+
+
+@pytest.mark.parametrize(
+    ("image", "version", "pickled"),
+    [("sagemaker-xgboost:1.0-1-cpu-py3", "1.0", True), ("sagemaker-xgboost:0.90-2-cpu-py3", "0.90", True), ("sagemaker-xgboost:1.2-2", "1.2", True), ("sagemaker-xgboost:1.3-1", "1.3", False), ("sagemaker-xgboost:1.7-1", "1.7", False)],
+)
+def test_each_image_version_is_its_containers(image: str, version: str, pickled: bool) -> None:
+    found = algo.version_of(f"683313688378.dkr.ecr.us-east-1.amazonaws.com/{image}")
+    assert found is not None and found.name == version and found.pickles is pickled
+
+
+def test_the_abalone_templates_hyperparameters_train_on_1_0_1_and_its_model_is_a_pickle(preprocessed: Path, tmp_path: Path) -> None:
+    """AWS's project seed code trains on 1.0-1 with silent=0 and reg:linear, and its evaluate.py
+    unpickles the model: 1.0-1's train.py pickles it (pkl.dump(bst, ...))."""
+    import io
+    import pickle
+    import tarfile
+
+    import xgboost
+
+    channels = {"train": preprocessed / "train", "validation": preprocessed / "validation"}
+    result = algo.train(channels, ABALONE_HYPER, tmp_path / "model", version=algo.VERSIONS["1.0"])
+    assert set(result.final_metrics) == {"train:rmse", "validation:rmse"}  # reg:linear is squared error
+    with tarfile.open(tmp_path / "model" / "model.tar.gz") as tar:
+        raw = tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
+    model = pickle.load(io.BytesIO(raw))  # what the template's evaluate.py does
+    assert isinstance(model, xgboost.Booster) and model.num_boosted_rounds() == 5
+    # Our own readers take it too: the evaluation script and the endpoint.
+    from pipelines.serving.model import Predictor
+
+    assert evaluate.load_model(tmp_path / "model", tmp_path / "unpacked").num_boosted_rounds() == 5
+    assert Predictor.load(tmp_path / "model" / "model.tar.gz").features == model.num_features()
+
+
+def test_silent_is_refused_by_the_versions_that_refuse_it_naming_those_that_take_it(preprocessed: Path, tmp_path: Path) -> None:
+    with pytest.raises(algo.HyperparameterError) as refused:
+        algo.train({"train": preprocessed / "train"}, ABALONE_HYPER, tmp_path / "model", version=algo.VERSIONS["1.7"])
+    assert "unsupported hyperparameter(s) silent for the built-in XGBoost algorithm 1.7 (silent is accepted by 0.90, 1.0 only)" in str(refused.value)
+
+
+def test_a_pickle_that_is_not_a_booster_is_refused_before_it_runs_anything(tmp_path: Path) -> None:
+    import io
+    import pickle
+    import tarfile
+
+    from pipelines.serving.model import ModelLoadError, Predictor
+
+    class Hostile:
+        def __reduce__(self) -> tuple:
+            return (print, ("ran code from a model file",))
+
+    raw = pickle.dumps(Hostile(), protocol=4)
+    (tmp_path / "model").mkdir()
+    with tarfile.open(tmp_path / "model" / "model.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    with pytest.raises(ModelLoadError, match="builtins.print is not part of a pickled XGBoost Booster"):
+        Predictor.load(tmp_path / "model" / "model.tar.gz")
+    with pytest.raises(evaluate.EvaluationError, match="builtins.print is not part of a pickled XGBoost Booster"):
+        evaluate.load_model(tmp_path / "model", tmp_path / "unpacked")

@@ -46,8 +46,9 @@ def test_unsafe_or_incomplete_archives_are_refused(tmp_path: Path, entries: list
 def test_a_pickle_is_not_a_model(tmp_path: Path) -> None:
     import pickle
 
+    # A pickled Booster loads (the 0.90-x to 1.2-x containers write one); a pickle of anything else is refused.
     path = archive(tmp_path / "model.tar.gz", [entry("xgboost-model", pickle.dumps({"not": "a booster"}))])
-    with pytest.raises(ModelLoadError, match="is not an XGBoost model"):
+    with pytest.raises(ModelLoadError, match="xgboost-model is a pickle of dict, not of an XGBoost Booster; refused"):
         Predictor.load(path)
 
 
