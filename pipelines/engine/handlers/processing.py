@@ -11,14 +11,16 @@
   monitoring job adds one hour's folder under its schedule's prefix). A failed or stopped
   job uploads nothing.
 - The entrypoint's interpreter comes from the image's local runtime (``runtimes.py``).
+- With bubblewrap, a job also sees its sandbox at the real ``/opt/ml`` (``confinement.py``).
 - A job reaches the twin's S3 and STS (``api/job_endpoint.py``: AWS_ENDPOINT_URL and a key in its
-  environment), or, with EnableNetworkIsolation, no network at all (``isolation.py``).
+  environment), or, with EnableNetworkIsolation, no network at all.
 """
 
 from __future__ import annotations
 
 import collections
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -27,7 +29,7 @@ from typing import Any
 
 from pipelines.core import guard
 from pipelines.core.graph import Node
-from pipelines.engine import framework, isolation
+from pipelines.engine import confinement, framework, isolation
 from pipelines.engine.events import Artifact
 from pipelines.engine.handlers.base import FAILED, STOPPED, SUCCEEDED, Handler, Problem, StepOutcome, StepRun, artifact
 from pipelines.engine.runtimes import Runtimes
@@ -213,16 +215,25 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
     """Run the job's command; stdout and stderr go to the step log, stderr's tail is kept."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT") if key in os.environ}
     env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
-    if network_isolated(job.arguments):
-        try:
-            command = isolation.wrapper() + command
-        except isolation.Unavailable as exc:
-            return FAILED, f"ClientError: EnableNetworkIsolation: {exc}"
-    else:  # S3 and STS as the job's role would reach them: the twin's (api/job_endpoint.py)
+    named = command  # what the job's failure names: its script, not the wrappers
+    isolated = network_isolated(job.arguments)
+    if not isolated:  # S3 and STS as the job's role would reach them: the twin's (api/job_endpoint.py)
         from pipelines.api import job_endpoint
 
         env.update(job_endpoint.for_home(job.home).environment())
     env.update(environment)
+    if shutil.which(command[0], path=env.get("PATH")) is None:
+        return FAILED, f"ClientError: cannot start {command[0]}: No such file or directory"
+    unconfined = confinement.problem()
+    if unconfined is None:  # the sandbox at the real /opt/ml
+        command = confinement.command(command, job.job_dir, network=not isolated)
+    else:
+        job.log.write(f"unconfined: {unconfined}\n")
+        if isolated:
+            try:
+                command = isolation.wrapper() + command
+            except isolation.Unavailable as exc:
+                return FAILED, f"ClientError: EnableNetworkIsolation: {exc}"
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     # The job runs under a guard that ends it if this process dies (guard.py).
     try:
@@ -264,7 +275,7 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
     if process.returncode == guard.CANNOT_START and tail and tail[-1].startswith(guard.CANNOT_START_MARK):
         return FAILED, f"ClientError: {tail[-1][len(guard.CANNOT_START_MARK):]}"
     if process.returncode != 0:
-        script = Path(command[1] if len(command) > 1 else command[0]).name
+        script = Path(named[1] if len(named) > 1 else named[0]).name
         reason = f"AlgorithmError: {script} exited with code {process.returncode}"
         detail = "\n".join(tail)
         if detail:

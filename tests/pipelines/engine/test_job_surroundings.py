@@ -1,12 +1,16 @@
-"""What a job reaches: the twin's S3 with boto3, as a job on SageMaker reaches S3 with its role;
-with EnableNetworkIsolation, nothing."""
+"""What a job sees around it: its sandbox at the real /opt/ml (with bubblewrap), the twin's S3
+with boto3, as a job on SageMaker reaches S3 with its role; with EnableNetworkIsolation, no
+network."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
 from pipelines.api import job_endpoint
+from pipelines.engine import confinement
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
@@ -69,3 +73,22 @@ def test_network_isolation_leaves_a_job_no_network_and_no_endpoint(tmp_path: Pat
     assert open_job["reached"] is True and open_job["endpoint"] == f"http://127.0.0.1:{port}"
     isolated = run(home, tmp_path, "Isolated", TRIES_THE_NETWORK, ["--port", str(port)], isolated=True)
     assert isolated["reached"] is not True and isolated["endpoint"] is None
+
+
+# As AWS's examples write them: the container's paths hard-coded, no arguments.
+HARD_CODED = """
+import pathlib
+base = "/opt/ml/processing"
+pathlib.Path(f"{base}/out").mkdir(parents=True, exist_ok=True)
+code = sorted(p.name for p in pathlib.Path(f"{base}/input/code").iterdir())
+pathlib.Path(f"{base}/out/seen.json").write_text(__import__("json").dumps({"code": code}))
+"""
+
+
+@pytest.mark.skipif(confinement.problem() is not None, reason=f"{confinement.problem()} (.ci/run installs bubblewrap)")
+def test_a_script_that_hard_codes_opt_ml_writes_its_sandbox_not_the_hosts(tmp_path: Path) -> None:
+    home = Home.resolve(tmp_path / "home")
+    before = sorted(Path("/opt").iterdir()) if Path("/opt").is_dir() else []
+    seen = run(home, tmp_path, "HardCoded", HARD_CODED, [])
+    assert seen["code"] == ["HardCoded.py"]  # its code where the container puts it
+    assert not Path("/opt/ml").exists() and (sorted(Path("/opt").iterdir()) if Path("/opt").is_dir() else []) == before

@@ -1,0 +1,63 @@
+"""Jobs at the real paths: each job sees its sandbox at ``/opt/ml``.
+
+SageMaker's containers find their inputs and put their outputs under ``/opt/ml``, and nearly
+every example script hard-codes those paths (``/opt/ml/processing/train``). On Linux with
+bubblewrap (Debian's ``bubblewrap``), each job runs in a mount namespace of its own whose
+``/opt/ml`` is the job's sandbox (``$MLOPS_HOME/jobs/<job>/opt/ml``): ``/`` is a tmpfs into which
+the host's top-level folders are bound as they are (``/opt``'s entries too, but ``/opt/ml``),
+``/dev`` and ``/proc`` are the namespace's own; with network isolation, a network namespace of
+its own with nothing in it. A script that writes ``/opt/ml/processing/train/train.csv`` writes
+its sandbox, never the host's ``/opt/ml``, even as root.
+
+Not yet: the rest of the host stays writable as the user is (a read-only host would also keep
+a job from writing anywhere but its sandbox and the store; the engine's own tests signal
+through files outside the sandbox, and move first). Without bubblewrap (macOS, a container that
+cannot make namespaces), jobs run as before, seeing the sandbox only through the paths the
+definition names, and each job's log says so; network isolation then uses ``isolation.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+OPT_ML = "/opt/ml"
+_SKIPPED = {"dev", "proc", "opt"}
+
+
+@functools.lru_cache(maxsize=1)
+def problem() -> str | None:
+    """None when jobs can be confined here; else why not, in one line."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed: jobs see their sandbox only through the paths the definition names, and a script that hard-codes /opt/ml writes to the host's (apt-get install bubblewrap)"
+    tried = subprocess.run([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true"], capture_output=True, text=True)
+    if tried.returncode != 0:
+        return f"bubblewrap cannot make namespaces here ({tried.stderr.strip() or tried.returncode}): jobs run unconfined"
+    return None
+
+
+def command(job_command: list[str], sandbox: Path, network: bool = True) -> list[str]:
+    """``job_command`` in a mount namespace whose ``/opt/ml`` is ``sandbox/opt/ml``."""
+    bwrap = shutil.which("bwrap")
+    assert bwrap is not None and problem() is None
+    args = [bwrap, "--die-with-parent", "--tmpfs", "/"]
+    for entry in sorted(Path("/").iterdir()):
+        if entry.name in _SKIPPED:
+            continue
+        if entry.is_symlink():  # /bin -> usr/bin on a merged /usr
+            args += ["--symlink", os.readlink(entry), str(entry)]
+        elif entry.is_dir():
+            args += ["--bind", str(entry), str(entry)]
+    args += ["--dev-bind", "/dev", "/dev", "--proc", "/proc", "--dir", "/opt"]
+    for entry in sorted(Path("/opt").iterdir()) if Path("/opt").is_dir() else []:
+        if entry.name != "ml":
+            args += ["--symlink", os.readlink(entry), str(entry)] if entry.is_symlink() else ["--bind", str(entry), str(entry)]
+    (sandbox / "opt" / "ml").mkdir(parents=True, exist_ok=True)
+    args += ["--bind", str(sandbox / "opt" / "ml"), OPT_ML]
+    if not network:
+        args += ["--unshare-net"]
+    return [*args, "--", *job_command]
