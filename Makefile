@@ -15,9 +15,21 @@ $(STAMP): setup.py constraints.txt
 demo: $(STAMP)
 	$(BIN)/mlops demo
 
+# Other people's pipelines, each installed unchanged in a virtualenv of its own with its own
+# SDK (tests/corpus/; tests/corpus/test_corpus.py runs them against the twin).
+CORPUS := .venv-corpus
+SEED := tests/corpus/aws-abalone-seedcode
+$(CORPUS)/abalone-sdk2/.installed: tests/corpus/sdk2.constraints.txt $(shell find $(SEED) -type f -not -name '*.pyc')
+	rm -rf $(CORPUS)/abalone-sdk2
+	$(PYTHON) -m venv $(CORPUS)/abalone-sdk2
+	$(CORPUS)/abalone-sdk2/bin/python -m pip install --quiet --upgrade "pip>=24"
+	cp -r $(SEED) $(CORPUS)/abalone-sdk2/src
+	$(CORPUS)/abalone-sdk2/bin/python -m pip install --quiet -c tests/corpus/sdk2.constraints.txt $(CORPUS)/abalone-sdk2/src
+	touch $@
+
 # Both cores (pytest-xdist); tests that share state are one xdist_group each. The busy tier
 # (the demo again beside CPU-bound load) is .ci/run's: make test-busy.
-test: $(STAMP)
+test: $(STAMP) $(CORPUS)/abalone-sdk2/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
@@ -37,4 +49,4 @@ clean:
 	rm -rf .mlops build *.egg-info .pytest_cache
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CORPUS)

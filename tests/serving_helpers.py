@@ -143,3 +143,16 @@ def copy_model(model_dir: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(model_dir / "model.tar.gz", folder / "model.tar.gz")
     return folder / "model.tar.gz"
+
+
+def twin_environment(home: Home) -> dict[str, dict[str, str] | list[str]]:
+    """What ``eval "$(mlops env)"`` leaves in a shell: the AWS_ variables set, and which of
+    AWS_SESSION_TOKEN and AWS_PROFILE it unset (both are set in the shell beforehand)."""
+    import os
+    import shlex
+    import sys
+
+    shell = f'eval "$({shlex.quote(sys.executable)} -m pipelines.cli.main --home {shlex.quote(str(home.root))} env)" && env'
+    out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=True, env={**os.environ, "AWS_PROFILE": "someone-else"}).stdout
+    seen = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return {"values": {k: v for k, v in seen.items() if k.startswith("AWS_")}, "unset": [k for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE") if k not in seen]}

@@ -6,8 +6,6 @@ without ``--local``."""
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -25,26 +23,18 @@ from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 from pipelines.runs import local_run
 
-from serving_helpers import RunningServer
+from serving_helpers import RunningServer, twin_environment
 
 ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "sagemaker-us-east-1-mlops"  # the builder's default bucket
 DATA_KEY = "credit-default/data/credit_default.csv"  # InputDataUrl's default
 
 
-def exports(home: Home) -> dict[str, Any]:
-    """What ``mlops env`` prints, as a shell would take it."""
-    shell = f'eval "$({shlex.quote(sys.executable)} -m pipelines.cli.main --home {shlex.quote(str(home.root))} env)" && env'
-    out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=True, env={**os.environ, "AWS_PROFILE": "someone-else"}).stdout
-    seen = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    return {"values": {k: v for k, v in seen.items() if k.startswith("AWS_")}, "unset": [k for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE") if k not in seen]}
-
-
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Home, RunningServer]]:
     home = Home.resolve(tmp_path_factory.mktemp("sdk-twin") / "home")
     server = RunningServer(home, extra_args=("--auth", "sigv4"))
-    said = exports(home)
+    said = twin_environment(home)
     try:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in said["values"].items():
@@ -64,7 +54,7 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Home, Runni
 
 def test_mlops_env_points_every_client_at_the_running_server(twin: tuple[Home, RunningServer]) -> None:
     home, server = twin
-    said = exports(home)
+    said = twin_environment(home)
     assert said["values"]["AWS_ENDPOINT_URL"] == server.url and said["values"]["AWS_REGION"] == said["values"]["AWS_DEFAULT_REGION"] == "us-east-1"
     assert said["unset"] == ["AWS_SESSION_TOKEN", "AWS_PROFILE"]  # another identity's token or profile would win
     assert boto3.client("sts").get_caller_identity()["Account"] == home.account  # no endpoint_url given: the environment's
