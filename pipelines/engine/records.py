@@ -198,6 +198,23 @@ class Records(Database):
         row = self._db.execute("SELECT properties FROM steps WHERE execution_id=? AND name=?", (execution_id, name)).fetchone()
         return json.loads(row["properties"]) if row and row["properties"] else None
 
+    def jobs(self, step_types: tuple[str, ...], name: str | None = None) -> list[dict[str, Any]]:
+        """The jobs steps of ``step_types`` ran (each run's job name, status, times, resolved
+        arguments and properties), newest first; only the one named ``name`` when given."""
+        marks = ",".join("?" for _ in step_types)
+        rows = self._db.execute(
+            f"SELECT * FROM steps WHERE job_name IS NOT NULL AND type IN ({marks}) AND (? IS NULL OR job_name=?) ORDER BY started DESC, rowid DESC",
+            (*step_types, name, name),
+        ).fetchall()
+        return [
+            {
+                "name": row["job_name"], "step": row["name"], "type": row["type"], "status": row["status"], "started": row["started"], "ended": row["ended"],
+                "failure_reason": row["failure_reason"], "arguments": json.loads(row["arguments"]) if row["arguments"] else {},
+                "properties": json.loads(row["properties"]) if row["properties"] else {}, "cached": bool(row["cache_source_arn"]),
+            }
+            for row in rows
+        ]  # fmt: skip
+
     def cached(self, cache_key: str, not_before: str) -> tuple[str, dict[str, Any]] | None:
         """The newest Succeeded step run with ``cache_key`` that started at or after ``not_before``."""
         row = self._db.execute(

@@ -83,7 +83,35 @@ class EndpointStore(Database):
             raise NotFound(f"Could not find model {name!r}", aws_code="ValidationException")  # SageMaker's words and code
         return {**json.loads(row["document"]), "CreationTime": row["created"]}
 
+    def _served_by(self, config: str | None = None, model: str | None = None) -> str | None:
+        """The endpoint whose live config is ``config`` or serves ``model``, if any."""
+        for row in self._db.execute("SELECT name, config FROM endpoints WHERE config IS NOT NULL").fetchall():
+            if row["config"] == config:
+                return str(row["name"])
+            if model is not None and any(v.get("ModelName") == model for v in self.describe_endpoint_config(row["config"])["ProductionVariants"]):
+                return str(row["name"])
+        return None
+
+    def delete_model(self, name: str) -> None:
+        """DeleteModel; refused while an endpoint serves it (SageMaker lets the endpoint go on
+        serving; the local server reads the model from here whenever it starts)."""
+        self.describe_model(name)
+        endpoint = self._served_by(model=name)
+        if endpoint:
+            raise UsageError(f"model {name} is served by endpoint {endpoint}; update or delete the endpoint first (the local twin's server reads the model from its record)")
+        with self._write() as db:
+            db.execute("DELETE FROM models WHERE name=?", (name,))
+
     # -- endpoint configs -------------------------------------------------------------------
+    def delete_endpoint_config(self, name: str) -> None:
+        """DeleteEndpointConfig; refused while an endpoint serves it (as for DeleteModel)."""
+        self.describe_endpoint_config(name)
+        endpoint = self._served_by(config=name)
+        if endpoint:
+            raise UsageError(f"endpoint config {name} is served by endpoint {endpoint}; update or delete the endpoint first")
+        with self._write() as db:
+            db.execute("DELETE FROM endpoint_configs WHERE name=?", (name,))
+
     def create_endpoint_config(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
         check_name("endpoint config", name)
         variants = request.get("ProductionVariants") or []

@@ -124,9 +124,9 @@ def test_pandas_reads_s3_urls_from_the_twin(twin: Twin, monkeypatch: pytest.Monk
 def test_an_operation_not_served_is_aws_error_naming_it(twin: Twin) -> None:
     sagemaker = twin.client("sagemaker")
     with pytest.raises(ClientError) as refused:
-        sagemaker.list_training_jobs()
+        sagemaker.list_hyper_parameter_tuning_jobs()
     assert code(refused.value) == "UnknownOperationException" and refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert "SageMaker.ListTrainingJobs is not served" in str(refused.value)
+    assert "SageMaker.ListHyperParameterTuningJobs is not served" in str(refused.value)
 
 
 def test_inputs_are_validated_against_botocores_model_on_the_server(twin: Twin) -> None:
@@ -250,6 +250,85 @@ def test_model_packages_are_registered_described_and_an_approval_deploys_staging
     with EndpointStore(twin.home) as endpoints:
         described = endpoints.describe_endpoint("credit-default-staging")
     assert described["EndpointStatus"] == "InService"
+
+
+# -- jobs, models, endpoint configs, endpoints ---------------------------------------------------
+def training_definition(bucket: str) -> str:
+    step = {
+        "Name": "Train", "Type": "Training",
+        "Arguments": {
+            "AlgorithmSpecification": {"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+            "HyperParameters": {"num_round": "3", "objective": "binary:logistic", "max_depth": "2"},
+            "InputDataConfig": [{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/train/"}}}],
+            "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/models"},
+            "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5},
+            "RoleArn": ROLE, "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        },
+    }  # fmt: skip
+    return json.dumps({"Version": "2020-12-01", "Metadata": {}, "Parameters": [], "Steps": [step]})
+
+
+def test_the_jobs_an_execution_ran_are_described_and_listed(twin: Twin) -> None:
+    s3, sagemaker = twin.client("s3"), twin.client("sagemaker")
+    s3.create_bucket(Bucket="jobs")
+    s3.put_object(Bucket="jobs", Key="train/train.csv", Body=b"".join(f"{i % 2},{i % 2 + 0.1 * (i % 3)},{i % 5}\n".encode() for i in range(60)))
+    sagemaker.create_pipeline(PipelineName="Trains", PipelineDefinition=training_definition("jobs"), RoleArn=ROLE)
+    arn = sagemaker.start_pipeline_execution(PipelineName="Trains", ClientRequestToken="j" * 32)["PipelineExecutionArn"]
+    assert ended(sagemaker, arn)["PipelineExecutionStatus"] == "Succeeded"
+    (step,) = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+    job_arn = step["Metadata"]["TrainingJob"]["Arn"]
+    (summary,) = sagemaker.list_training_jobs(NameContains="train", StatusEquals="Completed")["TrainingJobSummaries"]
+    assert summary["TrainingJobArn"] == job_arn and summary["TrainingJobStatus"] == "Completed"
+    described = sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"])
+    assert described["HyperParameters"]["num_round"] == "3" and described["SecondaryStatus"] == "Completed"
+    model = described["ModelArtifacts"]["S3ModelArtifacts"]
+    assert model.startswith("s3://jobs/models/") and twin.home.objects().path(model).is_file()
+    assert [m["MetricName"] for m in described["FinalMetricDataList"]] == ["train:logloss"]
+    assert described["TrainingEndTime"] >= described["TrainingStartTime"]
+    assert sagemaker.list_processing_jobs(NameContains="no-such-job")["ProcessingJobSummaries"] == []
+    assert sagemaker.list_transform_jobs()["TransformJobSummaries"] == []
+    with pytest.raises(ClientError) as no_processing:
+        sagemaker.describe_processing_job(ProcessingJobName="nowhere")
+    with pytest.raises(ClientError) as no_transform:
+        sagemaker.describe_transform_job(TransformJobName="nowhere")
+    assert code(no_processing.value) == code(no_transform.value) == "ResourceNotFound"
+
+
+def test_models_configs_and_endpoints_created_over_the_api_are_served(twin: Twin, model_dir: Path) -> None:
+    from serving_helpers import wait_until_served
+
+    s3, sagemaker = twin.client("s3"), twin.client("sagemaker")
+    s3.create_bucket(Bucket="served")
+    s3.upload_file(str(model_dir / "model.tar.gz"), "served", "m/model.tar.gz")
+    container = {"Image": XGBOOST_IMAGE, "ModelDataUrl": "s3://served/m/model.tar.gz"}
+    assert sagemaker.create_model(ModelName="credit-m1", PrimaryContainer=container, ExecutionRoleArn=ROLE)["ModelArn"].endswith(":model/credit-m1")
+    assert sagemaker.describe_model(ModelName="credit-m1")["PrimaryContainer"]["ModelDataUrl"] == "s3://served/m/model.tar.gz"
+    variant = {"VariantName": "AllTraffic", "ModelName": "credit-m1", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+    sagemaker.create_endpoint_config(EndpointConfigName="credit-c1", ProductionVariants=[variant])
+    sagemaker.create_endpoint_config(EndpointConfigName="credit-c2", ProductionVariants=[variant])
+    assert sagemaker.describe_endpoint_config(EndpointConfigName="credit-c1")["ProductionVariants"][0]["ModelName"] == "credit-m1"
+    sagemaker.create_endpoint(EndpointName="credit-api", EndpointConfigName="credit-c1")
+    with pytest.raises(ClientError) as twice:
+        sagemaker.create_endpoint(EndpointName="credit-api", EndpointConfigName="credit-c1")
+    assert code(twice.value) == "ValidationException" and "already existing endpoint" in str(twice.value)
+    assert sagemaker.describe_endpoint(EndpointName="credit-api")["EndpointStatus"] == "InService"
+    assert "credit-api" in [e["EndpointName"] for e in sagemaker.list_endpoints(NameContains="credit")["Endpoints"]]
+    wait_until_served(twin.home, twin.server)
+    row = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
+    answer = twin.client("sagemaker-runtime").invoke_endpoint(EndpointName="credit-api", ContentType="text/csv", Body=row)
+    assert 0 < float(answer["Body"].read()) < 1
+    sagemaker.update_endpoint(EndpointName="credit-api", EndpointConfigName="credit-c2")
+    assert sagemaker.describe_endpoint(EndpointName="credit-api")["EndpointConfigName"] == "credit-c2"
+    with pytest.raises(ClientError) as in_use:
+        sagemaker.delete_model(ModelName="credit-m1")
+    assert code(in_use.value) == "ValidationException" and "served by endpoint credit-api" in str(in_use.value)
+    sagemaker.delete_endpoint_config(EndpointConfigName="credit-c1")  # no longer the live one
+    sagemaker.delete_endpoint(EndpointName="credit-api")
+    sagemaker.delete_endpoint_config(EndpointConfigName="credit-c2")
+    sagemaker.delete_model(ModelName="credit-m1")
+    with pytest.raises(ClientError) as gone:
+        sagemaker.describe_model(ModelName="credit-m1")
+    assert code(gone.value) == "ValidationException" and "Could not find model" in str(gone.value)
 
 
 def test_every_operation_served_is_called_by_a_test_here() -> None:

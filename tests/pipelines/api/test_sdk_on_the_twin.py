@@ -83,6 +83,15 @@ def test_the_sdk_v3_upserts_starts_and_waits_as_on_sagemaker_with_mlops_runs_out
     assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
     over_api = {s["StepName"]: s["StepStatus"] for s in execution.list_steps()}
     package = next(s["Metadata"]["RegisterModel"]["Arn"] for s in execution.list_steps() if s["StepName"] == "Register")
+    # Each job a step names is DescribeProcessingJob's / DescribeTrainingJob's, as on SageMaker.
+    client = boto3.client("sagemaker")
+    for step in execution.list_steps():
+        if "ProcessingJob" in step["Metadata"]:
+            job = client.describe_processing_job(ProcessingJobName=step["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1])
+            assert job["ProcessingJobStatus"] == "Completed" and job["ProcessingJobArn"] == step["Metadata"]["ProcessingJob"]["Arn"]
+        if "TrainingJob" in step["Metadata"]:
+            job = client.describe_training_job(TrainingJobName=step["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1])
+            assert job["TrainingJobStatus"] == "Completed" and job["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz")
 
     # The same definition by mlops run, in a home of its own.
     local = Home.resolve(tmp_path / "local")
