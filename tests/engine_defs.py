@@ -94,6 +94,14 @@ def processing(name: str, script: Path, arguments: list[Any], inputs: list[tuple
     return step
 
 
+def signals(home: Any) -> Path:
+    """Where a test's job scripts leave signal files (that they ran, when, that they met): the
+    object store, the one place beside its own directory a confined job may write."""
+    folder = Path(home.store) / "test-signals"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def definition(steps: list[dict[str, Any]], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"Version": "2020-12-01", "Metadata": {}, "Parameters": parameters or [], "Steps": steps}
 

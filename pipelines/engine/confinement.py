@@ -1,19 +1,22 @@
-"""Jobs at the real paths: each job sees its sandbox at ``/opt/ml``.
+"""Jobs at the real paths, writing nowhere but their sandbox and the store.
 
 SageMaker's containers find their inputs and put their outputs under ``/opt/ml``, and nearly
 every example script hard-codes those paths (``/opt/ml/processing/train``). On Linux with
-bubblewrap (Debian's ``bubblewrap``), each job runs in a mount namespace of its own whose
-``/opt/ml`` is the job's sandbox (``$MLOPS_HOME/jobs/<job>/opt/ml``): ``/`` is a tmpfs into which
-the host's top-level folders are bound as they are (``/opt``'s entries too, but ``/opt/ml``),
-``/dev`` and ``/proc`` are the namespace's own; with network isolation, a network namespace of
-its own with nothing in it. A script that writes ``/opt/ml/processing/train/train.csv`` writes
-its sandbox, never the host's ``/opt/ml``, even as root.
+bubblewrap (Debian's ``bubblewrap``), each job runs in a mount namespace of its own:
 
-Not yet: the rest of the host stays writable as the user is (a read-only host would also keep
-a job from writing anywhere but its sandbox and the store; the engine's own tests signal
-through files outside the sandbox, and move first). Without bubblewrap (macOS, a container that
-cannot make namespaces), jobs run as before, seeing the sandbox only through the paths the
-definition names, and each job's log says so; network isolation then uses ``isolation.py``.
+- ``/opt/ml`` is the job's sandbox (``$MLOPS_HOME/jobs/<job>/opt/ml``), so a script that writes
+  ``/opt/ml/processing/train/train.csv`` writes its sandbox, never the host's, even as root;
+- the rest of the host is there read-only: ``/`` is a tmpfs into which the host's top-level
+  folders (``/opt``'s entries too, but ``/opt/ml``) are bound read-only; ``/dev`` is the
+  host's, ``/proc`` the namespace's own;
+- writable, at their own paths: the job's directory (its sandbox) and the object store
+  (``s3://`` URIs a job opens itself, ``MLOPS_S3_ROOT``); ``/tmp`` is the job's own, empty
+  tmpfs, gone when it ends, as a container's is;
+- with network isolation, a network namespace of its own with nothing in it.
+
+Without bubblewrap (macOS, a container that cannot make namespaces), jobs run as before, seeing
+the sandbox only through the paths the definition names and writing wherever their user may, and
+each job's log says so; network isolation then uses ``isolation.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import subprocess
 from pathlib import Path
 
 OPT_ML = "/opt/ml"
-_SKIPPED = {"dev", "proc", "opt"}
+_SKIPPED = {"dev", "proc", "opt", "tmp"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,8 +43,9 @@ def problem() -> str | None:
     return None
 
 
-def command(job_command: list[str], sandbox: Path, network: bool = True) -> list[str]:
-    """``job_command`` in a mount namespace whose ``/opt/ml`` is ``sandbox/opt/ml``."""
+def command(job_command: list[str], sandbox: Path, writable: list[Path], network: bool = True) -> list[str]:
+    """``job_command`` in a mount namespace whose ``/opt/ml`` is ``sandbox/opt/ml``, where only
+    ``writable`` (and the sandbox) can be written."""
     bwrap = shutil.which("bwrap")
     assert bwrap is not None and problem() is None
     args = [bwrap, "--die-with-parent", "--tmpfs", "/"]
@@ -51,13 +55,21 @@ def command(job_command: list[str], sandbox: Path, network: bool = True) -> list
         if entry.is_symlink():  # /bin -> usr/bin on a merged /usr
             args += ["--symlink", os.readlink(entry), str(entry)]
         elif entry.is_dir():
-            args += ["--bind", str(entry), str(entry)]
-    args += ["--dev-bind", "/dev", "/dev", "--proc", "/proc", "--dir", "/opt"]
+            args += ["--ro-bind", str(entry), str(entry)]
+    args += ["--dev-bind", "/dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/opt"]
     for entry in sorted(Path("/opt").iterdir()) if Path("/opt").is_dir() else []:
         if entry.name != "ml":
-            args += ["--symlink", os.readlink(entry), str(entry)] if entry.is_symlink() else ["--bind", str(entry), str(entry)]
+            args += ["--symlink", os.readlink(entry), str(entry)] if entry.is_symlink() else ["--ro-bind", str(entry), str(entry)]
+    for path in [sandbox, *writable]:
+        path.mkdir(parents=True, exist_ok=True)
+        args += ["--bind", str(path), str(path)]
     (sandbox / "opt" / "ml").mkdir(parents=True, exist_ok=True)
     args += ["--bind", str(sandbox / "opt" / "ml"), OPT_ML]
     if not network:
         args += ["--unshare-net"]
     return [*args, "--", *job_command]
+
+
+def environment() -> dict[str, str]:
+    """What a confined job's environment gets: temporary files and caches in its own /tmp."""
+    return {"TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "XDG_CACHE_HOME": "/tmp/cache"}

@@ -11,7 +11,8 @@
   monitoring job adds one hour's folder under its schedule's prefix). A failed or stopped
   job uploads nothing.
 - The entrypoint's interpreter comes from the image's local runtime (``runtimes.py``).
-- With bubblewrap, a job also sees its sandbox at the real ``/opt/ml`` (``confinement.py``).
+- With bubblewrap, a job also sees its sandbox at the real ``/opt/ml``, and can write nowhere
+  but its directory and the store (``confinement.py``).
 - A job reaches the twin's S3 and STS (``api/job_endpoint.py``: AWS_ENDPOINT_URL and a key in its
   environment), or, with EnableNetworkIsolation, no network at all.
 """
@@ -225,8 +226,9 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
     if shutil.which(command[0], path=env.get("PATH")) is None:
         return FAILED, f"ClientError: cannot start {command[0]}: No such file or directory"
     unconfined = confinement.problem()
-    if unconfined is None:  # the sandbox at the real /opt/ml
-        command = confinement.command(command, job.job_dir, network=not isolated)
+    if unconfined is None:  # the sandbox at the real /opt/ml; nothing writable but it and the store
+        env.update(confinement.environment())
+        command = confinement.command(command, job.job_dir, [job.store.root], network=not isolated)
     else:
         job.log.write(f"unconfined: {unconfined}\n")
         if isolated:

@@ -92,3 +92,34 @@ def test_a_script_that_hard_codes_opt_ml_writes_its_sandbox_not_the_hosts(tmp_pa
     seen = run(home, tmp_path, "HardCoded", HARD_CODED, [])
     assert seen["code"] == ["HardCoded.py"]  # its code where the container puts it
     assert not Path("/opt/ml").exists() and (sorted(Path("/opt").iterdir()) if Path("/opt").is_dir() else []) == before
+
+
+TRIES_TO_ESCAPE = """
+import argparse, json, pathlib
+p = argparse.ArgumentParser(); p.add_argument("--out"); p.add_argument("--target", action="append"); a = p.parse_args()
+tried = {}
+for target in a.target:
+    try:
+        pathlib.Path(target).write_text("escaped")
+        tried[target] = "written"
+    except OSError as exc:
+        tried[target] = type(exc).__name__ + ": " + exc.strerror
+pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
+(pathlib.Path(a.out) / "seen.json").write_text(json.dumps(tried))
+"""
+
+
+@pytest.mark.skipif(confinement.problem() is not None, reason=f"{confinement.problem()} (.ci/run installs bubblewrap)")
+def test_a_job_writes_nowhere_but_its_sandbox_and_the_store(tmp_path: Path) -> None:
+    home = Home.resolve(tmp_path / "home")
+    outside = [home.root / "escaped.txt", Path(__file__).resolve().parent / "escaped.txt", Path.home() / "escaped.txt"]
+    private = Path("/tmp") / f"escaped-{tmp_path.name}.txt"
+    in_store = home.objects().path("s3://bucket/written-by-the-job.txt")
+    in_store.parent.mkdir(parents=True)
+    seen = run(home, tmp_path, "Escape", TRIES_TO_ESCAPE, [arg for path in [*outside, private, in_store] for arg in ("--target", str(path))])
+    for path in outside:
+        assert not path.exists(), f"the job wrote {path} on the host"
+        if not path.is_relative_to("/tmp"):  # under /tmp the job writes its own /tmp, gone with it
+            assert seen[str(path)] == "OSError: Read-only file system"
+    assert seen[str(private)] == "written" and not private.exists()  # its own /tmp, gone with it
+    assert seen[str(in_store)] == "written" and in_store.read_text() == "escaped"

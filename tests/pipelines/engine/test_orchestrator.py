@@ -18,7 +18,7 @@ from pipelines.engine.validation import ValidationError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 
-from engine_defs import definition, out_uri, processing
+from engine_defs import definition, out_uri, processing, signals
 
 
 def read_output(home: Home, properties_uri: str) -> str:
@@ -100,10 +100,10 @@ def test_failed_job_reports_stderr_tail_and_publishes_nothing(engine: Engine, ho
     assert "something went wrong in the job" in log
 
 
-def test_independent_steps_run_concurrently(engine: Engine, scripts: Path, tmp_path: Path) -> None:
+def test_independent_steps_run_concurrently(engine: Engine, home: Home, scripts: Path, tmp_path: Path) -> None:
     # Each job waits until the other one is running too: they meet only if they run at once,
     # whatever the machine's speed (run one after the other, each would give up alone).
-    meeting = tmp_path / "meeting"
+    meeting = signals(home) / "meeting"
     meeting.mkdir()
     doc = definition(
         [
@@ -116,7 +116,7 @@ def test_independent_steps_run_concurrently(engine: Engine, scripts: Path, tmp_p
 
 
 def test_max_parallel_one_runs_them_one_after_the_other(home: Home, scripts: Path, tmp_path: Path) -> None:
-    stamps = [tmp_path / "a.stamp", tmp_path / "b.stamp"]
+    stamps = [signals(home) / "a.stamp", signals(home) / "b.stamp"]
     doc = definition(
         [
             processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--sleep", "0.3", "--stamp", str(stamps[0])]),
@@ -132,7 +132,7 @@ def test_cache_hit_reuses_the_result_and_a_changed_input_misses(engine: Engine, 
     data = tmp_path / "data"
     data.mkdir()
     (data / "in.txt").write_text("one")
-    runs = tmp_path / "runs.txt"
+    runs = signals(home) / "runs.txt"
     doc = definition(
         [
             processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--runs", str(runs)], inputs=[("data", str(data))], cache=True),
@@ -196,7 +196,7 @@ def interrupt_once(started: Path) -> threading.Thread:
 
 def test_stop_ends_running_jobs_and_publishes_nothing(home: Home, scripts: Path, tmp_path: Path, ctrl_c: None) -> None:
     engine = Engine(home, max_parallel=2)
-    started, finished = tmp_path / "started", tmp_path / "finished"
+    started, finished = signals(home) / "started", signals(home) / "finished"
     doc = definition(
         [
             processing("Slow", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--started", str(started), "--sleep", "120", "--stamp", str(finished)]),
@@ -273,7 +273,7 @@ def test_a_request_a_store_refuses_fails_the_step_with_sagemakers_code(home: Hom
 def test_nothing_new_starts_once_a_step_has_failed(home: Home, scripts: Path, tmp_path: Path) -> None:
     # Three independent steps, one at a time: A fails first, so B and C (waiting for a free slot,
     # not for A) never start, as on SageMaker, where a failure stops the execution's scheduling.
-    runs = tmp_path / "runs.txt"
+    runs = signals(home) / "runs.txt"
     doc = definition(
         [
             processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--fail"]),

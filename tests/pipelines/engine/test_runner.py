@@ -14,7 +14,7 @@ from pipelines.engine import runner
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
 
-from engine_defs import definition, processing
+from engine_defs import definition, processing, signals
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,7 +38,7 @@ def wait_for(condition, what: str, process: subprocess.Popen | None = None) -> N
 
 def slow_run(home: Home, scripts: Path, tmp_path: Path) -> tuple[subprocess.Popen, Path, Path]:
     """``mlops run --file`` of a definition whose one job runs two minutes, in its own process."""
-    started, finished = tmp_path / "started", tmp_path / "finished"
+    started, finished = signals(home) / "started", signals(home) / "finished"
     doc = definition([processing("Slow", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--started", str(started), "--sleep", "120", "--stamp", str(finished)])])
     (tmp_path / "slow.json").write_text(json.dumps(doc))
     command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(home.root), "run", "--file", str(tmp_path / "slow.json"), "--json"]
@@ -135,10 +135,10 @@ def test_a_full_disk_under_the_records_stops_the_jobs_and_ends_the_execution(hom
     job A is stopped rather than waited out, the execution ends Failed, the CLI says so in one line."""
     from pipelines.cli import main as mlops
 
-    started, finished = tmp_path / "started", tmp_path / "finished"
+    started, finished = signals(home) / "started", signals(home) / "finished"
     slow = processing("A", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--started", str(started), "--sleep", "120", "--stamp", str(finished)])
-    quick = processing("B", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--meet", str(tmp_path), "--name", "B"])
-    slow["Arguments"]["AppSpecification"]["ContainerArguments"] += ["--meet", str(tmp_path), "--name", "A"]  # B ends while A runs
+    quick = processing("B", scripts / "write.py", ["--out", "/opt/ml/processing/out", "--meet", str(signals(home)), "--name", "B"])
+    slow["Arguments"]["AppSpecification"]["ContainerArguments"] += ["--meet", str(signals(home)), "--name", "A"]  # B ends while A runs
     (tmp_path / "full.json").write_text(json.dumps(definition([slow, quick])))
     original = Records.update_step
 
