@@ -10,8 +10,10 @@ bubblewrap (Debian's ``bubblewrap``), each job runs in a mount namespace of its 
   folders (``/opt``'s entries too, but ``/opt/ml``) are bound read-only; ``/dev`` is the
   host's, ``/proc`` the namespace's own;
 - writable, at their own paths: the job's directory (its sandbox) and the object store
-  (``s3://`` URIs a job opens itself, ``MLOPS_S3_ROOT``); ``/tmp`` is the job's own, empty
-  tmpfs, gone when it ends, as a container's is;
+  (``s3://`` URIs a job opens itself, ``MLOPS_S3_ROOT``); ``/tmp`` is the job's own tmpfs,
+  gone when it ends, as a container's is, in which the host's ``/tmp`` folders that hold what
+  the job needs (its interpreter, this project, any path its command or environment names) are
+  there read-only;
 - with network isolation, a network namespace of its own with nothing in it.
 
 Without bubblewrap (macOS, a container that cannot make namespaces), jobs run as before, seeing
@@ -43,7 +45,7 @@ def problem() -> str | None:
     return None
 
 
-def command(job_command: list[str], sandbox: Path, writable: list[Path], network: bool = True) -> list[str]:
+def command(job_command: list[str], sandbox: Path, writable: list[Path], environment: dict[str, str], network: bool = True) -> list[str]:
     """``job_command`` in a mount namespace whose ``/opt/ml`` is ``sandbox/opt/ml``, where only
     ``writable`` (and the sandbox) can be written."""
     bwrap = shutil.which("bwrap")
@@ -57,9 +59,14 @@ def command(job_command: list[str], sandbox: Path, writable: list[Path], network
         elif entry.is_dir():
             args += ["--ro-bind", str(entry), str(entry)]
     args += ["--dev-bind", "/dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/opt"]
+    # Of the host's /tmp, what the job is known to need stays readable: the folders there that
+    # hold its interpreter, this project, its working directory, and any path its command or
+    # environment names (a checkout or a virtualenv can live in /tmp). The rest is not there.
+    for entry in _tmp_entries(job_command, environment):
+        args += ["--ro-bind-try", str(entry), str(entry)]  # -try: it may be gone meanwhile
     for entry in sorted(Path("/opt").iterdir()) if Path("/opt").is_dir() else []:
         if entry.name != "ml":
-            args += ["--symlink", os.readlink(entry), str(entry)] if entry.is_symlink() else ["--ro-bind", str(entry), str(entry)]
+            args += ["--symlink", os.readlink(entry), str(entry)] if entry.is_symlink() else ["--ro-bind-try", str(entry), str(entry)]  # -try: it may go meanwhile
     for path in [sandbox, *writable]:
         path.mkdir(parents=True, exist_ok=True)
         args += ["--bind", str(path), str(path)]
@@ -68,6 +75,20 @@ def command(job_command: list[str], sandbox: Path, writable: list[Path], network
     if not network:
         args += ["--unshare-net"]
     return [*args, "--", *job_command]
+
+
+def _tmp_entries(job_command: list[str], environment: dict[str, str]) -> list[Path]:
+    """The top-level entries of /tmp that hold a path the job needs."""
+    import sys
+
+    named = [sys.prefix, sys.base_prefix, sys.executable, str(Path(__file__).resolve().parents[2]), os.getcwd()]
+    named += [part for value in [*job_command, *environment.values()] for part in str(value).split(os.pathsep)]
+    own = set(globals()["environment"]().values())  # the job's own /tmp paths
+    found = set()
+    for value in named:
+        if value.startswith("/tmp/") and value not in own:
+            found.add(Path("/tmp") / Path(value).parts[2])
+    return sorted(found)
 
 
 def environment() -> dict[str, str]:

@@ -228,7 +228,7 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
     unconfined = confinement.problem()
     if unconfined is None:  # the sandbox at the real /opt/ml; nothing writable but it and the store
         env.update(confinement.environment())
-        command = confinement.command(command, job.job_dir, [job.store.root], network=not isolated)
+        command = confinement.command(command, job.job_dir, [job.store.root], env, network=not isolated)
     else:
         job.log.write(f"unconfined: {unconfined}\n")
         if isolated:

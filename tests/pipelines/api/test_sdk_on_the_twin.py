@@ -19,9 +19,12 @@ from conftest import RAW_CSV
 from pipelines import run_pipeline
 from pipelines.build import definition
 from pipelines.engine.records import Records
+from pipelines.lineage import sagemaker_api
 from pipelines.local.home import Home
+from pipelines.monitor.schedules import MonitoringStore
 from pipelines.registry.store import ModelRegistry
 from pipelines.runs import local_run
+from pipelines.serving.stages import stages
 
 from serving_helpers import RunningServer, twin_environment
 
@@ -114,9 +117,28 @@ def test_run_pipeline_without_local_runs_on_the_twin_with_the_commit(twin: tuple
     repository.index.commit("Train on the new split", author=actor, committer=actor)
     monkeypatch.chdir(tmp_path / "repo")
     monkeypatch.delenv("CODEBUILD_RESOLVED_SOURCE_VERSION", raising=False)
-    assert run_pipeline.main(["--role-arn", ROLE, "--wait", "--poll-seconds", "0.2"]) == 0
+    # A model of its own (another depth), so that its package is this commit's.
+    assert run_pipeline.main(["--role-arn", ROLE, "--parameters", '{"MaxDepth": 3}', "--wait", "--poll-seconds", "0.2"]) == 0
     arn = capsys.readouterr().out.strip().splitlines()[-1]
-    described = boto3.client("sagemaker").describe_pipeline_execution(PipelineExecutionArn=arn)
-    assert described["PipelineExecutionStatus"] == "Succeeded" and described["PipelineExecutionDisplayName"] == f"git-{repository.head.commit.hexsha[:12]}"
-    parameters = boto3.client("sagemaker").list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
-    assert {"Name": "GitCommit", "Value": repository.head.commit.hexsha} in parameters
+    sha = repository.head.commit.hexsha
+    client = boto3.client("sagemaker")
+    described = client.describe_pipeline_execution(PipelineExecutionArn=arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded" and described["PipelineExecutionDisplayName"] == f"git-{sha[:12]}"
+    parameters = client.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+    assert {"Name": "GitCommit", "Value": sha} in parameters
+
+    # The AWS path's own lineage reader (lineage/sagemaker_api.py, written for SageMaker) traces it
+    # on the twin: the approval deploys staging, and a schedule watches it.
+    package = next(s["Metadata"]["RegisterModel"]["Arn"] for s in client.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"] if s["StepName"] == "Register")
+    client.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    endpoint = stages(home)["staging"]["endpoint"]
+    baselines = client.describe_model_package(ModelPackageName=package)["DriftCheckBaselines"]["ModelDataQuality"]
+    capture = client.describe_endpoint(EndpointName=endpoint)["DataCaptureConfig"]["DestinationS3Uri"]
+    with MonitoringStore(home) as store:
+        store.create_schedule("credit-hourly", endpoint, "cron(0 * ? * * *)", capture, baselines["Statistics"]["S3Uri"], baselines["Constraints"]["S3Uri"], f"{capture}-reports")
+    traced = sagemaker_api.trace_endpoint(client, endpoint, "CreditDefaultPipeline")
+    assert traced["ModelPackageArn"] == package and traced["GitCommit"] == sha and traced["PipelineExecutions"] == [arn]
+    assert traced["Monitoring"] == []  # scheduled, nothing run yet
+    assert [s["MonitoringScheduleName"] for s in client.list_monitoring_schedules(EndpointName=endpoint)["MonitoringScheduleSummaries"]] == ["credit-hourly"]
+    assert client.describe_monitoring_schedule(MonitoringScheduleName="credit-hourly")["MonitoringType"] == "DataQuality"
+    assert client.list_monitoring_executions(MonitoringScheduleName="credit-hourly")["MonitoringExecutionSummaries"] == []
