@@ -95,6 +95,21 @@ def test_the_sdk_v3_upserts_starts_and_waits_as_on_sagemaker_with_mlops_runs_out
         if "TrainingJob" in step["Metadata"]:
             job = client.describe_training_job(TrainingJobName=step["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1])
             assert job["TrainingJobStatus"] == "Completed" and job["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz")
+            model_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
+    # Lineage, through SageMaker's lineage API: the model's artifact leads up to the job that
+    # produced it and the data that went in.
+    artifact = client.list_artifacts(SourceUri=model_uri)["ArtifactSummaries"][0]
+    assert client.describe_artifact(ArtifactArn=artifact["ArtifactArn"])["Source"]["SourceUri"] == model_uri
+    up = client.query_lineage(StartArns=[artifact["ArtifactArn"]], Direction="Ascendants", IncludeEdges=True, MaxDepth=2)
+    vertices = {v["Arn"]: v for v in up["Vertices"]}
+    actions = [v for v in vertices.values() if v["LineageType"] == "Action"]
+    assert actions and any(v["LineageType"] == "Artifact" for v in vertices.values())
+    assert all(e["SourceArn"] in vertices and e["DestinationArn"] in {*vertices, artifact["ArtifactArn"]} for e in up["Edges"])
+    assert client.describe_action(ActionName=actions[0]["Arn"])["ActionArn"] == actions[0]["Arn"]
+    assert actions[0]["Arn"] in [a["ActionArn"] for a in client.list_actions()["ActionSummaries"]]
+    assert {a["SourceArn"] for a in client.list_associations(DestinationArn=artifact["ArtifactArn"])["AssociationSummaries"]} <= set(vertices)
+    context = client.list_contexts()["ContextSummaries"][0]
+    assert client.describe_context(ContextName=context["ContextArn"])["ContextType"] == context["ContextType"]
 
     # The same definition by mlops run, in a home of its own.
     local = Home.resolve(tmp_path / "local")
