@@ -229,6 +229,15 @@ def test_stop_pipeline_execution_stops_its_runner(twin: Twin, review_definition:
     assert code(twice.value) == "ValidationException" and "Stopped" in str(twice.value)
 
 
+def test_a_definition_the_engine_refuses_ends_its_execution_failed_saying_why(twin: Twin) -> None:
+    sagemaker = twin.client("sagemaker")
+    emr = {"Version": "2020-12-01", "Steps": [{"Name": "Cluster", "Type": "EMR", "Arguments": {"ClusterId": "j-1", "StepConfig": {}}}]}
+    sagemaker.create_pipeline(PipelineName="OnEmr", PipelineDefinition=json.dumps(emr), RoleArn=ROLE)
+    arn = sagemaker.start_pipeline_execution(PipelineName="OnEmr", ClientRequestToken="e" * 32)["PipelineExecutionArn"]
+    described = ended(sagemaker, arn)
+    assert described["PipelineExecutionStatus"] == "Failed" and "/Steps/0" in described["FailureReason"] and "EMR" in described["FailureReason"]
+
+
 # -- the registry -----------------------------------------------------------------------------
 def test_model_packages_are_registered_described_and_an_approval_deploys_staging(twin: Twin, model_dir: Path) -> None:
     s3, sagemaker = twin.client("s3"), twin.client("sagemaker")
