@@ -1,0 +1,137 @@
+"""SageMaker's lineage API over the local lineage store: QueryLineage, artifacts, actions,
+contexts, associations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipelines.api import protocol
+from pipelines.api.protocol import ApiError
+from pipelines.api.sagemaker.operations import operation, page
+from pipelines.local.home import Home
+
+ACTION_STATUS = {"Succeeded": "Completed", "Completed": "Completed", "Failed": "Failed", "Stopped": "Stopped", "Executing": "InProgress", "InProgress": "InProgress"}
+LINEAGE_TYPES = {"artifact": "Artifact", "action": "Action", "context": "Context"}
+
+
+def _lineage_entity(entity: dict[str, Any]) -> dict[str, Any]:
+    """Describe<Kind>'s members for one entity of the store."""
+    kind = entity["Kind"].capitalize()
+    source = {"SourceUri": entity["SourceUri"]} if entity.get("SourceUri") else None
+    if source and entity.get("Digest") and kind == "Artifact":
+        source["SourceTypes"] = [{"SourceIdType": "Custom", "Value": str(entity["Digest"])}]
+    described = {
+        f"{kind}Name": entity["Name"][:120], f"{kind}Arn": entity["Arn"], f"{kind}Type": entity["Type"], "Source": source,
+        "Properties": {str(k): v if isinstance(v, str) else json.dumps(v, default=str) for k, v in (entity.get("Properties") or {}).items()},
+        "CreationTime": entity["CreationTime"], "LastModifiedTime": entity["CreationTime"],
+    }  # fmt: skip
+    if kind == "Action":
+        described["Status"] = ACTION_STATUS.get(str(entity.get("Status")), "Unknown")
+    return described
+
+
+def _lineage_lookup(home: Home, kind: str, name_or_arn: str) -> dict[str, Any]:
+    from pipelines.lineage.store import LineageStore
+
+    with LineageStore(home) as store:
+        entity = store.entity(name_or_arn) if name_or_arn.startswith("arn:") else next(iter(store.find(kind=kind, name=name_or_arn)), None)
+    if entity is None or entity["Kind"] != kind:
+        raise ApiError("ResourceNotFound", f"{kind.capitalize()} {name_or_arn} does not exist.")
+    return _lineage_entity(entity)
+
+
+def _lineage_list(home: Home, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.lineage.store import LineageStore
+
+    with LineageStore(home) as store:
+        found = store.find(kind=kind, type=params.get(f"{kind.capitalize()}Type"), source_uri=params.get("SourceUri"))
+    if params.get("SortOrder", "Descending") == "Descending":
+        found.reverse()
+    summaries = [protocol.output_members("", _lineage_entity(e), shape=f"{kind.capitalize()}Summary") for e in found]
+    return page(summaries, params, f"{kind.capitalize()}Summaries")
+
+
+@operation
+def describe_artifact(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    return protocol.output_members("DescribeArtifact", _lineage_lookup(home, "artifact", params["ArtifactArn"]))
+
+
+@operation
+def describe_action(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    return protocol.output_members("DescribeAction", _lineage_lookup(home, "action", params["ActionName"]))
+
+
+@operation
+def describe_context(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    return protocol.output_members("DescribeContext", _lineage_lookup(home, "context", params["ContextName"]))
+
+
+@operation
+def list_artifacts(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    return _lineage_list(home, "artifact", params)
+
+
+@operation
+def list_actions(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    return _lineage_list(home, "action", params)
+
+
+@operation
+def list_contexts(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    return _lineage_list(home, "context", params)
+
+
+@operation
+def list_associations(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.lineage.store import LineageStore
+
+    with LineageStore(home) as store:
+        if params.get("SourceArn"):
+            edges = store.downstream(params["SourceArn"])
+        elif params.get("DestinationArn"):
+            edges = store.upstream(params["DestinationArn"])
+        else:
+            raise ApiError("ValidationException", "the local twin lists associations from a SourceArn or to a DestinationArn; give one")
+        edges = [e for e in edges if (not params.get("DestinationArn") or e["destination"] == params["DestinationArn"]) and (not params.get("AssociationType") or e["type"] == params["AssociationType"])]
+        summaries = []
+        for edge in edges:
+            source, destination = store.entity(edge["source"]) or {}, store.entity(edge["destination"]) or {}
+            summaries.append({
+                "SourceArn": edge["source"], "DestinationArn": edge["destination"], "AssociationType": edge["type"], "CreationTime": edge["created"],
+                "SourceType": source.get("Type"), "DestinationType": destination.get("Type"), "SourceName": source.get("Name"), "DestinationName": destination.get("Name"),
+            })  # fmt: skip
+    return page(summaries, params, "AssociationSummaries")
+
+
+@operation
+def query_lineage(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    """QueryLineage: the entities reachable from StartArns, up (Ascendants), down (Descendants) or
+    both, to MaxDepth (10, as SageMaker's default), with the edges between them when asked."""
+    from pipelines.lineage.store import LineageStore
+
+    direction, depth = params.get("Direction", "Both"), int(params.get("MaxDepth", 10))
+    with LineageStore(home) as store:
+        reached: dict[str, dict[str, Any]] = {}
+        edges: set[tuple[str, str, str]] = set()
+        frontier = [arn for arn in params.get("StartArns") or [] if store.entity(arn)]
+        seen = set(frontier)
+        for _ in range(depth):
+            following = []
+            for arn in frontier:
+                steps = (store.upstream(arn) if direction in ("Ascendants", "Both") else []) + (store.downstream(arn) if direction in ("Descendants", "Both") else [])
+                for edge in steps:
+                    other = edge["source"] if edge["destination"] == arn else edge["destination"]
+                    edges.add((edge["source"], edge["destination"], edge["type"]))
+                    if other not in seen:
+                        seen.add(other)
+                        following.append(other)
+            frontier = following
+        for arn in seen - set(params.get("StartArns") or []):
+            entity = store.entity(arn)
+            if entity:
+                reached[arn] = {"Arn": arn, "Type": entity["Type"], "LineageType": LINEAGE_TYPES[entity["Kind"]]}
+    answer: dict[str, Any] = {"Vertices": sorted(reached.values(), key=lambda v: v["Arn"])}
+    if params.get("IncludeEdges"):
+        answer["Edges"] = [{"SourceArn": s, "DestinationArn": d, "AssociationType": t} for s, d, t in sorted(edges) if s in seen and d in seen]
+    return answer
