@@ -45,7 +45,7 @@ def problem() -> str | None:
     return None
 
 
-def command(job_command: list[str], sandbox: Path, writable: list[Path], environment: dict[str, str], network: bool = True) -> list[str]:
+def command(job_command: list[str], sandbox: Path, writable: list[Path], job_environment: dict[str, str], network: bool = True) -> list[str]:
     """``job_command`` in a mount namespace whose ``/opt/ml`` is ``sandbox/opt/ml``, where only
     ``writable`` (and the sandbox) can be written."""
     bwrap = shutil.which("bwrap")
@@ -62,7 +62,7 @@ def command(job_command: list[str], sandbox: Path, writable: list[Path], environ
     # Of the host's /tmp, what the job is known to need stays readable: the folders there that
     # hold its interpreter, this project, its working directory, and any path its command or
     # environment names (a checkout or a virtualenv can live in /tmp). The rest is not there.
-    for entry in _tmp_entries(job_command, environment):
+    for entry in _tmp_entries(job_command, job_environment):
         args += ["--ro-bind-try", str(entry), str(entry)]  # -try: it may be gone meanwhile
     for entry in sorted(Path("/opt").iterdir()) if Path("/opt").is_dir() else []:
         if entry.name != "ml":
@@ -77,13 +77,13 @@ def command(job_command: list[str], sandbox: Path, writable: list[Path], environ
     return [*args, "--", *job_command]
 
 
-def _tmp_entries(job_command: list[str], environment: dict[str, str]) -> list[Path]:
+def _tmp_entries(job_command: list[str], job_environment: dict[str, str]) -> list[Path]:
     """The top-level entries of /tmp that hold a path the job needs."""
     import sys
 
     named = [sys.prefix, sys.base_prefix, sys.executable, str(Path(__file__).resolve().parents[2]), os.getcwd()]
-    named += [part for value in [*job_command, *environment.values()] for part in str(value).split(os.pathsep)]
-    own = set(globals()["environment"]().values())  # the job's own /tmp paths
+    named += [part for value in [*job_command, *job_environment.values()] for part in str(value).split(os.pathsep)]
+    own = set(environment().values())  # the job's own /tmp paths
     found = set()
     for value in named:
         if value.startswith("/tmp/") and value not in own:

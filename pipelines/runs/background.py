@@ -33,6 +33,7 @@ def start(home: Home, execution_id: str) -> int:
 
 
 def main(argv: list[str]) -> int:
+    from pipelines.build import parameters as parameters_module
     from pipelines.core.errors import MlopsError
     from pipelines.engine.records import Records
     from pipelines.runs import local_run
@@ -45,8 +46,8 @@ def main(argv: list[str]) -> int:
         definition = records.definition_of(execution_id)
         pipeline = records.pipeline_of(execution_id)
         parameters = {p["Name"]: p["Value"] for p in described["PipelineParameters"]}
-    typed = _typed(definition, parameters)
     try:
+        typed = parameters_module.from_strings(definition, parameters)  # the API carries them as text
         result = local_run.run(
             home, definition, pipeline, typed, None, description=described.get("PipelineExecutionDescription"), bundled_data=False,
             display_name=described.get("PipelineExecutionDisplayName"), execution_id=execution_id,
@@ -58,13 +59,6 @@ def main(argv: list[str]) -> int:
         return 1
     print(json.dumps(result.as_dict(), indent=2))
     return 0 if result.status == "Succeeded" else 1
-
-
-def _typed(definition: dict, values: dict[str, str]) -> dict:
-    """The recorded values (text) as their declared types."""
-    from pipelines.build import parameters
-
-    return parameters.from_strings(definition, values)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,6 @@ class Predictor:
 
     @classmethod
     def load(cls, archive: Path, source: str | None = None) -> "Predictor":
-
         raw = read_model_bytes(archive)
         try:
             booster = model_archive.load_booster(raw, str(archive))

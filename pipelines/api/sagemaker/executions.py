@@ -9,7 +9,7 @@ import signal
 from typing import Any
 
 from pipelines.api.protocol import ApiError
-from pipelines.api.sagemaker.operations import operation, page
+from pipelines.api.sagemaker.operations import operation, ordered, page
 from pipelines.api.store import ApiStore
 from pipelines.build import parameters as parameter_values
 from pipelines.engine import callbacks
@@ -92,9 +92,7 @@ def list_pipelines(home: Home, params: dict[str, Any]) -> dict[str, Any]:
          "CreationTime": r["created"], "LastModifiedTime": r["modified"], "LastExecutionTime": r["last_run"]}
         for r in rows if r["name"].startswith(prefix)
     ]  # fmt: skip
-    if params.get("SortOrder", "Descending") == "Descending":
-        summaries.reverse()
-    return page(summaries, params, "PipelineSummaries")
+    return page(ordered(summaries, params, stored="Ascending"), params, "PipelineSummaries")
 
 
 @operation
@@ -142,9 +140,7 @@ def list_pipeline_executions(home: Home, params: dict[str, Any]) -> dict[str, An
         name = store.pipeline(params["PipelineName"])["name"]
     with Records(home) as records:
         summaries = records.list_executions(limit=10_000, pipeline=name)
-    if params.get("SortOrder") == "Ascending":
-        summaries.reverse()
-    return page(summaries, params, "PipelineExecutionSummaries")
+    return page(ordered(summaries, params), params, "PipelineExecutionSummaries")
 
 
 @operation
@@ -153,9 +149,7 @@ def list_pipeline_execution_steps(home: Home, params: dict[str, Any]) -> dict[st
     with Records(home) as records:
         records.describe_execution(arn)  # NotFound for an execution not recorded
         steps = [{k: v for k, v in s.items() if k not in STEP_EXTRAS} for s in records.list_steps(arn.rsplit("/", 1)[-1])]
-    if params.get("SortOrder") == "Ascending":
-        steps.reverse()
-    return page(steps, params, "PipelineExecutionSteps")
+    return page(ordered(steps, params), params, "PipelineExecutionSteps")
 
 
 @operation

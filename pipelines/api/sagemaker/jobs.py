@@ -6,7 +6,7 @@ from typing import Any
 
 from pipelines.api import protocol
 from pipelines.api.protocol import ApiError
-from pipelines.api.sagemaker.operations import operation, page
+from pipelines.api.sagemaker.operations import operation, ordered, page
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
 
@@ -44,9 +44,10 @@ def _job_described(home: Home, kind: str, job: dict[str, Any]) -> dict[str, Any]
 def _jobs(home: Home, kind: str, name: str | None = None) -> list[dict[str, Any]]:
     with Records(home) as records:
         found = records.jobs(JOB_KINDS[kind][0], name)
-    seen: set[str] = set()
-    unique = [job for job in found if not (job["name"] in seen or seen.add(job["name"]))]  # a cache hit names its source's job
-    return [_job_described(home, kind, job) for job in unique]
+    newest: dict[str, dict[str, Any]] = {}
+    for job in found:  # newest first; a cache hit names its source's job again
+        newest.setdefault(job["name"], job)
+    return [_job_described(home, kind, job) for job in newest.values()]
 
 
 def _describe_job(home: Home, kind: str, name: str) -> dict[str, Any]:
@@ -62,9 +63,7 @@ def _list_jobs(home: Home, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         jobs = [j for j in jobs if params["NameContains"].lower() in j[f"{kind}JobName"].lower()]
     if params.get("StatusEquals"):
         jobs = [j for j in jobs if j[f"{kind}JobStatus"] == params["StatusEquals"]]
-    if params.get("SortOrder") == "Ascending":
-        jobs.reverse()
-    summaries = [protocol.output_members("", job, shape=f"{kind}JobSummary") for job in jobs]
+    summaries = [protocol.output_members("", job, shape=f"{kind}JobSummary") for job in ordered(jobs, params)]
     return page(summaries, params, f"{kind}JobSummaries")
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from pipelines.api import protocol
 from pipelines.api.protocol import ApiError
-from pipelines.api.sagemaker.operations import operation, page
+from pipelines.api.sagemaker.operations import operation, ordered, page
+from pipelines.lineage.store import LineageStore
 from pipelines.local.home import Home
 
 ACTION_STATUS = {"Succeeded": "Completed", "Completed": "Completed", "Failed": "Failed", "Stopped": "Stopped", "Executing": "InProgress", "InProgress": "InProgress"}
@@ -32,7 +33,6 @@ def _lineage_entity(entity: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lineage_lookup(home: Home, kind: str, name_or_arn: str) -> dict[str, Any]:
-    from pipelines.lineage.store import LineageStore
 
     with LineageStore(home) as store:
         entity = store.entity(name_or_arn) if name_or_arn.startswith("arn:") else next(iter(store.find(kind=kind, name=name_or_arn)), None)
@@ -42,13 +42,10 @@ def _lineage_lookup(home: Home, kind: str, name_or_arn: str) -> dict[str, Any]:
 
 
 def _lineage_list(home: Home, kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.lineage.store import LineageStore
 
     with LineageStore(home) as store:
         found = store.find(kind=kind, type=params.get(f"{kind.capitalize()}Type"), source_uri=params.get("SourceUri"))
-    if params.get("SortOrder", "Descending") == "Descending":
-        found.reverse()
-    summaries = [protocol.output_members("", _lineage_entity(e), shape=f"{kind.capitalize()}Summary") for e in found]
+    summaries = [protocol.output_members("", _lineage_entity(e), shape=f"{kind.capitalize()}Summary") for e in ordered(found, params, stored="Ascending")]
     return page(summaries, params, f"{kind.capitalize()}Summaries")
 
 
@@ -84,7 +81,6 @@ def list_contexts(home: Home, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation
 def list_associations(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.lineage.store import LineageStore
 
     with LineageStore(home) as store:
         if params.get("SourceArn"):
@@ -108,8 +104,6 @@ def list_associations(home: Home, params: dict[str, Any]) -> dict[str, Any]:
 def query_lineage(home: Home, params: dict[str, Any]) -> dict[str, Any]:
     """QueryLineage: the entities reachable from StartArns, up (Ascendants), down (Descendants) or
     both, to MaxDepth (10, as SageMaker's default), with the edges between them when asked."""
-    from pipelines.lineage.store import LineageStore
-
     direction, depth = params.get("Direction", "Both"), int(params.get("MaxDepth", 10))
     with LineageStore(home) as store:
         reached: dict[str, dict[str, Any]] = {}

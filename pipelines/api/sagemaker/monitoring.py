@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.api import protocol
-from pipelines.api.sagemaker.operations import operation, page
+from pipelines.api.sagemaker.operations import operation, ordered, page
 from pipelines.local.home import Home
+from pipelines.monitor.schedules import MonitoringStore
 
 
 def _monitoring_summary(summary: dict[str, Any]) -> dict[str, Any]:
@@ -16,8 +17,6 @@ def _monitoring_summary(summary: dict[str, Any]) -> dict[str, Any]:
 
 @operation
 def describe_monitoring_schedule(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.monitor.schedules import MonitoringStore
-
     with MonitoringStore(home) as store:
         described = store.describe_schedule(params["MonitoringScheduleName"])
     if "LastMonitoringExecutionSummary" in described:
@@ -27,23 +26,17 @@ def describe_monitoring_schedule(home: Home, params: dict[str, Any]) -> dict[str
 
 @operation
 def list_monitoring_schedules(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.monitor.schedules import MonitoringStore
-
     with MonitoringStore(home) as store:
         schedules = store.list_schedules(params.get("EndpointName"))
     if params.get("NameContains"):
         schedules = [s for s in schedules if params["NameContains"].lower() in s["MonitoringScheduleName"].lower()]
     if params.get("StatusEquals"):
         schedules = [s for s in schedules if s["MonitoringScheduleStatus"] == params["StatusEquals"]]
-    if params.get("SortOrder", "Descending") == "Descending":
-        schedules.reverse()
-    return page(schedules, params, "MonitoringScheduleSummaries")
+    return page(ordered(schedules, params, stored="Ascending"), params, "MonitoringScheduleSummaries")
 
 
 @operation
 def list_monitoring_executions(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.monitor.schedules import MonitoringStore
-
     with MonitoringStore(home) as store:
         executions = store.list_executions(params.get("MonitoringScheduleName"), limit=100_000, ascending=params.get("SortOrder") == "Ascending")
     if params.get("EndpointName"):

@@ -1,5 +1,6 @@
 """The table of SageMaker operations the twin serves: ``@operation`` enters a handler under the
-name its function spells in CamelCase; ``page`` is their MaxResults and NextToken."""
+name its function spells in CamelCase; ``ordered`` and ``page`` are their SortOrder, MaxResults
+and NextToken."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ def operation(function: Handler) -> Handler:
     """Serve ``function`` as the operation its name spells in CamelCase."""
     OPERATIONS["".join(part.capitalize() for part in function.__name__.split("_"))] = function
     return function
+
+
+def ordered(items: list[dict[str, Any]], params: dict[str, Any], stored: str = "Descending", default: str = "Descending") -> list[dict[str, Any]]:
+    """``items`` as ``SortOrder`` asks (the operation's ``default`` when it is not given);
+    ``stored`` is the order the store gave them in."""
+    return items if (params.get("SortOrder") or default) == stored else list(reversed(items))
 
 
 def page(items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.api.protocol import ApiError
-from pipelines.api.sagemaker.operations import operation, page
+from pipelines.api.sagemaker.operations import operation, ordered, page
 from pipelines.api.store import ApiStore
 from pipelines.local.home import Home
+from pipelines.registry.store import ModelRegistry
+from pipelines.serving import deploy
+from pipelines.serving.stages import stages
 
 
 @operation
 def create_model_package_group(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.registry.store import ModelRegistry
-
     with ModelRegistry(home) as registry:
         registry.ensure_group(params["ModelPackageGroupName"], params.get("ModelPackageGroupDescription"))
         arn = registry.describe_group(params["ModelPackageGroupName"])["ModelPackageGroupArn"]
@@ -25,27 +26,19 @@ def create_model_package_group(home: Home, params: dict[str, Any]) -> dict[str, 
 
 @operation
 def describe_model_package_group(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.registry.store import ModelRegistry
-
     with ModelRegistry(home) as registry:
         return registry.describe_group(params["ModelPackageGroupName"])
 
 
 @operation
 def list_model_package_groups(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.registry.store import ModelRegistry
-
     with ModelRegistry(home) as registry:
         groups = registry.list_groups()
-    if params.get("SortOrder", "Ascending") == "Descending":
-        groups.reverse()
-    return page(groups, params, "ModelPackageGroupSummaryList")
+    return page(ordered(groups, params, stored="Ascending", default="Ascending"), params, "ModelPackageGroupSummaryList")
 
 
 @operation
 def create_model_package(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.registry.store import ModelRegistry
-
     group = params.get("ModelPackageGroupName")
     if not group:
         raise ApiError("ValidationException", "the local registry keeps versioned packages: give ModelPackageGroupName")
@@ -56,32 +49,22 @@ def create_model_package(home: Home, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation
 def describe_model_package(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.registry.store import ModelRegistry
-
     with ModelRegistry(home) as registry:
         return registry.describe(params["ModelPackageName"])
 
 
 @operation
 def list_model_packages(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.registry.store import ModelRegistry
-
     group = params.get("ModelPackageGroupName")
     with ModelRegistry(home) as registry:
         packages = registry.list_packages(group.rsplit("/", 1)[-1] if group else None, params.get("ModelApprovalStatus"))
-    if params.get("SortOrder") == "Ascending":
-        packages.reverse()
-    return page(packages, params, "ModelPackageSummaryList")
+    return page(ordered(packages, params), params, "ModelPackageSummaryList")
 
 
 @operation
 def update_model_package(home: Home, params: dict[str, Any]) -> dict[str, Any]:
     """UpdateModelPackage's ModelApprovalStatus: an approval deploys to staging, as ``mlops
     registry approve`` does (the EventBridge rule's part on AWS)."""
-    from pipelines.registry.store import ModelRegistry
-    from pipelines.serving import deploy
-    from pipelines.serving.stages import stages
-
     status = params.get("ModelApprovalStatus")
     with ModelRegistry(home) as registry:
         if status is None:
