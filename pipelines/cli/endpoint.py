@@ -193,8 +193,5 @@ def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | 
     click.echo(f"{said} {credentials.path}:\n  AWS_SHARED_CREDENTIALS_FILE={credentials.path} AWS_PROFILE={PROFILE}", err=True)
     click.echo(f"serving endpoints under {home.root} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops", err=True)
     click.echo(f"for boto3, the AWS CLI and the SageMaker SDKs in a shell: eval \"$(mlops --home {home.root} env)\"", err=True)
-    address.announce(home, host, port, auth)
-    try:
+    with address.announced(home, host, port, auth):
         uvicorn.run("pipelines.serving.server:create_app", factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop", log_level="warning", access_log=False, timeout_graceful_shutdown=10)
-    finally:
-        address.withdraw(home, port)

@@ -8,10 +8,13 @@ with -9) is not a running server: it is removed when read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, Iterator
 
 from pipelines.core.errors import UsageError
 from pipelines.core.fileio import write_text_atomic
@@ -39,6 +42,25 @@ def withdraw(home: Home, port: int) -> None:
             target.unlink()
     except (OSError, ValueError):
         pass
+
+
+@contextlib.contextmanager
+def announced(home: Home, host: str, port: int, auth: str) -> Iterator[Path]:
+    """``announce`` for the block's length. uvicorn ends a graceful SIGTERM by raising the signal
+    again under the handler it found, which by default ends the process before any ``finally``:
+    this handler withdraws the file first, then lets SIGTERM end the process as it would have."""
+
+    def withdraw_then_end(signum: int, frame: FrameType | None) -> None:
+        withdraw(home, port)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    previous = signal.signal(signal.SIGTERM, withdraw_then_end)
+    try:
+        yield announce(home, host, port, auth)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        withdraw(home, port)
 
 
 def running(home: Home, port: int | None = None) -> dict[str, Any]:
