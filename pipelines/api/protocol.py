@@ -55,12 +55,11 @@ def operation(service: str, name: str) -> Any:
         raise ApiError("UnknownOperationException", f"{service_model(service).metadata['targetPrefix']}.{name} is not an operation of this service") from None
 
 
-def output_members(operation_name: str, value: dict[str, Any], shape: str | None = None) -> dict[str, Any]:
-    """``value`` with only the members of SageMaker's ``operation_name`` output shape (or of the
-    structure ``shape`` names): for answers made from a request's members (a Describe made from
-    what the Create was given), never to hide a handler's own mistakes."""
-    model = service_model("sagemaker")
-    members = model.shape_for(shape).members if shape else model.operation_model(operation_name).output_shape.members
+def shape_members(shape: str, value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` with only the members of SageMaker's structure ``shape`` (``DescribeTrainingJobResponse``,
+    ``TrainingJobSummary``): for answers made from a request's members (a Describe made from what
+    the Create was given), never to hide a handler's own mistakes."""
+    members = service_model("sagemaker").shape_for(shape).members
     return {k: v for k, v in value.items() if k in members}
 
 

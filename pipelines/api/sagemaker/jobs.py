@@ -38,7 +38,7 @@ def _job_described(home: Home, kind: str, job: dict[str, Any]) -> dict[str, Any]
         output = str((described.get("OutputDataConfig") or {}).get("S3OutputPath", "")).rstrip("/")
         described.setdefault("ModelArtifacts", {"S3ModelArtifacts": f"{output}/{job['name']}/output/model.tar.gz"})
         described.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
-    return protocol.output_members(f"Describe{kind}Job", described)
+    return protocol.shape_members(f"Describe{kind}JobResponse", described)
 
 
 def _jobs(home: Home, kind: str, name: str | None = None) -> list[dict[str, Any]]:
@@ -63,7 +63,7 @@ def _list_jobs(home: Home, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         jobs = [j for j in jobs if params["NameContains"].lower() in j[f"{kind}JobName"].lower()]
     if params.get("StatusEquals"):
         jobs = [j for j in jobs if j[f"{kind}JobStatus"] == params["StatusEquals"]]
-    summaries = [protocol.output_members("", job, shape=f"{kind}JobSummary") for job in ordered(jobs, params)]
+    summaries = [protocol.shape_members(f"{kind}JobSummary", job) for job in ordered(jobs, params)]
     return page(summaries, params, f"{kind}JobSummaries")
 
 

@@ -45,23 +45,23 @@ def _lineage_list(home: Home, kind: str, params: dict[str, Any]) -> dict[str, An
 
     with LineageStore(home) as store:
         found = store.find(kind=kind, type=params.get(f"{kind.capitalize()}Type"), source_uri=params.get("SourceUri"))
-    summaries = [protocol.output_members("", _lineage_entity(e), shape=f"{kind.capitalize()}Summary") for e in ordered(found, params, stored="Ascending")]
+    summaries = [protocol.shape_members(f"{kind.capitalize()}Summary", _lineage_entity(e)) for e in ordered(found, params, stored="Ascending")]
     return page(summaries, params, f"{kind.capitalize()}Summaries")
 
 
 @operation
 def describe_artifact(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    return protocol.output_members("DescribeArtifact", _lineage_lookup(home, "artifact", params["ArtifactArn"]))
+    return protocol.shape_members("DescribeArtifactResponse", _lineage_lookup(home, "artifact", params["ArtifactArn"]))
 
 
 @operation
 def describe_action(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    return protocol.output_members("DescribeAction", _lineage_lookup(home, "action", params["ActionName"]))
+    return protocol.shape_members("DescribeActionResponse", _lineage_lookup(home, "action", params["ActionName"]))
 
 
 @operation
 def describe_context(home: Home, params: dict[str, Any]) -> dict[str, Any]:
-    return protocol.output_members("DescribeContext", _lineage_lookup(home, "context", params["ContextName"]))
+    return protocol.shape_members("DescribeContextResponse", _lineage_lookup(home, "context", params["ContextName"]))
 
 
 @operation

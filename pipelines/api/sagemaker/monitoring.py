@@ -12,7 +12,7 @@ from pipelines.monitor.schedules import MonitoringStore
 
 def _monitoring_summary(summary: dict[str, Any]) -> dict[str, Any]:
     """A monitoring execution's summary without what the twin adds (ExecutionId, ReportUri, ...)."""
-    return protocol.output_members("", summary, shape="MonitoringExecutionSummary")
+    return protocol.shape_members("MonitoringExecutionSummary", summary)
 
 
 @operation
