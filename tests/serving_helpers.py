@@ -146,8 +146,8 @@ def copy_model(model_dir: Path, folder: Path) -> Path:
 
 
 def twin_environment(home: Home) -> dict[str, dict[str, str] | list[str]]:
-    """What ``eval "$(mlops env)"`` leaves in a shell: the AWS_ variables set, and which of
-    AWS_SESSION_TOKEN and AWS_PROFILE it unset (both are set in the shell beforehand)."""
+    """What ``eval "$(mlops env)"`` leaves in a shell: the AWS_ and proxy variables set, and which
+    of AWS_SESSION_TOKEN and AWS_PROFILE it unset (both are set in the shell beforehand)."""
     import os
     import shlex
     import sys
@@ -155,4 +155,5 @@ def twin_environment(home: Home) -> dict[str, dict[str, str] | list[str]]:
     shell = f'eval "$({shlex.quote(sys.executable)} -m pipelines.cli.main --home {shlex.quote(str(home.root))} env)" && env'
     out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=True, env={**os.environ, "AWS_PROFILE": "someone-else"}).stdout
     seen = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    return {"values": {k: v for k, v in seen.items() if k.startswith("AWS_")}, "unset": [k for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE") if k not in seen]}
+    proxying = ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
+    return {"values": {k: v for k, v in seen.items() if k.startswith("AWS_") or k in proxying}, "unset": [k for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE") if k not in seen]}

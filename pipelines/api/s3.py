@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -148,7 +149,15 @@ def handle(home: Home, method: str, path: str, query: dict[str, str], headers: d
         return exc.answer(method)
 
 
+# A bucket named in the host (virtual-hosted style), as clients address AWS's own S3 through
+# mlops serve's proxy: my-bucket.s3.amazonaws.com, my-bucket.s3.us-east-1.amazonaws.com, ...
+_VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.\-]*)\.s3(?:[.\-](?:dualstack\.)?[a-z0-9\-]+)?\.amazonaws\.com(?::\d+)?$")
+
+
 def _route(home: Home, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Answer:
+    virtual = _VIRTUAL_HOST.match(headers.get("host", "").lower())
+    if virtual:
+        path = "/" + virtual["bucket"] + path
     bucket_name, _, key = unquote(path.lstrip("/")).partition("/")
     if not bucket_name:
         if method == "GET":

@@ -19,10 +19,10 @@ from urllib.parse import parse_qs
 from pipelines.api import s3, sts
 from pipelines.local.home import Home
 
-RUNTIME, SAGEMAKER, S3, STS = "runtime", "sagemaker", "s3", "sts"
+RUNTIME, SAGEMAKER, S3, STS, OTHER = "runtime", "sagemaker", "s3", "sts", "other"
 MIB = 1024 * 1024
-LIMITS = {RUNTIME: 6 * MIB, SAGEMAKER: 16 * MIB, STS: 64 * 1024, S3: 1024 * MIB}  # S3: larger objects go in parts
-SIGNING_NAMES = {RUNTIME: "sagemaker", SAGEMAKER: "sagemaker", S3: "s3", STS: "sts"}
+LIMITS = {RUNTIME: 6 * MIB, SAGEMAKER: 16 * MIB, STS: 64 * 1024, S3: 1024 * MIB, OTHER: 16 * MIB}  # S3: larger objects go in parts
+SIGNING_NAMES = {RUNTIME: "sagemaker", SAGEMAKER: "sagemaker", S3: "s3", STS: "sts"}  # OTHER's are refused, signed or not
 Answer = tuple[int, dict[str, str], bytes]
 STRICT_VARIABLE = "MLOPS_API_STRICT"  # "1": an answer not exactly botocore's output shape is a 500 (the tests set it)
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/(?P<service>[^/,\s]+)/aws4_request")
@@ -31,10 +31,13 @@ _RUNTIME_PATH = re.compile(r"^/(endpoints/[^/]+/)?invocations$")
 
 def which(method: str, path: str, headers: dict[str, str]) -> str:
     """The service a request is for."""
-    if headers.get("x-amz-target", "").startswith("SageMaker."):
+    target = headers.get("x-amz-target", "")
+    if target.startswith("SageMaker."):
         return SAGEMAKER
     scope = _SCOPE.search(headers.get("authorization", ""))
     service = scope["service"] if scope else None
+    if target or service not in (None, "s3", "sts", "sagemaker"):
+        return OTHER
     if service == "s3":
         return S3
     if service == "sts":
@@ -46,9 +49,25 @@ def which(method: str, path: str, headers: dict[str, str]) -> str:
     return S3
 
 
-def access_key(headers: dict[str, str]) -> str | None:
-    match = re.search(r"Credential=([^/,\s]+)/", headers.get("authorization", ""))
-    return match[1] if match else None
+def signing_name(headers: dict[str, str]) -> str | None:
+    """The service a request's signature is scoped to (IAM's ``iam``, CloudWatch's ``monitoring``)."""
+    scope = _SCOPE.search(headers.get("authorization", ""))
+    return scope["service"] if scope else None
+
+
+def not_served(headers: dict[str, str]) -> Answer:
+    """A request for an AWS service the twin does not serve (IAM, CloudWatch, ...), refused as
+    AWS refuses an identity without that service's permissions: AccessDenied (403) in the
+    service's protocol (a form POST is the query protocol's XML, else JSON as the JSON
+    protocols' clients parse it). The SDKs are written to go on from exactly that: the SDK v3's
+    role checks (GetRole, SimulatePrincipalPolicy) take it as "cannot tell" and proceed, the
+    SDK v2's ``get_execution_role`` warns and builds the role's ARN."""
+    name = signing_name(headers) or "(unsigned)"
+    target = headers.get("x-amz-target", "")
+    message = f"The local twin (mlops serve) does not serve {name}{' (' + target + ')' if target else ''}, so its caller has no permissions there; it serves the SageMaker API, the SageMaker runtime, S3 and STS"
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return sts.error(403, "AccessDenied", message, namespace=f"https://{name}.amazonaws.com/doc/")
+    return 403, {"content-type": "application/x-amz-json-1.1", "x-amzn-errortype": "AccessDeniedException"}, json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
 
 
 def answer(home: Home, service: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
@@ -57,7 +76,7 @@ def answer(home: Home, service: str, method: str, path: str, query: str, headers
     ``sagemaker.answer``'s: the engine's jobs, which reach this through ``job_endpoint``, are
     given S3 and STS only.)"""
     if service == STS:
-        return sts.handle(home, access_key(headers), query, body)
+        return sts.handle(home, query, body)
     parsed: dict[str, Any] = parse_qs(query, keep_blank_values=True)
     return s3.handle_any(home, method, path, parsed, headers, body)
 

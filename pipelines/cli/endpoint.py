@@ -165,6 +165,7 @@ def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | 
     from pipelines.serving.auth import PROFILE, load_or_create
     from pipelines.serving.clock import read_setting, set_clock
     from pipelines.serving.process import port_problem
+    from pipelines.serving.proxy import Authority, Proxy
     from pipelines.serving.server import AUTH_VARIABLE, CLOCK_VARIABLE
 
     home = obj.home
@@ -193,5 +194,7 @@ def serve(obj: Settings, host: str, port: int, workers: int, clock_file: Path | 
     click.echo(f"{said} {credentials.path}:\n  AWS_SHARED_CREDENTIALS_FILE={credentials.path} AWS_PROFILE={PROFILE}", err=True)
     click.echo(f"serving endpoints under {home.root} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops", err=True)
     click.echo(f"for boto3, the AWS CLI and the SageMaker SDKs in a shell: eval \"$(mlops --home {home.root} env)\"", err=True)
-    with address.announced(home, host, port, auth):
+    proxy = Proxy(Authority.load_or_create(home), (address.reachable_host(host), port))
+    proxy_port = proxy.start()
+    with address.announced(home, host, port, auth, proxy_port):
         uvicorn.run("pipelines.serving.server:create_app", factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop", log_level="warning", access_log=False, timeout_graceful_shutdown=10)

@@ -17,6 +17,7 @@ and nowhere else.
       mlflow.db                      MLflow's tracking store (experiments)
       experiments.log                what experiment logging said
       serving/credentials            the endpoint's SigV4 key (0600)
+      serving/proxy-ca.pem, .key     the certificate authority of mlops serve's AWS proxy (key 0600)
       serving/stats/                 capture counts per server process
       serving/workers/               what each server process serves
       demo/, retraining/             the demo's state and logs; retraining runs' logs
@@ -138,6 +139,14 @@ class Home:
     @property
     def credentials(self) -> Path:
         return self.serving / "credentials"
+
+    @property
+    def proxy_ca(self) -> Path:
+        return self.serving / "proxy-ca.pem"
+
+    @property
+    def proxy_ca_key(self) -> Path:
+        return self.serving / "proxy-ca.key"
 
     @property
     def capture_stats(self) -> Path:

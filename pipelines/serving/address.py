@@ -1,7 +1,7 @@
 """Where a running ``mlops serve`` answers: ``$MLOPS_HOME/serving/serve.{port}.json``.
 
 ``mlops serve`` writes it once it is about to listen (its URL, its pid, whether it asks for
-signatures) and removes it when it stops; ``mlops env`` reads it to print the exports that make
+signatures, its AWS proxy's URL) and removes it when it stops; ``mlops env`` reads it to print the exports that make
 every AWS client in a shell talk to that server. A file whose process is gone (a server killed
 with -9) is not a running server: it is removed when read.
 """
@@ -25,12 +25,17 @@ def path(home: Home, port: int) -> Path:
     return home.serving / f"serve.{port}.json"
 
 
-def announce(home: Home, host: str, port: int, auth: str) -> Path:
-    """Say that this process serves ``home`` on ``host:port``."""
-    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost") else host
+def reachable_host(host: str) -> str:
+    """The address a client on this machine reaches a server listening on ``host`` at."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "localhost") else host
+
+
+def announce(home: Home, host: str, port: int, auth: str, proxy_port: int) -> Path:
+    """Say that this process serves ``home`` on ``host:port``, with its AWS proxy on ``proxy_port``."""
+    reachable = reachable_host(host)
     url = f"http://[{reachable}]:{port}" if ":" in reachable else f"http://{reachable}:{port}"
     target = path(home, port)
-    write_text_atomic(target, json.dumps({"url": url, "pid": os.getpid(), "port": port, "auth": auth, "home": str(home.root)}))
+    write_text_atomic(target, json.dumps({"url": url, "pid": os.getpid(), "port": port, "auth": auth, "home": str(home.root), "proxy": f"http://127.0.0.1:{proxy_port}"}))
     return target
 
 
@@ -45,7 +50,7 @@ def withdraw(home: Home, port: int) -> None:
 
 
 @contextlib.contextmanager
-def announced(home: Home, host: str, port: int, auth: str) -> Iterator[Path]:
+def announced(home: Home, host: str, port: int, auth: str, proxy_port: int) -> Iterator[Path]:
     """``announce`` for the block's length. uvicorn ends a graceful SIGTERM by raising the signal
     again under the handler it found, which by default ends the process before any ``finally``:
     this handler withdraws the file first, then lets SIGTERM end the process as it would have."""
@@ -57,7 +62,7 @@ def announced(home: Home, host: str, port: int, auth: str) -> Iterator[Path]:
 
     previous = signal.signal(signal.SIGTERM, withdraw_then_end)
     try:
-        yield announce(home, host, port, auth)
+        yield announce(home, host, port, auth, proxy_port)
     finally:
         signal.signal(signal.SIGTERM, previous)
         withdraw(home, port)

@@ -306,6 +306,9 @@ class App:
             await respond(send, *services.too_large(service, None))
             return
         raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
+        if service == services.OTHER:
+            await respond(send, *services.not_served(headers))
+            return
         if self.verifier is not None:
             # Every request but the health check is signed; the body is part of the signature.
             refusal = self.verifier.check(method, raw_path, query, headers, body, services.SIGNING_NAMES[service])

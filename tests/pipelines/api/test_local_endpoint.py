@@ -62,7 +62,7 @@ def code(error: ClientError) -> str:
 def test_sts_names_the_twins_account_and_refuses_a_wrong_signature(twin: Twin) -> None:
     identity = twin.client("sts").get_caller_identity()
     assert identity["Account"] == twin.home.account == "000000000000"
-    assert identity["Arn"] == "arn:aws:iam::000000000000:user/mlops-local"
+    assert identity["Arn"] == "arn:aws:sts::000000000000:assumed-role/SageMakerExecutionRole/mlops-local"
     with pytest.raises(ClientError) as refused:
         twin.client("sts", secret="x" * 40).get_caller_identity()
     assert code(refused.value) == "SignatureDoesNotMatch"

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import boto3
 import git
 import pytest
+from botocore.exceptions import ClientError
 from conftest import RAW_CSV
 
 from pipelines import run_pipeline
@@ -24,6 +25,7 @@ from pipelines.local.home import Home
 from pipelines.monitor.schedules import MonitoringStore
 from pipelines.registry.store import ModelRegistry
 from pipelines.runs import local_run
+from pipelines.serving import address
 from pipelines.serving.stages import stages
 
 from serving_helpers import RunningServer, twin_environment
@@ -61,6 +63,26 @@ def test_mlops_env_points_every_client_at_the_running_server(twin: tuple[Home, R
     assert said["values"]["AWS_ENDPOINT_URL"] == server.url and said["values"]["AWS_REGION"] == said["values"]["AWS_DEFAULT_REGION"] == "us-east-1"
     assert said["unset"] == ["AWS_SESSION_TOKEN", "AWS_PROFILE"]  # another identity's token or profile would win
     assert boto3.client("sts").get_caller_identity()["Account"] == home.account  # no endpoint_url given: the environment's
+    # AWS's own address, as the SDKs give STS explicitly: through the server's proxy, to the twin.
+    assert said["values"]["HTTPS_PROXY"] == address.running(home)["proxy"] and said["values"]["AWS_CA_BUNDLE"] == str(home.proxy_ca)
+    assert boto3.client("sts", endpoint_url="https://sts.us-east-1.amazonaws.com").get_caller_identity()["Account"] == home.account
+    s3 = boto3.client("s3", endpoint_url="https://s3.us-east-1.amazonaws.com")  # virtual-hosted: the bucket in the host name
+    s3.put_object(Bucket=BUCKET, Key="through/the-proxy.txt", Body=b"hello")
+    assert home.objects().path(f"s3://{BUCKET}/through/the-proxy.txt").read_bytes() == b"hello"
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="through/")["KeyCount"] == 1
+    with pytest.raises(ClientError, match=r"AccessDenied.*does not serve iam"):  # a service the twin does not serve: denied, as without permissions
+        boto3.client("iam").get_role(RoleName="SageMakerExecutionRole")
+
+
+def test_an_aws_notebooks_first_lines_work_as_in_a_sagemaker_notebook(twin: tuple[Home, RunningServer], caplog: pytest.LogCaptureFixture) -> None:
+    from sagemaker.core.helper.session_helper import Session, get_execution_role
+
+    session = Session()  # each of these asks STS at its regional address, given explicitly
+    assert session.account_id() == "000000000000"
+    assert get_execution_role() == "arn:aws:iam::000000000000:role/SageMakerExecutionRole"  # the caller is an assumed role, as in a notebook
+    assert "Couldn't call 'get_role'" in caplog.text  # IAM is not served; the SDK says so and goes on, as it does without IAM permissions
+    assert session.default_bucket() == "sagemaker-us-east-1-000000000000"
+    assert "sagemaker-us-east-1-000000000000" in [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
 
 
 def test_mlops_env_says_when_no_server_runs(tmp_path: Path) -> None:
