@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/mlops demo
 
 # Other people's pipelines, each installed unchanged in a virtualenv of its own with its own
-# SDK (tests/corpus/; tests/corpus/test_corpus.py runs them against the twin).
+# SDK (tests/corpus/; tests/test_corpus.py runs them against the twin).
 CORPUS := .venv-corpus
 SEED := tests/corpus/aws-abalone-seedcode
 $(CORPUS)/abalone-sdk2/.installed: tests/corpus/sdk2.constraints.txt $(shell find $(SEED) -type f -not -name '*.pyc')
@@ -27,9 +27,17 @@ $(CORPUS)/abalone-sdk2/.installed: tests/corpus/sdk2.constraints.txt $(shell fin
 	$(CORPUS)/abalone-sdk2/bin/python -m pip install --quiet -c tests/corpus/sdk2.constraints.txt $(CORPUS)/abalone-sdk2/src
 	touch $@
 
+# The SDK v3 and a notebook runner, for the example notebooks (run unchanged by jupyter-execute).
+$(CORPUS)/sdk3/.installed: tests/corpus/sdk3.constraints.txt
+	rm -rf $(CORPUS)/sdk3
+	$(PYTHON) -m venv $(CORPUS)/sdk3
+	$(CORPUS)/sdk3/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(CORPUS)/sdk3/bin/python -m pip install --quiet -c tests/corpus/sdk3.constraints.txt sagemaker nbclient ipykernel
+	touch $@
+
 # Both cores (pytest-xdist); tests that share state are one xdist_group each. The busy tier
 # (the demo again beside CPU-bound load) is .ci/run's: make test-busy.
-test: $(STAMP) $(CORPUS)/abalone-sdk2/.installed
+test: $(STAMP) $(CORPUS)/abalone-sdk2/.installed $(CORPUS)/sdk3/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
