@@ -27,17 +27,19 @@ $(CORPUS)/abalone-sdk2/.installed: tests/corpus/sdk2.constraints.txt $(shell fin
 	$(CORPUS)/abalone-sdk2/bin/python -m pip install --quiet -c tests/corpus/sdk2.constraints.txt $(CORPUS)/abalone-sdk2/src
 	touch $@
 
-# The SDK v3 and a notebook runner, for the example notebooks (run unchanged by jupyter-execute).
-$(CORPUS)/sdk3/.installed: tests/corpus/sdk3.constraints.txt
-	rm -rf $(CORPUS)/sdk3
-	$(PYTHON) -m venv $(CORPUS)/sdk3
-	$(CORPUS)/sdk3/bin/python -m pip install --quiet --upgrade "pip>=24"
-	$(CORPUS)/sdk3/bin/python -m pip install --quiet -c tests/corpus/sdk3.constraints.txt sagemaker nbclient ipykernel
+# An SDK and a notebook runner, for the example notebooks (run unchanged by jupyter-execute):
+# .venv-corpus/sdk3 (the SDK v3), .venv-corpus/sdk2-notebooks (the last SDK v2).
+NOTEBOOK_VENVS := $(CORPUS)/sdk3/.installed $(CORPUS)/sdk2-notebooks/.installed
+$(CORPUS)/%/.installed: tests/corpus/%.constraints.txt
+	rm -rf $(CORPUS)/$*
+	$(PYTHON) -m venv $(CORPUS)/$*
+	$(CORPUS)/$*/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(CORPUS)/$*/bin/python -m pip install --quiet -c $< sagemaker nbclient ipykernel
 	touch $@
 
 # Both cores (pytest-xdist); tests that share state are one xdist_group each. The busy tier
 # (the demo again beside CPU-bound load) is .ci/run's: make test-busy.
-test: $(STAMP) $(CORPUS)/abalone-sdk2/.installed $(CORPUS)/sdk3/.installed
+test: $(STAMP) $(CORPUS)/abalone-sdk2/.installed $(NOTEBOOK_VENVS)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 

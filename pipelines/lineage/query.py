@@ -148,7 +148,7 @@ def _cut(text: str, size: int) -> str:
 
 def as_dot(store: LineageStore, origin: str) -> str:
     entities, edges = graph(store, origin)
-    shapes = {"artifact": "note", "action": "box", "context": "ellipse"}
+    shapes = {"artifact": "note", "trial-component": "box", "action": "box", "context": "ellipse"}
     lines = ["digraph lineage {", "  rankdir=LR; node [fontname=Helvetica, fontsize=10];"]
     for entity in entities:
         label = f"{entity['Type']}\\n{_cut(entity['Name'], 40)}".replace('"', "'")

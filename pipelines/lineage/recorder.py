@@ -65,24 +65,32 @@ def execution_ended(home: Home, execution_arn: str, status: str, failure_reason:
     _safely(lambda store: store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1], status=status, properties={"FailureReason": failure_reason} if failure_reason else {}), home)
 
 
+JOB_KINDS = {"ProcessingJob": "ProcessingJob", "QualityCheck": "ProcessingJob", "TrainingJob": "TrainingJob", "TransformJob": "TransformJob"}
+
+
 def step_finished(
     home: Home, execution_arn: str, step: str, action_type: str | None, arguments: dict[str, Any], properties: dict[str, Any],
     detail: str | None, cached_from: str | None, artifacts: Iterable[tuple[str, str, str, str]],
 ) -> None:  # fmt: skip
-    """A succeeded job step: its job as an action of ``action_type``, and ``artifacts``
-    (direction, artifact type, name, uri: what its handler says it read and wrote)."""
+    """A succeeded job step: its job as a trial component (a processing, training or transform
+    job, as SageMaker records them; a quality check runs a processing job) or an action of
+    ``action_type`` (tuning, model creation, deployment), and ``artifacts`` (direction,
+    artifact type, name, uri: what its handler says it read and wrote)."""
     if action_type is None:
         return
 
     def record(store: LineageStore) -> None:
         execution = store.context("PipelineExecution", execution_arn.rsplit("/", 1)[1])
-        job = properties.get("ProcessingJobName") or properties.get("TrainingJobName") or f"{execution_arn.rsplit('/', 1)[1]}-{step}"
+        job = properties.get("ProcessingJobName") or properties.get("TrainingJobName") or properties.get("TransformJobName") or f"{execution_arn.rsplit('/', 1)[1]}-{step}"
+        job_arn = properties.get("ProcessingJobArn") or properties.get("TrainingJobArn") or properties.get("TransformJobArn")
         metrics = {m["MetricName"]: m["Value"] for m in properties.get("FinalMetricDataList") or []}
         image = (arguments.get("AppSpecification") or {}).get("ImageUri") or (arguments.get("AlgorithmSpecification") or {}).get("TrainingImage")
-        action = store.action(
-            action_type, job, "Completed", properties.get("ProcessingJobArn") or properties.get("TrainingJobArn"),
-            {"Step": step, "PipelineExecutionArn": execution_arn, "Metrics": metrics, "Detail": detail, "CacheHitFrom": cached_from, "HyperParameters": properties.get("HyperParameters")},
-        )  # fmt: skip
+        said = {"Step": step, "PipelineExecutionArn": execution_arn, "Metrics": metrics, "Detail": detail, "CacheHitFrom": cached_from, "HyperParameters": properties.get("HyperParameters")}
+        kind = JOB_KINDS.get(action_type)
+        if kind is not None and job_arn:
+            action = store.trial_component(kind, job, "Completed", job_arn, said)
+        else:
+            action = store.action(action_type, job, "Completed", job_arn, said)
         store.associate(action, execution, "AssociatedWith")
         if image:
             store.associate(store.artifact("Image", image, name=image.rsplit("/", 1)[-1]), action, "ContributedTo")

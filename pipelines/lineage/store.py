@@ -2,8 +2,9 @@
 
     artifacts     data sets, code, images, models, model packages, baselines, reports, commits:
                   each with its source URI and the sha256 of its content (when it has one)
-    actions       processing and training jobs, quality checks, registration, approval,
-                  deployment, monitoring executions
+    trial components  processing, training and transform jobs (quality checks are processing
+                  jobs), as SageMaker records every job: ``experiment-trial-component/<job>-aws-processing-job``
+    actions       registration, approval, deployment, tuning, monitoring executions
     contexts      pipelines, pipeline executions, endpoints, model package groups
     associations  typed edges: ContributedTo, AssociatedWith, DerivedFrom, Produced
 
@@ -24,6 +25,7 @@ from pipelines.local.home import Home
 
 ASSOCIATION_TYPES = ("ContributedTo", "AssociatedWith", "DerivedFrom", "Produced")
 GROUPING_CONTEXTS = ("Pipeline", "ModelPackageGroup")
+JOB_SUFFIXES = {"ProcessingJob": "processing-job", "TrainingJob": "training-job", "TransformJob": "transform-job"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -60,6 +62,14 @@ class LineageStore(Database):
     def action(self, type: str, name: str, status: str | None = None, source_uri: str | None = None, properties: dict[str, Any] | None = None) -> str:
         arn = self._arn("action", type, name)
         self._upsert(arn, "action", name, type, source_uri, None, status, properties)
+        return arn
+
+    def trial_component(self, type: str, job: str, status: str | None = None, source_uri: str | None = None, properties: dict[str, Any] | None = None) -> str:
+        """A job of ``type`` (ProcessingJob, TrainingJob, TransformJob), named as SageMaker names
+        its trial component: the job's name and ``-aws-processing-job`` (and so on)."""
+        name = f"{job}-aws-{JOB_SUFFIXES[type]}"
+        arn = self.home.arn("experiment-trial-component", name.lower())
+        self._upsert(arn, "trial-component", name, type, source_uri, None, status, properties)
         return arn
 
     def context(self, type: str, name: str, source_uri: str | None = None, properties: dict[str, Any] | None = None, status: str | None = None) -> str:
@@ -107,7 +117,7 @@ class LineageStore(Database):
         """Every entity reachable from ``start`` going ``up`` (towards what it came from) or
         ``down`` (towards what came of it), nearest first.
 
-        Going up, an action also leads to the pipeline execution it is AssociatedWith (and so to
+        Going up, a job (or an action) also leads to the pipeline execution it is AssociatedWith (and so to
         the commit that started it); grouping contexts (a pipeline, a package group) are reached
         but not walked through, or every execution of the pipeline would join in.
         """

@@ -1,5 +1,7 @@
 """SageMaker's lineage API over the local lineage store: QueryLineage, artifacts, actions,
-contexts, associations."""
+contexts, associations, and the trial components SageMaker records each job as (the lineage
+of a job starts from ``ListTrialComponents(SourceArn=<job arn>)``, as the SDKs'
+``LineageTableVisualizer`` does)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from pipelines.lineage.store import LineageStore
 from pipelines.local.home import Home
 
 ACTION_STATUS = {"Succeeded": "Completed", "Completed": "Completed", "Failed": "Failed", "Stopped": "Stopped", "Executing": "InProgress", "InProgress": "InProgress"}
-LINEAGE_TYPES = {"artifact": "Artifact", "action": "Action", "context": "Context"}
+LINEAGE_TYPES = {"artifact": "Artifact", "action": "Action", "context": "Context", "trial-component": "TrialComponent"}
+SOURCE_TYPES = {"ProcessingJob": "SageMakerProcessingJob", "TrainingJob": "SageMakerTrainingJob", "TransformJob": "SageMakerTransformJob"}
 
 
 def _lineage_entity(entity: dict[str, Any]) -> dict[str, Any]:
@@ -129,3 +132,38 @@ def query_lineage(home: Home, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("IncludeEdges"):
         answer["Edges"] = [{"SourceArn": s, "DestinationArn": d, "AssociationType": t} for s, d, t in sorted(edges) if s in seen and d in seen]
     return answer
+
+
+def _trial_component(entity: dict[str, Any]) -> dict[str, Any]:
+    """DescribeTrialComponent's members for one job of the store (TrialComponentSummary's are a subset)."""
+    source = {"SourceArn": entity["SourceUri"], "SourceType": SOURCE_TYPES.get(entity["Type"], entity["Type"])}
+    metrics = (entity.get("Properties") or {}).get("Metrics") or {}
+    return {
+        "TrialComponentName": entity["Name"], "TrialComponentArn": entity["Arn"], "DisplayName": entity["Name"],
+        "Source": source, "TrialComponentSource": source, "Sources": [source],
+        "Status": {"PrimaryStatus": ACTION_STATUS.get(str(entity.get("Status")), "Completed")},
+        "CreationTime": entity["CreationTime"], "LastModifiedTime": entity["CreationTime"],
+        "Metrics": [{"MetricName": str(name), "Last": float(value)} for name, value in metrics.items() if isinstance(value, (int, float))],
+    }  # fmt: skip
+
+
+@operation
+def list_trial_components(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    """ListTrialComponents: the jobs the engine ran, or the one job a SourceArn names (experiments
+    and trials are not kept: filtering by them finds nothing)."""
+    if params.get("ExperimentName") or params.get("TrialName"):
+        return page([], params, "TrialComponentSummaries")
+    with LineageStore(home) as store:
+        found = store.find(kind="trial-component", source_uri=params.get("SourceArn"))
+    summaries = [protocol.shape_members("TrialComponentSummary", _trial_component(e)) for e in ordered(found, params, stored="Ascending")]
+    return page(summaries, params, "TrialComponentSummaries")
+
+
+@operation
+def describe_trial_component(home: Home, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["TrialComponentName"]
+    with LineageStore(home) as store:
+        entity = store.entity(name) if name.startswith("arn:") else next(iter(store.find(kind="trial-component", name=name)), None)
+    if entity is None or entity["Kind"] != "trial-component":
+        raise ApiError("ResourceNotFound", f"Trial component {name} does not exist.")
+    return protocol.shape_members("DescribeTrialComponentResponse", _trial_component(entity))

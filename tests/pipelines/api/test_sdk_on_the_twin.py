@@ -120,15 +120,25 @@ def test_the_sdk_v3_upserts_starts_and_waits_as_on_sagemaker_with_mlops_runs_out
             model_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
     # Lineage, through SageMaker's lineage API: the model's artifact leads up to the job that
     # produced it and the data that went in.
+    # Each job is a trial component, as SageMaker records them: the SDKs' LineageTableVisualizer
+    # starts from ListTrialComponents(SourceArn=<job>) and lists its associations both ways.
+    training_arn = next(s["Metadata"]["TrainingJob"]["Arn"] for s in execution.list_steps() if "TrainingJob" in s["Metadata"])
+    (component,) = client.list_trial_components(SourceArn=training_arn)["TrialComponentSummaries"]
+    assert component["TrialComponentArn"].endswith("-aws-training-job") and component["TrialComponentSource"] == {"SourceArn": training_arn, "SourceType": "SageMakerTrainingJob"}
+    described = client.describe_trial_component(TrialComponentName=component["TrialComponentName"])
+    assert described["Status"]["PrimaryStatus"] == "Completed" and any(m["MetricName"] == "validation:auc" for m in described["Metrics"])
+    produced = client.list_associations(SourceArn=component["TrialComponentArn"])["AssociationSummaries"]
+    assert model_uri in [client.describe_artifact(ArtifactArn=a["DestinationArn"])["Source"]["SourceUri"] for a in produced if a["AssociationType"] == "Produced"]
+    assert {a["AssociationType"] for a in client.list_associations(DestinationArn=component["TrialComponentArn"])["AssociationSummaries"]} == {"ContributedTo"}
     artifact = client.list_artifacts(SourceUri=model_uri)["ArtifactSummaries"][0]
     assert client.describe_artifact(ArtifactArn=artifact["ArtifactArn"])["Source"]["SourceUri"] == model_uri
     up = client.query_lineage(StartArns=[artifact["ArtifactArn"]], Direction="Ascendants", IncludeEdges=True, MaxDepth=2)
     vertices = {v["Arn"]: v for v in up["Vertices"]}
-    actions = [v for v in vertices.values() if v["LineageType"] == "Action"]
-    assert actions and any(v["LineageType"] == "Artifact" for v in vertices.values())
+    assert vertices[component["TrialComponentArn"]]["LineageType"] == "TrialComponent"  # the job that produced it
+    assert any(v["LineageType"] == "Artifact" for v in vertices.values())  # and what went into that job
     assert all(e["SourceArn"] in vertices and e["DestinationArn"] in {*vertices, artifact["ArtifactArn"]} for e in up["Edges"])
-    assert client.describe_action(ActionName=actions[0]["Arn"])["ActionArn"] == actions[0]["Arn"]
-    assert actions[0]["Arn"] in [a["ActionArn"] for a in client.list_actions()["ActionSummaries"]]
+    (registration,) = client.list_actions(ActionType="ModelRegistration")["ActionSummaries"]
+    assert client.describe_action(ActionName=registration["ActionArn"])["ActionType"] == "ModelRegistration"
     assert {a["SourceArn"] for a in client.list_associations(DestinationArn=artifact["ArtifactArn"])["AssociationSummaries"]} <= set(vertices)
     context = client.list_contexts()["ContextSummaries"][0]
     assert client.describe_context(ContextName=context["ContextArn"])["ContextType"] == context["ContextType"]
