@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Iterator
@@ -13,6 +15,7 @@ from typing import Any, Iterator
 import boto3
 import numpy as np
 import pytest
+import yaml
 
 from pipelines.engine import confinement
 from pipelines.local.home import Home
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ABALONE = ROOT / ".venv-corpus" / "abalone-sdk2"
 SDK3 = ROOT / ".venv-corpus" / "sdk3"
 SDK2_NOTEBOOKS = ROOT / ".venv-corpus" / "sdk2-notebooks"
+CDK_SEED = ROOT / ".venv-corpus" / "cdk-seedcode"
 CORPUS = ROOT / "tests" / "corpus"
 ROLE = "arn:aws:iam::000000000000:role/SageMakerPipelineRole"
 SEED_DATA = ("sagemaker-servicecatalog-seedcode-us-east-1", "dataset/abalone-dataset.csv")  # InputDataUrl's default
@@ -226,3 +230,41 @@ def test_aws_pipelines_example_notebook_runs_unchanged_to_its_three_outcomes(she
     # Its first cell's `pip install -U sagemaker` reached for PyPI through the proxy, and was
     # refused; nothing else left the machine.
     assert all("pypi" in line or "pythonhosted" in line for line in refused(tmp_path)), refused(tmp_path)
+
+
+@pytest.mark.skipif(not (CDK_SEED / ".installed").exists(), reason="make test installs .venv-corpus/cdk-seedcode (AWS's CDK and GitHub Actions seed code)")
+@NEEDS_BUBBLEWRAP
+def test_aws_cdk_project_seed_code_runs_its_github_workflows_command_to_a_registered_package(shell: tuple[Home, dict[str, str]], tmp_path: Path) -> None:
+    home, environment = shell
+    s3, sagemaker = clients(environment)
+    s3.create_bucket(Bucket=SEED_DATA[0])
+    s3.put_object(Bucket=SEED_DATA[0], Key=SEED_DATA[1], Body=abalone_rows().encode())
+    # The workflow's step "Run Sagemaker Pipeline", from the checkout, with its secrets as values.
+    checkout = tmp_path / "checkout"
+    shutil.copytree(CORPUS / "aws-cdk-github-actions-seedcode", checkout)
+    workflow = yaml.safe_load((checkout / ".github" / "workflows" / "build_sagemaker_pipeline.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["build"]["steps"] if s.get("name") == "Run Sagemaker Pipeline"]
+    secrets = {
+        "AWS_REGION": "us-east-1", "SAGEMAKER_PIPELINE_ROLE_ARN": ROLE, "ARTIFACT_BUCKET": "mlops-cdk-artifacts",
+        "SAGEMAKER_PROJECT_NAME": "abalone", "SAGEMAKER_PROJECT_ID": "p-2", "MODEL_PACKAGE_GROUP_NAME": "abalone-p-2",
+        "ARTIFACT_BUCKET_KMS_ID": "arn:aws:kms:us-east-1:000000000000:key/0b3b8d2e-1111-4c9b-9f6a-6f1f0c2d9a10",
+    }  # fmt: skip
+    script = re.sub(r"\$\{\{\s*secrets\.(\w+)\s*\}\}", lambda m: secrets[m[1]], step["run"])
+    s3.create_bucket(Bucket=secrets["ARTIFACT_BUCKET"])
+    path = {"PATH": os.pathsep.join([str(CDK_SEED / "bin"), environment["PATH"]])}  # the installed run-pipeline, as after the workflow's pip install
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=checkout, env={**environment, **path}, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "Create/Update of the SageMaker Pipeline and execution completed." in done.stdout
+
+    assert steps_of(sagemaker, "abalone-p-2") == [
+        ("PreprocessAbaloneData", "Succeeded"), ("TrainAbaloneModel", "Succeeded"), ("EvaluateAbaloneModel", "Succeeded"),
+        ("CheckMSEAbaloneEvaluation", "Succeeded"), ("RegisterAbaloneModel-RegisterModel", "Succeeded"),
+    ]  # fmt: skip
+    (package,) = sagemaker.list_model_packages(ModelPackageGroupName="abalone-p-2")["ModelPackageSummaryList"]
+    (container,) = sagemaker.describe_model_package(ModelPackageName=package["ModelPackageArn"])["InferenceSpecification"]["Containers"]
+    assert container["Image"].endswith("/sagemaker-xgboost:1.0-1-cpu-py3")  # each custom image it looked up was not found: the built-in one
+    (evaluation,) = [j for j in sagemaker.list_processing_jobs()["ProcessingJobSummaries"] if "eval" in j["ProcessingJobName"]]
+    outputs = sagemaker.describe_processing_job(ProcessingJobName=evaluation["ProcessingJobName"])["ProcessingOutputConfig"]
+    assert outputs["KmsKeyId"] == secrets["ARTIFACT_BUCKET_KMS_ID"]  # as it asked
+    assert not Path("/opt/ml").exists()
+    assert refused(tmp_path) == []

@@ -2,7 +2,7 @@
 stores.
 
 One function per operation served, entered in ``operations.OPERATIONS`` by the module of its
-family (``executions``, ``registry``, ``jobs``, ``serving``, ``monitoring``, ``lineage``,
+family (``executions``, ``registry``, ``jobs``, ``images``, ``serving``, ``monitoring``, ``lineage``,
 ``tags``); each takes the request's parameters (validated against botocore's input shape by
 ``protocol``) and answers the output shape's members. Pipelines are kept as CreatePipeline makes
 them (``api/store.py``); an execution that StartPipelineExecution starts is recorded at once and
@@ -20,7 +20,7 @@ from typing import Any
 
 from pipelines.api import protocol
 from pipelines.api.protocol import ApiError
-from pipelines.api.sagemaker import executions, jobs, lineage, monitoring, registry, serving, tags  # noqa: F401 - each enters its operations
+from pipelines.api.sagemaker import executions, images, jobs, lineage, monitoring, registry, serving, tags  # noqa: F401 - each enters its operations
 from pipelines.api.sagemaker.operations import OPERATIONS
 from pipelines.core.errors import MlopsError
 from pipelines.local.home import Home

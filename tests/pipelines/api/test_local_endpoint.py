@@ -129,6 +129,14 @@ def test_an_operation_not_served_is_aws_error_naming_it(twin: Twin) -> None:
     assert "SageMaker.ListHyperParameterTuningJobs is not served" in str(refused.value)
 
 
+def test_no_custom_images_are_kept_so_a_lookup_falls_back_as_on_sagemaker(twin: Twin) -> None:
+    sagemaker = twin.client("sagemaker")
+    assert sagemaker.list_images()["Images"] == []
+    # AWS's CDK project template looks its images up and catches exactly this.
+    with pytest.raises(sagemaker.exceptions.ResourceNotFound, match="image-version/sagemaker-p-1-trainingimagebuild does not exist"):
+        sagemaker.describe_image_version(ImageName="sagemaker-p-1-trainingimagebuild")
+
+
 def test_inputs_are_validated_against_botocores_model_on_the_server(twin: Twin) -> None:
     unchecked = twin.client("sagemaker", parameter_validation=False)  # the client's own check off
     with pytest.raises(ClientError) as refused:
