@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -268,3 +269,36 @@ def test_aws_cdk_project_seed_code_runs_its_github_workflows_command_to_a_regist
     assert outputs["KmsKeyId"] == secrets["ARTIFACT_BUCKET_KMS_ID"]  # as it asked
     assert not Path("/opt/ml").exists()
     assert refused(tmp_path) == []
+
+
+def finished(sagemaker: Any, pipeline: str) -> dict[str, Any]:
+    """The one execution of ``pipeline`` once it has ended (the notebook starts it and leaves;
+    its user watches it in Studio). The bound is a guard against a hung runner, not a pace."""
+    (summary,) = sagemaker.list_pipeline_executions(PipelineName=pipeline)["PipelineExecutionSummaries"]
+    give_up = time.monotonic() + 1800
+    while (described := sagemaker.describe_pipeline_execution(PipelineExecutionArn=summary["PipelineExecutionArn"]))["PipelineExecutionStatus"] == "Executing":
+        assert time.monotonic() < give_up, "the execution did not end within 30 minutes"
+        time.sleep(0.5)
+    return described
+
+
+@pytest.mark.skipif(not (SDK2_NOTEBOOKS / ".installed").exists(), reason="make test installs .venv-corpus/sdk2-notebooks (the last SDK v2 and nbclient)")
+@NEEDS_BUBBLEWRAP
+def test_aws_tuning_step_example_notebook_tunes_and_registers_the_best_model(shell: tuple[Home, dict[str, str]], tmp_path: Path) -> None:
+    home, environment = shell
+    s3, sagemaker = clients(environment)
+    s3.create_bucket(Bucket=SAMPLE_DATA[0])
+    s3.put_object(Bucket=SAMPLE_DATA[0], Key=SAMPLE_DATA[1], Body=abalone_rows().encode())
+    run_notebook(SDK2_NOTEBOOKS, CORPUS / "aws-examples-tuning-step" / "sagemaker-pipelines-tuning-step.ipynb", tmp_path / "work", environment)
+
+    execution = finished(sagemaker, "tuning-step-pipeline")
+    steps = {s["StepName"]: s for s in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=execution["PipelineExecutionArn"])["PipelineExecutionSteps"]}
+    assert execution["PipelineExecutionStatus"] == "Succeeded", {n: s.get("FailureReason") for n, s in steps.items()}
+    assert {n: s["StepStatus"] for n, s in steps.items()} == dict.fromkeys(
+        ["PreprocessAbaloneDataForHPO", "HPTuning", "CreateBestModel-CreateModel", "CreateSecondBestModel-CreateModel", "EvaluateTopModel", "CheckMSEAbaloneEvaluation", "RegisterBestAbaloneModel-RegisterModel"], "Succeeded",
+    )  # fmt: skip
+    (package,) = sagemaker.list_model_packages(ModelPackageGroupName="tuning-job-model-packages")["ModelPackageSummaryList"]
+    (container,) = sagemaker.describe_model_package(ModelPackageName=package["ModelPackageArn"])["InferenceSpecification"]["Containers"]
+    assert "/AbaloneTrain/" in container["ModelDataUrl"]  # the best of the tuning job's training jobs, by its S3 URI
+    assert not Path("/opt/ml").exists()
+    assert all("pypi" in line or "pythonhosted" in line for line in refused(tmp_path)), refused(tmp_path)
