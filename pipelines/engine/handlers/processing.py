@@ -225,6 +225,10 @@ def run_process(command: list[str], cwd: Path, environment: dict[str, str], job:
     env.update(environment)
     if shutil.which(command[0], path=env.get("PATH")) is None:
         return FAILED, f"ClientError: cannot start {command[0]}: No such file or directory"
+    image = (job.arguments.get("AppSpecification") or {}).get("ImageUri") or (job.arguments.get("AlgorithmSpecification") or {}).get("TrainingImage")
+    note = job.runtimes.difference(image)
+    if note:
+        job.log.write(f"note: {note}\n")
     unconfined = confinement.problem()
     if unconfined is None:  # the sandbox at the real /opt/ml; nothing writable but it and the store
         env.update(confinement.environment())
