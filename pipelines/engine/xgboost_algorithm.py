@@ -152,6 +152,7 @@ VERSIONS = {
     "1.5": Version("1.5", frozenset(), pickles=False),
     "1.7": Version("1.7", frozenset(), pickles=False),
     "3.0": Version("3.0", frozenset(), pickles=False),
+    "3.2": Version("3.2", frozenset(), pickles=False),  # the master branch (XGBoost 3.2.0): save_model, as 1.3-1 on
 }
 LATEST = VERSIONS["1.7"]
 _VERSIONED = {name for version in VERSIONS.values() for name in version.accepts}

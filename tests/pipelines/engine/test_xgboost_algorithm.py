@@ -179,3 +179,17 @@ def test_a_pickle_that_is_not_a_booster_is_refused_before_it_runs_anything(tmp_p
         Predictor.load(tmp_path / "model" / "model.tar.gz")
     with pytest.raises(evaluate.EvaluationError, match="builtins.print is not part of a pickled XGBoost Booster"):
         evaluate.load_model(tmp_path / "model", tmp_path / "unpacked")
+
+
+def test_every_xgboost_image_the_sdk_names_has_its_versions_behaviour() -> None:
+    """The SDK's own list of XGBoost images (image_uri_config/xgboost.json); "1" is the legacy
+    algorithm image (xgboost:1), not a sagemaker-xgboost container."""
+    import json
+    from importlib.resources import files
+
+    from pipelines.engine import xgboost_algorithm
+
+    named = json.loads(files("sagemaker.core").joinpath("image_uri_config", "xgboost.json").read_text())["training"]["versions"]
+    for tag in set(named) - {"1"}:
+        image = f"683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:{tag}-cpu-py3"
+        assert xgboost_algorithm.version_of(image) is not None, tag
