@@ -53,7 +53,7 @@ def test_the_workshops_network_and_key_reach_the_definition_and_pass_the_policy(
     spec = yaml.safe_load((ROOT / "buildspec.yml").read_text())
     assert spec["env"]["variables"]["MLOPS_POLICY"] == "workshop"  # secure by default
     env_file = str(tmp_path / "security.env")
-    writer = next(c for c in spec["phases"]["pre_build"]["commands"] if "security.env" in c).replace("/tmp/security.env", env_file)
+    writer = next(c for c in spec["phases"]["build"]["commands"] if "security.env" in c).replace("/tmp/security.env", env_file)
     variables = {"SUBNET_IDS": "subnet-1,subnet-2", "SECURITY_GROUP_IDS": "sg-1", "KMS_KEY_ARN": "arn:aws:kms:eu-west-1:1:key/k"}
     subprocess.run(["bash", "-c", writer], env=variables, check=True)
     for module, argv in run_pipeline_commands(spec).items():

@@ -7,7 +7,7 @@ from typing import Sequence
 import click
 
 from pipelines import __version__
-from pipelines.cli import aws, callback, definition, demo, endpoint, env, executions, experiments, handler, lineage, monitor, registry, run
+from pipelines.cli import aws, callback, ci, definition, demo, endpoint, env, executions, experiments, handler, lineage, monitor, registry, run
 from pipelines.cli.context import Settings
 
 
@@ -41,6 +41,7 @@ cli.add_command(endpoint.deploy)
 cli.add_command(endpoint.group)
 cli.add_command(endpoint.serve)
 cli.add_command(env.command)
+cli.add_command(ci.group)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
