@@ -173,6 +173,7 @@ def build(root: Path, home: Home, buildspec_name: str, skip: frozenset[str], ove
     ``mlops env``), and the commit's own code first on PYTHONPATH."""
     import git
 
+    from pipelines.api.s3 import Bucket
     from pipelines.ci import buildspec
     from pipelines.core.errors import MlopsError, UsageError
     from pipelines.serving import address
@@ -204,7 +205,10 @@ def build(root: Path, home: Home, buildspec_name: str, skip: frozenset[str], ove
                 credentials = load_or_create(home)
                 twin = address.exports(said, home.region, credentials.access_key_id, credentials.secret_access_key, home.proxy_ca)
                 codebuild = codebuild_variables(source, sha, branch, build_id)
-                environment = merged(spec, {**project_variables(home), **twin}, overrides, codebuild)
+                project = project_variables(home)
+                environment = merged(spec, {**project, **twin}, overrides, codebuild)
+                # The project's artifact bucket, which its template creates on AWS.
+                Bucket(home, environment["ARTIFACT_BUCKET"]).root.mkdir(parents=True, mode=0o700, exist_ok=True)
                 environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(source), os.environ.get("PYTHONPATH", "")) if p)
                 # This environment's python and console scripts (run-pipeline, mlops) first, as
                 # the install phase would have put them.

@@ -27,7 +27,12 @@ def _overrides(variables: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-@click.group("ci", invoke_without_command=True, help="Build HEAD as CodeBuild would, against the local twin (mlops ci run; the default).")
+@click.group(
+    "ci",
+    invoke_without_command=True,
+    help="Build HEAD as CodeBuild would, against the local twin (mlops ci run; the default).",
+    epilog="Example:\n\n  mlops ci                      # buildspec.yml on HEAD, tests included\n\n  mlops ci run --skip pre_build  # without the tests",
+)
 @click.pass_context
 def group(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is None:
@@ -39,6 +44,7 @@ def group(ctx: click.Context) -> None:
     help="Build HEAD as CodeBuild builds it from buildspec.yml: a clean checkout of the commit, its env variables and the project's "
     "(roles, bucket, network and key in the twin's account), CODEBUILD_RESOLVED_SOURCE_VERSION set to HEAD, the phases in order in one "
     "shell, every AWS client talking to a private mlops serve. The install phase is left to make (see docs/ci.md). Exit 1 unless every phase Succeeded.",
+    epilog="Example:\n\n  mlops ci run --skip pre_build --env MLOPS_POLICY=none",
 )
 @_BUILDSPEC
 @_SKIP
@@ -54,7 +60,11 @@ def run(obj: Settings, buildspec: str, skip: tuple[str, ...], variables: tuple[s
         raise MlopsError(f"the build of {result.commit[:12]} failed: {', '.join(p for p, s in result.phases.items() if s == 'FAILED')}")
 
 
-@group.command("install-hook", help="Run mlops ci (with these options) after every commit, in the background; its log goes to $MLOPS_HOME/ci/<commit>.log.")
+@group.command(
+    "install-hook",
+    help="Run mlops ci (with these options) after every commit, in the background; its log goes to $MLOPS_HOME/ci/<commit>.log.",
+    epilog="Example:\n\n  mlops ci install-hook --skip pre_build\n\n  mlops ci install-hook --remove",
+)
 @_BUILDSPEC
 @_SKIP
 @_ENV
