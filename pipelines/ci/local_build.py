@@ -62,6 +62,27 @@ def project_variables(home: Home) -> dict[str, str]:
     }  # fmt: skip
 
 
+# The raw data, where the pipeline's InputDataUrl points by default (s3://<bucket>/credit-default/...).
+DATA = ("data/credit-card-default/credit_default.csv", "credit-default/data/credit_default.csv")
+
+
+def prepare_account(home: Home, source: Path, bucket: str) -> None:
+    """What the project has in its AWS account before CodeBuild runs, made in the twin's when
+    missing: the artifact bucket (its template creates it) and the raw data in it (the README's
+    AWS path uploads it, from the repository's own copy)."""
+    from pipelines.api.s3 import Bucket
+
+    root = Bucket(home, bucket).root
+    root.mkdir(parents=True, mode=0o700, exist_ok=True)
+    local, key = DATA
+    target = home.objects().path(f"s3://{bucket}/{key}")
+    if (source / local).is_file() and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_bytes((source / local).read_bytes())
+        partial.replace(target)
+
+
 def codebuild_variables(root: Path, commit: str, branch: str | None, build_id: str, succeeding: bool = True) -> dict[str, str]:
     """CodeBuild's own environment variables, as far as they mean something here."""
     variables = {
@@ -173,7 +194,6 @@ def build(root: Path, home: Home, buildspec_name: str, skip: frozenset[str], ove
     ``mlops env``), and the commit's own code first on PYTHONPATH."""
     import git
 
-    from pipelines.api.s3 import Bucket
     from pipelines.ci import buildspec
     from pipelines.core.errors import MlopsError, UsageError
     from pipelines.serving import address
@@ -207,8 +227,7 @@ def build(root: Path, home: Home, buildspec_name: str, skip: frozenset[str], ove
                 codebuild = codebuild_variables(source, sha, branch, build_id)
                 project = project_variables(home)
                 environment = merged(spec, {**project, **twin}, overrides, codebuild)
-                # The project's artifact bucket, which its template creates on AWS.
-                Bucket(home, environment["ARTIFACT_BUCKET"]).root.mkdir(parents=True, mode=0o700, exist_ok=True)
+                prepare_account(home, source, environment["ARTIFACT_BUCKET"])
                 environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(source), os.environ.get("PYTHONPATH", "")) if p)
                 # This environment's python and console scripts (run-pipeline, mlops) first, as
                 # the install phase would have put them.
