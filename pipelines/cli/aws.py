@@ -64,3 +64,32 @@ def deploy_config(
     built = stage_deploy.build(project, stage, boto3.Session(region_name=region), output_dir)
     click.echo(built.summary(stage), err=True)
     click.echo(f"wrote {built.paths[0]} and {built.paths[1]}", err=True)
+
+
+@group.command(
+    "test-staging",
+    help="The deploy pipeline's TestStaging action: send the evaluated rows to the staging endpoint and compare its answers with the "
+    "scores the package's evaluation recorded; the endpoint must be InService with data capture on. Writes the report the approver "
+    "sees; exit 1 when the endpoint does not answer as the evaluation said.",
+    epilog="Example:\n\n  mlops aws test-staging --endpoint-name credit-default-staging -o build/staging-test.json",
+)
+@click.option("--endpoint-name", default="credit-default-staging", show_default=True)
+@click.option("--model-package-group-name", default="CreditDefaultPackageGroup", show_default=True)
+@click.option("--rows", type=click.IntRange(min=1), default=200, show_default=True, help="how many of the evaluated rows to send")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write the report (JSON) here too")
+def test_staging(endpoint_name: str, model_package_group_name: str, rows: int, output: Path | None) -> None:
+    import boto3
+
+    from pipelines.aws import staging_test
+    from pipelines.aws.clients import translated
+    from pipelines.core.errors import MlopsError
+    from pipelines.core.fileio import write_text_atomic
+
+    with translated(f"testing the staging endpoint {endpoint_name}"):
+        report = staging_test.check(boto3.client("sagemaker"), boto3.client("sagemaker-runtime"), boto3.client("s3"), endpoint_name, model_package_group_name, rows)
+    if output is not None:
+        write_text_atomic(output, report.as_json() + "\n")
+    click.echo(report.as_json())
+    if not report.passed:
+        raise MlopsError(f"staging test failed: {report.failures[0]}")
+    click.echo(f"staging test passed: {report.rows} rows answered as the evaluation recorded (largest difference {report.max_difference:.2e})", err=True)
