@@ -1,0 +1,150 @@
+"""templates/cicd.yml: cfn-lint clean; the build pipeline is source then build on the branch's
+pushes; the deploy pipeline is DeployStaging, TestStaging, ManualApproval, DeployProd in that
+order, started only when a package becomes Approved; each CodeBuild project runs the file the
+repository has; and what moto's CloudFormation models of it (the IAM roles and the EventBridge
+rules: moto 5.2 has no model for AWS::CodeBuild::Project or AWS::CodePipeline::Pipeline)
+deploys there."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from cfnlint.api import lint_file
+from cfnlint.decode import decode
+from moto import mock_aws
+from moto.cloudformation.parsing import get_model_map
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "templates" / "cicd.yml"
+ACCOUNT = "123456789012"
+PARAMETERS = {
+    "ArtifactBucketName": "credit-default-bucket", "KmsKeyArn": f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/k",
+    "VpcId": "vpc-12345678", "SubnetIds": "subnet-12345678,subnet-87654321", "SecurityGroupIds": "sg-12345678",
+    "SageMakerPipelineRoleArn": f"arn:aws:iam::{ACCOUNT}:role/p", "MonitoringRoleArn": f"arn:aws:iam::{ACCOUNT}:role/m",
+    "ModelExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/e", "RetrainRoleArn": f"arn:aws:iam::{ACCOUNT}:role/r",
+    "MonitoringSchedulerRoleArn": f"arn:aws:iam::{ACCOUNT}:role/s",
+    "SourceConnectionArn": f"arn:aws:codeconnections:eu-west-1:{ACCOUNT}:connection/abc", "FullRepositoryId": "someone/credit-default-mlops",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    document, matches = decode(str(TEMPLATE))
+    assert not matches
+    return document
+
+
+def stages(template: dict[str, Any], pipeline: str) -> list[tuple[str, list[str]]]:
+    return [(s["Name"], [a["Name"] if "Name" in a else a["Fn::If"][1]["Name"] for a in s["Actions"]]) for s in template["Resources"][pipeline]["Properties"]["Stages"]]
+
+
+def test_cfn_lint_clean() -> None:
+    assert [str(m) for m in lint_file(TEMPLATE)] == []
+
+
+def test_the_build_pipeline_builds_each_push_to_the_branch(template: dict[str, Any]) -> None:
+    assert stages(template, "ModelBuildPipeline") == [("Source", ["Source"]), ("Build", ["Build"])]
+    build = template["Resources"]["BuildProject"]["Properties"]
+    assert build["Source"]["BuildSpec"] == "buildspec.yml" and (ROOT / "buildspec.yml").exists()
+    (trigger,) = template["Resources"]["ModelBuildPipeline"]["Properties"]["Triggers"]["Fn::If"][1]
+    assert trigger["GitConfiguration"]["Push"] == [{"Branches": {"Includes": [{"Ref": "BranchName"}]}}]
+    # The variables buildspec.yml says its project gives it.
+    given = {v["Name"] for v in build["Environment"]["EnvironmentVariables"]}
+    assert {"SAGEMAKER_PIPELINE_ROLE_ARN", "MONITORING_ROLE_ARN", "ARTIFACT_BUCKET", "MODEL_PACKAGE_GROUP_NAME", "SUBNET_IDS", "SECURITY_GROUP_IDS", "KMS_KEY_ARN"} <= given
+
+
+def test_production_waits_for_the_staging_test_and_a_human(template: dict[str, Any]) -> None:
+    assert stages(template, "ModelDeployPipeline") == [
+        ("Source", ["Source"]), ("DeployStaging", ["DeployStaging"]), ("TestStaging", ["TestStaging"]), ("ManualApproval", ["ApproveProduction"]), ("DeployProd", ["DeployProd"]),
+    ]  # fmt: skip
+    actions = {s["Name"]: s["Actions"][0] for s in template["Resources"]["ModelDeployPipeline"]["Properties"]["Stages"]}
+    assert actions["ManualApproval"]["ActionTypeId"] == {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}
+    assert "staging-test.json" in json.dumps(actions["ManualApproval"]["Configuration"]["CustomData"])
+    stage_of = {name: json.loads(actions[name]["Configuration"]["EnvironmentVariables"])[0]["value"] for name in ("DeployStaging", "DeployProd")}
+    assert stage_of == {"DeployStaging": "staging", "DeployProd": "prod"}
+    assert template["Resources"]["DeployProject"]["Properties"]["Source"]["BuildSpec"] == "deployspec.yml" and (ROOT / "deployspec.yml").exists()
+    inline = yaml.safe_load(template["Resources"]["TestStagingProject"]["Properties"]["Source"]["BuildSpec"]["Fn::Sub"])
+    assert any(c.startswith("mlops aws test-staging") for c in inline["phases"]["build"]["commands"])
+    # Started when a package becomes Approved, and by nothing else in the registry.
+    rule = template["Resources"]["OnApproval"]["Properties"]
+    assert rule["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved"]
+    assert "${ModelDeployPipeline}" in rule["Targets"][0]["Arn"]["Fn::Sub"]
+
+
+def test_every_build_runs_in_the_vpc_encrypted_with_the_projects_key(template: dict[str, Any]) -> None:
+    projects = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
+    assert len(projects) == 3
+    assert all(p["EncryptionKey"] == {"Ref": "KmsKeyArn"} and p["VpcConfig"]["VpcId"] == {"Ref": "VpcId"} for p in projects)
+    for name in ("ModelBuildPipeline", "ModelDeployPipeline"):
+        assert template["Resources"][name]["Properties"]["ArtifactStore"]["EncryptionKey"] == {"Id": {"Ref": "KmsKeyArn"}, "Type": "KMS"}
+
+
+def test_what_moto_models_deploys_there() -> None:
+    """The template minus the resources moto's CloudFormation has no model for, each reference
+    to them replaced by its name (what Ref gives for both)."""
+    document = yaml.load(TEMPLATE.read_text(), Loader=_Loader)
+    unmodelled = {name for name, r in document["Resources"].items() if r["Type"] not in get_model_map()}
+    assert {document["Resources"][n]["Type"] for n in unmodelled} == {"AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline"}
+    names = {n: f"credit-default-{n}" for n in unmodelled}
+    kept = copy.deepcopy({n: r for n, r in document["Resources"].items() if n not in unmodelled})
+    document["Resources"] = _replace(kept, names)
+    document["Outputs"] = _replace(document["Outputs"], names)
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
+        cloudformation.create_stack(
+            StackName="credit-default-cicd", TemplateBody=json.dumps(document), Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
+        )  # fmt: skip
+        assert cloudformation.describe_stacks(StackName="credit-default-cicd")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+        events = boto3.client("events", region_name="eu-west-1")
+        rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
+        (approval,) = [r for r in rules.values() if "approved" in r.get("Description", "")]
+        assert json.loads(approval["EventPattern"])["detail"]["ModelApprovalStatus"] == ["Approved"]
+        (target,) = events.list_targets_by_rule(Rule=approval["Name"])["Targets"]
+        assert target["Arn"].endswith(":credit-default-ModelDeployPipeline") and ":codepipeline:" in target["Arn"]
+        roles = {r["RoleName"] for r in boto3.client("iam", region_name="eu-west-1").list_roles()["Roles"]}
+        assert {"credit-default-codebuild", "credit-default-codepipeline", "credit-default-start-pipelines"} <= roles
+
+
+class _Loader(yaml.SafeLoader):
+    """CloudFormation's short forms (!Ref, !Sub, !If ...) as their long forms."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _intrinsic)
+
+
+def _replace(value: Any, names: dict[str, str]) -> Any:
+    """Refs and GetAtts to the unmodelled resources as their names (and ${Name} in Subs)."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in names:
+            return names[value["Ref"]]
+        if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in names:
+            return f"arn:aws:codebuild:eu-west-1:{ACCOUNT}:project/{names[value['Fn::GetAtt'][0]]}"
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            text = value["Fn::Sub"]
+            for name, replacement in names.items():
+                text = text.replace("${" + name + "}", replacement)
+            return {"Fn::Sub": text}
+        return {k: _replace(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace(v, names) for v in value]
+    return value
