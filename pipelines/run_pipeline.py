@@ -58,7 +58,7 @@ def merge_tags(user: list[dict[str, str]], ours: list[dict[str, str]]) -> list[d
 @click.option("--start/--no-start", default=True, help="--no-start: upsert only, for a pipeline something else starts (the monitoring pipeline: EventBridge Scheduler)")
 @click.option("--wait/--no-wait", default=False, help="follow the execution to its end; exit 1 unless it Succeeded")
 @click.option("--allow-dirty", is_flag=True, help="run a working tree with uncommitted changes (marked dirty)")
-@click.option("--poll-seconds", type=click.FloatRange(min=0.0), default=30.0, show_default=True, help="with --wait, seconds between checks")
+@click.option("--poll-seconds", type=click.FloatRange(min=0.0), default=30.0, show_default=True, help="with --wait, the most seconds between checks (the first come after 1 s, each twice as long as the one before)")
 @click.option("--local", is_flag=True, help="run on the local engine under MLOPS_HOME instead of SageMaker (waits)")
 @click.option("--from-execution", "source", default=None, help="selective execution: take the results of the steps not in --steps from this execution (ARN; an id with --local)")
 @click.option("--steps", "selected", default=None, help="selective execution: the steps to run, comma-separated (SelectiveExecutionConfig's SelectedSteps)")
@@ -177,8 +177,12 @@ def _run_locally(
 
 
 def follow(client: Any, execution_arn: str, poll_seconds: float) -> str:
-    """Print each step's status as it changes until the execution ends; its final status."""
+    """Print each step's status as it changes until the execution ends; its final status.
+    Checks come after 1 s, then twice as far apart each time up to ``poll_seconds``: a short
+    execution (a cached one, or on the local twin) is seen ending at once, a long one costs a
+    DescribePipelineExecution every ``poll_seconds``."""
     seen: dict[str, str] = {}
+    interval = min(1.0, poll_seconds)
     while True:
         with aws.translated(f"describing {execution_arn}"):
             status = client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
@@ -193,7 +197,8 @@ def follow(client: Any, execution_arn: str, poll_seconds: float) -> str:
             reason = f": {status['FailureReason']}" if status.get("FailureReason") else ""
             click.echo(f"execution {current}{reason}", err=True)
             return current
-        time.sleep(poll_seconds)
+        time.sleep(interval)
+        interval = min(interval * 2, poll_seconds)
 
 
 def _steps(client: Any, execution_arn: str) -> list[dict[str, Any]]:
