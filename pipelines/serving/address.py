@@ -102,6 +102,8 @@ def exports(server: dict[str, str], region: str, access_key_id: str, secret_acce
     certificates AWS_CA_BUNDLE's authority signs; loopback addresses never do (both spellings:
     Python's urllib lets the lower-case one win)."""
     loopback = "127.0.0.1,localhost,::1"
+    if "proxy" not in server:
+        raise UsageError(f"the mlops serve running for {server.get('home')} (pid {server.get('pid')}) is from an older version without the AWS proxy; stop it and start it again")
     return {
         "AWS_ENDPOINT_URL": server["url"], "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
         "AWS_ACCESS_KEY_ID": access_key_id, "AWS_SECRET_ACCESS_KEY": secret_access_key,

@@ -20,6 +20,8 @@ from cfnlint.decode import decode
 from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
 
+from pipelines.aws.stage_deploy import load_template
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "cicd.yml"
 ACCOUNT = "123456789012"
@@ -88,7 +90,7 @@ def test_every_build_runs_in_the_vpc_encrypted_with_the_projects_key(template: d
 def test_what_moto_models_deploys_there() -> None:
     """The template minus the resources moto's CloudFormation has no model for, each reference
     to them replaced by its name (what Ref gives for both)."""
-    document = yaml.load(TEMPLATE.read_text(), Loader=_Loader)
+    document = load_template(TEMPLATE)
     unmodelled = {name for name, r in document["Resources"].items() if r["Type"] not in get_model_map()}
     assert {document["Resources"][n]["Type"] for n in unmodelled} == {"AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline"}
     names = {n: f"credit-default-{n}" for n in unmodelled}
@@ -110,26 +112,6 @@ def test_what_moto_models_deploys_there() -> None:
         assert target["Arn"].endswith(":credit-default-ModelDeployPipeline") and ":codepipeline:" in target["Arn"]
         roles = {r["RoleName"] for r in boto3.client("iam", region_name="eu-west-1").list_roles()["Roles"]}
         assert {"credit-default-codebuild", "credit-default-codepipeline", "credit-default-start-pipelines"} <= roles
-
-
-class _Loader(yaml.SafeLoader):
-    """CloudFormation's short forms (!Ref, !Sub, !If ...) as their long forms."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_Loader.add_multi_constructor("!", _intrinsic)
 
 
 def _replace(value: Any, names: dict[str, str]) -> Any:
