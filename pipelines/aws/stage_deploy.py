@@ -105,13 +105,18 @@ def clarify_uris(package: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def read_object(s3: Any, uri: str) -> bytes:
+    """The bytes of the object at ``uri`` (s3://bucket/key)."""
+    parsed = urlparse(uri)
+    return bytes(s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read())
+
+
 def read_facet_groups(s3: Any, analysis_uri: str) -> dict[str, Any]:
     """The label, its favourable value and the (facet, group value) of each post-training DI
     of a bias analysis.json on S3: the dimensions of its DI metrics."""
     from pipelines.monitor.job.clarify import bias
 
-    parsed = urlparse(analysis_uri)
-    body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
+    body = read_object(s3, analysis_uri)
     try:
         document = json.loads(body)
         post = document[bias.POST_TRAINING]
@@ -126,8 +131,7 @@ def read_facet_groups(s3: Any, analysis_uri: str) -> dict[str, Any]:
 
 def read_threshold(s3: Any, constraints_uri: str, metric: str) -> float:
     """The threshold a model-quality constraints.json on S3 sets for ``metric``."""
-    parsed = urlparse(constraints_uri)
-    body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
+    body = read_object(s3, constraints_uri)
     try:
         threshold = json.loads(body)["binary_classification_constraints"][metric]["threshold"]
     except (ValueError, KeyError, TypeError) as exc:
@@ -139,8 +143,7 @@ def read_threshold(s3: Any, constraints_uri: str, metric: str) -> float:
 
 def read_features(s3: Any, constraints_uri: str) -> list[str]:
     """The feature names of a constraints.json on S3."""
-    parsed = urlparse(constraints_uri)
-    body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
+    body = read_object(s3, constraints_uri)
     try:
         features = [feature["name"] for feature in json.loads(body)["features"]]
     except (ValueError, KeyError, TypeError) as exc:

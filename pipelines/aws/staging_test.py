@@ -20,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pipelines.aws.stage_deploy import latest_approved
+from pipelines.aws.stage_deploy import latest_approved, read_object
 from pipelines.core.errors import UsageError
 
 TOLERANCE = 1e-4  # float32 scores written with repr(): what serving adds is rounding, at most
@@ -53,9 +53,8 @@ def baseline_uri(evaluation_uri: str) -> str:
 
 
 def _read(s3: Any, uri: str) -> bytes:
-    bucket, _, key = uri[len("s3://") :].partition("/")
     try:
-        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return read_object(s3, uri)
     except s3.exceptions.NoSuchKey:
         raise UsageError(f"{uri} does not exist: the staging test reads the evaluation step's outputs") from None
 

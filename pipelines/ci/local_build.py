@@ -75,21 +75,18 @@ def prepare_account(home: Home, source: Path, bucket: str) -> None:
     root = Bucket(home, bucket).root
     root.mkdir(parents=True, mode=0o700, exist_ok=True)
     local, key = DATA
-    target = home.objects().path(f"s3://{bucket}/{key}")
-    if (source / local).is_file() and not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_bytes((source / local).read_bytes())
-        partial.replace(target)
+    objects = home.objects()
+    if (source / local).is_file() and not objects.exists(f"s3://{bucket}/{key}"):
+        objects.put_file(source / local, f"s3://{bucket}/{key}")
 
 
-def codebuild_variables(root: Path, commit: str, branch: str | None, build_id: str, succeeding: bool = True) -> dict[str, str]:
+def codebuild_variables(root: Path, commit: str, branch: str | None, build_id: str) -> dict[str, str]:
     """CodeBuild's own environment variables, as far as they mean something here."""
     variables = {
         "CODEBUILD_BUILD_ID": build_id, "CODEBUILD_BUILD_ARN": f"local:codebuild:build/{build_id}",
         "CODEBUILD_BUILD_NUMBER": "1", "CODEBUILD_INITIATOR": "mlops-ci", "CODEBUILD_LOCAL": "true",
         "CODEBUILD_RESOLVED_SOURCE_VERSION": commit, "CODEBUILD_SRC_DIR": str(root),
-        "CODEBUILD_BUILD_SUCCEEDING": "1" if succeeding else "0",
+        "CODEBUILD_BUILD_SUCCEEDING": "1",
     }  # fmt: skip
     if branch:
         variables["CODEBUILD_SOURCE_VERSION"] = branch

@@ -20,7 +20,6 @@ import configparser
 import datetime as dt
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import string
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipelines.core.errors import UsageError
+from pipelines.core.fileio import create_once
 from pipelines.local.home import DEFAULT_REGION, Home
 
 PROFILE = "mlops-local"
@@ -59,20 +59,10 @@ def load_or_create(home: Home) -> Credentials:
     """The endpoint's credentials; created (owner-only) the first time."""
     path = credentials_path(home)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = "AKIA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
         secret = "".join(secrets.choice(string.ascii_letters + string.digits + "+/") for _ in range(40))
         text = f"[{PROFILE}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        try:
-            os.link(temporary, path)  # first writer wins when several workers start at once
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
+        create_once(path, text.encode(), 0o600)  # first writer wins when several workers start at once
     return read(path)
 
 

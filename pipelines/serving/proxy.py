@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import ssl
 import tempfile
 import threading
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from pipelines.core.fileio import create_once
 from pipelines.local.home import Home
 
 INTERCEPTED = "amazonaws.com"
@@ -72,8 +72,8 @@ class Authority:
                 .sign(key, hashes.SHA256())
             )  # fmt: skip
             key_bytes = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-            _link_if_absent(home.proxy_ca_key, key_bytes, 0o600)  # the key first: a certificate on disk always has its key
-            _link_if_absent(home.proxy_ca, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
+            create_once(home.proxy_ca_key, key_bytes, 0o600)  # the key first: a certificate on disk always has its key
+            create_once(home.proxy_ca, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
         key = serialization.load_pem_private_key(home.proxy_ca_key.read_bytes(), password=None)
         certificate = x509.load_pem_x509_certificate(home.proxy_ca.read_bytes())
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key().public_numbers() != certificate.public_key().public_numbers():
@@ -111,19 +111,6 @@ class Authority:
             )
             context.load_cert_chain(chain)
         return context
-
-
-def _link_if_absent(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, mode)
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
 
 
 class Proxy:
