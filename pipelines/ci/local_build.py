@@ -215,6 +215,8 @@ def build(root: Path, home: Home, buildspec_name: str, skip: frozenset[str], ove
         except git.GitCommandError as exc:
             raise MlopsError(f"could not check out {sha[:12]} for the build (git worktree add): {str(exc.stderr).strip()}") from None
         try:
+            if not (source / buildspec_name).is_file():
+                raise UsageError(f"{buildspec_name}: not in commit {sha[:12]} of {repo.working_tree_dir}; the build reads the committed buildspec (commit it first)")
             spec = buildspec.load(source / buildspec_name)
             server = ServingProcess.start(home, logs / f"serve-{sha[:12]}.log")
             try:
@@ -239,3 +241,4 @@ def build(root: Path, home: Home, buildspec_name: str, skip: frozenset[str], ove
                 server.stop()
         finally:
             repo.git.worktree("remove", "--force", str(source))
+            repo.close()

@@ -41,6 +41,7 @@ def test_the_projects_buildspec_builds_a_fresh_clone_to_an_execution_of_its_comm
     assert tags["GitCommit"] == sha
     assert api.call(home, "DescribePipeline", {"PipelineName": "CreditDefaultMonitoring"})["PipelineStatus"] == "Active"  # upserted, not started
     assert clone.git.worktree("list").count("\n") == 0  # the build's checkout is gone
+    clone.close()  # GitPython's cat-file processes
 
 
 def test_the_hook_builds_each_commit_in_the_background(tmp_path: Path) -> None:
@@ -50,6 +51,9 @@ def test_the_hook_builds_each_commit_in_the_background(tmp_path: Path) -> None:
     repo.index.add(["buildspec.yml"])
     repo.index.commit("a buildspec")
     home = Home.resolve(tmp_path / "home")
+    missing = mlops(home, ["ci", "run", "--buildspec", "nope.yml"], work)
+    assert missing.returncode == 1 and f"nope.yml: not in commit {repo.head.commit.hexsha[:12]} of {work}; the build reads the committed buildspec" in missing.stderr
+    assert "Traceback" not in missing.stderr and repo.git.worktree("list").count("\n") == 0  # its checkout removed
     installed = mlops(home, ["ci", "install-hook"], work)
     assert installed.returncode == 0, installed.stderr
     path = work / ".git" / "hooks" / "post-commit"
@@ -70,3 +74,4 @@ def test_the_hook_builds_each_commit_in_the_background(tmp_path: Path) -> None:
     path.write_text("#!/bin/sh\necho mine\n")
     refused = mlops(home, ["ci", "install-hook"], work)
     assert refused.returncode == 1 and "exists and is not mlops ci's" in refused.stderr and path.read_text() == "#!/bin/sh\necho mine\n"
+    repo.close()  # GitPython's cat-file processes
