@@ -55,6 +55,7 @@ class Project:
     monitoring: str = "builtin"  # the monitoring pipeline on an EventBridge Scheduler schedule; or "model-monitor"
     monitoring_pipeline: str = "CreditDefaultMonitoring"
     scheduler_role_arn: str = ""  # the role the schedule assumes to start the monitoring pipeline
+    retrain_event_bus_arn: str = ""  # a stage in its own account: alarms go to the tooling account's bus
 
     def __post_init__(self) -> None:
         if self.monitoring not in MONITORING:
@@ -255,6 +256,7 @@ def render(
         **clarify,
         "RetrainPipelineName": project.retrain_pipeline.lower(),
         "RetrainPipelineRoleArn": project.retrain_role_arn,
+        **({"RetrainEventBusArn": project.retrain_event_bus_arn} if project.retrain_event_bus_arn else {}),
         "GitCommit": commit,
         "KmsKeyArn": security.kms_key or "",
         "SubnetIds": ",".join(security.subnets),

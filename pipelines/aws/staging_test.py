@@ -59,9 +59,12 @@ def _read(s3: Any, uri: str) -> bytes:
         raise UsageError(f"{uri} does not exist: the staging test reads the evaluation step's outputs") from None
 
 
-def check(sagemaker: Any, runtime: Any, s3: Any, endpoint: str, group: str, rows: int = 200) -> Report:
-    """The staging test's findings for ``endpoint`` serving ``group``'s newest Approved package."""
-    package = latest_approved(sagemaker, group)
+def check(registry: Any, sagemaker: Any, runtime: Any, s3: Any, endpoint: str, group: str, rows: int = 200) -> Report:
+    """The staging test's findings for ``endpoint`` serving ``group``'s newest Approved package:
+    ``registry`` and ``s3`` (the evaluation's files) are the tooling account's clients,
+    ``sagemaker`` and ``runtime`` the staging account's (the same account unless staging has
+    its own)."""
+    package = latest_approved(registry, group)
     evaluation_uri = ((package.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics", {}).get("S3Uri")
     if not evaluation_uri:
         raise UsageError(f"{package['ModelPackageArn']} has no ModelMetrics.ModelQuality statistics: register it with its evaluation")

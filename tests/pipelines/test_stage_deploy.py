@@ -88,7 +88,9 @@ def test_the_latest_approved_package_fills_the_stage(registry: dict[str, str], t
     rule = template["Resources"]["RetrainOnDrift"]["Properties"]
     assert rule["EventPattern"]["detail"]["alarmName"] == [{"prefix": {"Fn::Sub": f"${{ProjectName}}-${{StageName}}-{kind}-"}} for kind in ("drift", "quality", "bias", "attribution")]
     assert "ModelQualityAlarm" not in template["Resources"] and "ModelQualityConstraintsUri" not in parameters  # this package has no model-quality baseline
-    assert rule["Targets"][0]["SageMakerPipelineParameters"]["PipelineParameterList"] == [{"Name": "GitCommit", "Value": {"Ref": "GitCommit"}}]
+    condition, _elsewhere, here = rule["Targets"][0]["Fn::If"]
+    assert condition == "RetrainElsewhere" and "RetrainEventBusArn" not in parameters  # the stage is in the pipeline's account
+    assert here["SageMakerPipelineParameters"]["PipelineParameterList"] == [{"Name": "GitCommit", "Value": {"Ref": "GitCommit"}}]
     assert set(parameters) <= set(template["Parameters"])
     assert [str(m) for m in lint_file(tmp_path / "staging-template.json")] == []
 
@@ -173,6 +175,18 @@ def test_prod_samples_less_and_the_workshops_network_reaches_the_parameters(regi
     parameters = json.loads((tmp_path / "prod-config-export.json").read_text())["Parameters"]
     assert parameters["SamplingPercentage"] == str(DEFAULTS["prod"]["sampling"]) == "80"
     assert parameters["SubnetIds"] == "subnet-1,subnet-2" and parameters["KmsKeyArn"].endswith(":key/k")
+
+
+def test_a_stage_in_its_own_account_sends_its_alarms_to_the_tooling_accounts_bus(registry: dict[str, str], tmp_path: Path) -> None:
+    bus = "arn:aws:events:eu-west-1:123456789012:event-bus/default"
+    assert deploy_config(tmp_path, "prod", "--retrain-event-bus-arn", bus) == 0
+    parameters = json.loads((tmp_path / "prod-config-export.json").read_text())["Parameters"]
+    assert parameters["RetrainEventBusArn"] == bus
+    template = json.loads((tmp_path / "prod-template.json").read_text())
+    condition, elsewhere, _here = template["Resources"]["RetrainOnDrift"]["Properties"]["Targets"][0]["Fn::If"]
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RetrainEventBusArn"}, ""]}]}
+    assert elsewhere == {"Id": "tooling-account", "Arn": {"Ref": "RetrainEventBusArn"}, "RoleArn": {"Ref": "RetrainPipelineRoleArn"}}
+    assert [str(m) for m in lint_file(tmp_path / "prod-template.json")] == []
 
 
 def test_model_monitor_stays_selectable(registry: dict[str, str], tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_production_waits_for_the_staging_test_and_a_human(template: dict[str, A
     actions = {s["Name"]: s["Actions"][0] for s in template["Resources"]["ModelDeployPipeline"]["Properties"]["Stages"]}
     assert actions["ManualApproval"]["ActionTypeId"] == {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}
     assert "staging-test.json" in json.dumps(actions["ManualApproval"]["Configuration"]["CustomData"])
-    stage_of = {name: json.loads(actions[name]["Configuration"]["EnvironmentVariables"])[0]["value"] for name in ("DeployStaging", "DeployProd")}
+    stage_of = {name: json.loads(actions[name]["Configuration"]["EnvironmentVariables"]["Fn::If"][2])[0]["value"] for name in ("DeployStaging", "DeployProd")}
     assert stage_of == {"DeployStaging": "staging", "DeployProd": "prod"}
     assert template["Resources"]["DeployProject"]["Properties"]["Source"]["BuildSpec"] == "deployspec.yml" and (ROOT / "deployspec.yml").exists()
     inline = yaml.safe_load(template["Resources"]["TestStagingProject"]["Properties"]["Source"]["BuildSpec"]["Fn::Sub"])
@@ -92,7 +92,7 @@ def test_what_moto_models_deploys_there() -> None:
     to them replaced by its name (what Ref gives for both)."""
     document = load_template(TEMPLATE)
     unmodelled = {name for name, r in document["Resources"].items() if r["Type"] not in get_model_map()}
-    assert {document["Resources"][n]["Type"] for n in unmodelled} == {"AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline"}
+    assert {document["Resources"][n]["Type"] for n in unmodelled} == {"AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline", "AWS::Events::EventBusPolicy"}
     names = {n: f"credit-default-{n}" for n in unmodelled}
     kept = copy.deepcopy({n: r for n, r in document["Resources"].items() if n not in unmodelled})
     document["Resources"] = _replace(kept, names)
@@ -111,7 +111,65 @@ def test_what_moto_models_deploys_there() -> None:
         (target,) = events.list_targets_by_rule(Rule=approval["Name"])["Targets"]
         assert target["Arn"].endswith(":credit-default-ModelDeployPipeline") and ":codepipeline:" in target["Arn"]
         roles = {r["RoleName"] for r in boto3.client("iam", region_name="eu-west-1").list_roles()["Roles"]}
-        assert {"credit-default-codebuild", "credit-default-codepipeline", "credit-default-start-pipelines"} <= roles
+        assert {"credit-default-cicd-build", "credit-default-codepipeline", "credit-default-start-pipelines"} <= roles
+        # iam.yml, which the template's parameters come from, deploys beside it: no role name is taken twice.
+        with pytest.warns(UserWarning, match="BucketPolicy"):  # moto skips the TLS-only bucket policy
+            cloudformation.create_stack(
+                StackName="credit-default-iam", TemplateBody=(ROOT / "templates" / "iam.yml").read_text(), Capabilities=["CAPABILITY_NAMED_IAM"],
+                Parameters=[{"ParameterKey": "SubnetIds", "ParameterValue": PARAMETERS["SubnetIds"]}, {"ParameterKey": "SecurityGroupIds", "ParameterValue": PARAMETERS["SecurityGroupIds"]}],
+            )  # fmt: skip
+        assert cloudformation.describe_stacks(StackName="credit-default-iam")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_stages_in_accounts_of_their_own_are_deployed_and_tested_through_their_roles(template: dict[str, Any]) -> None:
+    """Off by default; with StagingAccountId/ProdAccountId each stage's actions carry its
+    account's tooling-deploy role, the build may assume exactly those, and the stages' alarms
+    start the training pipeline here."""
+    resources = template["Resources"]
+    assert template["Parameters"]["StagingAccountId"]["Default"] == template["Parameters"]["ProdAccountId"]["Default"] == ""
+    actions = {a["Name"]: a for s in resources["ModelDeployPipeline"]["Properties"]["Stages"] for a in s["Actions"] if "Name" in a}
+    role = "arn:${AWS::Partition}:iam::${%s}:role/${ProjectName}-tooling-deploy"
+    for action, condition, stage, account in (("DeployStaging", "StagingElsewhere", "staging", "StagingAccountId"), ("DeployProd", "ProdElsewhere", "prod", "ProdAccountId")):
+        cond, elsewhere, here = actions[action]["Configuration"]["EnvironmentVariables"]["Fn::If"]
+        assert cond == condition and json.loads(here) == [{"name": "STAGE", "value": stage, "type": "PLAINTEXT"}]
+        assert json.loads(elsewhere["Fn::Sub"]) == [{"name": "STAGE", "value": stage, "type": "PLAINTEXT"}, {"name": "TARGET_ROLE_ARN", "value": role % account, "type": "PLAINTEXT"}]
+    cond, elsewhere, here = actions["TestStaging"]["Configuration"]["EnvironmentVariables"]["Fn::If"]
+    assert cond == "StagingElsewhere" and json.loads(elsewhere["Fn::Sub"])[0]["value"] == role % "StagingAccountId" and here == {"Ref": "AWS::NoValue"}
+    assert '--target-role-arn "$TARGET_ROLE_ARN"' in resources["TestStagingProject"]["Properties"]["Source"]["BuildSpec"]["Fn::Sub"]
+    statements = [s["Fn::If"][1] for s in resources["BuildRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"] if "Fn::If" in s and s["Fn::If"][0] == "AnyElsewhere"]
+    assume = next(s for s in statements if s["Action"] == "sts:AssumeRole")
+    assert [r["Fn::If"][1]["Fn::Sub"] for r in assume["Resource"]] == [role % "StagingAccountId", role % "ProdAccountId"]  # these two roles and no others
+    retrain = resources["RetrainFromDeploymentAccounts"]
+    assert retrain["Condition"] == "AnyElsewhere" and retrain["Properties"]["EventPattern"]["detail"]["state"] == {"value": ["ALARM"]}
+    assert retrain["Properties"]["Targets"][0]["Arn"] == {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${PipelineName}"}
+    # The alarm names the stage accounts' templates give (endpoint.yml's RetrainOnDrift prefixes, per stage).
+    endpoint = load_template(ROOT / "templates" / "endpoint.yml")
+    kinds = [p["prefix"]["Fn::Sub"].rsplit("-", 2)[1] for p in endpoint["Resources"]["RetrainOnDrift"]["Properties"]["EventPattern"]["detail"]["alarmName"]]
+    prefixes = [p["prefix"]["Fn::Sub"] for p in retrain["Properties"]["EventPattern"]["detail"]["alarmName"]]
+    assert prefixes == [f"${{ProjectName}}-{stage}-{kind}-" for stage in ("staging", "prod") for kind in kinds]
+    for name, account in (("StagingAccountSendsAlarms", "StagingAccountId"), ("ProdAccountSendsAlarms", "ProdAccountId")):
+        assert resources[name]["Properties"]["Statement"]["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${%s}:root" % account}}
+
+
+def test_with_both_stages_elsewhere_moto_deploys_what_it_models(tmp_path: Path) -> None:
+    document = load_template(TEMPLATE)
+    unmodelled = {name for name, r in document["Resources"].items() if r["Type"] not in get_model_map()}
+    names = {n: f"credit-default-{n}" for n in unmodelled}
+    document["Resources"] = _replace({n: r for n, r in document["Resources"].items() if n not in unmodelled}, names)
+    document["Outputs"] = _replace(document["Outputs"], names)
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
+        given = {**PARAMETERS, "StagingAccountId": "222233334444", "ProdAccountId": "333344445555"}
+        cloudformation.create_stack(
+            StackName="credit-default-cicd", TemplateBody=json.dumps(document), Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
+        )  # fmt: skip
+        assert cloudformation.describe_stacks(StackName="credit-default-cicd")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+        events = boto3.client("events", region_name="eu-west-1")
+        (rule,) = [r for r in events.list_rules()["Rules"] if "stages' accounts" in r.get("Description", "")]
+        assert json.loads(rule["EventPattern"])["account"] == ["222233334444", "333344445555"]
+        (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert target["Arn"] == f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:pipeline/creditdefaultpipeline" and target["RoleArn"] == PARAMETERS["RetrainRoleArn"]
 
 
 def _replace(value: Any, names: dict[str, str]) -> Any:

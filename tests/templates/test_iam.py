@@ -43,6 +43,8 @@ def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]
         documents = [properties.get("PolicyDocument")] + [p["PolicyDocument"] for p in properties.get("Policies", [])]
         for document in filter(None, documents):
             for statement in document["Statement"]:
+                if "Fn::If" in statement:  # a statement for another deployment account: the condition's true branch
+                    statement = statement["Fn::If"][1]
                 yield name, statement
 
 
@@ -139,3 +141,16 @@ def test_deploys_with_the_approved_network_in_its_conditions() -> None:
         inline = inline if isinstance(inline, dict) else ast.literal_eval(inline)  # moto keeps a CloudFormation-made inline policy as its repr
         (statement,) = inline["Statement"]
         assert statement["Resource"].endswith(":pipeline/creditdefaultmonitoring")
+
+
+def test_other_deployment_accounts_may_read_the_models_and_nothing_more(template: dict[str, Any]) -> None:
+    """cicd.yml's StagingAccountId/ProdAccountId: those accounts' roles (target-account.yml) read
+    packages' artifacts and baselines from this bucket and decrypt them; off by default."""
+    assert template["Parameters"]["DeploymentAccountIds"]["Default"] == ""
+    assert template["Conditions"]["OtherDeploymentAccounts"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "DeploymentAccountIds"}]}, ""]}]}
+    bucket = [s["Fn::If"] for s in template["Resources"]["ProjectBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"] if "Fn::If" in s]
+    key = [s["Fn::If"] for s in template["Resources"]["ProjectKey"]["Properties"]["KeyPolicy"]["Statement"] if "Fn::If" in s]
+    for (condition, granted, otherwise), actions in ((bucket[0], "s3:GetObject"), (key[0], ["kms:Decrypt", "kms:DescribeKey"])):
+        assert condition == "OtherDeploymentAccounts" and otherwise == {"Ref": "AWS::NoValue"}
+        assert granted["Principal"] == {"AWS": {"Ref": "DeploymentAccountIds"}} and granted["Action"] == actions and granted["Effect"] == "Allow"
+    assert len(bucket) == len(key) == 1
