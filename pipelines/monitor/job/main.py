@@ -14,7 +14,8 @@ and the same for model quality (``model_quality.py``: captured predictions merge
 truth by inference id)::
 
     python3 monitor-analyzer.pyz quality-baseline --dataset DIR --output DIR \\
-        --probability-attribute probability --ground-truth-attribute label [--threshold 0.5]
+        --probability-attribute probability --ground-truth-attribute label [--threshold 0.5] \\
+        [--constraint-rule window --window-rows 500 --false-alarm-rate 0.01]
     python3 monitor-analyzer.pyz quality-monitor --capture s3://.../data-capture/ENDPOINT \\
         --ground-truth s3://.../ground-truth/ENDPOINT --scheduled-time T --constraints URI \\
         [--start-offset -PT2H --end-offset -PT1H] [--threshold 0.5] [--probability-index 0] ...
@@ -160,6 +161,10 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     qbase.add_argument("--output", default="/opt/ml/processing/output")
     qbase.add_argument("--probability-attribute", default="probability", help="the probability's column")
     qbase.add_argument("--ground-truth-attribute", default="label", help="the label's column")
+    qbase.add_argument("--constraint-rule", choices=model_quality.RULES, default="window",
+                       help="window: thresholds a clean window of --window-rows rows breaks with probability --false-alarm-rate; baseline: AWS's plain rule, the baseline's own values")
+    qbase.add_argument("--window-rows", type=int, default=quality.WINDOW_ROWS, help="labelled rows a monitoring window is expected to hold")
+    qbase.add_argument("--false-alarm-rate", type=float, default=quality.FALSE_ALARM_RATE, help="the share of clean windows allowed to violate any constraint")
     quality_run = modes.add_parser("quality-monitor", help="one window of captured predictions merged with ground truth, against a baseline")
     quality_run.add_argument("--capture", required=True, help="s3://.../data-capture/ENDPOINT")
     quality_run.add_argument("--ground-truth", required=True, help="s3://.../ground-truth/ENDPOINT (yyyy/mm/dd/hh folders of when labels were collected)")
@@ -187,7 +192,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.mode == "baseline":
             result = analyzer.baseline(Path(args.dataset), Path(args.output), header=not args.no_header)
         elif args.mode == "quality-baseline":
-            result = model_quality.baseline(Path(args.dataset), Path(args.output), args.probability_attribute, args.ground_truth_attribute, args.threshold)
+            result = model_quality.baseline(Path(args.dataset), Path(args.output), args.probability_attribute, args.ground_truth_attribute, args.threshold,
+                                            rule=args.constraint_rule, window_rows=args.window_rows, false_alarm_rate=args.false_alarm_rate)  # fmt: skip
         elif args.mode == "quality-monitor":
             result = run_quality(args, Objects.from_environment())
         else:

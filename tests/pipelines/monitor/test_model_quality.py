@@ -44,7 +44,20 @@ def test_baseline_files(baseline: Path, labelled: pd.DataFrame) -> None:
     assert stats["version"] == 0.0 and stats["dataset"] == {"item_count": 3000, "evaluation_time": "2026-11-20T00:00:00.000Z"}
     assert stats["binary_classification_metrics"]["auc"]["value"] == pytest.approx(sk.roc_auc_score(labelled["label"], labelled["probability"]), abs=1e-12)
     constraints = json.loads((baseline / "constraints.json").read_text())
-    assert constraints["binary_classification_constraints"]["auc"]["threshold"] == stats["binary_classification_metrics"]["auc"]["value"]
+    # By default the thresholds leave room for what a window of 500 rows varies; the report says how they were made.
+    assert constraints["binary_classification_constraints"]["auc"]["threshold"] < stats["binary_classification_metrics"]["auc"]["value"]
+    assert json.loads((baseline / "analysis_report.json").read_text())["constraints"] == {"rule": "window", "window_rows": 500, "false_alarm_rate": 0.01}
+
+
+def test_aws_plain_rule_stays_selectable(tmp_path: Path, labelled: pd.DataFrame) -> None:
+    labelled.to_csv(tmp_path / "labelled.csv", index=False)
+    model_quality.baseline(tmp_path / "labelled.csv", tmp_path / "plain", "probability", "label", rule="baseline")
+    stats = json.loads((tmp_path / "plain" / "statistics.json").read_text())["binary_classification_metrics"]
+    constraints = json.loads((tmp_path / "plain" / "constraints.json").read_text())["binary_classification_constraints"]
+    assert {name: rule["threshold"] for name, rule in constraints.items()} == {name: stats[name]["value"] for name in quality.CONSTRAINED}
+    with pytest.raises(JobFailed, match="constraint rule 'strict' is not one of window, baseline"):
+        model_quality.baseline(tmp_path / "labelled.csv", tmp_path / "other", "probability", "label", rule="strict")
+    assert not (tmp_path / "other").exists()
 
 
 def serve(tmp_path: Path, frame: pd.DataFrame, label_hour: datetime) -> None:

@@ -18,12 +18,14 @@ def test_the_values_of_aws_documented_example() -> None:
     # positive in four, predicted positive with two of the negatives (the example's matrix).
     found = quality.binary_classification_metrics(np.array([1, 0, 0, 0]), np.array([0.9, 0.7, 0.6, 0.1]))
     assert found["confusion_matrix"] == {"0": {"0": 1, "1": 2}, "1": {"0": 0, "1": 1}}
+    # The page's best constant classifier answers positive (recall 1, precision and accuracy
+    # 0.25); the container answers the majority class (test_the_best_constant_classifier_...).
     expected = {
-        "recall": 1.0, "precision": 0.3333333333333333, "accuracy": 0.5, "recall_best_constant_classifier": 1.0,
-        "precision_best_constant_classifier": 0.25, "accuracy_best_constant_classifier": 0.25, "true_positive_rate": 1.0,
+        "recall": 1.0, "precision": 0.3333333333333333, "accuracy": 0.5, "recall_best_constant_classifier": 0.0,
+        "precision_best_constant_classifier": 0.0, "accuracy_best_constant_classifier": 0.75, "true_positive_rate": 1.0,
         "true_negative_rate": 0.33333333333333337, "false_positive_rate": 0.6666666666666666, "false_negative_rate": 0.0,
         "auc": 1.0, "f0_5": 0.3846153846153846, "f1": 0.5, "f2": 0.7142857142857143,
-        "f0_5_best_constant_classifier": 0.29411764705882354, "f1_best_constant_classifier": 0.4, "f2_best_constant_classifier": 0.625,
+        "f0_5_best_constant_classifier": 0.0, "f1_best_constant_classifier": 0.0, "f2_best_constant_classifier": 0.0,
     }  # fmt: skip
     assert {name: found[name]["value"] for name in expected} == expected
     assert all(found[name]["standard_deviation"] == "NaN" for name in expected)  # fewer than 200 rows
@@ -34,6 +36,30 @@ def test_the_values_of_aws_documented_example() -> None:
         "receiver_operating_characteristic_curve", "precision_recall_curve", "auc", "f0_5", "f1", "f2",
         "f0_5_best_constant_classifier", "f1_best_constant_classifier", "f2_best_constant_classifier",
     ]  # fmt: skip
+
+
+def test_the_best_constant_classifier_answers_the_majority_class_as_the_container_does() -> None:
+    # A real ModelQuality baseline (stored outputs of AWS's notebook, 201 rows, 28 positive):
+    # recall 0, precision 0, accuracy 0.860697, F scores 0.
+    labels = np.array([1] * 28 + [0] * 173)
+    found = quality.binary_classification_metrics(labels, np.linspace(0, 1, 201))
+    constant = {name: found[f"{name}_best_constant_classifier"]["value"] for name in ("recall", "precision", "accuracy", "f0_5", "f1", "f2")}
+    assert constant == {"recall": 0.0, "precision": 0.0, "accuracy": pytest.approx(0.860697, abs=5e-7), "f0_5": 0.0, "f1": 0.0, "f2": 0.0}
+    # With positives in the majority it answers positive: recall 1, precision and accuracy the share of positives.
+    found = quality.binary_classification_metrics(1 - labels, np.linspace(0, 1, 201))
+    assert found["recall_best_constant_classifier"]["value"] == 1.0 and found["accuracy_best_constant_classifier"]["value"] == pytest.approx(173 / 201)
+
+
+@pytest.mark.parametrize(
+    ("value", "java"),
+    [
+        # the real violation's numbers: "Metric auc with 0.515453080147537 +/- 8.080858763541535E-4 was LessThanThreshold '0.9395127993393898'"
+        (0.515453080147537, "0.515453080147537"), (8.080858763541535e-4, "8.080858763541535E-4"), (0.9395127993393898, "0.9395127993393898"),
+        (1.0, "1.0"), (0.0, "0.0"), (0.001, "0.001"), (1e-4, "1.0E-4"), (12345678.0, "1.2345678E7"), (-2.5e-5, "-2.5E-5"), ("NaN", "NaN"),
+    ],
+)  # fmt: skip
+def test_numbers_are_written_as_javas_double_to_string(value: object, java: str) -> None:
+    assert quality.java_double(value) == java
 
 
 @pytest.fixture(scope="module")
@@ -110,18 +136,58 @@ def test_suggested_constraints_and_their_violations(rows: tuple[np.ndarray, np.n
     baseline = quality.binary_classification_metrics(labels, scores)
     suggested = quality.suggest_constraints(baseline)
     rules = suggested[quality.CONSTRAINTS_KEY]
+    # The container's order: recall, precision, accuracy, the four rates, auc, f0_5, f1, f2.
+    assert list(rules) == ["recall", "precision", "accuracy", "true_positive_rate", "true_negative_rate", "false_positive_rate", "false_negative_rate", "auc", "f0_5", "f1", "f2"]
     assert rules["auc"] == {"threshold": baseline["auc"]["value"], "comparison_operator": "LessThanThreshold"}
     assert rules["false_positive_rate"]["comparison_operator"] == "GreaterThanThreshold"
     assert quality.check(baseline, suggested) == []
     worse = quality.binary_classification_metrics(labels, np.where(np.arange(len(labels)) % 3 == 0, 1 - scores, scores))
     violations = quality.check(worse, suggested)
     by_metric = {v["metric_name"]: v for v in violations}
-    assert {"auc", "accuracy", "false_positive_rate"} <= set(by_metric)
+    assert {"auc", "accuracy", "falsePositiveRate"} <= set(by_metric)  # the rates named as the container names them
     assert by_metric["auc"] == {
         "constraint_check_type": "LessThanThreshold",
-        "description": f"Metric auc with {worse['auc']['value']} was LessThanThreshold {baseline['auc']['value']}",
+        "description": f"Metric auc with {worse['auc']['value']!r} +/- {quality.java_double(worse['auc']['standard_deviation'])} was LessThanThreshold '{baseline['auc']['value']!r}'",
         "metric_name": "auc",
     }
+    order = [v["metric_name"] for v in violations]
+    shown = [quality.VIOLATION_NAMES.get(n, n) for n in quality.CONSTRAINED]
+    assert order == sorted(order, key=shown.index)  # in the container's order, whatever the file's
+
+
+def _windows(rng: np.random.Generator, count: int, rows: int, separation: float) -> list[dict]:
+    """Windows of labelled predictions from one population: 22% positive, a logistic score whose
+    classes are ``separation`` standard deviations apart (1.05: AUC about 0.77)."""
+    found = []
+    for _ in range(count):
+        labels = (rng.random(rows) < 0.22).astype(int)
+        scores = 1 / (1 + np.exp(-(rng.normal(0, 1, rows) + separation * labels - 1.2)))
+        found.append(quality.binary_classification_metrics(labels, scores))
+    return found
+
+
+def test_window_constraints_rarely_fire_on_clean_windows_and_fire_on_a_worse_model() -> None:
+    """AWS's plain rule fires on most clean windows of 500 rows; thresholds for the window's size
+    on about 1% of them, and still on nearly every window of a model 0.07 AUC worse."""
+    rng = np.random.default_rng(5)
+    labels = (rng.random(6000) < 0.22).astype(int)
+    scores = 1 / (1 + np.exp(-(rng.normal(0, 1, 6000) + 1.05 * labels - 1.2)))
+    baseline = quality.binary_classification_metrics(labels, scores)
+    window = quality.window_constraints(baseline, labels, scores, window_rows=500)
+    assert window == quality.window_constraints(baseline, labels, scores, window_rows=500)  # the same rows give the same file
+    rules = window[quality.CONSTRAINTS_KEY]
+    assert list(rules) == list(quality.suggest_constraints(baseline)[quality.CONSTRAINTS_KEY])
+    assert rules["auc"]["threshold"] < baseline["auc"]["value"] and rules["false_positive_rate"]["threshold"] > baseline["false_positive_rate"]["value"]
+    plain = quality.suggest_constraints(baseline)
+    clean = _windows(rng, 300, 500, 1.05)
+    assert sum(bool(quality.check(m, plain)) for m in clean) / 300 > 0.5
+    assert sum(bool(quality.check(m, window)) for m in clean) / 300 <= 0.03
+    worse = _windows(rng, 100, 2000, 0.75)
+    assert np.mean([m["auc"]["value"] for m in worse]) < baseline["auc"]["value"] - 0.06
+    wider = quality.window_constraints(baseline, labels, scores, window_rows=2000)
+    assert sum(bool(quality.check(m, wider)) for m in worse) / 100 >= 0.9
+    # A window of 100 rows is looser than one of 2,000.
+    assert quality.window_constraints(baseline, labels, scores, window_rows=100)[quality.CONSTRAINTS_KEY]["auc"]["threshold"] < wider[quality.CONSTRAINTS_KEY]["auc"]["threshold"]
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,18 @@ def _column(table: pa.Table, attribute: str, what: str, source: Path) -> pa.Arra
     raise JobFailed(f"{source}: {what} {attribute!r} is not a column ({', '.join(names[:30])})")
 
 
-def baseline(source: Path, output: Path, probability_attribute: str, ground_truth_attribute: str, threshold: float = 0.5, header: bool = True, evaluation_time: Optional[str] = None) -> Result:
-    """statistics.json and suggested constraints.json from labelled predictions (a CSV)."""
+RULES = ("window", "baseline")
+
+
+def baseline(
+    source: Path, output: Path, probability_attribute: str, ground_truth_attribute: str, threshold: float = 0.5, header: bool = True,
+    evaluation_time: Optional[str] = None, rule: str = "window", window_rows: int = quality.WINDOW_ROWS, false_alarm_rate: float = quality.FALSE_ALARM_RATE,
+) -> Result:  # fmt: skip
+    """statistics.json and suggested constraints.json from labelled predictions (a CSV): with
+    ``rule="window"`` thresholds that a clean window of ``window_rows`` rows breaks with
+    probability ``false_alarm_rate``; with ``"baseline"`` AWS's plain rule (the baseline's values)."""
+    if rule not in RULES:
+        raise JobFailed(f"constraint rule {rule!r} is not one of {', '.join(RULES)}")
     files = layout.data_files(source, (".csv",))
     if not files:
         raise JobFailed(f"No data in the baseline dataset {source}")
@@ -71,7 +81,12 @@ def baseline(source: Path, output: Path, probability_attribute: str, ground_trut
     labels = quality.labels_of([str(v) for v in truths.to_pylist()], str(source))
     metrics = quality.binary_classification_metrics(labels, scores, threshold)
     stats = quality.statistics_document(metrics, len(labels), evaluation_time or _now())
-    write_files(output, {STATISTICS: stats, CONSTRAINTS: quality.suggest_constraints(metrics), REPORT: {"dataset": {"rows": len(labels)}}})
+    if rule == "window":
+        constraints = quality.window_constraints(metrics, labels, scores, threshold, window_rows, false_alarm_rate)
+        suggested: Dict[str, Any] = {"rule": rule, "window_rows": window_rows, "false_alarm_rate": false_alarm_rate}
+    else:
+        constraints, suggested = quality.suggest_constraints(metrics), {"rule": rule}
+    write_files(output, {STATISTICS: stats, CONSTRAINTS: constraints, REPORT: {"dataset": {"rows": len(labels)}, "constraints": suggested}})
     return Result("baseline", output, counters={"rows": len(labels)})
 
 

@@ -13,8 +13,10 @@ How the numbers are made, as AWS documents them and its example shows:
   (0.5 by default), as the Evaluate step decides (``steps/evaluate.py``). The positive label
   is 1.
 - ``confusion_matrix[actual][predicted]``, counts as integers.
-- The best constant classifier always answers positive: its recall is 1 and its precision and
-  accuracy are the share of positives (AWS's example: 0.25 and 0.25 for one positive in four).
+- The best constant classifier answers the majority class, as the container does (a real
+  baseline of 201 rows with 28 positives: recall 0, precision 0, accuracy 0.860697, F scores
+  0). AWS's documentation example shows "always positive" for one positive in four (recall 1,
+  precision and accuracy 0.25); the container, not the page, is followed. A tie answers positive.
 - TNR is ``1 - FPR`` and FNR ``1 - TPR`` (the example's ``0.33333333333333337``).
 - The curves have Spark's ``BinaryClassificationMetrics`` shape: the ROC curve is ``(0, 0)``,
   one point per distinct score from the highest down, then ``(1, 1)``; the precision-recall
@@ -28,12 +30,31 @@ How the numbers are made, as AWS documents them and its example shows:
 - ``standard_deviation`` only from 200 rows on: the metric on five random 80% samples (a
   fixed seed, so the same rows give the same file), their sample standard deviation.
 
+Constraints and violations, as the container writes them: the constraints in its order (recall,
+precision, accuracy, the four rates, auc, f0_5, f1, f2), a ``threshold`` and a
+``comparison_operator`` each; a violation per broken constraint in that order, named as the
+container names it (the rates in camelCase: ``truePositiveRate`` ...), described with the
+window's value, its standard deviation and the threshold in Java's number format:
+``Metric auc with 0.5154 +/- 8.08E-4 was LessThanThreshold '0.9395'``.
+
+Suggested thresholds (``window_constraints``, the default): the container suggests the
+baseline's own values, so any window slightly worse than the baseline set violates, and on
+windows of a few hundred rows about half of the clean ones do. Here the threshold of each metric
+is set below (above, for the two error rates) the baseline's value by what a window of
+``window_rows`` rows explains: 2,000 windows of that many rows drawn with replacement from the
+baseline's rows (a bootstrap: the metrics' spread and their correlations, AUC included) give
+each metric's standard deviation; one multiplier ``z`` for all metrics is the one at which
+``false_alarm_rate`` of those windows break any constraint; each threshold is the baseline's
+value minus ``z`` standard deviations, widened for the baseline's own sampling error
+(``sqrt(1 + window_rows / baseline rows)``). ``suggest_constraints`` is AWS's plain rule.
+
 Part of the analyzer bundle (``bundle.py``): numpy only, Python 3.9.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -50,9 +71,20 @@ NAN = "NaN"
 KEY = "binary_classification_metrics"
 CONSTRAINTS_KEY = "binary_classification_constraints"
 NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
-# Suggested constraints: the metrics where lower is worse, then those where higher is worse.
-LOWER_IS_WORSE = ("accuracy", "recall", "precision", "f0_5", "f1", "f2", "auc", "true_positive_rate", "true_negative_rate")
+# The constraints the container suggests, in its order, and the direction in which each is worse.
+CONSTRAINED = ("recall", "precision", "accuracy", "true_positive_rate", "true_negative_rate", "false_positive_rate", "false_negative_rate", "auc", "f0_5", "f1", "f2")
 HIGHER_IS_WORSE = ("false_positive_rate", "false_negative_rate")
+LOWER_IS_WORSE = tuple(name for name in CONSTRAINED if name not in HIGHER_IS_WORSE)
+# How the container names a metric in a violation (statistics.json keeps snake_case).
+VIOLATION_NAMES = {
+    "true_positive_rate": "truePositiveRate",
+    "true_negative_rate": "trueNegativeRate",
+    "false_positive_rate": "falsePositiveRate",
+    "false_negative_rate": "falseNegativeRate",
+}
+WINDOW_ROWS = 500
+FALSE_ALARM_RATE = 0.01
+BOOTSTRAP_WINDOWS = 2000
 OPERATORS = {
     "LessThanThreshold": lambda value, threshold: value < threshold,
     "GreaterThanThreshold": lambda value, threshold: value > threshold,
@@ -120,7 +152,11 @@ def _values(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Dict[st
     recall, precision = _ratio(tp, tp + fn), _ratio(tp, tp + fp)
     fpr = _ratio(fp, fp + tn)
     prevalence = _ratio(tp + fn, len(labels))
-    constant_recall = 1.0 if tp + fn else 0.0
+    # The best constant classifier answers the majority class (see the module's notes).
+    positive_majority = tp + fn >= len(labels) - tp - fn and tp + fn > 0
+    constant_recall = 1.0 if positive_majority else 0.0
+    constant_precision = prevalence if positive_majority else 0.0
+    constant_accuracy = prevalence if positive_majority else 1.0 - prevalence
     true, false = _cumulative(actual.astype(np.int64), scores)
     return {
         "confusion": (tn, fp, fn, tp),
@@ -128,8 +164,8 @@ def _values(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Dict[st
         "precision": precision,
         "accuracy": _ratio(tp + tn, len(labels)),
         "recall_best_constant_classifier": constant_recall,
-        "precision_best_constant_classifier": prevalence,
-        "accuracy_best_constant_classifier": prevalence,
+        "precision_best_constant_classifier": constant_precision,
+        "accuracy_best_constant_classifier": constant_accuracy,
         "true_positive_rate": recall,
         "true_negative_rate": 1.0 - fpr,
         "false_positive_rate": fpr,
@@ -139,9 +175,9 @@ def _values(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Dict[st
         "f0_5": _f_beta(precision, recall, 0.5),
         "f1": _f_beta(precision, recall, 1.0),
         "f2": _f_beta(precision, recall, 2.0),
-        "f0_5_best_constant_classifier": _f_beta(prevalence, constant_recall, 0.5),
-        "f1_best_constant_classifier": _f_beta(prevalence, constant_recall, 1.0),
-        "f2_best_constant_classifier": _f_beta(prevalence, constant_recall, 2.0),
+        "f0_5_best_constant_classifier": _f_beta(constant_precision, constant_recall, 0.5),
+        "f1_best_constant_classifier": _f_beta(constant_precision, constant_recall, 1.0),
+        "f2_best_constant_classifier": _f_beta(constant_precision, constant_recall, 2.0),
     }
 
 
@@ -194,24 +230,103 @@ def statistics_document(metrics: Dict[str, Any], item_count: int, evaluation_tim
 
 
 def suggest_constraints(metrics: Dict[str, Any]) -> Dict[str, Any]:
-    """The baseline's own values as thresholds, as the container suggests them (AWS advises
-    reviewing them: any drop below the baseline is a violation)."""
-    suggested: Dict[str, Any] = {}
-    for names, operator in ((LOWER_IS_WORSE, "LessThanThreshold"), (HIGHER_IS_WORSE, "GreaterThanThreshold")):
-        for name in names:
-            value = metrics[name]["value"]
-            if value != NAN:
-                suggested[name] = {"threshold": value, "comparison_operator": operator}
+    """AWS's plain rule: the baseline's own values as thresholds, as the container suggests them
+    (AWS advises reviewing them: any window worse than the baseline set is a violation)."""
+    return _constraints({name: metrics[name]["value"] for name in CONSTRAINED})
+
+
+def window_constraints(
+    metrics: Dict[str, Any], labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5, window_rows: int = WINDOW_ROWS, false_alarm_rate: float = FALSE_ALARM_RATE
+) -> Dict[str, Any]:
+    """Thresholds a clean window of ``window_rows`` rows breaks with probability
+    ``false_alarm_rate`` (any constraint), from a bootstrap of the baseline's rows."""
+    if window_rows < 1:
+        raise JobFailed(f"window_rows {window_rows} must be at least 1")
+    if not 0.0 < false_alarm_rate < 0.5:
+        raise JobFailed(f"false_alarm_rate {false_alarm_rate} must be between 0 and 0.5")
+    labels = np.asarray(labels, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    labels, scores = labels[order], scores[order]
+    generator = np.random.Generator(np.random.PCG64(SEED))
+    drawn = np.empty((BOOTSTRAP_WINDOWS, len(CONSTRAINED)))
+    for window in range(BOOTSTRAP_WINDOWS):
+        rows = np.sort(generator.integers(0, len(labels), window_rows))  # sorted: the score order kept
+        values = _values(labels[rows], scores[rows], threshold)
+        drawn[window] = [values[name] for name in CONSTRAINED]
+    base = np.array([math.nan if metrics[name]["value"] == NAN else metrics[name]["value"] for name in CONSTRAINED], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        spread = np.nanstd(drawn, axis=0, ddof=1)
+    worse = np.array([-1.0 if name in HIGHER_IS_WORSE else 1.0 for name in CONSTRAINED])
+    usable = np.isfinite(base) & (spread > 0)
+    # How far below the baseline each window is, in standard deviations, on its worst metric.
+    deviations = (drawn[:, usable] - base[usable]) * worse[usable] / spread[usable]
+    worst = np.nanmin(deviations, axis=1) if usable.any() else np.zeros(1)
+    z = max(-float(np.quantile(worst, false_alarm_rate)), _normal_quantile(1.0 - false_alarm_rate))
+    widened = spread * math.sqrt(1.0 + window_rows / len(labels))
+    thresholds: Dict[str, Any] = {}
+    for index, name in enumerate(CONSTRAINED):
+        if not math.isfinite(base[index]):
+            thresholds[name] = NAN
+        elif not usable[index]:
+            thresholds[name] = float(base[index])
+        else:
+            thresholds[name] = float(min(1.0, max(0.0, base[index] - worse[index] * z * widened[index])))
+    return _constraints(thresholds)
+
+
+def _normal_quantile(p: float) -> float:
+    """The standard normal's quantile (Acklam's rational approximation, |error| < 1.2e-9)."""
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01, -1.328068155288572e01)
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    if p < 0.02425:
+        q = math.sqrt(-2 * math.log(p))
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    if p > 1 - 0.02425:
+        return -_normal_quantile(1 - p)
+    q = p - 0.5
+    r = q * q
+    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+
+
+def _constraints(thresholds: Dict[str, Any]) -> Dict[str, Any]:
+    suggested = {
+        name: {"threshold": thresholds[name], "comparison_operator": "GreaterThanThreshold" if name in HIGHER_IS_WORSE else "LessThanThreshold"}
+        for name in CONSTRAINED
+        if thresholds[name] != NAN
+    }
     return {"version": 0.0, CONSTRAINTS_KEY: suggested}
 
 
+def java_double(value: Any) -> str:
+    """A number as Java's ``Double.toString`` writes it (the container's violation descriptions):
+    ``0.5``, ``1.0``, ``8.080858763541535E-4``, ``NaN``."""
+    if value == NAN or (isinstance(value, float) and math.isnan(value)):
+        return "NaN"
+    value = float(value)
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0.0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    if 1e-3 <= abs(value) < 1e7:
+        return repr(value)  # Python's shortest round-trip digits, fixed-point in this range, ".0" kept
+    sign, digits, exponent = Decimal(repr(value)).as_tuple()
+    text = "".join(map(str, digits))
+    mantissa = text.rstrip("0") or "0"
+    return f"{'-' if sign else ''}{mantissa[0]}.{mantissa[1:] or '0'}E{int(exponent) + len(text) - 1}"
+
+
 def check(metrics: Dict[str, Any], constraints: Dict[str, Any], source: str = "constraints.json") -> List[Dict[str, str]]:
-    """Violations of ``constraints`` (a model-quality constraints.json) by ``metrics``."""
+    """Violations of ``constraints`` (a model-quality constraints.json) by ``metrics``, in the
+    container's order and words."""
     wanted = constraints.get(CONSTRAINTS_KEY)
     if not isinstance(wanted, dict):
         raise JobFailed(f"{source}: no {CONSTRAINTS_KEY} object (is it a data-quality constraints.json?)")
     violations = []
-    for name, rule in wanted.items():
+    for name in sorted(wanted, key=lambda n: CONSTRAINED.index(n) if n in CONSTRAINED else len(CONSTRAINED)):
+        rule = wanted[name]
         where = f"{source}: {CONSTRAINTS_KEY}.{name}"
         if not isinstance(rule, dict):
             raise JobFailed(f"{where} must be an object with threshold and comparison_operator")
@@ -227,7 +342,9 @@ def check(metrics: Dict[str, Any], constraints: Dict[str, Any], source: str = "c
         if value == NAN:
             continue  # nothing to compare (one class only in the window)
         if OPERATORS[operator](value, threshold):
-            violations.append({"constraint_check_type": operator, "description": f"Metric {name} with {value} was {operator} {threshold}", "metric_name": name})
+            shown = VIOLATION_NAMES.get(name, name)
+            description = f"Metric {shown} with {java_double(value)} +/- {java_double(metrics[name]['standard_deviation'])} was {operator} '{java_double(threshold)}'"
+            violations.append({"constraint_check_type": operator, "description": description, "metric_name": shown})
     return violations
 
 
