@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,53 @@ def test_drift_violations_use_each_metric_ideal() -> None:
         ("SEX", "2", "DI", "bias_drift_check"), ("SEX", "2", "DPPL", "bias_drift_check"),
     ]  # fmt: skip
     assert found[1]["description"] == "Value -0.3 does not meet the constraint requirement"
+
+
+def _population(rng: np.random.Generator, rows: int, di: float) -> bias.Table:
+    """Rows where the favourable prediction's rate is 0.78 outside SEX=2 and ``di`` times that inside."""
+    sex = rng.integers(1, 3, rows).astype(float)
+    label = rng.random(rows) < 0.78
+    predicted = rng.random(rows) < np.where(sex == 2, 0.78 * di, 0.78)
+    return bias.Table(columns={"SEX": sex}, label=label, predicted=predicted, features=None)
+
+
+SEX = bias.BiasConfig.from_dict({"label": "Label", "label_values_or_threshold": [0], "facet": [{"name_or_index": "SEX", "value_or_threshold": [2]}]})
+
+
+def _document(table: bias.Table) -> dict:
+    return bias.analysis(bias.pre_training(table, SEX), bias.post_training(table, SEX))
+
+
+def test_the_jackknife_standard_error_of_a_difference_of_proportions_is_the_textbook_one() -> None:
+    table = _population(np.random.default_rng(2), 2000, 1.0)
+    errors = bias.standard_errors(table, SEX)
+    d = table.columns["SEX"] == 2
+    pa, pd_ = table.predicted[~d].mean(), table.predicted[d].mean()
+    textbook = math.sqrt(pa * (1 - pa) / (~d).sum() + pd_ * (1 - pd_) / d.sum())
+    assert errors[(bias.POST_TRAINING, "SEX", "2", "DPPL")] == pytest.approx(textbook, rel=0.35)
+    assert errors == bias.standard_errors(table, SEX)  # seeded: the same rows give the same errors
+
+
+def test_window_rule_rarely_fires_on_clean_windows_and_catches_disparate_impact_at_075() -> None:
+    """Clarify's plain rule fires on nearly every clean window of 500 rows; beyond the window's
+    standard errors, on about 1% of them, and still on a DI moved from 1.0 to 0.75."""
+    rng = np.random.default_rng(8)
+    baseline = _document(_population(rng, 20000, 1.0))
+    plain = window = 0
+    for _ in range(40):
+        table = _population(rng, 500, 1.0)
+        document = _document(table)
+        plain += bool(bias.violations(document, baseline))
+        window += bool(bias.violations(document, baseline, bias.standard_errors(table, SEX)))
+    assert plain >= 30 and window <= 2
+    caught = 0
+    for _ in range(20):
+        table = _population(rng, 2000, 0.75)
+        found = bias.violations(_document(table), baseline, bias.standard_errors(table, SEX))
+        caught += any(v["metric_name"] == "DI" for v in found)
+    assert caught >= 19
+    (di,) = [v for v in found if v["metric_name"] == "DI"]
+    assert re.fullmatch(r"Value 0\.\d+ \+/- 0\.0\d+ does not meet the constraint requirement: further from the ideal 1 than the baseline's [01]\.\d+ by more than \d\.\d\d standard errors", di["description"])
 
 
 def test_drift_matches_a_continuous_facet_by_its_threshold() -> None:

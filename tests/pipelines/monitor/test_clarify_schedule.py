@@ -86,7 +86,7 @@ def test_bias_and_attribution_schedules_watch_the_workshops_drift(home: Home, pr
     by = {(o.schedule, o.scheduled - T0): o.status for o in outcomes}
     # Bias looks at the hour before last (labels come an hour late); attribution at the last hour.
     assert by[("bias", timedelta(hours=1))] == by[("attribution", timedelta(hours=3))] == "Failed"  # nothing served in their windows
-    assert by[("bias", timedelta(hours=2))] in ("Completed", "CompletedWithViolations")
+    assert by[("bias", timedelta(hours=2))] == "Completed"  # a clean hour of 700 rows: no metric worse than its size explains
     assert by[("attribution", timedelta(hours=1))] == "Completed"
     assert by[("attribution", timedelta(hours=2))] == "Completed"  # nDCG 0.96: MARRIAGE had little weight in the baseline's ranking
     with MonitoringStore(home) as store:
@@ -108,8 +108,7 @@ def test_bias_and_attribution_schedules_watch_the_workshops_drift(home: Home, pr
     # The same commands read Clarify's executions.
     capsys.readouterr()
     assert mlops.main([*cli, "violations", "--schedule", "bias"]) == 0
-    table = capsys.readouterr().out
-    assert "facet_value" in table and "metric_name" in table
+    assert capsys.readouterr().out.splitlines() == ["bias at 2026-11-20T13:00:00Z: Completed", "no violations"]  # no metric of a group it still has moved
     assert mlops.main([*cli, "schedule", "describe", "attribution"]) == 0
     described = json.loads(capsys.readouterr().out)
     definition = described["MonitoringScheduleConfig"]["MonitoringJobDefinition"]

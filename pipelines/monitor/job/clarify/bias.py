@@ -32,7 +32,15 @@ A metric that cannot be computed (an empty group) is written as Clarify writes i
 Bias drift (``violations``): as Clarify's bias-drift monitor documents it, a metric is a
 violation when its value is further from its ideal than the baseline constraint's value
 (the ideal is 1 for DI, 0 for every other metric); the entry names the facet, its value and the
-metric (``constraint_check_type: bias_drift_check``).
+metric (``constraint_check_type: bias_drift_check``). On a window of a few hundred rows half of
+the metrics of a clean window are further from their ideal than the baseline's, so that rule
+fires every hour. By default the window's own size is taken into account: each metric's
+standard error on the window (``standard_errors``: a delete-a-group jackknife over 50 seeded
+groups of its rows) and a violation only when the metric is further from its ideal than the
+baseline's by more than ``z`` of them, ``z`` one-sided and Bonferroni-corrected over the
+window's comparisons so that a clean window breaks any with probability at most 1%
+(``tolerance``). The description names the value, its standard error, the baseline's value and
+``z``; Clarify's plain rule stays (``errors=None``).
 
 Part of the analyzer bundle (``bundle.py``): numpy (and scikit-learn for the flip test),
 Python 3.9.
@@ -78,6 +86,10 @@ POST_TRAINING_METRICS = {
     "TE": "Treatment Equality (TE)",
 }
 IDEAL = {"DI": 1.0}
+# Bias drift with the window's size (``standard_errors``, ``violations``).
+JACKKNIFE_BLOCKS = 50
+JACKKNIFE_SEED = 20200301
+FALSE_ALARM_RATE = 0.01
 # The flip test's nearest neighbours, as smclarify sets them.
 FT_NEIGHBOURS, FT_MIN_NEIGHBOURS, FT_SAMPLES_THRESHOLD = 5, 1, 9
 
@@ -552,29 +564,90 @@ def group_value(value_or_threshold: Any) -> str:
     return text[1:].split(",")[0] if text.startswith("(") else text
 
 
-def violations(current: Dict[str, Any], constraints: Dict[str, Any]) -> List[Dict[str, str]]:
-    """Clarify's bias-drift check: each metric further from its ideal than the constraint's value."""
-    found = []
+def _subset(table: Table, keep: np.ndarray) -> Table:
+    return Table(
+        columns={name: column[keep] for name, column in table.columns.items()},
+        label=table.label[keep],
+        predicted=None if table.predicted is None else table.predicted[keep],
+        features=table.features,
+    )
+
+
+def _keyed(document: Dict[str, Any]) -> Dict[Tuple[str, str, str, str], float]:
+    found = {}
     for section in (PRE_TRAINING, POST_TRAINING):
-        limits = {}
+        for facet, entries in (document.get(section) or {}).get("facets", {}).items():
+            for entry in entries:
+                for item in entry.get("metrics", []):
+                    value = numeric(item.get("value"))
+                    if value is not None and math.isfinite(value):
+                        found[(section, facet, group_value(entry.get("value_or_threshold")), item["name"])] = value
+    return found
+
+
+def standard_errors(table: Table, config: BiasConfig, blocks: int = JACKKNIFE_BLOCKS) -> Dict[Tuple[str, str, str, str], float]:
+    """Each metric's standard error on this window, by the delete-a-group jackknife: the rows in
+    ``blocks`` seeded random groups, the metrics again without each group in turn, and
+    ``sqrt((m - 1) / m * sum((value_i - mean)^2))`` over the ``m`` groups a metric was defined
+    without (keyed by section, facet, group value, metric)."""
+    generator = np.random.Generator(np.random.PCG64(JACKKNIFE_SEED))
+    assignment = generator.permutation(len(table)) % blocks
+    replicates: Dict[Tuple[str, str, str, str], List[float]] = {}
+    for block in range(blocks):
+        subset = _subset(table, assignment != block)
+        document = analysis(pre_training(subset, config), post_training(subset, config) if subset.predicted is not None else None)
+        for key, value in _keyed(document).items():
+            replicates.setdefault(key, []).append(value)
+    errors = {}
+    for key, found in replicates.items():
+        if len(found) >= 2:
+            values = np.asarray(found)
+            errors[key] = float(math.sqrt((len(found) - 1) / len(found) * float(np.sum((values - values.mean()) ** 2))))
+    return errors
+
+
+def tolerance(comparisons: int, false_alarm_rate: float = FALSE_ALARM_RATE) -> float:
+    """How many standard errors a metric may be worse than its baseline before it is a violation:
+    one-sided, Bonferroni over the window's ``comparisons`` so that a clean window breaks any
+    with probability at most ``false_alarm_rate``."""
+    p = false_alarm_rate / max(comparisons, 1)
+    # The standard normal's upper quantile (Acklam's approximation, as quality.py's).
+    q = math.sqrt(-2 * math.log(p))
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+
+
+def violations(
+    current: Dict[str, Any], constraints: Dict[str, Any], errors: Optional[Dict[Tuple[str, str, str, str], float]] = None, false_alarm_rate: float = FALSE_ALARM_RATE
+) -> List[Dict[str, str]]:
+    """Clarify's bias-drift check: each metric further from its ideal than the constraint's
+    value; with ``errors`` (``standard_errors``) further by more than ``tolerance`` of them."""
+    limits = {}
+    for section in (PRE_TRAINING, POST_TRAINING):
         for facet, entries in (constraints.get(section) or {}).get("facets", {}).items():
             for entry in entries:
                 for item in entry.get("metrics", []):
-                    limits[(facet, group_value(entry.get("value_or_threshold")), item.get("name"))] = numeric(item.get("value"))
+                    limits[(section, facet, group_value(entry.get("value_or_threshold")), item.get("name"))] = numeric(item.get("value"))
+    compared = []
+    for section in (PRE_TRAINING, POST_TRAINING):
         for facet, entries in (current.get(section) or {}).get("facets", {}).items():
             for entry in entries:
                 for item in entry.get("metrics", []):
-                    key = (facet, group_value(entry.get("value_or_threshold")), item.get("name"))
+                    key = (section, facet, group_value(entry.get("value_or_threshold")), item.get("name"))
                     limit, value = limits.get(key), numeric(item.get("value"))
-                    if limit is None or value is None:
-                        continue
-                    ideal = IDEAL.get(item["name"], 0.0)
-                    if abs(value - ideal) > abs(limit - ideal):
-                        found.append({
-                            "facet": facet,
-                            "facet_value": key[1],
-                            "metric_name": item["name"],
-                            "constraint_check_type": CHECK_TYPE,
-                            "description": f"Value {value!r} does not meet the constraint requirement",
-                        })  # fmt: skip
+                    if limit is not None and value is not None:
+                        compared.append((key, value, limit))
+    z = tolerance(len(compared), false_alarm_rate) if errors is not None else 0.0
+    found = []
+    for (_section, facet, group, name), value, limit in compared:
+        ideal = IDEAL.get(name, 0.0)
+        error = (errors or {}).get((_section, facet, group, name), 0.0) if errors is not None else None
+        if abs(value - ideal) - z * (error or 0.0) > abs(limit - ideal):
+            if error is None:
+                description = f"Value {value!r} does not meet the constraint requirement"
+            else:
+                description = (f"Value {value!r} +/- {error:.4g} does not meet the constraint requirement: further from the ideal {ideal:g} "
+                               f"than the baseline's {limit!r} by more than {z:.2f} standard errors")  # fmt: skip
+            found.append({"facet": facet, "facet_value": group, "metric_name": name, "constraint_check_type": CHECK_TYPE, "description": description})
     return found

@@ -300,7 +300,8 @@ def run_bias_monitor(args: argparse.Namespace, objects: Objects) -> Result:
         labelled = fetch_hours(objects, args.ground_truth, start, until, work / "ground-truth")
         logger.info("%d capture file(s) for %s - %s, %d ground-truth file(s) collected until %s", captured, start.isoformat(), end.isoformat(), labelled, until.isoformat())
         try:
-            result = clarify_monitor.bias_drift(work / "capture", work / "ground-truth", work / "output", constraints, config, start, end, until, args.probability_index)
+            result = clarify_monitor.bias_drift(work / "capture", work / "ground-truth", work / "output", constraints, config, start, end, until, args.probability_index,
+                                                 rule=args.constraint_rule)  # fmt: skip
         except JobFailed as exc:
             raise JobFailed(str(exc).replace(str(work / "capture"), args.capture).replace(str(work / "ground-truth"), args.ground_truth)) from exc
         document = json.loads((work / "output" / clarify_monitor.ANALYSIS).read_text())
@@ -359,6 +360,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     bias_run.add_argument("--ground-truth", required=True, help="s3://.../ground-truth/ENDPOINT (yyyy/mm/dd/hh folders of when labels were collected)")
     bias_run.add_argument("--ground-truth-until", default="", help="count labels collected until then instead (ISO-8601; a backfill passes the time it runs)")
     bias_run.add_argument("--config", required=True, help="the bias baseline's analysis_config.json: s3://... (the object or its folder) or a local path")
+    bias_run.add_argument("--constraint-rule", choices=clarify_monitor.RULES, default="window",
+                          help="window: a metric is a violation when worse than the baseline's beyond what the window's size explains; baseline: Clarify's plain rule, any worse")
     attribution_run = modes.add_parser("attribution-monitor", help="one window of captured requests: feature-attribution drift against a baseline")
     attribution_run.add_argument("--model", required=True, help="the model's model.tar.gz: s3://... or a local path")
     attribution_run.add_argument("--threshold", type=float, default=None, help="the nDCG below which the ranking drifted (default 0.9)")

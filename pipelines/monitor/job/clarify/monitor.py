@@ -4,8 +4,8 @@
 merged by inference id with the ground truth collected from the window's start until the
 scheduled time (the model-quality merge's rule), give the pre- and post-training metrics of
 the live traffic (``bias.py``) in Clarify's ``analysis.json``; each metric further from its
-ideal than in the baseline's analysis.json is a ``bias_drift_check`` violation
-(``constraint_violations.json``). Its CloudWatch metrics are Clarify's: namespace
+ideal than in the baseline's analysis.json, by more than the window's size explains (or at all,
+with Clarify's plain rule), is a ``bias_drift_check`` violation (``constraint_violations.json``). Its CloudWatch metrics are Clarify's: namespace
 ``aws/sagemaker/Endpoints/bias-metrics``, ``bias_metric_<short name>`` with the dimensions
 Endpoint, MonitoringSchedule, BiasStage, Label, LabelValue, Facet and FacetValue; an infinite
 value is published as +/-2.348543e108 and an undefined one not at all (Clarify's documentation).
@@ -45,6 +45,7 @@ PUBLISHED_INFINITY = 2.348543e108
 ANALYSIS, VIOLATIONS, REPORT, METRICS = "analysis.json", "constraint_violations.json", "analysis_report.json", "cloudwatch_metrics.json"
 STAGES = {bias.PRE_TRAINING: "Pre-training", bias.POST_TRAINING: "Post-Training"}
 NDCG = "feature_attribution_ndcg"
+RULES = ("window", "baseline")
 
 
 def _window(start: Optional[datetime], end: Optional[datetime]) -> str:
@@ -60,9 +61,12 @@ def metric_key(name: str, facet: str, value_or_threshold: Any) -> str:
 def bias_drift(
     capture: Path, ground_truth: Path, output: Path, constraints: Dict[str, Any], config: bias.BiasConfig,
     start: Optional[datetime], end: Optional[datetime], until: Optional[datetime] = None, probability_index: int = 0,
-    band: Tuple[float, float] = (0.8, 1.25),
+    band: Tuple[float, float] = (0.8, 1.25), rule: str = "window",
 ) -> Result:  # fmt: skip
-    """The window's bias metrics against the baseline's."""
+    """The window's bias metrics against the baseline's: beyond what the window's size explains
+    (``rule="window"``), or Clarify's plain rule (``"baseline"``)."""
+    if rule not in RULES:
+        raise JobFailed(f"constraint rule {rule!r} is not one of {', '.join(RULES)}")
     from pipelines.monitor.job.capture import merge
 
     names = [h for h in config.headers if h != config.label]
@@ -100,7 +104,14 @@ def bias_drift(
         document = bias.analysis(bias.pre_training(table, config), bias.post_training(table, config))
     except bias.BiasConfigError as exc:
         raise JobFailed(str(exc)) from exc
-    violations = bias.violations(document, constraints)
+    errors = None
+    if rule == "window":
+        try:
+            errors = bias.standard_errors(table, config)
+        except bias.BiasConfigError as exc:
+            raise JobFailed(str(exc)) from exc
+    violations = bias.violations(document, constraints, errors)
+    report["constraint_rule"] = rule
     metrics = {
         metric_key(item["name"], facet, entry["value_or_threshold"]): float(item["value"])
         for facet, entries in document[bias.POST_TRAINING]["facets"].items()
