@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/local_pipeline.py
 	$(BIN)/python bench/monitor.py
 	$(BIN)/python bench/model_quality.py
+	$(BIN)/python bench/alarms.py
 	$(BIN)/python bench/explain.py
 	$(BIN)/python bench/endpoint.py
 	$(BIN)/python bench/auth.py

@@ -37,9 +37,9 @@ the metrics of a clean window are further from their ideal than the baseline's, 
 fires every hour. By default the window's own size is taken into account: each metric's
 standard error on the window (``standard_errors``: a delete-a-group jackknife over 50 seeded
 groups of its rows) and a violation only when the metric is further from its ideal than the
-baseline's by more than ``z`` of them, ``z`` one-sided and Bonferroni-corrected over the
-window's comparisons so that a clean window breaks any with probability at most 1%
-(``tolerance``). The description names the value, its standard error, the baseline's value and
+baseline's by more than ``z`` of them, ``z`` one-sided, Bonferroni-corrected over the
+window's comparisons so that a clean window breaks any with probability at most 1%, and
+Student's t for the jackknife's 49 degrees of freedom (``tolerance``). The description names the value, its standard error, the baseline's value and
 ``z``; Clarify's plain rule stays (``errors=None``).
 
 Part of the analyzer bundle (``bundle.py``): numpy (and scikit-learn for the flip test),
@@ -606,16 +606,20 @@ def standard_errors(table: Table, config: BiasConfig, blocks: int = JACKKNIFE_BL
     return errors
 
 
-def tolerance(comparisons: int, false_alarm_rate: float = FALSE_ALARM_RATE) -> float:
+def tolerance(comparisons: int, false_alarm_rate: float = FALSE_ALARM_RATE, blocks: int = JACKKNIFE_BLOCKS) -> float:
     """How many standard errors a metric may be worse than its baseline before it is a violation:
     one-sided, Bonferroni over the window's ``comparisons`` so that a clean window breaks any
-    with probability at most ``false_alarm_rate``."""
+    with probability at most ``false_alarm_rate``; Student's t with ``blocks - 1`` degrees of
+    freedom, since the jackknife's errors are themselves estimates."""
     p = false_alarm_rate / max(comparisons, 1)
-    # The standard normal's upper quantile (Acklam's approximation, as quality.py's).
+    # The standard normal's upper quantile (Acklam's approximation, as quality.py's) ...
     q = math.sqrt(-2 * math.log(p))
     c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
     d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
-    return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    z = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    # ... made Student's t's by its Cornish-Fisher expansion (Abramowitz and Stegun 26.7.5).
+    df = max(blocks - 1, 1)
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2) + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
 
 
 def violations(
