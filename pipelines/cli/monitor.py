@@ -320,7 +320,7 @@ def alarm() -> None:
     default=None,
     help=(
         "(model quality) auc, accuracy, f1, precision, recall, ... (lower is worse), false_positive_rate, false_negative_rate (higher is worse); "
-        "(bias) bias_metric_DI.SEX=2 (lower is worse), bias_metric_DPPL.SEX=2 ...; (feature attribution) feature_attribution_ndcg (lower is worse), feature_attribution_MARRIAGE ..."
+        "(bias) bias_metric_DI.SEX=2 (lower is worse), bias_metric_DPPL.SEX=2 ...; (feature attribution) feature_attribution_ndcg (lower is worse), feature_MARRIAGE ..."
     ),
 )
 @click.option("--threshold", type=float, default=None, help="drift above it breaches [default: 0.1]; a metric worse than it breaches [default: the schedule's constraint for it]")

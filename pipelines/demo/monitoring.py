@@ -157,14 +157,14 @@ def fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
     for hour, (kind, _) in enumerate(HOURS):
         begins = start_hour + timedelta(hours=hour)
         metrics = by_hour.get(begins, {})
-        shap = [metrics.get(f"feature_attribution_{f}") for f in watched]
+        shap = [metrics.get(f"feature_{f}") for f in watched]
         shifts.append((kind, shap))
         dis = "".join(f" {cell(metrics.get(f'bias_metric_DI.{g}'), 14)}" for g in groups)
         story.echo(f"    {begins:%H}:00-{begins + timedelta(hours=1):%H}:00  {kind:<8}{dis} {cell(metrics.get('feature_attribution_ndcg'), 6)}" + "".join(f" {cell(v, 15)}" for v in shap))
     baseline = "".join(f" {cell(gate_value, 14)}" for gate_value in [next(v for f, g, v in bias.values(analysis, "DI") if f"{f}={bias.group_value(g)}" == group) for group in groups])
     story.echo(f"    {'test split':<21}{baseline} {'':>6}" + "".join(f" {cell(explained.get(f), 15)}" for f in watched))
     story.echo("    (the drift negates EDUCATION and MARRIAGE and divides LIMIT_BAL: their attributions move; Clarify's nDCG weighs each feature by its")
-    story.echo("    baseline attribution, so features that move but keep their rank leave it above 0.9: alarm on a feature's own, e.g. feature_attribution_LIMIT_BAL)")
+    story.echo("    baseline attribution, so features that move but keep their rank leave it above 0.9: alarm on a feature's own, e.g. feature_LIMIT_BAL)")
     story.facts["fairness"] = {"gate": gate, "shifts": shifts}
 
 

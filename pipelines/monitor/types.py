@@ -205,7 +205,7 @@ TABLE: tuple[MonitoringType, ...] = (
     MonitoringType(
         "ModelExplainability", "feature-attribution", ("-PT1H", "-PT0H"), ground_truth=False, clarify=True, step="MonitorModelExplainability",
         job_mode="attribution-monitor", image=XGBOOST, watches="metric", subjects=("label", "metric_name"),
-        alarm=_clarify_alarm(r"feature_attribution_.+", "feature_attribution_ndcg or feature_attribution_<feature>", lambda m: m == "feature_attribution_ndcg", 0.9),
+        alarm=_clarify_alarm(r"feature_.+|ExpectedValue", "feature_attribution_ndcg or feature_<feature> (Clarify's name)", lambda m: m == "feature_attribution_ndcg", 0.9),
         breach=_metric_breach, timeline=_clarify_timeline("ModelExplainability"), environment={"analysis_type": "MODEL_EXPLAINABILITY"}, inputs=("ModelDataUrl",),
     ),
 )

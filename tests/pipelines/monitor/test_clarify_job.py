@@ -105,7 +105,9 @@ def test_explain_job_writes_clarifys_explainability_files(pyz: Path, preprocesse
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == ["analysis.json", "analysis_config.json", "explanations_shap/out.csv", "report.html"]
     test = pd.read_csv(preprocessed / "test" / "test.csv")
     local = pd.read_csv(out / "explanations_shap" / "out.csv")
-    assert list(local.columns) == list(test.columns[1:]) and len(local) == len(test)
+    assert list(local.columns) == [f"{name}_label0" for name in test.columns[1:]] and len(local) == len(test)
+    # What AWS's notebooks do with Clarify's out.csv before plotting a row: strip the label's suffix.
+    local.columns = [c.replace("_label0", "") for c in local.columns]
     document = json.loads((out / "analysis.json").read_text())
     global_shap = attribution.global_from(document)
     assert global_shap == pytest.approx(local.abs().mean().to_dict(), rel=1e-6)

@@ -124,6 +124,18 @@ def test_bias_drift_of_a_clean_hour_equals_the_metrics_of_its_rows(pyz: Path, ba
     assert "bias_metric_DI.AGE=40" in metrics["metrics"]  # a continuous facet by its threshold
 
 
+def test_attribution_metric_data_has_clarifys_names_and_dimensions() -> None:
+    """docs.aws.amazon.com/sagemaker/latest/dg/clarify-feature-attribute-drift-cw.html: feature_<name>
+    and ExpectedValue, with Endpoint, MonitoringSchedule, ExplainabilityMethod (KernelShap), Label
+    (label0) and ValueType (GlobalShapValues or ExpectedValue)."""
+    data = clarify_monitor.attribution_metric_data({"feature_PAY_0": 0.5, "ExpectedValue": -1.4, "feature_attribution_ndcg": 0.97}, "ep", "attribution-hourly", T0)
+    by_name = {d["MetricName"]: [(x["Name"], x["Value"]) for x in d["Dimensions"]] for d in data}
+    common = [("Endpoint", "ep"), ("MonitoringSchedule", "attribution-hourly"), ("ExplainabilityMethod", "KernelShap"), ("Label", "label0")]
+    assert by_name["feature_PAY_0"] == [*common, ("ValueType", "GlobalShapValues")]
+    assert by_name["ExpectedValue"] == [*common, ("ValueType", "ExpectedValue")]
+    assert by_name["feature_attribution_ndcg"] == common[:2]  # ours: Clarify publishes no nDCG
+
+
 def test_bias_drift_metric_data_has_clarifys_names_and_dimensions(baselines: Path) -> None:
     document = json.loads((baselines / "bias" / "analysis.json").read_text())
     data = clarify_monitor.bias_metric_data(document, "ep", "bias-hourly", T0)
@@ -161,6 +173,12 @@ def test_the_workshops_drift_empties_the_single_group_and_moves_the_attributions
         assert metrics["namespace"] == "aws/sagemaker/Endpoints/explainability-metrics"
         report = json.loads((written / "analysis_report.json").read_text())
         assert metrics["metrics"]["feature_attribution_ndcg"] == report["ndcg"]["label0"]
+        document = json.loads((written / "analysis.json").read_text())["explanations"]["kernel_shap"]["label0"]
+        # Clarify's names: feature_<feature> for each global SHAP value, ExpectedValue.
+        assert {k: v for k, v in metrics["metrics"].items() if k.startswith("feature_") and k != "feature_attribution_ndcg"} == {
+            f"feature_{name}": value for name, value in document["global_shap_values"].items()
+        }
+        assert metrics["metrics"]["ExpectedValue"] == document["expected_value"]
         violations = json.loads((written / "constraint_violations.json").read_text())["violations"]
         assert bool(violations) == (report["ndcg"]["label0"] < 0.9)
     baseline = attribution.global_from(json.loads((baselines / "explainability" / "analysis.json").read_text()))

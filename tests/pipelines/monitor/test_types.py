@@ -99,7 +99,7 @@ def test_a_row_is_found_by_its_name_and_by_its_slug_and_others_are_refused() -> 
         ("ModelBias", "bias_metric_DI.SEX=2", None, ("bias_metric_DI.SEX=2", types.LESS, 0.8)),
         ("ModelBias", "bias_metric_DPPL.SEX=2", 0.2, ("bias_metric_DPPL.SEX=2", types.GREATER, 0.2)),
         ("ModelExplainability", "feature_attribution_ndcg", None, ("feature_attribution_ndcg", types.LESS, 0.9)),
-        ("ModelExplainability", "feature_attribution_LIMIT_BAL", 0.3, ("feature_attribution_LIMIT_BAL", types.GREATER, 0.3)),
+        ("ModelExplainability", "feature_LIMIT_BAL", 0.3, ("feature_LIMIT_BAL", types.GREATER, 0.3)),
         ("DataQuality", None, None, ("*", types.GREATER, 0.1)),
     ],
 )

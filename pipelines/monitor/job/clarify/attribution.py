@@ -14,7 +14,8 @@ file says ``"algorithm": "tree"`` and ``"use_logit": true``)::
      "explanations": {"kernel_shap": {"label0": {"global_shap_values": {"PAY_0": 0.41, ...},
                                                  "expected_value": -1.37}}}}
 
-and ``explanations_shap/out.csv``: one row per explained row, one column per feature.
+and ``explanations_shap/out.csv``: one row per explained row, one column per feature
+(``<feature>_label0``, Clarify's header).
 
 Global importance is the mean absolute SHAP value per feature (Clarify's default
 ``agg_method``, ``mean_abs``). Drift (``ndcg``, ``violations``) is Clarify's feature-attribution
@@ -87,11 +88,12 @@ def config(headers: Sequence[str], label: str, threshold: float = THRESHOLD) -> 
     }
 
 
-def local_csv(values: np.ndarray, names: Sequence[str]) -> str:
-    """``explanations_shap/out.csv``: a header of feature names, one row of SHAP values per row."""
+def local_csv(values: np.ndarray, names: Sequence[str], label: str = LABEL) -> str:
+    """``explanations_shap/out.csv``: a header of ``<feature>_label0`` as Clarify writes it (AWS's
+    notebooks strip that suffix to plot a row), one row of SHAP values per explained row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(names)
+    writer.writerow([f"{name}_{label}" for name in names])
     for row in values.tolist():
         writer.writerow([repr(float(v)) for v in row])
     return buffer.getvalue()

@@ -335,7 +335,7 @@ def run_attribution_monitor(args: argparse.Namespace, objects: Objects) -> Resul
             raise JobFailed(str(exc).replace(str(work / "capture"), args.capture)) from exc
         clarify_monitor.write_metrics(work / "output", clarify_monitor.EXPLAINABILITY_NAMESPACE, result.metrics)
         _deliver(work / "output", args, scheduled)
-    _publish(args, objects, clarify_monitor.EXPLAINABILITY_NAMESPACE, metrics.metric_data(result.metrics, args.endpoint, args.schedule, scheduled, every=True))
+    _publish(args, objects, clarify_monitor.EXPLAINABILITY_NAMESPACE, clarify_monitor.attribution_metric_data(result.metrics, args.endpoint, args.schedule, scheduled))
     return result
 
 

@@ -13,10 +13,14 @@ value is published as +/-2.348543e108 and an undefined one not at all (Clarify's
 **Feature-attribution drift** (``attribution_drift``): the SHAP values of the window's captured
 inputs (``attribution.py``, the model's exact tree SHAP), their global mean |SHAP|, and
 Clarify's nDCG against the baseline's; a score below the threshold (0.9) is a
-``feature_attribution_drift_check`` violation. Its metrics, in
-``aws/sagemaker/Endpoints/explainability-metrics`` with Endpoint and MonitoringSchedule:
-``feature_attribution_<feature>`` (the global value) and ``feature_attribution_ndcg``. (No
-public source gives Clarify's metric names for this monitor; these are ours.)
+``feature_attribution_drift_check`` violation. Its metrics are Clarify's (the page
+"CloudWatch Metrics for Feature Drift Analysis"), in ``aws/sagemaker/Endpoints/explainability-metrics``:
+``feature_<feature>`` (the global SHAP value) and ``ExpectedValue``, with the dimensions
+Endpoint, MonitoringSchedule, ExplainabilityMethod (``KernelShap``, the page's only value: the
+values here are exact tree SHAP, the quantity Kernel SHAP estimates), Label (``label0``) and
+ValueType (``GlobalShapValues`` or ``ExpectedValue``). Clarify publishes no score of its own
+check; ``feature_attribution_ndcg`` (Endpoint and MonitoringSchedule) is ours, so an alarm can
+watch the nDCG the check compares with 0.9.
 
 Both write ``analysis.json``, ``constraint_violations.json``, ``analysis_report.json`` (what
 was read and left out), ``report.html`` and, when publishing, ``cloudwatch_metrics.json``.
@@ -45,6 +49,8 @@ PUBLISHED_INFINITY = 2.348543e108
 ANALYSIS, VIOLATIONS, REPORT, METRICS = "analysis.json", "constraint_violations.json", "analysis_report.json", "cloudwatch_metrics.json"
 STAGES = {bias.PRE_TRAINING: "Pre-training", bias.POST_TRAINING: "Post-Training"}
 NDCG = "feature_attribution_ndcg"
+EXPECTED_VALUE = "ExpectedValue"
+FEATURE_PREFIX = "feature_"
 RULES = ("window", "baseline")
 
 
@@ -147,6 +153,20 @@ def bias_metric_data(document: Dict[str, Any], endpoint: str, schedule: str, tim
     return data
 
 
+def attribution_metric_data(metrics: Dict[str, float], endpoint: str, schedule: str, timestamp: datetime) -> List[Dict[str, Any]]:
+    """The attribution job's metrics in PutMetricData's shape, with Clarify's dimensions."""
+    data = []
+    for name, value in sorted(metrics.items()):
+        dimensions = [{"Name": "Endpoint", "Value": endpoint}, {"Name": "MonitoringSchedule", "Value": schedule}]
+        if name != NDCG:
+            dimensions += [
+                {"Name": "ExplainabilityMethod", "Value": "KernelShap"}, {"Name": "Label", "Value": attribution.LABEL},
+                {"Name": "ValueType", "Value": "ExpectedValue" if name == EXPECTED_VALUE else "GlobalShapValues"},
+            ]  # fmt: skip
+        data.append({"MetricName": name, "Dimensions": dimensions, "Timestamp": timestamp, "Value": float(value), "Unit": "None"})
+    return data
+
+
 def attribution_drift(
     capture: Path, output: Path, constraints: Dict[str, Any], booster: Any, names: Sequence[str],
     start: Optional[datetime], end: Optional[datetime], threshold: Optional[float] = None, probability_index: int = 0,
@@ -164,7 +184,8 @@ def attribution_drift(
     except ValueError as exc:
         raise JobFailed(f"baseline constraints: {exc}") from exc
     report["ndcg"] = scores
-    metrics = {f"feature_attribution_{name}": value for name, value in global_shap.items()}
+    metrics = {f"{FEATURE_PREFIX}{name}": value for name, value in global_shap.items()}
+    metrics[EXPECTED_VALUE] = float(expected)
     if scores:
         metrics[NDCG] = scores[attribution.LABEL]
     _write(output, document, violations, report)

@@ -181,7 +181,7 @@ def timeline(path: Path, schedule: str, endpoint: str, monitoring_type: str, exe
         what = "disparate impact and DPPL per facet group (dashed: the ideal)"
     else:
         latest = next((m for m in reversed(metrics) if m), {})
-        features = sorted((k for k in latest if k.startswith("feature_attribution_") and k != "feature_attribution_ndcg"), key=lambda k: -latest[k])[:6]
+        features = sorted((k for k in latest if k.startswith("feature_") and k != "feature_attribution_ndcg"), key=lambda k: -latest[k])[:6]
         names = ["feature_attribution_ndcg", *features]
         references = {"feature_attribution_ndcg": 0.9}
         what = "the nDCG of the attribution ranking (dashed: Clarify's 0.9) and the largest attributions"
