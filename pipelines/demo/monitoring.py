@@ -139,11 +139,13 @@ def fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
         story.echo(f"    schedules {BIAS_SCHEDULE} (the hour before last, merged with its labels) and {ATTRIBUTION_SCHEDULE} (SHAP of the last hour by the served model)")
         monitor.run_due(now=start_hour + timedelta(hours=len(HOURS) + 1, minutes=5), backfill_from=start_hour + timedelta(hours=1), only=[BIAS_SCHEDULE])
         monitor.run_due(now=start_hour + timedelta(hours=len(HOURS), minutes=5), backfill_from=start_hour, only=[ATTRIBUTION_SCHEDULE])
-        by_hour = {}
-        for schedule, lag in ((BIAS_SCHEDULE, 2), (ATTRIBUTION_SCHEDULE, 1)):
+        by_hour: dict[datetime, dict[str, Any]] = {}
+        statuses: dict[datetime, dict[str, str]] = {}
+        for schedule, lag, what in ((BIAS_SCHEDULE, 2, "bias"), (ATTRIBUTION_SCHEDULE, 1, "attribution")):
             for execution in monitor.schedules.list_executions(schedule):
                 hour = datetime.strptime(execution["ScheduledTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) - timedelta(hours=lag)
                 by_hour.setdefault(hour, {}).update(execution.get("Metrics", {}))
+                statuses.setdefault(hour, {})[what] = execution["MonitoringExecutionStatus"]
     finally:
         monitor.close()
     groups = [f"{facet}={bias.group_value(value)}" for facet, value, _ in bias.values(analysis, "DI")]
@@ -153,19 +155,22 @@ def fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
         return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
 
     story.echo(f"    {'hour':<11}  {'kind':<8}" + "".join(f" {'DI ' + g:>14}" for g in groups) + f" {'nDCG':>6}" + "".join(f" {'SHAP ' + f:>15}" for f in watched))
-    shifts = []
+    shifts, verdicts = [], []
     for hour, (kind, _) in enumerate(HOURS):
         begins = start_hour + timedelta(hours=hour)
         metrics = by_hour.get(begins, {})
         shap = [metrics.get(f"feature_{f}") for f in watched]
         shifts.append((kind, shap))
         dis = "".join(f" {cell(metrics.get(f'bias_metric_DI.{g}'), 14)}" for g in groups)
-        story.echo(f"    {begins:%H}:00-{begins + timedelta(hours=1):%H}:00  {kind:<8}{dis} {cell(metrics.get('feature_attribution_ndcg'), 6)}" + "".join(f" {cell(v, 15)}" for v in shap))
+        status = statuses.get(begins, {})
+        verdicts.append((kind, status.get("bias", "-"), status.get("attribution", "-")))
+        story.echo(f"    {begins:%H}:00-{begins + timedelta(hours=1):%H}:00  {kind:<8}{dis} {cell(metrics.get('feature_attribution_ndcg'), 6)}" + "".join(f" {cell(v, 15)}" for v in shap)
+                   + f"  bias {verdicts[-1][1]}, attribution {verdicts[-1][2]}")  # fmt: skip
     baseline = "".join(f" {cell(gate_value, 14)}" for gate_value in [next(v for f, g, v in bias.values(analysis, "DI") if f"{f}={bias.group_value(g)}" == group) for group in groups])
     story.echo(f"    {'test split':<21}{baseline} {'':>6}" + "".join(f" {cell(explained.get(f), 15)}" for f in watched))
     story.echo("    (the drift negates EDUCATION and MARRIAGE and divides LIMIT_BAL: their attributions move; Clarify's nDCG weighs each feature by its")
     story.echo("    baseline attribution, so features that move but keep their rank leave it above 0.9: alarm on a feature's own, e.g. feature_LIMIT_BAL)")
-    story.facts["fairness"] = {"gate": gate, "shifts": shifts}
+    story.facts["fairness"] = {"gate": gate, "shifts": shifts, "verdicts": verdicts}
 
 
 def _violated_metrics(home: Home, outcome: Any) -> str:
