@@ -46,7 +46,13 @@ def assert_the_verdicts(output: str) -> None:
     assert re.search(r"retraining execution \w+: Succeeded", output)
     # Model quality: each hour's 500 predictions merged with their labels (an hour late); the AUC
     # is whatever the model scores on them, shown next to the drift.
-    quality = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) +(\S+) +(0\.\d{3})  (Completed|CompletedWithViolations)", output)
+    quality = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) +(\S+) +(0\.\d{3})  \d\.\d{3} \+/- \d\.\d{3}   (Completed|CompletedWithViolations)", output)
+    # The AUC estimated from each hour's predictions before its labels came (the test split's
+    # calibration) is within its stated error (two standard deviations) of the measured one on
+    # the clean hours.
+    estimated = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) +\S+ +(0\.\d{3})  (\d\.\d{3}) \+/- (\d\.\d{3})", output)
+    assert len(estimated) == 4
+    assert all(abs(float(measured) - float(guess)) <= float(error) for kind, measured, guess, error in estimated if kind == "clean"), estimated
     assert [(kind, drifted) for kind, drifted, _, _ in quality] == [("clean", "-"), ("clean", "-"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE"), ("drifted", "EDUCATION,LIMIT_BAL,MARRIAGE,prediction")]
     assert "2000 labels (the held-out rows' real outcomes) uploaded an hour after their predictions" in output
     # Fairness: the gate as the pipeline decided it, then each hour's disparate impact of the
@@ -65,7 +71,7 @@ def assert_the_verdicts(output: str) -> None:
     # how much a window of 500 rows varies. The second drifted hour's AUC (0.716 against the
     # test split's 0.793) is beyond it.
     assert [status for kind, _, _, status in quality if kind == "clean"] == ["Completed", "Completed"]
-    assert re.search(r"drifted +\S+ +0\.\d{3}  CompletedWithViolations \(([^)]*\b)?auc\b", output)
+    assert re.search(r"drifted +\S+ +0\.\d{3}  \d\.\d{3} \+/- \d\.\d{3}   CompletedWithViolations \(([^)]*\b)?auc\b", output)
     fairness = re.findall(r"\d\d:00-\d\d:00  (clean|drifted) .*  bias (\w+), attribution (\w+)", output)
     assert [(kind, bias_status, attribution_status) for kind, bias_status, attribution_status in fairness if kind == "clean"] == [("clean", "Completed", "Completed")] * 2
 

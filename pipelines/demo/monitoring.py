@@ -80,17 +80,24 @@ def model_quality(story: Story, endpoint: dict[str, Any], package_arn: str, star
         monitor.close()
     story.echo("    (the suggested constraints leave room for what a clean window of 500 labelled rows varies: about 1 clean hour in 100 breaks one;"
                " Model Monitor suggested the test split's own values, which most clean hours break: --constraint-rule baseline)")
-    story.echo("    hour         kind     drift (data quality)            AUC    model quality")
+    story.echo("    hour         kind     drift (data quality)            AUC    estimated AUC   model quality")
+    estimates: list[tuple[float, float] | None] = []
     for hour, ((kind, _), drifted, outcome) in enumerate(zip(HOURS, outcomes, measured, strict=True)):
         begins = start_hour + timedelta(hours=hour)
         execution = executions.get(iso(outcome.scheduled), {})
         auc = execution.get("Metrics", {}).get("auc")
         flagged = _drifted_features(story.home, drifted) or "-"
         shown = f"{auc:.3f}" if auc is not None else "  -  "
+        estimated = _estimated_auc(story.home, outcome)
+        estimate_shown = f"{estimated[0]:.3f} +/- {2 * estimated[1]:.3f}" if estimated else "      -      "
+        estimates.append(estimated)
         detail = f"{outcome.status} ({_violated_metrics(story.home, outcome)})" if outcome.violations else outcome.status
         detail = detail if outcome.status != "Failed" else f"Failed: {outcome.failure_reason}"
-        story.echo(f"    {begins:%H}:00-{begins + timedelta(hours=1):%H}:00  {kind:<8} {flagged:<31} {shown}  {detail}")
+        story.echo(f"    {begins:%H}:00-{begins + timedelta(hours=1):%H}:00  {kind:<8} {flagged:<31} {shown}  {estimate_shown}   {detail}")
+    story.echo("    (estimated AUC: from the hour's predictions alone, before any label, by the test split's calibration; +/- two standard deviations."
+               " The drift changes what the model sees, not the outcomes: an estimate from its scores cannot see that, the labels do)")
     story.facts["auc"] = [executions.get(iso(o.scheduled), {}).get("Metrics", {}).get("auc") for o in measured]
+    story.facts["estimated_auc"] = estimates
 
 
 def fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hour: datetime, execution_id: str) -> None:
@@ -171,6 +178,19 @@ def fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
     story.echo("    (the drift negates EDUCATION and MARRIAGE and divides LIMIT_BAL: their attributions move; Clarify's nDCG weighs each feature by its")
     story.echo("    baseline attribution, so features that move but keep their rank leave it above 0.9: alarm on a feature's own, e.g. feature_LIMIT_BAL)")
     story.facts["fairness"] = {"gate": gate, "shifts": shifts, "verdicts": verdicts}
+
+
+def _estimated_auc(home: Home, outcome: Any) -> tuple[float, float] | None:
+    """The execution's estimated AUC and its standard deviation (estimated_metrics.json), if any."""
+    from pipelines.monitor.job.model_quality import estimate
+
+    if not outcome.report:
+        return None
+    path = home.objects().path(outcome.report) / estimate.ESTIMATES
+    if not path.is_file():
+        return None
+    found = json.loads(path.read_text())["estimated_metrics"].get("auc")
+    return (found["value"], found["standard_deviation"]) if found else None
 
 
 def _violated_metrics(home: Home, outcome: Any) -> str:

@@ -52,7 +52,7 @@ from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, JobFail
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.job.html import report
 from pipelines.monitor.job.model_quality import analysis as model_quality
-from pipelines.monitor.job.model_quality import quality
+from pipelines.monitor.job.model_quality import estimate, quality
 
 logger = logging.getLogger("pipelines.monitor.job.main")
 
@@ -69,6 +69,23 @@ def baseline_file(objects: Objects, source: str, name: str, folder: Path) -> Pat
         raise JobFailed(str(exc)) from exc
     except ValueError as exc:  # not an s3://bucket/key URI
         raise JobFailed(f"baseline {source}: {exc}") from exc
+
+
+def calibration_file(objects: Objects, constraints: str, folder: Path) -> Optional[Path]:
+    """The baseline's calibration.json beside its constraints.json, when it has one (a
+    model-quality baseline of this job writes it; Model Monitor's does not)."""
+    name = estimate.CALIBRATION
+    if constraints.startswith("s3://"):
+        sibling = constraints.rsplit("/", 1)[0] + "/" + name if constraints.endswith(".json") else constraints.rstrip("/") + "/" + name
+        try:
+            objects.fetch(sibling, folder)
+        except (JobFailed, ValueError):
+            return None
+        found = folder / name
+        return found if found.is_file() else None
+    local = Path(constraints)
+    found = (local.parent if local.suffix == ".json" else local) / name
+    return found if found.is_file() else None
 
 
 def run_monitor(args: argparse.Namespace, objects: Objects) -> Result:
@@ -115,12 +132,14 @@ def run_quality(args: argparse.Namespace, objects: Objects) -> Result:
     with tempfile.TemporaryDirectory(prefix="model-quality-") as tmp:
         work = Path(tmp)
         constraints = baseline_file(objects, args.constraints, CONSTRAINTS, work / "baseline")
+        calibration = calibration_file(objects, args.constraints, work / "calibration")
         captured = fetch_capture(objects, args.capture, start, end, work / "capture")
         labelled = fetch_hours(objects, args.ground_truth, start, until, work / "ground-truth")
         logger.info("%d capture file(s) for %s - %s, %d ground-truth file(s) collected until %s", captured, start.isoformat(), end.isoformat(), labelled, until.isoformat())
         try:
             result = model_quality.monitor(work / "capture", work / "ground-truth", work / "output", constraints, start, end, until=until,
-                                           threshold=args.threshold, probability_index=args.probability_index, publish_metrics=True)  # fmt: skip
+                                           threshold=args.threshold, probability_index=args.probability_index, publish_metrics=True,
+                                           calibration=calibration)  # fmt: skip
         except JobFailed as exc:
             raise JobFailed(str(exc).replace(str(work / "capture"), args.capture).replace(str(work / "ground-truth"), args.ground_truth)) from exc
         destination = Path(args.output, f"{scheduled:%Y/%m/%d/%H}")

@@ -201,8 +201,18 @@ def test_model_quality_through_the_job_late_labels_included(pyz: Path, quality_s
     expected = json.loads((tmp_path / "direct" / "statistics.json").read_text())
     assert stats["binary_classification_metrics"] == expected["binary_classification_metrics"]
     assert (written / "constraint_violations.json").read_bytes() == (tmp_path / "direct" / "constraint_violations.json").read_bytes()
-    # An hour earlier the labels had not been collected: no match, Model Monitor's kind of failure.
+    # The measured run carries the estimate made from the same 400 predictions, beside the measured values.
+    estimated = json.loads((written / "estimated_metrics.json").read_text())
+    assert estimated["predictions"] == 400 and set(estimated["measured_metrics"]) == set(estimated["estimated_metrics"]) == {"auc", "accuracy", "precision", "recall", "f1"}
+    # An hour earlier the labels had not been collected: the window is estimated from its predictions alone ...
     early = [*quality_args(tmp_path), "--scheduled-time", f"{T0 + timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}", "--start-offset", "-PT1H", "--end-offset", "-PT0H"]
+    done = run_bundle(pyz, quality_store, tmp_path, *early)
+    assert done.returncode == 0, done.stderr
+    before = tmp_path / "quality" / f"{T0 + timedelta(hours=1):%Y/%m/%d/%H}"
+    assert sorted(p.name for p in before.iterdir()) == ["analysis_report.json", "cloudwatch_metrics.json", "constraint_violations.json", "estimated_metrics.json"]
+    assert set(json.loads((before / "cloudwatch_metrics.json").read_text())["metrics"]) == {"estimated_auc", "estimated_accuracy", "estimated_precision", "estimated_recall", "estimated_f1"}
+    # ... and without the baseline's calibration (Model Monitor's baseline has none) it fails as Model Monitor's did.
+    (tmp_path / "quality-baseline" / "calibration.json").unlink()
     done = run_bundle(pyz, quality_store, tmp_path, *early)
     assert done.returncode == 1
     assert (tmp_path / "message").read_text().startswith(

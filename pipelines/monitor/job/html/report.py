@@ -134,23 +134,26 @@ def quality_timeline(path: Path, schedule: str, endpoint: str, executions: list[
     baseline's value and the constraint's threshold drawn."""
     rows = "".join(
         f"<tr><td>{html.escape(e['ScheduledTime'])}</td><td>{status_badge(e['MonitoringExecutionStatus'])}</td>"
-        f"<td class=num>{fmt(e.get('Metrics', {}).get('auc'))}</td><td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
+        f"<td class=num>{fmt(e.get('Metrics', {}).get('auc'))}</td><td class=num>{fmt(e.get('Metrics', {}).get('estimated_auc'))}</td>"
+        f"<td class=num>{e.get('Violations', '-')}</td><td>{html.escape(e.get('FailureReason') or '')}</td></tr>"
         for e in executions
     )
     cards = []
-    for name in QUALITY_METRICS:
+    for name in [n for metric in QUALITY_METRICS for n in (metric, f"estimated_{metric}")]:
         points = [(e["ScheduledTime"], e.get("Metrics", {}).get(name)) for e in executions]
-        rule = constraints.get(name) or {}
+        rule = constraints.get(name.removeprefix("estimated_")) or {}
         threshold = rule.get("threshold") if isinstance(rule.get("threshold"), (int, float)) else None
         lower_is_worse = rule.get("comparison_operator", "LessThanThreshold").startswith("LessThan")
-        chart = line_chart(name, points, threshold, name, baseline.get(name))
+        chart = line_chart(name, points, threshold, name, baseline.get(name.removeprefix("estimated_")))
         if chart:
             worse = "below" if lower_is_worse else "above"
             cards.append(f'<div class="card"><h3>{html.escape(name)}</h3><div class=muted>dashed: baseline and threshold (a violation {worse} it)</div>{chart}</div>')
     body = (
         f"<h1>Model quality over time: {html.escape(endpoint)} / {html.escape(schedule)}</h1>"
-        f"<p class=muted>{len(executions)} executions: captured predictions merged with their ground truth, against the baseline.</p>"
-        f"<h2>Executions</h2><table><tr><th>scheduled</th><th>status</th><th>AUC</th><th>violations</th><th>failure</th></tr>{rows}</table>"
+        f"<p class=muted>{len(executions)} executions: captured predictions merged with their ground truth, against the baseline; "
+        "estimated_*: the same window's metrics estimated from its predictions alone (confidence-based, the baseline's calibration), "
+        "there before the labels come.</p>"
+        f"<h2>Executions</h2><table><tr><th>scheduled</th><th>status</th><th>AUC</th><th>estimated AUC</th><th>violations</th><th>failure</th></tr>{rows}</table>"
         f'<h2>Metrics</h2><div class="grid">{"".join(cards)}</div>'
     )
     write_text_atomic(path, page(f"{schedule} model quality", body))

@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 from pipelines.monitor.job.capture import merge
 from pipelines.monitor.job.common import layout
 from pipelines.monitor.job.common.result import CONSTRAINTS, METRICS, REPORT, STATISTICS, VIOLATIONS, JobFailed, Result, read_object, write_files
-from pipelines.monitor.job.model_quality import quality
+from pipelines.monitor.job.model_quality import estimate, quality
 
 logger = logging.getLogger("pipelines.monitor.job.model_quality.analysis")
 
@@ -86,7 +86,8 @@ def baseline(
         suggested: Dict[str, Any] = {"rule": rule, "window_rows": window_rows, "false_alarm_rate": false_alarm_rate}
     else:
         constraints, suggested = quality.suggest_constraints(metrics), {"rule": rule}
-    write_files(output, {STATISTICS: stats, CONSTRAINTS: constraints, REPORT: {"dataset": {"rows": len(labels)}, "constraints": suggested}})
+    calibration = estimate.fit(labels, scores)
+    write_files(output, {STATISTICS: stats, CONSTRAINTS: constraints, estimate.CALIBRATION: calibration, REPORT: {"dataset": {"rows": len(labels)}, "constraints": suggested}})
     return Result("baseline", output, counters={"rows": len(labels)})
 
 
@@ -102,13 +103,31 @@ def monitor(
     probability_index: int = 0,
     publish_metrics: bool = False,
     evaluation_time: Optional[str] = None,
+    calibration: Optional[Path] = None,
 ) -> Result:
-    """The window's predictions merged with their labels, measured and checked."""
+    """The window's predictions merged with their labels, measured and checked; with the
+    baseline's ``calibration`` (``estimate.py``) the window's metrics are also estimated from its
+    predictions alone, so a window whose labels have not come yet is estimated, not failed."""
     constraints = read_object(baseline_constraints, "baseline_constraints")
     counters = merge.MergeCounters()
     scored = merge.predictions(capture, start, end, probability_index, counters)
     labelled = merge.ground_truth(ground_truth, start, until or end, counters)
     texts, scores, _ = merge.join(scored, labelled, counters)
+    estimates, calibrated = None, None
+    if calibration is not None and calibration.is_file() and scored.num_rows:
+        calibrated = read_object(calibration, "calibration")
+        estimates = estimate.estimate(scored.column("score").to_numpy(zero_copy_only=False), calibrated, threshold)
+    if not counters.matched and estimates is not None:
+        files: Dict[str, Any] = {
+            estimate.ESTIMATES: estimate.document(estimates, scored.num_rows, calibrated or {}),
+            VIOLATIONS: {"violations": []},  # nothing measured, so nothing to check yet
+            REPORT: {"merge": counters.as_dict(), "labels": "none matched yet: the window's model quality is estimated from its predictions"},
+        }
+        values = estimate.published(estimates)
+        if publish_metrics:
+            files[METRICS] = {"namespace": quality.NAMESPACE, "metrics": values}
+        write_files(output, files)
+        return Result("monitoring", output, [], values, counters.as_dict())
     if not counters.matched:
         window = f" between {start.isoformat() if start else 'the beginning'} and {end.isoformat() if end else 'now'}"
         raise JobFailed(
@@ -117,12 +136,15 @@ def monitor(
         )
     metrics = quality.binary_classification_metrics(quality.labels_of(texts, str(ground_truth)), scores, threshold)
     violations = quality.check(metrics, constraints, str(baseline_constraints))
-    files: Dict[str, Any] = {
+    files = {
         STATISTICS: quality.statistics_document(metrics, counters.matched, evaluation_time or _now()),
         VIOLATIONS: {"violations": violations},
         REPORT: {"merge": counters.as_dict()},
     }
     values = quality.scalar_metrics(metrics)
+    if estimates is not None:
+        files[estimate.ESTIMATES] = estimate.document(estimates, scored.num_rows, calibrated or {}, measured=metrics)
+        values.update(estimate.published(estimates))
     if publish_metrics:
         files[METRICS] = {"namespace": quality.NAMESPACE, "metrics": values}
     write_files(output, files)
