@@ -176,7 +176,8 @@ def fairness(story: Story, endpoint: dict[str, Any], package_arn: str, start_hou
     baseline = "".join(f" {cell(gate_value, 14)}" for gate_value in [next(v for f, g, v in bias.values(analysis, "DI") if f"{f}={bias.group_value(g)}" == group) for group in groups])
     story.echo(f"    {'test split':<21}{baseline} {'':>6}" + "".join(f" {cell(explained.get(f), 15)}" for f in watched))
     story.echo("    (the drift negates EDUCATION and MARRIAGE and divides LIMIT_BAL: their attributions move; Clarify's nDCG weighs each feature by its")
-    story.echo("    baseline attribution, so features that move but keep their rank leave it above 0.9: alarm on a feature's own, e.g. feature_LIMIT_BAL)")
+    story.echo("    baseline attribution, so features that move but keep their rank leave it above 0.9; the per-feature check, beyond what 500 rows")
+    story.echo("    explain, names them; bias drift sees MARRIAGE=2's class imbalance move. mlops monitor violations --schedule shows what each hour broke)")
     story.facts["fairness"] = {"gate": gate, "shifts": shifts, "verdicts": verdicts}
 
 

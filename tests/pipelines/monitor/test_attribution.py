@@ -103,3 +103,29 @@ def test_drift_violation_per_label() -> None:
         "description": f"Feature attribution drift {scores['label0']!r} exceeds threshold 0.9",
     }]  # fmt: skip
     assert attribution.violations(reversed_, baseline, threshold=0.5)[0] == []
+
+
+def test_a_feature_whose_attribution_moves_beyond_the_windows_size_is_named() -> None:
+    """nDCG misses a feature that moves but keeps its rank; the per-feature check does not, and
+    stays quiet on clean windows (a mean of |SHAP| over 500 rows: its standard error)."""
+    rng = np.random.default_rng(3)
+    names = ["PAY_0", "LIMIT_BAL", "MARRIAGE"]
+    scales = np.array([0.5, 0.15, 0.02])
+
+    def window(rows: int, scale: np.ndarray) -> np.ndarray:
+        return rng.laplace(0.0, scale, (rows, len(names)))
+
+    baseline = attribution.global_values(window(20000, scales), names)
+    fired = 0
+    for _ in range(100):
+        values = window(500, scales)
+        fired += bool(attribution.feature_violations(attribution.global_values(values, names), baseline, attribution.standard_errors(values, names)))
+    assert fired <= 3
+    values = window(500, scales * np.array([1.0, 1.4, 1.0]))  # LIMIT_BAL's attributions 40% larger: still second
+    current = attribution.global_values(values, names)
+    assert attribution.ndcg(baseline, current) > 0.99
+    (found,) = attribution.feature_violations(current, baseline, attribution.standard_errors(values, names))
+    assert (found["label"], found["metric_name"], found["constraint_check_type"]) == ("label0", "shap", "feature_attribution_drift_check")
+    assert found["description"].startswith("Feature attribution of LIMIT_BAL ") and "moved from the baseline's 0.15" in found["description"]
+    # Certain but small moves (under 10% of the baseline's value) are not reported.
+    assert attribution.feature_violations({"PAY_0": 0.53}, {"PAY_0": 0.5}, {"PAY_0": 1e-6}) == []

@@ -88,7 +88,9 @@ def test_bias_and_attribution_schedules_watch_the_workshops_drift(home: Home, pr
     assert by[("bias", timedelta(hours=1))] == by[("attribution", timedelta(hours=3))] == "Failed"  # nothing served in their windows
     assert by[("bias", timedelta(hours=2))] == "Completed"  # a clean hour of 700 rows: no metric worse than its size explains
     assert by[("attribution", timedelta(hours=1))] == "Completed"
-    assert by[("attribution", timedelta(hours=2))] == "Completed"  # nDCG 0.96: MARRIAGE had little weight in the baseline's ranking
+    # nDCG 0.96 (MARRIAGE had little weight in the baseline's ranking), but the negated features'
+    # own attributions moved beyond what 700 rows explain: the per-feature check names them.
+    assert by[("attribution", timedelta(hours=2))] == "CompletedWithViolations"
     with MonitoringStore(home) as store:
         bias_runs = {e["ScheduledTime"]: e for e in store.list_executions("bias")}
         attribution_runs = {e["ScheduledTime"]: e for e in store.list_executions("attribution")}

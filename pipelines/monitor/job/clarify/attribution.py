@@ -40,6 +40,8 @@ import numpy as np
 VERSION = "1.0"
 METHOD = "kernel_shap"  # Clarify's key for SHAP values in analysis.json
 LABEL = "label0"
+FALSE_ALARM_RATE = 0.01  # of a clean window breaking any feature's check
+LEAST_CHANGE = 0.1  # of the baseline's value: smaller moves are not reported, however certain
 CHECK_TYPE = "feature_attribution_drift_check"
 THRESHOLD = 0.9
 CHUNK_ROWS = 65536  # rows per pred_contribs call: bounds the float32 result to a few MB
@@ -126,6 +128,43 @@ def ndcg(baseline: Dict[str, float], current: Dict[str, float]) -> float:
 
 def labels(document: Dict[str, Any]) -> List[str]:
     return list(((document.get("explanations") or {}).get(METHOD) or {}).keys())
+
+
+def standard_errors(values: np.ndarray, names: Sequence[str]) -> Dict[str, float]:
+    """The standard error of each feature's global value (a mean of |SHAP| over the window's rows)."""
+    if len(values) < 2:
+        return {name: math.inf for name in names}
+    spread = np.abs(values.astype(np.float64)).std(axis=0, ddof=1) / math.sqrt(len(values))
+    return {name: float(error) for name, error in zip(names, spread)}
+
+
+def feature_violations(
+    current: Dict[str, float], baseline: Dict[str, float], errors: Dict[str, float], false_alarm_rate: float = FALSE_ALARM_RATE, least_change: float = LEAST_CHANGE,
+) -> List[Dict[str, str]]:
+    """Each feature whose global SHAP value moved from the baseline's beyond what the window's
+    size explains (two-sided, Bonferroni over the features for ``false_alarm_rate``, Student's t
+    is not needed: a mean of hundreds of rows) and by more than ``least_change`` of it, as
+    ``feature_attribution_drift_check`` entries in Clarify's schema (label, metric_name,
+    constraint_check_type, description: the schema has no feature field, the description names it)."""
+    from statistics import NormalDist
+
+    shared = [name for name in baseline if name in current and name in errors]
+    if not shared:
+        return []
+    z = NormalDist().inv_cdf(1.0 - false_alarm_rate / (2 * len(shared)))
+    found = []
+    for name in shared:
+        before, now, error = float(baseline[name]), float(current[name]), errors[name]
+        moved = abs(now - before)
+        if moved > z * error and moved > least_change * abs(before):
+            found.append({
+                "label": LABEL,
+                "metric_name": "shap",
+                "constraint_check_type": CHECK_TYPE,
+                "description": (f"Feature attribution of {name} {now:.6g} +/- {error:.2g} moved from the baseline's {before:.6g} "
+                                f"by more than {z:.2f} standard errors and {least_change:.0%}"),
+            })  # fmt: skip
+    return found
 
 
 def violations(current: Dict[str, Any], constraints: Dict[str, Any], threshold: Optional[float] = None) -> Tuple[List[Dict[str, str]], Dict[str, float]]:

@@ -330,7 +330,8 @@ def run_attribution_monitor(args: argparse.Namespace, objects: Objects) -> Resul
         captured = fetch_capture(objects, args.capture, start, end, work / "capture")
         logger.info("%d capture file(s) for %s - %s", captured, start.isoformat(), end.isoformat())
         try:
-            result = clarify_monitor.attribution_drift(work / "capture", work / "output", constraints, booster, names, start, end, args.threshold, args.probability_index)
+            result = clarify_monitor.attribution_drift(work / "capture", work / "output", constraints, booster, names, start, end, args.threshold, args.probability_index,
+                                                        rule=args.constraint_rule)  # fmt: skip
         except JobFailed as exc:
             raise JobFailed(str(exc).replace(str(work / "capture"), args.capture)) from exc
         clarify_monitor.write_metrics(work / "output", clarify_monitor.EXPLAINABILITY_NAMESPACE, result.metrics)
@@ -365,6 +366,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     attribution_run = modes.add_parser("attribution-monitor", help="one window of captured requests: feature-attribution drift against a baseline")
     attribution_run.add_argument("--model", required=True, help="the model's model.tar.gz: s3://... or a local path")
     attribution_run.add_argument("--threshold", type=float, default=None, help="the nDCG below which the ranking drifted (default 0.9)")
+    attribution_run.add_argument("--constraint-rule", choices=clarify_monitor.RULES, default="window",
+                                 help="window: Clarify's nDCG check and each feature's attribution beyond what the window's size explains; baseline: Clarify's nDCG check alone")
     for mode, offsets in ((bias_run, ("-PT2H", "-PT1H")), (attribution_run, ("-PT1H", "-PT0H"))):
         mode.add_argument("--capture", required=True, help="s3://.../data-capture/ENDPOINT")
         mode.add_argument("--scheduled-time", required=True)

@@ -13,7 +13,13 @@ value is published as +/-2.348543e108 and an undefined one not at all (Clarify's
 **Feature-attribution drift** (``attribution_drift``): the SHAP values of the window's captured
 inputs (``attribution.py``, the model's exact tree SHAP), their global mean |SHAP|, and
 Clarify's nDCG against the baseline's; a score below the threshold (0.9) is a
-``feature_attribution_drift_check`` violation. Its metrics are Clarify's (the page
+``feature_attribution_drift_check`` violation. nDCG weighs each feature by its baseline
+attribution, so features that move but keep their rank leave it above 0.9; by default each
+feature's global value is also checked: a move from the baseline's beyond what the window's
+size explains (its standard error over the window's rows, two-sided, Bonferroni over the
+features for 1% false alarms an hour) and by more than 10% is one more
+``feature_attribution_drift_check`` entry, in Clarify's schema, the description naming the
+feature (``--constraint-rule baseline``: Clarify's nDCG check alone). Its metrics are Clarify's (the page
 "CloudWatch Metrics for Feature Drift Analysis"), in ``aws/sagemaker/Endpoints/explainability-metrics``:
 ``feature_<feature>`` (the global SHAP value) and ``ExpectedValue``, with the dimensions
 Endpoint, MonitoringSchedule, ExplainabilityMethod (``KernelShap``, the page's only value: the
@@ -169,9 +175,12 @@ def attribution_metric_data(metrics: Dict[str, float], endpoint: str, schedule: 
 
 def attribution_drift(
     capture: Path, output: Path, constraints: Dict[str, Any], booster: Any, names: Sequence[str],
-    start: Optional[datetime], end: Optional[datetime], threshold: Optional[float] = None, probability_index: int = 0,
+    start: Optional[datetime], end: Optional[datetime], threshold: Optional[float] = None, probability_index: int = 0, rule: str = "window",
 ) -> Result:  # fmt: skip
-    """The window's global SHAP values against the baseline's, by Clarify's nDCG."""
+    """The window's global SHAP values against the baseline's, by Clarify's nDCG; with
+    ``rule="window"`` also each feature's, beyond what the window's size explains."""
+    if rule not in RULES:
+        raise JobFailed(f"constraint rule {rule!r} is not one of {', '.join(RULES)}")
     rows = capture_rows.read(capture, start, end, len(names), probability_index)
     report: Dict[str, Any] = {"capture": rows.counters.as_dict()}
     if not rows.ids:
@@ -184,6 +193,9 @@ def attribution_drift(
     except ValueError as exc:
         raise JobFailed(f"baseline constraints: {exc}") from exc
     report["ndcg"] = scores
+    report["constraint_rule"] = rule
+    if rule == "window" and attribution.LABEL in attribution.labels(constraints):
+        violations = violations + attribution.feature_violations(global_shap, attribution.global_from(constraints), attribution.standard_errors(values, names))
     metrics = {f"{FEATURE_PREFIX}{name}": value for name, value in global_shap.items()}
     metrics[EXPECTED_VALUE] = float(expected)
     if scores:
