@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -611,13 +612,8 @@ def tolerance(comparisons: int, false_alarm_rate: float = FALSE_ALARM_RATE, bloc
     one-sided, Bonferroni over the window's ``comparisons`` so that a clean window breaks any
     with probability at most ``false_alarm_rate``; Student's t with ``blocks - 1`` degrees of
     freedom, since the jackknife's errors are themselves estimates."""
-    p = false_alarm_rate / max(comparisons, 1)
-    # The standard normal's upper quantile (Acklam's approximation, as quality.py's) ...
-    q = math.sqrt(-2 * math.log(p))
-    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
-    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
-    z = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
-    # ... made Student's t's by its Cornish-Fisher expansion (Abramowitz and Stegun 26.7.5).
+    z = NormalDist().inv_cdf(1.0 - false_alarm_rate / max(comparisons, 1))
+    # The normal quantile made Student's t's by its Cornish-Fisher expansion (Abramowitz and Stegun 26.7.5).
     df = max(blocks - 1, 1)
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2) + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
 
