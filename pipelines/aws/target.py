@@ -87,6 +87,13 @@ def assume(sts: Any, role_arn: str, session_name: str = "mlops-deploy") -> dict[
     return {key: credentials[key] for key in CREDENTIALS}
 
 
+def session(credentials: dict[str, str]) -> Any:
+    """A boto3 session with ``assume``'s credentials (the caller's region)."""
+    import boto3
+
+    return boto3.Session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+
+
 def settings(ssm: Any, project: str) -> dict[str, str]:
     """The stage account's settings, as ``target-account.yml`` published them."""
     name = parameter_name(project)

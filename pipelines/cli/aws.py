@@ -93,7 +93,7 @@ def test_staging(endpoint_name: str, model_package_group_name: str, rows: int, t
 
         with translated(f"assuming {target_role_arn}"):
             credentials = target.assume(boto3.client("sts"), target_role_arn)
-        staging = boto3.Session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+        staging = target.session(credentials)
     with translated(f"testing the staging endpoint {endpoint_name}"):
         report = staging_test.check(
             boto3.client("sagemaker"), staging.client("sagemaker"), staging.client("sagemaker-runtime"), boto3.client("s3"), endpoint_name, model_package_group_name, rows
@@ -128,7 +128,7 @@ def target_env(role_arn: str, model_package_group_name: str, project_name: str) 
             click.echo(f"{model_package_group_name}'s resource policy now lets account {account} read its packages", err=True)
     with translated(f"assuming {role_arn}"):
         credentials = target.assume(boto3.client("sts"), role_arn)
-    assumed = boto3.Session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+    assumed = target.session(credentials)
     with translated(f"reading {target.parameter_name(project_name)} in account {account}"):
         found = target.settings(assumed.client("ssm"), project_name)
     click.echo(target.exports(found, credentials), nl=False)
