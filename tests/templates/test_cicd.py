@@ -90,20 +90,8 @@ def test_every_build_runs_in_the_vpc_encrypted_with_the_projects_key(template: d
 def test_what_moto_models_deploys_there() -> None:
     """The template minus the resources moto's CloudFormation has no model for, each reference
     to them replaced by its name (what Ref gives for both)."""
-    document = load_template(TEMPLATE)
-    unmodelled = {name for name, r in document["Resources"].items() if r["Type"] not in get_model_map()}
-    assert {document["Resources"][n]["Type"] for n in unmodelled} == {"AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline", "AWS::Events::EventBusPolicy"}
-    names = {n: f"credit-default-{n}" for n in unmodelled}
-    kept = copy.deepcopy({n: r for n, r in document["Resources"].items() if n not in unmodelled})
-    document["Resources"] = _replace(kept, names)
-    document["Outputs"] = _replace(document["Outputs"], names)
     with mock_aws():
-        cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
-        cloudformation.create_stack(
-            StackName="credit-default-cicd", TemplateBody=json.dumps(document), Capabilities=["CAPABILITY_NAMED_IAM"],
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
-        )  # fmt: skip
-        assert cloudformation.describe_stacks(StackName="credit-default-cicd")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+        cloudformation = _deploy_modelled(PARAMETERS)
         events = boto3.client("events", region_name="eu-west-1")
         rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
         (approval,) = [r for r in rules.values() if "approved" in r.get("Description", "")]
@@ -151,25 +139,32 @@ def test_stages_in_accounts_of_their_own_are_deployed_and_tested_through_their_r
         assert resources[name]["Properties"]["Statement"]["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${%s}:root" % account}}
 
 
-def test_with_both_stages_elsewhere_moto_deploys_what_it_models(tmp_path: Path) -> None:
-    document = load_template(TEMPLATE)
-    unmodelled = {name for name, r in document["Resources"].items() if r["Type"] not in get_model_map()}
-    names = {n: f"credit-default-{n}" for n in unmodelled}
-    document["Resources"] = _replace({n: r for n, r in document["Resources"].items() if n not in unmodelled}, names)
-    document["Outputs"] = _replace(document["Outputs"], names)
+def test_with_both_stages_elsewhere_moto_deploys_what_it_models() -> None:
     with mock_aws():
-        cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
-        given = {**PARAMETERS, "StagingAccountId": "222233334444", "ProdAccountId": "333344445555"}
-        cloudformation.create_stack(
-            StackName="credit-default-cicd", TemplateBody=json.dumps(document), Capabilities=["CAPABILITY_NAMED_IAM"],
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
-        )  # fmt: skip
-        assert cloudformation.describe_stacks(StackName="credit-default-cicd")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+        _deploy_modelled({**PARAMETERS, "StagingAccountId": "222233334444", "ProdAccountId": "333344445555"})
         events = boto3.client("events", region_name="eu-west-1")
         (rule,) = [r for r in events.list_rules()["Rules"] if "stages' accounts" in r.get("Description", "")]
         assert json.loads(rule["EventPattern"])["account"] == ["222233334444", "333344445555"]
         (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
         assert target["Arn"] == f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:pipeline/creditdefaultpipeline" and target["RoleArn"] == PARAMETERS["RetrainRoleArn"]
+
+
+def _deploy_modelled(parameters: dict[str, str]) -> Any:
+    """The template minus the resources moto's CloudFormation has no model for, each reference
+    to them replaced by its name, created with ``parameters`` (inside mock_aws); its client."""
+    document = load_template(TEMPLATE)
+    unmodelled = {name for name, r in document["Resources"].items() if r["Type"] not in get_model_map()}
+    assert {document["Resources"][n]["Type"] for n in unmodelled} == {"AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline", "AWS::Events::EventBusPolicy"}
+    names = {n: f"credit-default-{n}" for n in unmodelled}
+    document["Resources"] = _replace(copy.deepcopy({n: r for n, r in document["Resources"].items() if n not in unmodelled}), names)
+    document["Outputs"] = _replace(document["Outputs"], names)
+    cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
+    cloudformation.create_stack(
+        StackName="credit-default-cicd", TemplateBody=json.dumps(document), Capabilities=["CAPABILITY_NAMED_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )  # fmt: skip
+    assert cloudformation.describe_stacks(StackName="credit-default-cicd")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    return cloudformation
 
 
 def _replace(value: Any, names: dict[str, str]) -> Any:
