@@ -96,13 +96,13 @@ def test_no_private_name_is_used_outside_its_module() -> None:
 
 
 JOB = "pipelines.monitor.job"
-ALLOWED_OUTSIDE_THE_JOB = ("pipelines.core.fileio", "steps.evaluate", "steps")
+ALLOWED_OUTSIDE_THE_JOB = ("pipelines.core.fileio", "pipelines.core.model_archive")
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith(JOB)))
 def test_the_monitoring_job_imports_nothing_of_the_host_side(name: str) -> None:
     """What the bundle ships runs alone in a processing job: it may import itself, the standard
-    library, its image's libraries, ``pipelines.core.fileio`` and the Evaluate step's model loader."""
+    library, its image's libraries, and the modules of ``pipelines.core`` the bundle ships above it."""
     reached = [(target, line) for target, _, line in imports(MODULES[name]) if target.startswith(("pipelines", "steps"))]
     outside = [f"{target} (line {line})" for target, line in reached if not target.startswith(JOB) and target not in ALLOWED_OUTSIDE_THE_JOB and target != "pipelines"]
     assert outside == []
@@ -113,3 +113,17 @@ def test_the_bundle_is_the_job_folder_walked() -> None:
 
     shipped = {name for name, _ in bundle.entries() if name.startswith("pipelines/monitor/job/")}
     assert shipped == {p.relative_to(ROOT).as_posix() for p in (PACKAGE / "monitor" / "job").rglob("*.py")}
+
+
+def test_the_allowed_modules_are_what_the_bundle_ships_above_the_job() -> None:
+    from pipelines.monitor import bundle
+
+    above = {module_name(PACKAGE / m) for m in bundle.ABOVE if not m.endswith("__init__.py")}
+    assert above == set(ALLOWED_OUTSIDE_THE_JOB)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_library_module_imports_a_job_script(name: str) -> None:
+    """``steps/`` holds job scripts that run alone in processing jobs; the library never imports
+    one (it finds them to ship them, ``code_assets``)."""
+    assert [f"{target} (line {line})" for target, _, line in imports(MODULES[name]) if target.split(".")[0] == "steps"] == []

@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import steps as _steps_package
 from pipelines.core.errors import DefinitionError
 from pipelines.monitor import bundle
 
-STEPS_DIR = Path(_steps_package.__file__).resolve().parent
+_STEPS_SPEC = importlib.util.find_spec("steps")  # located, not imported: the library never runs a job script
+if _STEPS_SPEC is None or not _STEPS_SPEC.origin:
+    raise ImportError("the steps package (the job scripts, steps/) is not installed beside pipelines/: reinstall the project")
+STEPS_DIR = Path(_STEPS_SPEC.origin).resolve().parent
 DIGEST_CHARS = 16
 _CODE_URI = re.compile(r"^s3://[^/]+/(?:.+/)?code/(?P<digest>[0-9a-f]{%d})/(?P<name>[\w.-]+\.pyz?)$" % DIGEST_CHARS)
 BUILT = (bundle.NAME,)  # made from the package, not kept in steps/

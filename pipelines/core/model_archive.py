@@ -1,7 +1,9 @@
-"""``model.tar.gz``: where a model comes from, and reading one without trusting it.
+"""``model.tar.gz``: reading one without trusting it, and the rounds its model is served with.
 
-``check_url`` is SageMaker's rule for ``ModelDataUrl`` (the ``Url`` shape of botocore's service
-model), with what the local store adds (``shapes.py``).
+The one reader of model archives: the registry, the endpoint and the monitoring jobs (the
+analyzer bundle ships this module) all use it. Only ``steps/evaluate.py`` has its own, because a
+job script runs alone (SageMaker hands the processing job that one file);
+``tests/steps/test_evaluate.py`` holds the two to the same refusals and the same rounds.
 
 ``read_model`` reads the archive in memory, never extracting it, and refuses it before
 unpacking anything dangerous: an entry whose name is absolute or climbs out with ``..``, a
@@ -15,13 +17,13 @@ most). The bytes of the model file are then read with the same limit.
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import tarfile
 from pathlib import Path
 from typing import Any
 
-from pipelines.core import shapes
-
+ARCHIVE_FILE = "model.tar.gz"  # what a training job writes and a model points at
 MODEL_FILE = "xgboost-model"  # what the built-in XGBoost container loads
 MAX_UNPACKED_BYTES = 1 << 30  # 1 GiB: far above any model this container serves well
 MAX_ENTRIES = 10_000
@@ -31,11 +33,6 @@ RATIO_FLOOR = 64 << 20  # below this, any ratio: small archives of repetitive fi
 
 class ArchiveError(Exception):
     """The archive cannot be used; the message names it and says why."""
-
-
-def check_url(url: object) -> str | None:
-    """None when ``url`` is a ModelDataUrl SageMaker accepts and the local twin can serve; else why not."""
-    return shapes.uri_problem(url, "Url")
 
 
 def read_model(archive: Path, limit: int = MAX_UNPACKED_BYTES) -> bytes:
@@ -107,6 +104,26 @@ def load_booster(raw: bytes, where: str) -> Any:
     except xgboost.core.XGBoostError as exc:
         raise ArchiveError(f"{where}: {MODEL_FILE} is not an XGBoost model: {str(exc).splitlines()[0]}") from exc
     return booster
+
+
+def served_iterations(booster: Any) -> tuple:
+    """The boosting rounds SageMaker's XGBoost container scores with, as ``iteration_range``.
+
+    The 1.7-1 container predicts with ``ntree_limit=getattr(booster, "best_ntree_limit", 0)``
+    (``serve_utils.py``); XGBoost 1.7 sets that from the model's ``best_ntree_limit`` attribute
+    when it loads a model, and its training writes the attribute on every model:
+    ``(best_iteration + 1) * num_parallel_tree``, so an early-stopped model is served with the
+    rounds up to its best one, not with all it trained. ``(0, 0)`` (every round) without it.
+    """
+    limit = booster.attr("best_ntree_limit")
+    if not limit:
+        return (0, 0)
+    try:
+        parameters = json.loads(booster.save_config())["learner"]["gradient_booster"]
+        parallel = int((parameters.get("gbtree") or parameters).get("gbtree_model_param", {}).get("num_parallel_tree", 1))
+    except (ValueError, KeyError, TypeError):
+        parallel = 1
+    return (0, max(1, int(limit) // max(1, parallel)))
 
 
 def _size(count: int) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 NAME = "monitor-analyzer.pyz"
 PACKAGE = Path(__file__).resolve().parents[1]  # pipelines/
 JOB = PACKAGE / "monitor" / "job"  # walked: the bundle is what this folder holds, and the packages above it
-ABOVE = ("__init__.py", "core/__init__.py", "core/fileio.py", "monitor/__init__.py")
+ABOVE = ("__init__.py", "core/__init__.py", "core/fileio.py", "core/model_archive.py", "monitor/__init__.py")
 # The folders that keep to the XGBoost image's Python 3.8 without pyarrow (explain, attribution-monitor).
 PYTHON_38 = ("common", "clarify", "html")
 
@@ -35,8 +35,6 @@ def python_38_files() -> list[Path]:
     return [PACKAGE / m for m in ABOVE] + [JOB / "__init__.py"] + sorted(p for folder in PYTHON_38 for p in (JOB / folder).rglob("*.py"))
 
 
-# The explain job's model loader is the Evaluate step's (its safe extraction), from steps/.
-STEPS = ("__init__.py", "evaluate.py")
 # Clarify's jobs (bias, explain and their monitors; clarify_job.MODES) run apart from Model
 # Monitor's: explain and attribution-monitor run on the built-in XGBoost image (Python 3.8, no
 # pyarrow), which never imports the columnar capture reader.
@@ -51,12 +49,9 @@ MAIN = (
 _STAMP = (1980, 1, 1, 0, 0, 0)
 
 
-STEPS_DIR = PACKAGE.parent / "steps"
-
-
 def entries() -> list[tuple[str, Path]]:
     """(name in the bundle, file) of everything the bundle holds but its ``__main__.py``."""
-    return [(f"pipelines/{m}", PACKAGE / m) for m in modules()] + [(f"steps/{m}", STEPS_DIR / m) for m in STEPS]
+    return [(f"pipelines/{m}", PACKAGE / m) for m in modules()]
 
 
 def files() -> list[Path]:

@@ -22,7 +22,7 @@ import re
 import sqlite3
 from typing import Any, Callable
 
-from pipelines.core import model_archive
+from pipelines.core import model_archive, shapes
 from pipelines.core.errors import Conflict, NotFound, UsageError
 from pipelines.lineage import recorder as lineage
 from pipelines.local.database import Database, now
@@ -164,7 +164,7 @@ class ModelRegistry(Database):
         return None
 
     def _check_model(self, field: str, url: object) -> bytes:
-        problem = model_archive.check_url(url)
+        problem = shapes.uri_problem(url, "Url")  # ModelDataUrl's shape
         if problem:
             raise UsageError(f"{field}: {problem}")
         try:

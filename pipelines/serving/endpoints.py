@@ -16,7 +16,7 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from pipelines.core import model_archive, shapes
+from pipelines.core import shapes
 from pipelines.core.errors import AlreadyExists, NotFound, UsageError
 from pipelines.local.database import Database, now
 from pipelines.local.home import Home
@@ -66,7 +66,7 @@ class EndpointStore(Database):
         container = request.get("PrimaryContainer") or (request.get("Containers") or [None])[0]
         if not container or not container.get("ModelDataUrl"):
             raise UsageError(f"model {name}: PrimaryContainer.ModelDataUrl is required")
-        problem = model_archive.check_url(container["ModelDataUrl"])
+        problem = shapes.uri_problem(container["ModelDataUrl"], "Url")  # ModelDataUrl's shape
         if problem:
             raise UsageError(f"model {name}: PrimaryContainer.ModelDataUrl: {problem}")
         document = {"ModelName": name, "PrimaryContainer": container, "ExecutionRoleArn": request.get("ExecutionRoleArn"), "ModelArn": self.arn("model", name)}

@@ -54,12 +54,10 @@ class Predictor:
     """One loaded booster and the shape of what it scores."""
 
     def __init__(self, booster: Any, source: str) -> None:
-        from steps.evaluate import served_iterations
-
         self.booster = booster
         self.source = source
         self.features = booster.num_features()
-        self.iterations = served_iterations(booster)  # the container's rounds: up to the best one
+        self.iterations = model_archive.served_iterations(booster)  # the container's rounds: up to the best one
 
     @classmethod
     def load(cls, archive: Path, source: str | None = None) -> "Predictor":

@@ -141,3 +141,46 @@ def test_predictions_are_the_model_quality_baselines_dataset(model_dir: Path, pr
     measured = json.loads((tmp_path / "quality" / "statistics.json").read_text())["binary_classification_metrics"]
     assert measured["confusion_matrix"] == report["confusion_matrix"]
     assert round(measured["auc"]["value"], 6) == report["auc"]["value"]
+
+
+def _link(name: str) -> tuple[tarfile.TarInfo, None]:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.SYMTYPE
+    info.linkname = "/etc/passwd"
+    return info, None
+
+
+HOSTILE = {
+    "escaping": [file_entry("../../evil.txt")],
+    "absolute": [file_entry("/tmp/evil-absolute.txt")],
+    "link": [_link("xgboost-model")],
+    "no model": [file_entry("model.bin")],
+    "a pickle of something else": [file_entry("xgboost-model", b"\x80\x04pickled?")],
+    "not a model": [file_entry("xgboost-model", b"{not json")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_the_job_scripts_reader_refuses_what_the_librarys_refuses(case: str, tmp_path: Path) -> None:
+    """The Evaluate step runs alone, so it carries its own archive reader; it refuses every archive
+    the library's one reader (``pipelines.core.model_archive``) refuses, before writing anything."""
+    from pipelines.core import model_archive
+
+    folder = make_archive(tmp_path / "m", HOSTILE[case])
+    with pytest.raises(model_archive.ArchiveError):
+        model_archive.load_booster(model_archive.read_model(folder / "model.tar.gz"), "model")
+    with pytest.raises(evaluate.EvaluationError):
+        evaluate.load_model(folder, tmp_path / "x")
+    assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil-absolute.txt").exists()
+
+
+def test_the_job_script_and_the_library_read_the_same_model_and_serve_the_same_rounds(model_dir: Path, tmp_path: Path) -> None:
+    from pipelines.core import model_archive
+
+    ours = evaluate.load_model(model_dir, tmp_path / "x")
+    library = model_archive.load_booster(model_archive.read_model(model_dir / "model.tar.gz"), "model")
+    assert bytes(ours.save_raw("json")) == bytes(library.save_raw("json"))
+    assert evaluate.served_iterations(ours) == model_archive.served_iterations(library) == (0, 0)  # every round
+    for booster in (ours, library):
+        booster.set_attr(best_ntree_limit="3")  # what an early-stopped training writes
+    assert evaluate.served_iterations(ours) == model_archive.served_iterations(library) == (0, 3)

@@ -4,7 +4,7 @@ importance, and Clarify's feature-attribution drift score.
 SHAP values come from XGBoost itself (``Booster.predict(pred_contribs=True)``: the tree SHAP
 algorithm, exact for trees, no sampling and no background dataset), in the model's margin
 (log-odds) space: each row's values plus the expected value sum to the row's margin. They
-explain the rounds the endpoint scores with (``steps.evaluate.served_iterations``: an
+explain the rounds the endpoint scores with (``model_archive.served_iterations``: an
 early-stopped model up to its best round, as SageMaker's container serves it). Clarify
 computed Kernel SHAP by sampling; ``analysis.json`` keeps Clarify's layout so the tools that
 read its reports read these (the method's key is Clarify's, ``kernel_shap``; the configuration
@@ -37,6 +37,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from pipelines.core import model_archive
+
 VERSION = "1.0"
 METHOD = "kernel_shap"  # Clarify's key for SHAP values in analysis.json
 LABEL = "label0"
@@ -51,9 +53,7 @@ def shap_values(booster: Any, features: np.ndarray) -> Tuple[np.ndarray, float]:
     """(rows x features SHAP values, the expected value), in the model's margin space."""
     import xgboost
 
-    from steps.evaluate import served_iterations
-
-    iterations = served_iterations(booster)  # the rounds the endpoint scores with
+    iterations = model_archive.served_iterations(booster)  # the rounds the endpoint scores with
     features = np.asarray(features, dtype=np.float32)
     parts = []
     expected = 0.0

@@ -55,6 +55,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from pipelines.core import model_archive
 from pipelines.core.fileio import write_text_atomic
 from pipelines.monitor.job.clarify import attribution, bias
 from pipelines.monitor.job.clarify import monitor as clarify_monitor
@@ -205,15 +206,13 @@ def run_bias(args: argparse.Namespace) -> str:
 
 
 def load_booster(model: Path) -> Any:
-    """The Booster of ``model.tar.gz`` in ``model`` (a folder or the archive), extracted safely."""
-    from steps import evaluate
-
-    folder = model if model.is_dir() else model.parent
-    with tempfile.TemporaryDirectory(prefix="explain-model-") as work:
-        try:
-            return evaluate.load_model(folder, Path(work))
-        except evaluate.EvaluationError as exc:
-            raise JobFailed(str(exc)) from exc
+    """The Booster of ``model.tar.gz`` in ``model`` (a folder or the archive), read in memory
+    without trusting it (``model_archive``)."""
+    archive = model / model_archive.ARCHIVE_FILE if model.is_dir() else model
+    try:
+        return model_archive.load_booster(model_archive.read_model(archive), str(archive))
+    except model_archive.ArchiveError as exc:
+        raise JobFailed(str(exc)) from exc
 
 
 def run_explain(args: argparse.Namespace) -> str:
