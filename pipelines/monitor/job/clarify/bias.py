@@ -40,7 +40,12 @@ groups of its rows) and a violation only when the metric is further from its ide
 baseline's by more than ``z`` of them, ``z`` one-sided, Bonferroni-corrected over the
 window's comparisons so that a clean window breaks any with probability at most 1%, and
 Student's t for the jackknife's 49 degrees of freedom (``tolerance``). The description names the value, its standard error, the baseline's value and
-``z``; Clarify's plain rule stays (``errors=None``).
+``z``; Clarify's plain rule stays (``errors=None``). The flip test is reported but not checked
+this way (``NOT_CHECKED_ON_WINDOWS``): its neighbours come from the window itself, so its value
+depends on the window's size (on this data, the mean of 500-row windows is -0.063 where the
+whole 4,500-row split gives -0.042, half a standard deviation away), and the jackknife's error of
+a nearest-neighbours statistic is itself unreliable (0.02 to 0.06 between windows of the same
+data whose real spread is 0.037): together they fired on a clean hour of the demo.
 
 Part of the analyzer bundle (``bundle.py``): numpy (and scikit-learn for the flip test),
 Python 3.9.
@@ -89,6 +94,8 @@ POST_TRAINING_METRICS = {
 IDEAL = {"DI": 1.0}
 # Bias drift with the window's size (``standard_errors``, ``violations``).
 JACKKNIFE_BLOCKS = 50
+# Metrics whose window value cannot be compared with the baseline's by their standard error (above).
+NOT_CHECKED_ON_WINDOWS = frozenset({"FT"})
 JACKKNIFE_SEED = 20200301
 FALSE_ALARM_RATE = 0.01
 # The flip test's nearest neighbours, as smclarify sets them.
@@ -566,11 +573,12 @@ def group_value(value_or_threshold: Any) -> str:
 
 
 def _subset(table: Table, keep: np.ndarray) -> Table:
+    """The rows ``keep`` of ``table``, without the features: the jackknife leaves the flip test out."""
     return Table(
         columns={name: column[keep] for name, column in table.columns.items()},
         label=table.label[keep],
         predicted=None if table.predicted is None else table.predicted[keep],
-        features=table.features,
+        features=None,
     )
 
 
@@ -636,6 +644,8 @@ def violations(
                 for item in entry.get("metrics", []):
                     key = (section, facet, group_value(entry.get("value_or_threshold")), item.get("name"))
                     limit, value = limits.get(key), numeric(item.get("value"))
+                    if errors is not None and key[3] in NOT_CHECKED_ON_WINDOWS:
+                        continue
                     if limit is not None and value is not None:
                         compared.append((key, value, limit))
     z = tolerance(len(compared), false_alarm_rate) if errors is not None else 0.0
