@@ -35,6 +35,14 @@ FAKE_AWS_ENV = {
     "MLOPS_TRACKING": "off",  # MLflow logging is tested where it is meant to be
     "MLOPS_API_STRICT": "1",  # the local AWS endpoint answers exactly botocore's output shapes, or 500s
 }
+# One cache for the whole run, shared by the xdist workers (they inherit the controller's
+# environment) and never the user's: rendered definitions (render_cache.py) and what other tools keep.
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    import atexit
+    import tempfile
+
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="mlops-tests-cache-")
+    atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "MLOPS_HOME"):
     os.environ.pop(_name, None)
 os.environ.update(FAKE_AWS_ENV)

@@ -77,6 +77,11 @@ def rendered(uri: str, path: Path) -> None:
     _RENDERED[uri] = path
 
 
+def rendered_here(uri: str) -> bool:
+    """Whether ``uri`` names a file this process rendered (noted by :func:`rendered`), not one of ``steps/``."""
+    return uri in _RENDERED
+
+
 def find(definition: dict[str, Any]) -> list[CodeAsset]:
     """Every job script the definition refers to: checked against ``steps/``, or rendered here."""
     assets: dict[str, CodeAsset] = {}

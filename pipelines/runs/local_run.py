@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.build import definition as definitions
-from pipelines.build import parameters
+from pipelines.build import parameters, render_cache
 from pipelines.core import jsonargs, shapes
 from pipelines.core.errors import DefinitionError, UsageError
 from pipelines.engine.events import ExecutionEnded, ExecutionStarted, Listener, StepFinished
@@ -42,8 +42,14 @@ def load_definition(module_name: str, kwargs: dict[str, Any], file: Path | None,
             kind = type(document).__name__.replace("str", "string").replace("NoneType", "null")
             raise DefinitionError(f"{file}: a pipeline definition is a JSON object with Version, Parameters and Steps, not a {kind}")
         return document, pipeline_name or name_from_file(Path(file))
+    entry = render_cache.key(module_name, kwargs)
+    cached = render_cache.lookup(entry)
+    if cached is not None:
+        return cached[0], pipeline_name or cached[1]
     pipeline = definitions.build(module_name, kwargs)
-    return definitions.render(pipeline), pipeline_name or pipeline.name
+    document = definitions.render(pipeline)
+    render_cache.store(entry, document, pipeline.name)
+    return document, pipeline_name or pipeline.name
 
 
 def name_from_file(file: Path) -> str:
