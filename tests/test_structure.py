@@ -127,3 +127,17 @@ def test_no_library_module_imports_a_job_script() -> None:
     one (it finds them to ship them, ``code_assets``)."""
     found = [f"{name}:{line} imports {target}" for name, path in sorted(MODULES.items()) for target, _, line in imports(path) if target.split(".")[0] == "steps"]
     assert found == []
+
+
+def test_every_source_file_is_one_git_keeps() -> None:
+    """A pattern of .gitignore once left pipelines/build/__init__.py out of every commit: a fresh
+    clone imported a namespace package, and a wheel left the folder out."""
+    import subprocess
+
+    files = [str(p.relative_to(ROOT)) for folder in ("pipelines", "steps", "tests", "bench", "scripts") for p in (ROOT / folder).rglob("*.py") if "__pycache__" not in p.parts]
+    done = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=ROOT, input="\n".join(files), capture_output=True, text=True)
+    if done.returncode == 128:
+        pytest.skip(f"not a git checkout: {done.stderr.strip()}")
+    assert done.stdout.split() == []
+    packages = [p for p in PACKAGE.rglob("*") if p.is_dir() and "__pycache__" not in p.parts and any(p.glob("*.py"))]
+    assert [str(p.relative_to(ROOT)) for p in packages if not (p / "__init__.py").is_file()] == []
