@@ -10,3 +10,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import netguard  # noqa: E402
 
 netguard.install(log_path=os.environ.get("MLOPS_NETGUARD_LOG"))
+
+if os.environ.get("MLOPS_TEST_TIME_SCALE"):
+    import timescale  # noqa: E402
+
+    timescale.install(float(os.environ["MLOPS_TEST_TIME_SCALE"]))
