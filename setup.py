@@ -23,7 +23,7 @@ RUNTIME = [
     "optuna==5.0.0",  # the local engine's Bayesian hyperparameter tuning (TPE)
 ]
 DEV = [
-    "pytest==9.2.0",
+    "pytest==9.1.1",  # 9.2 breaks xdist 3.8's --dist loadgroup silently (pytest-xdist#1386)
     "pytest-timeout==2.4.0",
     "pytest-xdist==3.8.0",  # make test runs on both cores
     "moto[server]==5.2.5",

@@ -137,6 +137,7 @@ def scored_test(preprocessed: Path, model_dir: Path, tmp_path_factory: pytest.Te
     return work / "scored_test.csv"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (make test), the tests that share a module-scoped fixture run on one
     worker, so the fixture (a pipeline run, a baseline) is made once, not once per worker."""
@@ -144,3 +145,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         if any(d.scope == "module" for defs in definitions.values() for d in defs) and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail loudly when xdist stops grouping: with pytest 9.2 its loadgroup silently ran the tests
+    of a group on both workers (pytest-xdist#1386), each making the module's fixtures again."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in session.items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid.rsplit("]", 1)[-1]]
+    if lost:
+        raise pytest.UsageError(f"--dist loadgroup is not grouping here (pytest {pytest.__version__}; pytest-xdist#1386): {lost[0]} has no @group")
