@@ -2,14 +2,17 @@
 
     python bench/local_pipeline.py [--runs 3]
 
-Each round uses a fresh ``MLOPS_HOME`` and measures, as fresh processes:
-- ``mlops run`` cold (builds the definition with the SDK, runs every step);
-- ``mlops run`` again (every job step a cache hit);
+Each round uses a fresh ``MLOPS_HOME`` and a fresh ``XDG_CACHE_HOME`` and measures, as fresh processes:
+- ``mlops run`` cold (nothing cached: renders the definition with the SDK, runs every step);
+- ``mlops run`` in another fresh home (the rendered definition kept, ``render_cache.py``: no SDK import);
+- ``mlops run`` again (every job step a cache hit, the definition kept);
 - ``mlops run --file definition.json`` again (cached, and no SDK import at all);
 and, inside the engine, each step's time from the cold run's records.
 Baseline, in the same job: the same work without the engine — the two job scripts and the
 built-in XGBoost contract called one after the other in a fresh process each.
-Aims on the 2-core reference machine: cold under 20 s, cached under 3 s.
+Aims (issue 28): cold at most 1.2x the baseline, cached at most 1 s. The baseline runs three of
+the seven jobs (preprocess, train, evaluate; not the data-quality, model-quality, bias and
+explain baselines), so the cold ratio overstates what the engine adds.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ xgboost_algorithm.train({"train": work / "train", "validation": work / "validati
 def env(home: Path) -> dict[str, str]:
     result = dict(os.environ)
     result.update({"MLOPS_HOME": str(home), "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": result.get("AWS_DEFAULT_REGION", "us-east-1")})
+    result["XDG_CACHE_HOME"] = str(home.parent / "cache")  # the round's own: nothing rendered before it
     return result
 
 
@@ -70,7 +74,10 @@ def main() -> int:
     args = parser.parse_args()
     python = sys.executable
     mlops = [python, "-m", "pipelines.cli.main"]
-    rows: dict[str, list[float]] = {"baseline: job scripts alone": [], "mlops run (cold)": [], "mlops run (cached)": [], "mlops run --file (cached, no SDK)": []}
+    rows: dict[str, list[float]] = {
+        "baseline: job scripts alone": [], "mlops run (cold)": [], "mlops run (fresh home, rendered)": [],
+        "mlops run (cached)": [], "mlops run --file (cached)": [],
+    }  # fmt: skip
     per_step: dict[str, list[float]] = {}
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -82,8 +89,9 @@ def main() -> int:
                 if step["StepStatus"] == "Succeeded":
                     per_step.setdefault(step["StepName"], []).append(step["Seconds"])
             rows["mlops run (cached)"].append(timed([*mlops, "run", "--json"], home)[0])
+            rows["mlops run (fresh home, rendered)"].append(timed([*mlops, "run", "--json"], Path(tmp) / "home2")[0])
             timed([*mlops, "definition", "render", "-o", str(Path(tmp) / "definition.json")], home)
-            rows["mlops run --file (cached, no SDK)"].append(
+            rows["mlops run --file (cached)"].append(
                 timed([*mlops, "run", "--json", "--file", str(Path(tmp) / "definition.json"), "--pipeline-name", "CreditDefaultPipeline"], home)[0]
             )
 
@@ -94,8 +102,11 @@ def main() -> int:
     print("cold run, time inside the engine per step:")
     for name, values in per_step.items():
         print(f"{'  ' + name:<40} {statistics.median(values):8.2f} {min(values):8.2f} {max(values):8.2f}")
-    cold, cached = statistics.median(rows["mlops run (cold)"]), statistics.median(rows["mlops run (cached)"])
-    print(f"aims: cold < 20 s -> {'met' if cold < 20 else 'NOT met'} ({cold:.2f} s); cached < 3 s -> {'met' if cached < 3 else 'NOT met'} ({cached:.2f} s)")
+    base = statistics.median(rows["baseline: job scripts alone"])
+    cold, rendered = statistics.median(rows["mlops run (cold)"]), statistics.median(rows["mlops run (fresh home, rendered)"])
+    cached = statistics.median(rows["mlops run (cached)"])
+    print(f"aim: cold <= 1.2x the baseline -> {'met' if cold <= 1.2 * base else 'NOT met'} ({cold / base:.2f}x; {rendered / base:.2f}x with the definition rendered before)")
+    print(f"aim: cached <= 1 s -> {'met' if cached <= 1.0 else 'NOT met'} ({cached:.2f} s)")
     return 0
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.build import code_assets
+from pipelines.core import user_cache
 from pipelines.core.fileio import write_text_atomic
 from pipelines.monitor import bundle
 
@@ -43,7 +44,7 @@ _STARTED = time.time()  # imported before any builder is: a source changed after
 
 
 def folder() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops" / "definitions"
+    return user_cache.folder("definitions")
 
 
 def key(module_name: str, kwargs: dict[str, Any]) -> str:

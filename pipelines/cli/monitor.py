@@ -16,7 +16,6 @@ from pipelines.local.store import ObjectStore, is_s3
 from pipelines.monitor import queries, types
 from pipelines.monitor.job.common import layout
 from pipelines.monitor.job.common.result import JobFailed
-from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import HOURLY, iso, utcnow
 from pipelines.monitoring.local import PipelineJob
@@ -52,6 +51,8 @@ def group() -> None:
 @click.option("--output", required=True, help="a directory, or an s3:// URI in the local store")
 @click.pass_obj
 def baseline(obj: Settings, source: Path, output: str) -> None:
+    from pipelines.monitor.job.data_quality import analyzer  # numpy and pyarrow: for this command only
+
     home = obj.home
     store = ObjectStore(home.store)
     target = store.path(output) if is_s3(output) else Path(output)

@@ -5,28 +5,57 @@ ModelDataUrl, ``DestinationS3Uri`` for capture), then what the local twin adds: 
 writes ``s3://`` URIs in its store, whose keys cannot hold ``.`` or ``..`` segments.
 ``name_problem(value, shape)`` applies a name shape's (``EndpointName``, ...), which keeps a name
 from reaching outside the folder it names. ``inference_id_problem`` is the runtime's InferenceId
-rule, shared by the endpoint and the ground truth that must match what it captured.
+rule, shared by the endpoint and the ground truth that must match what it captured. The shapes
+read are kept per botocore version in the user's cache (``user_cache.py``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
+from typing import Any
+
+from pipelines.core import user_cache
+from pipelines.core.fileio import write_text_atomic
 
 
 @lru_cache(maxsize=None)
 def _shape(name: str) -> tuple[re.Pattern[str], int]:
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    metadata = model.shape_for(name).metadata
+    metadata = _metadata("sagemaker", name)
     return re.compile(metadata["pattern"]), int(metadata["max"])
 
 
 def _member_shape(structure: str, member: str) -> str:
+    return str(_metadata("sagemaker", structure)["members"][member])
+
+
+def _metadata(service: str, shape: str) -> dict[str, Any]:
+    """A shape's ``metadata`` (a structure's: its members' shape names) in botocore's model of
+    ``service``, kept per botocore version in the user's cache: loading the model takes 0.2 s
+    of a command's start, the few shapes the twin checks a millisecond."""
+    import botocore
+
+    path = user_cache.folder("botocore", f"{botocore.__version__}-{service}.json")
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError):
+        kept = {}
+    if isinstance(kept, dict) and isinstance(kept.get(shape), dict):
+        return kept[shape]
     import botocore.session
 
-    return botocore.session.get_session().get_service_model("sagemaker").shape_for(structure).members[member].name
+    found = botocore.session.get_session().get_service_model(service).shape_for(shape)
+    metadata = dict(found.metadata)
+    if hasattr(found, "members"):
+        metadata["members"] = {member: value.name for member, value in found.members.items()}
+    kept = {**(kept if isinstance(kept, dict) else {}), shape: metadata}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(kept, sort_keys=True))
+    except OSError:
+        pass  # only slower next time
+    return metadata
 
 
 def uri_problem(value: object, shape: str = "Url") -> str | None:
@@ -53,9 +82,7 @@ def name_problem(value: object, shape: str) -> str | None:
 
 @lru_cache(maxsize=None)
 def _runtime_limits(name: str) -> tuple[int, int]:
-    import botocore.session
-
-    metadata = botocore.session.get_session().get_service_model("sagemaker-runtime").shape_for(name).metadata
+    metadata = _metadata("sagemaker-runtime", name)
     return int(metadata["min"]), int(metadata["max"])
 
 

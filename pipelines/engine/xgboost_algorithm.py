@@ -27,9 +27,10 @@ import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -209,6 +210,8 @@ def parse_hyperparameters(raw: dict[str, str], version: Version = LATEST) -> dic
 
 def read_channel(path: Path, channel: str) -> tuple[np.ndarray, np.ndarray]:
     """Label and features of every CSV file under ``path`` (a file or a directory)."""
+    import numpy as np  # when a job trains: validating a definition needs only the tables above
+
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
         raise ChannelError(f"channel {channel}: no data files under {path}")

@@ -31,8 +31,7 @@ from pipelines.core.guard import Guarded
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
 from pipelines.local.store import is_s3
-from pipelines.monitor.job.capture import merge
-from pipelines.monitor.job.common import capture_rows, layout
+from pipelines.monitor.job.common import layout
 from pipelines.monitor.job.model_quality import quality
 from pipelines.monitor.scheduler import NothingToRetrain, Window
 from pipelines.registry.store import ModelRegistry
@@ -66,8 +65,12 @@ def current_data(home: Home, alarm: str, window: Window) -> TrainingData:
         raise NothingToRetrain(f"the training data {original} does not start with a {LABEL_COLUMN} column: its layout is not the one the endpoint is served in")
     since = _serving_since(home, window.endpoint)
     store = home.objects()
+    from pipelines.monitor.job.common import capture_rows  # numpy: when a retraining is started
+
     rows = capture_rows.read(store.path(f"{window.capture_uri.rstrip('/')}/{window.endpoint}"), since, None, width=len(header) - 1)
     truth = window.ground_truth_uri or deploy.ground_truth_destination(window.capture_uri)
+    from pipelines.monitor.job.capture import merge  # pyarrow: when a retraining is started
+
     labels = merge.ground_truth(store.path(f"{truth.rstrip('/')}/{window.endpoint}"), None, None, merge.MergeCounters())
     by_id = dict(zip(labels.column("id").to_pylist(), labels.column("label").to_pylist(), strict=True))
     added = []

@@ -18,7 +18,6 @@ from pipelines.lineage import recorder as lineage
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving.endpoints import EndpointStore
-from pipelines.serving.model import check_loads
 from pipelines.serving.stages import stages
 
 CAPTURE_OPTIONS = [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
@@ -32,6 +31,8 @@ def model_check(home: Home, store: EndpointStore) -> Any:
     def check(config: dict[str, Any]) -> str | None:
         for variant in config["ProductionVariants"]:
             url = store.describe_model(variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"]
+            from pipelines.serving.model import check_loads  # numpy and xgboost: only when a model is deployed
+
             problem = check_loads(objects.path(url))
             if problem:
                 return f"variant {variant.get('VariantName', 'AllTraffic')}: {problem}"

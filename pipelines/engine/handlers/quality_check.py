@@ -33,7 +33,6 @@ from pipelines.engine.handlers.processing import ProcessingHandler, Sandbox
 from pipelines.engine.runtimes import Runtimes
 from pipelines.local.home import Home
 from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, VIOLATIONS, JobFailed
-from pipelines.monitor.job.data_quality import analyzer
 
 ANALYZER_IMAGE = "sagemaker-model-monitor-analyzer"
 PROGRAM = [sys.executable, "-m", "pipelines.monitor.job.environment"]
@@ -145,6 +144,7 @@ class QualityCheckHandler(ProcessingHandler):
         return outcome
 
     def _check(self, job: StepRun, sandbox: Sandbox, baseline: tuple[str, str], fail_on_violation: bool) -> StepOutcome:
+        from pipelines.monitor.job.data_quality import analyzer  # numpy and pyarrow: only when a check runs
         environment = job.arguments.get("Environment") or {}
         if job.node.step.get("CheckType") == "MODEL_QUALITY":
             return self._check_model_quality(job, sandbox, baseline[1], fail_on_violation)
@@ -178,6 +178,7 @@ class QualityCheckHandler(ProcessingHandler):
 
     def _check_model_quality(self, job: StepRun, sandbox: Sandbox, constraints_uri: str, fail_on_violation: bool) -> StepOutcome:
         """The dataset's metrics (the job just wrote them) against the drift-check constraints."""
+        from pipelines.monitor.job.data_quality import analyzer
         from pipelines.monitor.job.model_quality import quality
 
         environment = job.arguments.get("Environment") or {}

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 from pipelines.core.graph import Node
 from pipelines.engine.events import Artifact
@@ -192,6 +194,8 @@ class TransformHandler(Handler):
     @staticmethod
     def _transform(predictor: Any, records: list[str], processing: dict[str, Any], content_type: str, accept: str, single: bool, limit: int) -> list[str]:
         """Each record's output line(s), after the input filter, the join and the output filter."""
+        import numpy as np  # when a transform runs: validating a definition does not need it
+
         csv = "csv" in content_type
         parsed = [record.strip().split(",") if csv else json.loads(record) for record in records]
         selected = [select(record, processing.get("InputFilter")) for record in parsed]
