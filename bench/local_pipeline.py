@@ -10,9 +10,12 @@ Each round uses a fresh ``MLOPS_HOME`` and a fresh ``XDG_CACHE_HOME`` and measur
 and, inside the engine, each step's time from the cold run's records.
 Baseline, in the same job: the same work without the engine — the two job scripts and the
 built-in XGBoost contract called one after the other in a fresh process each.
-Aims (issue 28): cold at most 1.2x the baseline, cached at most 1 s. The baseline runs three of
-the seven jobs (preprocess, train, evaluate; not the data-quality, model-quality, bias and
-explain baselines), so the cold ratio overstates what the engine adds.
+Aims (issue 28): cold at most 1.2x the jobs alone, cached at most 1 s. Two baselines: the three
+job scripts (preprocess, train, evaluate), and all seven jobs of the pipeline: those three and
+the four the pipeline runs from the analyzer bundle (data-quality, model-quality, bias and
+explain baselines), each re-run alone in a fresh process with the command the cold run's log
+says it ran, on the inputs it had. The jobs alone run one after another; the engine runs two
+at once (``max_parallel``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,6 +72,32 @@ def baseline(work: Path) -> float:
     return time.perf_counter() - started
 
 
+BUNDLE_STEPS = ("DataQualityBaseline", "ModelQualityBaseline", "BiasReport", "Explain")
+
+
+def bundle_jobs_alone(home: Path, execution_id: str) -> float:
+    """The four bundle jobs of a cold run, each again alone with the command its log names."""
+    seconds = 0.0
+    for step in BUNDLE_STEPS:
+        log = (home / "executions" / execution_id / f"{step}.log").read_text().splitlines()
+        (command,) = [line[len("running: ") :].split() for line in log if line.startswith("running: ")]
+        sandbox = command[1].split("/opt/ml/processing/")[0]  # the job's folder, gone after the run: staged again
+        for line in log:
+            if line.startswith("input ") and " from s3://" in line:
+                name, uri = line[len("input ") :].split(":")[0], line.split(" from ")[1]
+                source = home / "s3" / uri[len("s3://") :]
+                target = Path(sandbox, "opt/ml/processing/input", name)
+                if source.is_dir():
+                    shutil.copytree(source, target, dirs_exist_ok=True)
+                else:
+                    target.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(source, target / source.name)
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, env=env(home), cwd=ROOT)
+        seconds += time.perf_counter() - started
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -75,7 +105,7 @@ def main() -> int:
     python = sys.executable
     mlops = [python, "-m", "pipelines.cli.main"]
     rows: dict[str, list[float]] = {
-        "baseline: job scripts alone": [], "mlops run (cold)": [], "mlops run (fresh home, rendered)": [],
+        "baseline: job scripts alone": [], "baseline: the seven jobs alone": [], "mlops run (cold)": [], "mlops run (fresh home, rendered)": [],
         "mlops run (cached)": [], "mlops run --file (cached)": [],
     }  # fmt: skip
     per_step: dict[str, list[float]] = {}
@@ -85,6 +115,8 @@ def main() -> int:
             rows["baseline: job scripts alone"].append(baseline(Path(tmp) / "baseline"))
             seconds, out = timed([*mlops, "run", "--json"], home)
             rows["mlops run (cold)"].append(seconds)
+            execution_id = json.loads(out)["PipelineExecutionArn"].rsplit("/", 1)[1]
+            rows["baseline: the seven jobs alone"].append(rows["baseline: job scripts alone"][-1] + bundle_jobs_alone(home, execution_id))
             for step in json.loads(out)["Steps"]:
                 if step["StepStatus"] == "Succeeded":
                     per_step.setdefault(step["StepName"], []).append(step["Seconds"])
@@ -102,10 +134,10 @@ def main() -> int:
     print("cold run, time inside the engine per step:")
     for name, values in per_step.items():
         print(f"{'  ' + name:<40} {statistics.median(values):8.2f} {min(values):8.2f} {max(values):8.2f}")
-    base = statistics.median(rows["baseline: job scripts alone"])
+    base = statistics.median(rows["baseline: the seven jobs alone"])
     cold, rendered = statistics.median(rows["mlops run (cold)"]), statistics.median(rows["mlops run (fresh home, rendered)"])
     cached = statistics.median(rows["mlops run (cached)"])
-    print(f"aim: cold <= 1.2x the baseline -> {'met' if cold <= 1.2 * base else 'NOT met'} ({cold / base:.2f}x; {rendered / base:.2f}x with the definition rendered before)")
+    print(f"aim: cold <= 1.2x the seven jobs alone -> {'met' if cold <= 1.2 * base else 'NOT met'} ({cold / base:.2f}x; {rendered / base:.2f}x with the definition rendered before)")
     print(f"aim: cached <= 1 s -> {'met' if cached <= 1.0 else 'NOT met'} ({cached:.2f} s)")
     return 0
 
