@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-# The helpers in tests/ are imported by name. The project root comes first: tests/pipelines/
-# (a directory without __init__.py) would otherwise shadow the package as a namespace
-# package whenever a run imports `pipelines` late, as running one directory does.
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from tests.helpers import netguard
 
-import netguard  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # on sys.path by pytest.ini's pythonpath: tests.helpers, tests.builders
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -19,7 +19,7 @@ import boto3
 import git
 import pytest
 
-from moto_server import MotoServer
+from tests.helpers.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = "arn:aws:iam::123456789012:role/credit-default-pipeline-execution"
@@ -151,10 +151,9 @@ def test_monitoring_without_model_monitor_over_the_wire(moto: MotoServer, repo: 
     from pipelines.monitor.job.common import metrics
     from pipelines.monitor.job.data_quality import analyzer
     from steps.preprocess import plain_decimals
-
-    from aws_shapes import problems
-    from capture_helpers import capture_frame
-    from cloudformation import Stack
+    from tests.helpers.aws_shapes import problems
+    from tests.helpers.capture_helpers import capture_frame
+    from tests.helpers.cloudformation import Stack
 
     env = {**guarded_env, "AWS_ENDPOINT_URL": moto.url, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
     clients = {name: boto3.client(name, region_name="eu-west-1", endpoint_url=moto.url) for name in ("s3", "sagemaker", "scheduler", "cloudwatch")}
@@ -250,10 +249,9 @@ def test_model_quality_over_the_wire(moto: MotoServer, repo: git.Repo, guarded_e
     from pipelines.monitor.job.data_quality import analyzer
     from pipelines.monitor.job.model_quality import analysis as model_quality
     from pipelines.monitor.job.model_quality import quality
-
-    from aws_shapes import problems
-    from capture_helpers import captured, hour_file, label
-    from cloudformation import Stack
+    from tests.helpers.aws_shapes import problems
+    from tests.helpers.capture_helpers import captured, hour_file, label
+    from tests.helpers.cloudformation import Stack
 
     env = {**guarded_env, "AWS_ENDPOINT_URL": moto.url, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
     clients = {name: boto3.client(name, region_name="eu-west-1", endpoint_url=moto.url) for name in ("s3", "sagemaker", "scheduler", "cloudwatch")}
@@ -346,10 +344,9 @@ def test_bias_and_attribution_monitors_over_the_wire(
     from pipelines.monitor.job.clarify import monitor as clarify_monitor
     from pipelines.monitor.job.data_quality import analyzer
     from steps import evaluate
-
-    from aws_shapes import problems
-    from capture_helpers import hour_file, label, record
-    from cloudformation import Stack
+    from tests.helpers.aws_shapes import problems
+    from tests.helpers.capture_helpers import hour_file, label, record
+    from tests.helpers.cloudformation import Stack
 
     env = {**guarded_env, "AWS_ENDPOINT_URL": moto.url, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
     clients = {name: boto3.client(name, region_name="eu-west-1", endpoint_url=moto.url) for name in ("s3", "sagemaker", "scheduler", "cloudwatch")}

@@ -20,10 +20,9 @@ from pipelines.registry.store import ModelRegistry
 from pipelines.runs import local_run
 from pipelines.serving import deploy
 from steps.preprocess import plain_decimals
-
-from aws_shapes import problems
-from capture_helpers import capture_frame
-from retrainers import FakeRetrainer
+from tests.helpers.aws_shapes import problems
+from tests.helpers.capture_helpers import capture_frame
+from tests.helpers.retrainers import FakeRetrainer
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://sagemaker-us-east-1-mlops/credit-default/data-capture"

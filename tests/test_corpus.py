@@ -16,13 +16,12 @@ from typing import Any, Iterator
 import boto3
 import numpy as np
 import pytest
-import timescale
 import yaml
 
 from pipelines.engine import confinement
 from pipelines.local.home import Home
-
-from serving_helpers import RunningServer, twin_environment
+from tests.helpers import timescale
+from tests.helpers.serving_helpers import RunningServer, twin_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 ABALONE = ROOT / ".venv-corpus" / "abalone-sdk2"
@@ -78,7 +77,7 @@ def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hom
     environment["PYTHONPATH"] = str(ROOT / "tests" / "guarded")  # the guard only: their own `pipelines` package, not ours
     try:
         # Their pacing for AWS (a waiter's 30 s, a notebook's sleeps) 20 times faster, their
-        # patience unchanged (tests/timescale.py).
+        # patience unchanged (tests/helpers/timescale.py).
         yield home, {**environment, **said["values"], timescale.VARIABLE: "20"}  # type: ignore[dict-item]
     finally:
         server.stop()

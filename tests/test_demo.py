@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from load import cpu_load
+from tests.helpers.load import cpu_load
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,8 +11,7 @@ import pytest
 
 from pipelines.local.home import Home
 from pipelines.serving import deploy
-
-from serving_helpers import RunningServer, register
+from tests.helpers.serving_helpers import RunningServer, register
 
 ROOT = Path(__file__).resolve().parents[1]
 

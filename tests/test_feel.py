@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
 
-import cli_reference  # noqa: E402
+
+def _script(name: str) -> Any:
+    """A module of scripts/ (not a package: they run as ``python scripts/<name>.py``), from its file."""
+    spec = importlib.util.spec_from_file_location(f"scripts_{name}", ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cli_reference = _script("cli_reference")
 
 
 @pytest.mark.parametrize(("name", "command"), cli_reference.commands(), ids=[name for name, _ in cli_reference.commands()])

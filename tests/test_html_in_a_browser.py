@@ -20,9 +20,8 @@ from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.scheduler import Monitor
 from pipelines.monitoring.local import PipelineJob
 from steps.preprocess import plain_decimals
-
-from capture_helpers import capture_frame
-from retrainers import FakeRetrainer
+from tests.helpers.capture_helpers import capture_frame
+from tests.helpers.retrainers import FakeRetrainer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)

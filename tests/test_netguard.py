@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import netguard
+from tests.helpers import netguard
 
 
 def test_non_loopback_connection_is_refused() -> None:

@@ -1,4 +1,4 @@
-"""The faster clock the corpus tests give the programs they run (tests/timescale.py): sleeps are
+"""The faster clock the corpus tests give the programs they run (tests/helpers/timescale.py): sleeps are
 shorter, a waiter's patience is the same."""
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.build import sdk
-
-from builders.script_training import SOURCE
+from tests.builders.script_training import SOURCE
 
 
 def get_pipeline(region: str = "us-east-1", **_: Any) -> Any:

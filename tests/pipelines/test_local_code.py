@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_get_pipeline_definition_renders_it_without_credentials_or_network(guarded_env: dict[str, str]) -> None:
     env = {k: v for k, v in guarded_env.items() if not k.startswith("AWS_ACCESS") and not k.startswith("AWS_SECRET") and not k.startswith("AWS_SESSION")}
-    env["PYTHONPATH"] = f"{env['PYTHONPATH']}:{ROOT / 'tests'}"
-    done = subprocess.run([sys.executable, "-m", "pipelines.get_pipeline_definition", "--module-name", "builders.local_code"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "pipelines.get_pipeline_definition", "--module-name", "tests.builders.local_code"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     document = json.loads(done.stdout)
     (code,) = [i["S3Input"]["S3Uri"] for i in document["Steps"][0]["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
@@ -26,7 +25,7 @@ def test_get_pipeline_definition_renders_it_without_credentials_or_network(guard
 
 
 def test_the_local_engine_runs_it_with_the_file_where_the_sdk_would_have_put_it(tmp_path: Path) -> None:
-    document, name = local_run.load_definition("builders.local_code", {}, None, None)
+    document, name = local_run.load_definition("tests.builders.local_code", {}, None, None)
     assets = code_assets.find(document)
     assert [a.path.name for a in assets] == ["hello.py"]
     home = Home.resolve(tmp_path / "home")

@@ -46,8 +46,7 @@ def test_retraining_data_is_the_served_packages_data_plus_the_labelled_requests_
     from pipelines.registry.store import ModelRegistry
     from pipelines.runs.retraining import current_data
     from pipelines.serving import deploy
-
-    from capture_helpers import hour_file, label
+    from tests.helpers.capture_helpers import hour_file, label
 
     home = Home.resolve(tmp_path / "home")
     original = tmp_path / "data.csv"

@@ -145,7 +145,7 @@ def test_a_selective_execution_passes_sagemakers_selective_execution_config(repo
     """The request StartPipelineExecution receives, checked against botocore's shape."""
     import botocore.client
 
-    from aws_shapes import problems
+    from tests.helpers.aws_shapes import problems
 
     sent: list[dict] = []
     original = botocore.client.BaseClient._make_api_call

@@ -25,8 +25,7 @@ from pipelines.local.home import Home
 from pipelines.runs import local_run
 from pipelines.serving.auth import load_or_create
 from pipelines.serving.endpoints import EndpointStore
-
-from serving_helpers import XGBOOST_IMAGE, RunningServer
+from tests.helpers.serving_helpers import XGBOOST_IMAGE, RunningServer
 
 ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 
@@ -150,7 +149,7 @@ def test_inputs_are_validated_against_botocores_model_on_the_server(twin: Twin) 
 # -- pipelines and executions -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def review_definition() -> str:
-    document, _ = local_run.load_definition("builders.callbacks", {}, None, None)
+    document, _ = local_run.load_definition("tests.builders.callbacks", {}, None, None)
     return json.dumps(document)
 
 
@@ -312,7 +311,7 @@ def test_the_jobs_an_execution_ran_are_described_and_listed(twin: Twin) -> None:
 
 
 def test_models_configs_and_endpoints_created_over_the_api_are_served(twin: Twin, model_dir: Path) -> None:
-    from serving_helpers import wait_until_served
+    from tests.helpers.serving_helpers import wait_until_served
 
     s3, sagemaker = twin.client("s3"), twin.client("sagemaker")
     s3.create_bucket(Bucket="served")

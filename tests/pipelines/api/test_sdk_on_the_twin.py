@@ -27,8 +27,7 @@ from pipelines.registry.store import ModelRegistry
 from pipelines.runs import local_run
 from pipelines.serving import address
 from pipelines.serving.stages import stages
-
-from serving_helpers import RunningServer, twin_environment
+from tests.helpers.serving_helpers import RunningServer, twin_environment
 
 ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "sagemaker-us-east-1-mlops"  # the builder's default bucket

@@ -19,8 +19,7 @@ from pipelines.api import sagemaker as api
 from pipelines.aws.staging_test import baseline_uri
 from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
-
-from serving_helpers import XGBOOST_IMAGE, RunningServer, twin_environment
+from tests.helpers.serving_helpers import XGBOOST_IMAGE, RunningServer, twin_environment
 
 EVALUATION = "s3://models/CreditDefaultPipeline/e-1/Evaluate/output/evaluation/evaluation.json"
 

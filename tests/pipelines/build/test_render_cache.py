@@ -87,7 +87,7 @@ def test_a_damaged_entry_is_rendered_again(builder: Path, tmp_path: Path) -> Non
 def test_a_rendering_that_uploads_local_code_is_not_kept(tmp_path: Path) -> None:
     """The SDK's uploads of a processor's local ``code=`` live in the rendering process only."""
     (tmp_path / "src").mkdir()
-    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path / "src"), str(ROOT / "tests"), str(ROOT)])}
-    assert load(tmp_path, module="builders.local_code", **env)["sdk"]
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path / "src"), str(ROOT)])}
+    assert load(tmp_path, module="tests.builders.local_code", **env)["sdk"]
     assert entries(tmp_path) == []
-    assert load(tmp_path, module="builders.local_code", **env)["sdk"]
+    assert load(tmp_path, module="tests.builders.local_code", **env)["sdk"]

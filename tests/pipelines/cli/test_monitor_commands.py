@@ -14,8 +14,7 @@ from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
 from pipelines.monitor.queries import violations_frame
 from steps.preprocess import plain_decimals
-
-from capture_helpers import capture_frame
+from tests.helpers.capture_helpers import capture_frame
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 

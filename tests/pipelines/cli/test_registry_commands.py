@@ -9,8 +9,7 @@ import pytest
 
 from pipelines.cli import main as mlops
 from pipelines.local.home import Home
-
-from serving_helpers import GROUP, broken_archive, register
+from tests.helpers.serving_helpers import GROUP, broken_archive, register
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from serving_helpers import free_port, wait_for_port
+from tests.helpers.serving_helpers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -8,8 +8,7 @@ import pytest
 
 from pipelines.engine.orchestrator import Engine
 from pipelines.local.home import Home
-
-from engine_defs import COPY, WRITE
+from tests.helpers.engine_defs import COPY, WRITE
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from pipelines.runs import local_run
 
 @pytest.fixture(scope="module")
 def rendered() -> dict:
-    document, _ = local_run.load_definition("builders.callbacks", {}, None, None)
+    document, _ = local_run.load_definition("tests.builders.callbacks", {}, None, None)
     return document
 
 

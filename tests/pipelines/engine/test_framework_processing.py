@@ -16,7 +16,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "builders" / "scripts" / "framewo
 
 
 def run(home: Home, **kwargs: str) -> object:
-    document, name = local_run.load_definition("builders.framework_processing", kwargs, None, None)
+    document, name = local_run.load_definition("tests.builders.framework_processing", kwargs, None, None)
     return Engine(home).run(document, name, {"Rows": 5})
 
 
@@ -55,5 +55,5 @@ def test_a_failing_script_fails_the_job_with_its_stderr(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("entrypoint", [["/bin/bash", "/opt/ml/processing/input/entrypoint/runproc.sh"]])
 def test_the_sdk_still_renders_the_entrypoint_this_reads(tmp_path: Path, entrypoint: list[str]) -> None:
-    document, _ = local_run.load_definition("builders.framework_processing", {}, None, None)
+    document, _ = local_run.load_definition("tests.builders.framework_processing", {}, None, None)
     assert document["Steps"][0]["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == entrypoint

@@ -14,8 +14,7 @@ from pipelines.engine import confinement
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
-
-from engine_defs import definition, processing
+from tests.helpers.engine_defs import definition, processing
 
 # A job script written as AWS's examples write them: boto3 in the job, s3:// URIs.
 USES_S3 = """

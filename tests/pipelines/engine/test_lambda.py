@@ -14,19 +14,19 @@ from pipelines.local.home import Home
 from pipelines.runs import local_run
 
 ROOT = Path(__file__).resolve().parents[3]
-MAPPED = {"score-applicant": "builders.functions:score_applicant", "arn:aws:lambda:us-east-1:000000000000:function:notify-team:live": "builders.functions:notify_team"}
+MAPPED = {"score-applicant": "tests.builders.functions:score_applicant", "arn:aws:lambda:us-east-1:000000000000:function:notify-team:live": "tests.builders.functions:notify_team"}
 
 
 @pytest.fixture(scope="module")
 def rendered() -> dict:
-    document, _ = local_run.load_definition("builders.lambdas", {}, None, None)
+    document, _ = local_run.load_definition("tests.builders.lambdas", {}, None, None)
     return document
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     monkeypatch.chdir(ROOT)  # the functions are imported from where `mlops run` starts, and PYTHONPATH
-    monkeypatch.setenv("PYTHONPATH", str(ROOT / "tests"))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # tests.builders.functions
     return Home.resolve(tmp_path / "home")
 
 
@@ -63,9 +63,9 @@ def test_a_condition_on_an_output_takes_the_other_branch(home: Home, rendered: d
 @pytest.mark.parametrize(
     ("target", "reason"),
     [
-        ("builders.functions:forgets_an_output", "returned no output 'approved' (it returned score)"),
-        ("builders.functions:raises", "RuntimeError: the credit bureau is down"),
-        ("builders.functions:nowhere", "has no attribute 'nowhere'"),
+        ("tests.builders.functions:forgets_an_output", "returned no output 'approved' (it returned score)"),
+        ("tests.builders.functions:raises", "RuntimeError: the credit bureau is down"),
+        ("tests.builders.functions:nowhere", "has no attribute 'nowhere'"),
     ],
 )
 def test_a_function_that_fails_fails_its_step_with_the_reason(home: Home, rendered: dict, target: str, reason: str) -> None:

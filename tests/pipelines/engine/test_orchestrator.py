@@ -17,8 +17,7 @@ from pipelines.engine.records import Records
 from pipelines.engine.validation import ValidationError
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
-
-from engine_defs import definition, out_uri, processing, signals
+from tests.helpers.engine_defs import definition, out_uri, processing, signals
 
 
 def read_output(home: Home, properties_uri: str) -> str:

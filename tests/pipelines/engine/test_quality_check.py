@@ -13,9 +13,8 @@ from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
 from pipelines.local.store import ObjectStore
-
-from aws_shapes import problems
-from engine_defs import definition, quality_check
+from tests.helpers.aws_shapes import problems
+from tests.helpers.engine_defs import definition, quality_check
 
 
 @pytest.fixture

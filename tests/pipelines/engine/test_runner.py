@@ -13,8 +13,7 @@ from pathlib import Path
 from pipelines.engine import runner
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
-
-from engine_defs import definition, processing, signals
+from tests.helpers.engine_defs import definition, processing, signals
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -120,8 +119,7 @@ def test_runner_identity_tells_a_dead_or_reused_pid_from_the_runner() -> None:
 
 def test_a_job_whose_program_cannot_start_fails_as_a_client_error(tmp_path: Path, scripts: Path) -> None:
     from pipelines.engine.orchestrator import Engine
-
-    from engine_defs import SKLEARN_IMAGE
+    from tests.helpers.engine_defs import SKLEARN_IMAGE
 
     home = Home.resolve(tmp_path / "other-home")
     home.images.write_text(json.dumps({SKLEARN_IMAGE: {"python3": "/nonexistent/bin/python3"}}))

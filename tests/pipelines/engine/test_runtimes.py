@@ -16,8 +16,7 @@ from pipelines.engine.orchestrator import Engine
 from pipelines.engine.runtimes import SCIKIT_LEARN, Runtimes, scikit_learn_version
 from pipelines.engine.validation import ValidationError, validate
 from pipelines.local.home import Home
-
-from engine_defs import definition, processing
+from tests.helpers.engine_defs import definition, processing
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:{}"
 

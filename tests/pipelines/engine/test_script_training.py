@@ -36,7 +36,7 @@ def test_another_framework_image_is_refused_until_images_json_maps_its_python3(h
 
     from pipelines.core.errors import DefinitionError
 
-    document, name = local_run.load_definition("builders.script_training", {"framework": "pytorch"}, None, None)
+    document, name = local_run.load_definition("tests.builders.script_training", {"framework": "pytorch"}, None, None)
     image = document["Steps"][0]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
     assert "pytorch-training" in image
     with pytest.raises(DefinitionError, match=r"no local python3 for .*pytorch-training.*images.json"):
@@ -47,7 +47,7 @@ def test_another_framework_image_is_refused_until_images_json_maps_its_python3(h
 
 
 def run(home: Home, overrides: dict | None = None, **kwargs: str) -> object:
-    document, name = local_run.load_definition("builders.script_training", kwargs, None, None)
+    document, name = local_run.load_definition("tests.builders.script_training", kwargs, None, None)
     return Engine(home).run(document, name, overrides or {})
 
 

@@ -15,7 +15,7 @@ from pipelines.runs import local_run
 
 @pytest.fixture(scope="module")
 def rendered() -> dict:
-    document, _ = local_run.load_definition("builders.conditions", {}, None, None)
+    document, _ = local_run.load_definition("tests.builders.conditions", {}, None, None)
     return document
 
 

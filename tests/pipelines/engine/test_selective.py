@@ -14,23 +14,22 @@ from pipelines.engine.orchestrator import Engine, Selective
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
 from pipelines.runs import local_run
-
-from aws_shapes import problems
+from tests.helpers.aws_shapes import problems
 
 ROOT = Path(__file__).resolve().parents[3]
-FUNCTIONS = {"score-applicant": "builders.functions:score_applicant", "notify-team": "builders.functions:notify_team"}
+FUNCTIONS = {"score-applicant": "tests.builders.functions:score_applicant", "notify-team": "tests.builders.functions:notify_team"}
 
 
 @pytest.fixture(scope="module")
 def rendered() -> dict:
-    document, _ = local_run.load_definition("builders.lambdas", {}, None, None)
+    document, _ = local_run.load_definition("tests.builders.lambdas", {}, None, None)
     return document
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("PYTHONPATH", str(ROOT / "tests"))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # tests.builders.functions
     home = Home.resolve(tmp_path / "home")
     home.root.mkdir(parents=True, exist_ok=True)
     return home
@@ -45,7 +44,7 @@ def test_only_the_selected_step_runs_and_reads_the_others_results_from_the_sourc
     source = Engine(home).run(rendered, "Lambdas", {"LimitBal": 50000})
     assert source.status == "Succeeded"
     # Were ScoreApplicant run again, it would fail now: its function raises.
-    functions(home, **{"score-applicant": "builders.functions:raises"})
+    functions(home, **{"score-applicant": "tests.builders.functions:raises"})
     again = Engine(home).run(rendered, "Lambdas", {"LimitBal": 50000}, selective=Selective(source.execution_id, ("NotifyTeam",)))
     assert again.status == "Succeeded", again.failure_reason
     with Records(home) as records:
@@ -63,7 +62,7 @@ def test_only_the_selected_step_runs_and_reads_the_others_results_from_the_sourc
 
 
 def test_a_selected_step_that_needs_a_failed_one_is_refused_naming_it(home: Home, rendered: dict) -> None:
-    functions(home, **{"score-applicant": "builders.functions:raises"})
+    functions(home, **{"score-applicant": "tests.builders.functions:raises"})
     failed = Engine(home).run(rendered, "Lambdas")
     assert failed.status == "Failed"
     with pytest.raises(UsageError, match=r"--steps: NotifyTeam needs GoodEnough, ScoreApplicant, which did not succeed in .*: select it too"):
@@ -75,5 +74,5 @@ def test_a_selected_step_that_needs_a_failed_one_is_refused_naming_it(home: Home
 
 
 def test_the_cli_takes_both_options_or_neither(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
-    assert mlops.main(["--home", str(home.root), "run", "--module-name", "builders.lambdas", "--steps", "NotifyTeam"]) == 1
+    assert mlops.main(["--home", str(home.root), "run", "--module-name", "tests.builders.lambdas", "--steps", "NotifyTeam"]) == 1
     assert "--from-execution and --steps go together" in capsys.readouterr().err

@@ -42,7 +42,7 @@ def staged(tmp_path: Path, model_dir: Path, preprocessed: Path) -> tuple[Home, p
 
 
 def run(home: Home, **kwargs: str) -> object:
-    document, name = local_run.load_definition("builders.batch_transform", kwargs, None, None)
+    document, name = local_run.load_definition("tests.builders.batch_transform", kwargs, None, None)
     return Engine(home).run(document, name)
 
 

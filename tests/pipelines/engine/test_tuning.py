@@ -24,7 +24,7 @@ def home(tmp_path: Path, preprocessed: Path) -> Home:
 
 
 def rendered(**kwargs: object) -> dict:
-    document, _ = local_run.load_definition("builders.tuning", kwargs, None, None)
+    document, _ = local_run.load_definition("tests.builders.tuning", kwargs, None, None)
     return document
 
 
@@ -103,7 +103,7 @@ def test_tuning_a_script_runs_the_framework_containers_path(tmp_path: Path, prep
 
     home = Home.resolve(tmp_path / "home")
     home.objects().put_file(preprocessed / "train" / "train.csv", "s3://bucket/data/train/train.csv")
-    document, name = local_run.load_definition("builders.tuning_script", {}, None, None)
+    document, name = local_run.load_definition("tests.builders.tuning_script", {}, None, None)
     result = Engine(home).run(document, name)
     assert result.status == "Succeeded", result.failure_reason
     with Records(home) as records:

@@ -10,8 +10,7 @@ import pytest
 
 from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.validation import ValidationError, validate
-
-from engine_defs import definition, out_uri, processing
+from tests.helpers.engine_defs import definition, out_uri, processing
 
 RUNTIMES = Runtimes(mapped={})
 

@@ -22,9 +22,8 @@ from pipelines.runs import commit as commits
 from pipelines.runs import local_run
 from pipelines.serving import deploy
 from steps.preprocess import plain_decimals
-
-from capture_helpers import capture_frame
-from retrainers import FakeRetrainer
+from tests.helpers.capture_helpers import capture_frame
+from tests.helpers.retrainers import FakeRetrainer
 
 COMMIT = commits.Commit(sha="a" * 40, branch="main", remote_url="https://git.example.com/team/credit.git", author="Ada <ada@example.com>", date="2026-11-20T09:00:00+00:00", subject="Tune depth")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)

@@ -17,8 +17,7 @@ from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
-
-from serving_helpers import register
+from tests.helpers.serving_helpers import register
 
 ROOT = Path(__file__).resolve().parents[3]
 FAIL = '{"Version": "2020-12-01", "Parameters": [], "Steps": [{"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": "no"}}]}'

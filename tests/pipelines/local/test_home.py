@@ -10,8 +10,7 @@ import pytest
 from pipelines.engine.orchestrator import Engine
 from pipelines.engine.records import Records
 from pipelines.local.home import Home
-
-from engine_defs import WRITE, definition, processing
+from tests.helpers.engine_defs import WRITE, definition, processing
 
 
 def mode(path: Path) -> int:

@@ -13,8 +13,7 @@ import pytest
 from pipelines.monitor.job.capture import dataset
 from pipelines.monitor.job.common.result import JobFailed
 from pipelines.monitor.job.data_quality import analyzer
-
-from capture_helpers import record, write_capture
+from tests.helpers.capture_helpers import record, write_capture
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "monitor"
 START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)

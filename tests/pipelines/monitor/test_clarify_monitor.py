@@ -22,8 +22,7 @@ from pipelines.monitor.job.clarify import jobs as clarify_job
 from pipelines.monitor.job.clarify import monitor as clarify_monitor
 from pipelines.monitor.job.common.objects import ROOT_VARIABLE
 from steps import evaluate
-
-from capture_helpers import hour_file, label, record
+from tests.helpers.capture_helpers import hour_file, label, record
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE, GROUND_TRUTH = "s3://bucket/data-capture/ep", "s3://bucket/ground-truth/ep"

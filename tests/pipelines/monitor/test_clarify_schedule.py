@@ -20,9 +20,8 @@ from pipelines.monitor.schedules import MonitoringStore
 from pipelines.monitoring.local import PipelineJob
 from pipelines.serving import deploy
 from steps import evaluate
-
-from capture_helpers import hour_file, label, record
-from retrainers import FakeRetrainer
+from tests.helpers.capture_helpers import hour_file, label, record
+from tests.helpers.retrainers import FakeRetrainer
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE, TRUTH, MODEL = "s3://bucket/data-capture", "s3://bucket/ground-truth", "s3://bucket/models/m1/model.tar.gz"

@@ -20,8 +20,7 @@ from pipelines.monitor.job.common.result import JobFailed
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.monitor.job.model_quality import analysis as model_quality
 from steps.preprocess import plain_decimals
-
-from capture_helpers import capture_frame, captured, hour_file, label
+from tests.helpers.capture_helpers import capture_frame, captured, hour_file, label
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 STEPS = Path(__file__).resolve().parents[3] / "steps"  # the job scripts beside the package

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.monitor.job.capture import merge
-
-from capture_helpers import captured, hour_file, label
+from tests.helpers.capture_helpers import captured, hour_file, label
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "monitor"
 T0 = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)

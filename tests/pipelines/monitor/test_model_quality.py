@@ -18,8 +18,7 @@ from pipelines.monitor.job import environment
 from pipelines.monitor.job.common.result import JobFailed
 from pipelines.monitor.job.model_quality import analysis as model_quality
 from pipelines.monitor.job.model_quality import quality
-
-from capture_helpers import captured, hour_file, label
+from tests.helpers.capture_helpers import captured, hour_file, label
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)

@@ -18,9 +18,8 @@ from pipelines.monitor.scheduler import Monitor
 from pipelines.monitor.schedules import MonitoringStore
 from pipelines.monitoring.local import PipelineJob
 from steps import evaluate
-
-from capture_helpers import captured, hour_file
-from retrainers import FakeRetrainer
+from tests.helpers.capture_helpers import captured, hour_file
+from tests.helpers.retrainers import FakeRetrainer
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://bucket/data-capture"

@@ -18,9 +18,8 @@ from pipelines.monitor.scheduler import JobOutcome, Monitor
 from pipelines.monitor.schedules import Cron, MonitoringStore
 from pipelines.monitoring.local import PipelineJob
 from steps.preprocess import plain_decimals
-
-from capture_helpers import capture_frame
-from retrainers import FakeRetrainer
+from tests.helpers.capture_helpers import capture_frame
+from tests.helpers.retrainers import FakeRetrainer
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://bucket/data-capture"

@@ -16,8 +16,7 @@ from pipelines.local.home import Home
 from pipelines.monitor import types
 from pipelines.monitor.queries import violations_frame
 from pipelines.monitor.scheduler import JobOutcome, Monitor, Window
-
-from retrainers import FakeRetrainer
+from tests.helpers.retrainers import FakeRetrainer
 
 T0 = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
 CAPTURE, OUTPUT = "s3://bucket/data-capture", "s3://bucket/monitoring"

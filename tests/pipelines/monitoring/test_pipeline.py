@@ -24,8 +24,7 @@ from pipelines.local.home import Home
 from pipelines.monitor.job.data_quality import analyzer
 from pipelines.runs import local_run
 from steps.preprocess import plain_decimals
-
-from capture_helpers import capture_frame
+from tests.helpers.capture_helpers import capture_frame
 
 MODULE = "pipelines.monitoring.pipeline"
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "monitoring_definition.json"

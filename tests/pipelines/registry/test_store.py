@@ -9,8 +9,7 @@ import pytest
 from pipelines.core.errors import Conflict, UsageError
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
-
-from serving_helpers import GROUP, register
+from tests.helpers.serving_helpers import GROUP, register
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from pipelines.local.home import Home
 from pipelines.serving import address
-
-from serving_helpers import RunningServer
+from tests.helpers.serving_helpers import RunningServer
 
 
 def test_the_address_file_lives_exactly_as_long_as_the_server(tmp_path: Path) -> None:

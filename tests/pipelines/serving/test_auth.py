@@ -21,8 +21,7 @@ from pipelines.cli import main as mlops
 from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.serving import auth
-
-from serving_helpers import RunningServer, deployed_home
+from tests.helpers.serving_helpers import RunningServer, deployed_home
 
 ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
 HOST = "127.0.0.1:8080"

@@ -14,9 +14,8 @@ from pipelines.cli import main as mlops
 from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.serving.clock import FileClock, read_setting, set_clock
-
-from load import cpu_load
-from serving_helpers import RunningServer, deployed_home
+from tests.helpers.load import cpu_load
+from tests.helpers.serving_helpers import RunningServer, deployed_home
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)

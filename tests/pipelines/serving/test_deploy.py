@@ -10,8 +10,7 @@ from pipelines.core.errors import UsageError
 from pipelines.local.home import Home
 from pipelines.registry.store import ModelRegistry
 from pipelines.serving import deploy
-
-from serving_helpers import GROUP, XGBOOST_IMAGE
+from tests.helpers.serving_helpers import GROUP, XGBOOST_IMAGE
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,7 @@ import pytest
 
 from pipelines.local.home import Home
 from pipelines.serving import deploy
-
-from serving_helpers import RunningServer, broken_archive, deployed_home, register, wait_until_served
+from tests.helpers.serving_helpers import RunningServer, broken_archive, deployed_home, register, wait_until_served
 
 ROW = "0.1,0.2,20000,2,2,1,24,2,2,-1,-1,-2,-2,3913,3102,689,0,0,0,689,0,0,0"
 
@@ -63,7 +62,7 @@ def error_of(call) -> dict:  # type: ignore[no-untyped-def]
 def test_errors_in_the_runtimes_shape_and_the_server_keeps_serving(server: RunningServer) -> None:
     """As botocore's sagemaker-runtime model has them: ValidationError 400, and everything the
     container refuses a ModelError 424 carrying the container's own status (its source has them)."""
-    from aws_shapes import problems
+    from tests.helpers.aws_shapes import problems
 
     client = runtime(server)
     unknown = error_of(lambda: client.invoke_endpoint(EndpointName="nope", ContentType="text/csv", Body=ROW))

@@ -7,7 +7,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from serving_helpers import free_port, wait_for_port
+from tests.helpers.serving_helpers import free_port, wait_for_port
 
 
 class MotoServer:

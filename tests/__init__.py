@@ -1,0 +1,1 @@
+"""The test suite (make test); tests/helpers/ holds what the tests share."""
