@@ -15,7 +15,6 @@ import boto3
 import git
 import pytest
 from botocore.exceptions import ClientError
-from conftest import RAW_CSV
 
 from pipelines import run_pipeline
 from pipelines.build import definition
@@ -27,6 +26,7 @@ from pipelines.registry.store import ModelRegistry
 from pipelines.runs import local_run
 from pipelines.serving import address
 from pipelines.serving.stages import stages
+from tests.conftest import RAW_CSV
 from tests.helpers.serving_helpers import RunningServer, twin_environment
 
 ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
