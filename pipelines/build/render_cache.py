@@ -5,13 +5,15 @@ work. A rendering is kept under ``$XDG_CACHE_HOME/mlops/definitions/`` (``~/.cac
 and used again only when everything it came from is unchanged, which the entry proves:
 
 - its file is named by the builder module, its keyword arguments, the Python version, the
-  versions of the SDK's distributions and botocore (``DISTRIBUTIONS``) and the environment the
-  SDK reads while rendering (``AWS_*``, ``SAGEMAKER_*``);
+  versions of the SDK's distributions and botocore (``DISTRIBUTIONS``), the environment the
+  SDK reads while rendering (``AWS_*``, ``SAGEMAKER_*``) and where modules are imported from
+  (``sys.path``, resolved: another checkout of the same project is another entry);
 - it lists the sha256 of every source file of this project and the user's that was imported
   when it was rendered (everything outside the interpreter's own and installed libraries: the
   builder, what it imports, this package), and of every file the definition ships
   (``code_assets.find``: the job scripts, the analyzer bundle's sources). One changed byte in
-  any of them and the entry is not used.
+  any of them and the entry is not used; nor is one whose shipped files, found again now, are
+  not the ones it names (``code_assets.find`` refuses it).
 
 A rendering is not kept when the SDK would have uploaded something while rendering (a
 processor's local ``code=``, ``sdk.rendering``): those files live in this process only; nor when
@@ -34,10 +36,11 @@ from typing import Any
 
 from pipelines.build import code_assets
 from pipelines.core import user_cache
+from pipelines.core.errors import DefinitionError
 from pipelines.core.fileio import write_text_atomic
 from pipelines.monitor import bundle
 
-VERSION = 1  # of the entry's layout
+VERSION = 2  # of the entry's key and layout
 DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "sagemaker-train", "sagemaker-serve", "sagemaker-mlops", "boto3", "botocore")
 ENVIRONMENT_PREFIXES = ("AWS_", "SAGEMAKER_")
 _STARTED = time.time()  # imported before any builder is: a source changed after this may be stale here
@@ -56,7 +59,8 @@ def key(module_name: str, kwargs: dict[str, Any]) -> str:
         except metadata.PackageNotFoundError:
             versions[name] = None
     environment = {k: v for k, v in os.environ.items() if k.startswith(ENVIRONMENT_PREFIXES)}
-    facts = {"layout": VERSION, "module": module_name, "kwargs": kwargs, "python": sys.version, "versions": versions, "environment": environment}
+    path = [str(Path(entry or os.getcwd()).resolve()) for entry in sys.path]
+    facts = {"layout": VERSION, "module": module_name, "kwargs": kwargs, "python": sys.version, "versions": versions, "environment": environment, "path": path}
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -73,6 +77,10 @@ def lookup(entry_key: str) -> tuple[dict[str, Any], str] | None:
     for source, digest in entry["sources"].items():
         if _digest(Path(source)) != digest:
             return None
+    try:
+        code_assets.find(entry["definition"])  # the files it ships are these, byte for byte
+    except DefinitionError:
+        return None
     return entry["definition"], entry["name"]
 
 

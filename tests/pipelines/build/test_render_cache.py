@@ -91,3 +91,16 @@ def test_a_rendering_that_uploads_local_code_is_not_kept(tmp_path: Path) -> None
     assert load(tmp_path, module="tests.builders.local_code", **env)["sdk"]
     assert entries(tmp_path) == []
     assert load(tmp_path, module="tests.builders.local_code", **env)["sdk"]
+
+
+def test_another_checkout_of_the_same_module_is_another_entry(builder: Path, tmp_path: Path) -> None:
+    """Two checkouts import the same module name from different folders: each its own rendering
+    (a fresh clone once took the other clone's definition, whose files it did not ship)."""
+    other = tmp_path / "other" / "cachedbuilder"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("")
+    (other / "pipeline.py").write_text(BUILDER.format(name="Elsewhere"))
+    assert load(tmp_path)["name"] == "First"
+    elsewhere = load(tmp_path, PYTHONPATH=os.pathsep.join([str(tmp_path / "other"), str(ROOT)]))
+    assert elsewhere["sdk"] and elsewhere["name"] == "Elsewhere"
+    assert load(tmp_path)["name"] == "First" and not load(tmp_path)["sdk"]
