@@ -596,11 +596,18 @@ def _keyed(document: Dict[str, Any]) -> Dict[Tuple[str, str, str, str], float]:
 
 def standard_errors(table: Table, config: BiasConfig, blocks: int = JACKKNIFE_BLOCKS) -> Dict[Tuple[str, str, str, str], float]:
     """Each metric's standard error on this window, by the delete-a-group jackknife: the rows in
-    ``blocks`` seeded random groups, the metrics again without each group in turn, and
+    ``blocks`` seeded random groups (by the rows' sorted order, so any order of the same rows
+    gives the same groups), the metrics again without each group in turn, and
     ``sqrt((m - 1) / m * sum((value_i - mean)^2))`` over the ``m`` groups a metric was defined
     without (keyed by section, facet, group value, metric)."""
     generator = np.random.Generator(np.random.PCG64(JACKKNIFE_SEED))
-    assignment = generator.permutation(len(table)) % blocks
+    # The groups depend on the rows, not on their order: the same hour read from its capture
+    # files in another order (they come from several workers) gets the same errors and verdict.
+    keys = [table.columns[name] for name in sorted(table.columns)] + [table.label.astype(float)]
+    if table.predicted is not None:
+        keys.append(table.predicted.astype(float))
+    assignment = np.empty(len(table), dtype=int)
+    assignment[np.lexsort(keys[::-1])] = generator.permutation(len(table)) % blocks
     replicates: Dict[Tuple[str, str, str, str], List[float]] = {}
     for block in range(blocks):
         subset = _subset(table, assignment != block)
