@@ -23,7 +23,7 @@ from pipelines.runs import local_run
     "  mlops run --file definition.json --pipeline-name CreditDefaultPipeline\n\n"
     "  mlops run --from-execution 4x7k2m9q1abc --steps Evaluate,CheckAuc   (run two steps again, the rest from that execution)",
 )
-@click.option("-n", "--module-name", default=definitions.DEFAULT_MODULE, show_default=True, help="module with get_pipeline()")
+@click.option("-n", "--module-name", default=definitions.DEFAULT_MODULE, show_default=True, help="module with get_pipeline(), rendered with the SDK; the rendering is kept in ~/.cache/mlops and used again while nothing it came from changed")
 @click.option("--kwargs", "kwargs_json", default=None, help="JSON object of get_pipeline() keyword arguments")
 @click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path), default=None, help="run this definition JSON instead of building one")
 @click.option("--pipeline-name", default=None, help="name for the pipeline (default: the builder's, or the file's stem with each run of other characters than letters, digits and hyphens made one hyphen)")
