@@ -144,10 +144,11 @@ class QualityCheckHandler(ProcessingHandler):
         return outcome
 
     def _check(self, job: StepRun, sandbox: Sandbox, baseline: tuple[str, str], fail_on_violation: bool) -> StepOutcome:
-        from pipelines.monitor.job.data_quality import analyzer  # numpy and pyarrow: only when a check runs
         environment = job.arguments.get("Environment") or {}
         if job.node.step.get("CheckType") == "MODEL_QUALITY":
             return self._check_model_quality(job, sandbox, baseline[1], fail_on_violation)
+        from pipelines.monitor.job.data_quality import analyzer  # numpy and pyarrow: only when a check runs
+
         local = job.job_dir / "drift-baseline"
         for uri, name in zip(baseline, (STATISTICS, CONSTRAINTS), strict=True):
             try:
