@@ -129,3 +129,46 @@ def test_a_feature_whose_attribution_moves_beyond_the_windows_size_is_named() ->
     assert found["description"].startswith("Feature attribution of LIMIT_BAL ") and "moved from the baseline's 0.15" in found["description"]
     # Certain but small moves (under 10% of the baseline's value) are not reported.
     assert attribution.feature_violations({"PAY_0": 0.53}, {"PAY_0": 0.5}, {"PAY_0": 1e-6}) == []
+
+
+def xgboosts_own(booster: xgboost.Booster, rows: np.ndarray) -> np.ndarray:
+    """One pred_contribs call over every row and served round: what ``shap_values`` must equal."""
+    from pipelines.core import model_archive
+
+    matrix = xgboost.DMatrix(rows.astype(np.float32), missing=np.nan)
+    return booster.predict(matrix, pred_contribs=True, iteration_range=model_archive.served_iterations(booster))
+
+
+@pytest.mark.parametrize(
+    "params, rounds",
+    [
+        ({"max_depth": 5, "eta": 0.1}, 30),  # the credit model's shape: up to 31 splits a tree, one 64-bit word a way
+        ({"max_depth": 8, "eta": 0.3, "min_child_weight": 0}, 6),  # up to 255 splits a tree: several words a way
+        ({"max_depth": 3, "gamma": 50.0}, 5),  # pruned to single leaves
+        ({"max_depth": 4, "booster": "dart", "rate_drop": 0.3}, 8),  # weighted trees: XGBoost over every row
+        ({"max_depth": 3, "num_parallel_tree": 3, "subsample": 0.8}, 4),  # several trees a round: XGBoost over every row
+    ],
+)
+def test_values_are_xgboosts_own_bit_for_bit(params: dict, rounds: int) -> None:
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3000, 6)).round(1)  # rounded: many rows go the same way through a tree
+    x[rng.random(x.shape) < 0.05] = np.nan  # missing values take each split's default way
+    y = ((x[:, 0] + np.nan_to_num(x[:, 1]) * x[:, 2] + rng.normal(0, 0.5, len(x))) > 0).astype(int)
+    booster = xgboost.train({"objective": "binary:logistic", "seed": 0, **params}, xgboost.DMatrix(x, label=y, missing=np.nan), num_boost_round=rounds)
+    rows = np.vstack([x, rng.normal(size=(500, 6)) * 3])  # and rows the model never saw
+    values, expected = attribution.shap_values(booster, rows)
+    own = xgboosts_own(booster, rows)
+    assert values.dtype == np.float32 and np.array_equal(values, own[:, :-1])
+    assert expected == float(own[0, -1])
+
+
+def test_an_early_stopped_model_is_explained_up_to_its_best_round_bit_for_bit(model_dir: Path, preprocessed: Path, tmp_path: Path) -> None:
+    booster = evaluate.load_model(model_dir, tmp_path)
+    booster.set_attr(best_iteration="19", best_ntree_limit="20")  # as XGBoost 1.7 leaves it: served up to round 20 of 40
+    features = pd.read_csv(preprocessed / "test" / "test.csv").iloc[:, 1:].to_numpy(dtype=np.float32)
+    features = np.vstack([features, features[:500] * 1.01])
+    values, expected = attribution.shap_values(booster, features)
+    own = xgboosts_own(booster, features)
+    assert np.array_equal(values, own[:, :-1]) and expected == float(own[0, -1])
+    whole = booster.predict(xgboost.DMatrix(features), pred_contribs=True)
+    assert not np.array_equal(values, whole[:, :-1])  # the rounds after the best one are not explained

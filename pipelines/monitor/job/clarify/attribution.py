@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -46,24 +47,100 @@ FALSE_ALARM_RATE = 0.01  # of a clean window breaking any feature's check
 LEAST_CHANGE = 0.1  # of the baseline's value: smaller moves are not reported, however certain
 CHECK_TYPE = "feature_attribution_drift_check"
 THRESHOLD = 0.9
-CHUNK_ROWS = 65536  # rows per pred_contribs call: bounds the float32 result to a few MB
+CHUNK_ROWS = 1 << 20  # rows explained at once: bounds the working memory to a few hundred MB
 
 
 def shap_values(booster: Any, features: np.ndarray) -> Tuple[np.ndarray, float]:
-    """(rows x features SHAP values, the expected value), in the model's margin space."""
-    import xgboost
+    """(rows x features SHAP values, the expected value), in the model's margin space.
 
+    A tree's SHAP values for a row depend on the row only through the way it goes at each of the
+    tree's splits, and rows that go the same way at every split of a tree (however far apart
+    their values) get the same values from it. So each tree explains one row of each way through
+    it (``_ways``), and its values are handed to every row that goes that way and added up tree
+    by tree in float32, as XGBoost adds them: the same values, bit for bit, as one
+    ``pred_contribs`` call over every row and tree (a test holds the two equal), for a fraction
+    of the work (100,000 rows of the credit model: about 10,000 ways through a tree, not 100,000).
+    """
     iterations = model_archive.served_iterations(booster)  # the rounds the endpoint scores with
     features = np.asarray(features, dtype=np.float32)
+    if len(features) == 0:
+        return np.zeros((0, features.shape[1]), dtype=np.float32), 0.0
+    expected = float(_contributions(booster, features[:1], iterations)[0, -1])  # the same for every row
+    splits = _splits(booster, iterations)
     parts = []
-    expected = 0.0
     for start in range(0, len(features), CHUNK_ROWS):
-        matrix = xgboost.DMatrix(features[start : start + CHUNK_ROWS], missing=np.nan)
-        contributions = booster.predict(matrix, pred_contribs=True, validate_features=False, iteration_range=iterations)
-        parts.append(contributions[:, :-1])
-        expected = float(contributions[0, -1])
-    values = np.concatenate(parts) if parts else np.zeros((0, features.shape[1]), dtype=np.float32)
-    return values, expected
+        chunk = features[start : start + CHUNK_ROWS]
+        if splits is None:  # not a model of plain trees, one per round: XGBoost over every row
+            parts.append(_contributions(booster, chunk, iterations)[:, :-1])
+            continue
+        values = np.zeros(chunk.shape, dtype=np.float32)
+        missing = np.isnan(chunk)
+        for round_, (feature, threshold, default_left) in enumerate(splits):
+            first, inverse = _ways(chunk, missing, feature, threshold, default_left)
+            tree = booster[round_ : round_ + 1]
+            values += _contributions(tree, chunk[first], None, margin=True)[inverse, :-1]
+        parts.append(values)
+    return np.concatenate(parts), expected
+
+
+def _contributions(booster: Any, rows: np.ndarray, iterations: Optional[Tuple[int, int]], margin: bool = False) -> np.ndarray:
+    """XGBoost's tree SHAP: rows x (features + 1), the last column the expected value (plus the
+    model's base score, unless ``margin``: then a base margin of zero, so the column is the trees' alone)."""
+    import xgboost
+
+    base = np.zeros(len(rows), dtype=np.float32) if margin else None
+    matrix = xgboost.DMatrix(rows, missing=np.nan, base_margin=base)
+    if iterations is None:
+        return booster.predict(matrix, pred_contribs=True, validate_features=False)
+    return booster.predict(matrix, pred_contribs=True, validate_features=False, iteration_range=iterations)
+
+
+Split = Tuple[np.ndarray, np.ndarray, np.ndarray]  # per split node: its feature, its threshold (float32), missing values go left
+
+
+def _splits(booster: Any, iterations: Tuple[int, int]) -> Optional[List[Split]]:
+    """Each served round's split nodes, from the model's JSON; None unless the model is plain
+    trees with one output and one tree per round, every split numerical (``value < threshold``
+    goes left, a missing value the node's default way), as XGBoost's ``gbtree`` writes them."""
+    model = json.loads(bytes(booster.save_raw(raw_format="json")))
+    learner = model["learner"]
+    gradient_booster = learner["gradient_booster"]
+    if gradient_booster.get("name") != "gbtree" or iterations[0] != 0:
+        return None
+    parameters = learner.get("learner_model_param", {})
+    if int(parameters.get("num_class", "0")) > 1 or int(parameters.get("num_target", "1")) != 1:
+        return None
+    trees = gradient_booster["model"]["trees"]
+    if len(trees) != booster.num_boosted_rounds() or any(int(group) != 0 for group in gradient_booster["model"]["tree_info"]):
+        return None  # several trees a round (forests, classes): explained by XGBoost directly
+    splits = []
+    for tree in trees[: iterations[1] or len(trees)]:  # (0, 0): every round
+        if any(int(kind) != 0 for kind in tree.get("split_type", [])):
+            return None  # categorical splits
+        internal = np.flatnonzero(np.asarray(tree["left_children"]) != -1)
+        splits.append(
+            (
+                np.asarray(tree["split_indices"], dtype=np.int64)[internal],
+                np.asarray(tree["split_conditions"], dtype=np.float32)[internal],
+                np.asarray(tree["default_left"], dtype=bool)[internal],
+            )
+        )
+    return splits
+
+
+def _ways(rows: np.ndarray, missing: np.ndarray, feature: np.ndarray, threshold: np.ndarray, default_left: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The distinct ways ``rows`` go through one tree: a row of each (its index) and, for every row, which way it goes."""
+    if not len(feature):  # a tree that is one leaf: one way
+        return np.zeros(1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
+    left = rows[:, feature] < threshold
+    left |= missing[:, feature] & default_left
+    bits = np.packbits(left, axis=1, bitorder="little")
+    width = -(-bits.shape[1] // 8) * 8  # whole 64-bit words
+    if width != bits.shape[1]:
+        bits = np.concatenate([bits, np.zeros((len(bits), width - bits.shape[1]), dtype=np.uint8)], axis=1)
+    keys = np.ascontiguousarray(bits).view(np.uint64 if width == 8 else np.dtype((np.void, width))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
 
 
 def global_values(values: np.ndarray, names: Sequence[str]) -> Dict[str, float]:
