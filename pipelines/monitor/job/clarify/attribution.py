@@ -74,9 +74,12 @@ def shap_values(booster: Any, features: np.ndarray) -> Tuple[np.ndarray, float]:
             parts.append(_contributions(booster, chunk, iterations)[:, :-1])
             continue
         values = np.zeros(chunk.shape, dtype=np.float32)
-        missing = np.isnan(chunk)
+        columns = np.ascontiguousarray(chunk.T)  # a feature's values side by side
+        missing: Optional[np.ndarray] = np.isnan(columns)
+        if not missing.any():  # type: ignore[union-attr]
+            missing = None
         for round_, (feature, threshold, default_left) in enumerate(splits):
-            first, inverse = _ways(chunk, missing, feature, threshold, default_left)
+            first, inverse = _ways(columns, missing, feature, threshold, default_left)
             tree = booster[round_ : round_ + 1]
             values += _contributions(tree, chunk[first], None, margin=True)[inverse, :-1]
         parts.append(values)
@@ -128,17 +131,22 @@ def _splits(booster: Any, iterations: Tuple[int, int]) -> Optional[List[Split]]:
     return splits
 
 
-def _ways(rows: np.ndarray, missing: np.ndarray, feature: np.ndarray, threshold: np.ndarray, default_left: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """The distinct ways ``rows`` go through one tree: a row of each (its index) and, for every row, which way it goes."""
+def _ways(columns: np.ndarray, missing: Optional[np.ndarray], feature: np.ndarray, threshold: np.ndarray, default_left: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The distinct ways rows go through one tree (``columns``: features x rows; ``missing``: where
+    they are NaN, None if nowhere): a row of each (its index) and, for every row, which way it goes."""
+    rows = columns.shape[1]
     if not len(feature):  # a tree that is one leaf: one way
-        return np.zeros(1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
-    left = rows[:, feature] < threshold
-    left |= missing[:, feature] & default_left
-    bits = np.packbits(left, axis=1, bitorder="little")
-    width = -(-bits.shape[1] // 8) * 8  # whole 64-bit words
-    if width != bits.shape[1]:
-        bits = np.concatenate([bits, np.zeros((len(bits), width - bits.shape[1]), dtype=np.uint8)], axis=1)
-    keys = np.ascontiguousarray(bits).view(np.uint64 if width == 8 else np.dtype((np.void, width))).ravel()
+        return np.zeros(1, dtype=np.int64), np.zeros(rows, dtype=np.int64)
+    left = np.empty((len(feature), rows), dtype=bool)
+    for node, (column, value) in enumerate(zip(feature, threshold)):
+        np.less(columns[column], value, out=left[node])
+        if missing is not None and default_left[node]:
+            left[node] |= missing[column]
+    bits = np.packbits(left, axis=0, bitorder="little")  # a byte per 8 splits, per row
+    width = -(-len(bits) // 8) * 8  # whole 64-bit words
+    keys = np.zeros((rows, width), dtype=np.uint8)
+    keys[:, : len(bits)] = bits.T
+    keys = keys.view(np.uint64 if width == 8 else np.dtype((np.void, width))).ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     return first, inverse.ravel()
 
