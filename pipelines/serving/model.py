@@ -16,6 +16,7 @@ which the server wraps in the runtime's 424 ModelError.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ class Predictor:
         self.source = source
         self.features = booster.num_features()
         self.iterations = model_archive.served_iterations(booster)  # the container's rounds: up to the best one
+        self._dense = DensePrediction(booster, self.iterations)
 
     @classmethod
     def load(cls, archive: Path, source: str | None = None) -> "Predictor":
@@ -70,7 +72,8 @@ class Predictor:
         return cls(booster, source or str(archive))
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        return self.booster.inplace_predict(rows, iteration_range=self.iterations)
+        """What ``booster.inplace_predict(rows, iteration_range=...)`` gives, bit for bit."""
+        return self._dense(rows)
 
     # -- payloads: the algorithm-mode container's serve.py and serve_utils.py ----------------
     def parse(self, body: bytes, content_type: str) -> np.ndarray:
@@ -151,6 +154,46 @@ class Predictor:
         if kind in ACCEPTS:  # accepted, then unsupported by its encoder: the container's 500
             raise PayloadError(f"Content type {kind} is not supported by this framework.", status=500)
         raise PayloadError(f"Accept type {accept} is not supported. Please use supported accept types: {list(ACCEPTS)}.", status=406)
+
+
+class DensePrediction:
+    """``Booster.inplace_predict`` on a C-ordered float32 matrix, as the C function it calls.
+
+    ``inplace_predict`` spends about 60 us of Python a call (it dispatches on the data's type,
+    builds its JSON arguments and a ctypes class, wraps the answer) around
+    ``XGBoosterPredictFromDense``, XGBoost's C API, which takes about 45 us for one row of this
+    model. A single-row request pays both, so this calls the C function itself with the same
+    arguments (the configuration made once) and copies its answer: the same scores, bit for bit
+    (a test holds the two equal). The booster is kept alive with its handle.
+    """
+
+    def __init__(self, booster: Any, iterations: tuple) -> None:
+        import ctypes
+
+        from xgboost import core
+
+        self._ctypes = ctypes
+        self._booster = booster
+        self._function = core._LIB.XGBoosterPredictFromDense
+        self._error = core._LIB.XGBGetLastError
+        self._error.restype = ctypes.c_char_p
+        self._failure = core.XGBoostError
+        config = {"type": 0, "training": False, "iteration_begin": int(iterations[0]), "iteration_end": int(iterations[1]), "missing": float("nan"), "strict_shape": False, "cache_id": 0}
+        self._config = json.dumps(config).encode()  # NaN as XGBoost's own Python writes it
+        self._null = ctypes.c_void_p()
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        ctypes = self._ctypes
+        if rows.dtype != np.float32 or not rows.flags.c_contiguous or rows.ndim != 2:
+            rows = np.ascontiguousarray(rows, dtype=np.float32).reshape(len(rows), -1)
+        interface = f'{{"data": [{rows.ctypes.data}, true], "shape": [{rows.shape[0]}, {rows.shape[1]}], "strides": null, "typestr": "<f4", "version": 3}}'
+        shape, dims, scores = ctypes.POINTER(ctypes.c_uint64)(), ctypes.c_uint64(), ctypes.POINTER(ctypes.c_float)()
+        status = self._function(self._booster.handle, interface.encode(), self._config, self._null, ctypes.byref(shape), ctypes.byref(dims), ctypes.byref(scores))
+        if status != 0:
+            raise self._failure(self._error().decode())
+        answer_shape = tuple(int(shape[i]) for i in range(dims.value))
+        count = math.prod(answer_shape)
+        return np.frombuffer(ctypes.string_at(scores, 4 * count), dtype=np.float32).reshape(answer_shape)  # a copy: XGBoost reuses its buffer
 
 
 def _media_type(header: str) -> tuple[str, dict[str, str]]:

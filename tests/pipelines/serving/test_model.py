@@ -130,3 +130,38 @@ def test_missing_values_are_scored_as_the_built_in_container_scores_them(predict
     assert np.isnan(empty[0, 0]) and np.isnan(spelled[0, 0]) and np.isnan(sparse[0, 0])
     scores = predictor.predict(np.concatenate([empty, spelled, sparse]))
     assert np.all(np.isfinite(scores)) and scores[0] == scores[1] == scores[2]
+
+
+def test_scores_are_inplace_predicts_bit_for_bit(predictor: Predictor, preprocessed: Path) -> None:
+    """The C call the server makes gives what XGBoost's own ``inplace_predict`` gives: one row,
+    a batch, missing values, rows given in another order or type, up to the served round."""
+    import pandas as pd
+
+    rows = pd.read_csv(preprocessed / "test" / "test.csv").iloc[:200, 1:].to_numpy(dtype=np.float32)
+    rows[::7, 3] = np.nan
+    own = predictor.booster.inplace_predict(rows, iteration_range=predictor.iterations)
+    assert np.array_equal(predictor.predict(rows), own)
+    assert np.array_equal(predictor.predict(rows[:1]), own[:1])
+    assert np.array_equal(predictor.predict(np.asfortranarray(rows.astype(np.float64))), own)  # converted as XGBoost converts it
+    for limit in ("5", "17"):  # an early-stopped model, served up to its best round
+        predictor.booster.set_attr(best_ntree_limit=limit)
+        try:
+            early = Predictor(predictor.booster, "early")
+            assert early.iterations == (0, int(limit))
+            assert np.array_equal(early.predict(rows), predictor.booster.inplace_predict(rows, iteration_range=early.iterations))
+            assert not np.array_equal(early.predict(rows), own)
+        finally:
+            predictor.booster.set_attr(best_ntree_limit=None)
+
+
+def test_a_multiclass_models_scores_keep_their_shape_and_a_wrong_width_is_xgboosts_error() -> None:
+    import xgboost
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    booster = xgboost.train({"objective": "multi:softprob", "num_class": 3}, xgboost.DMatrix(x, label=rng.integers(0, 3, 300)), num_boost_round=3)
+    predictor = Predictor(booster, "multiclass")
+    assert predictor.predict(x[:5]).shape == (5, 3)
+    assert np.array_equal(predictor.predict(x[:5]), booster.inplace_predict(x[:5]))
+    with pytest.raises(xgboost.core.XGBoostError, match="feature"):
+        predictor.predict(x[:5, :3])
