@@ -14,7 +14,7 @@ API, S3 and STS: ``pipelines/api``, which ``api/services.py`` tells apart).
   Signature Version 4 (``auth.py``) scoped to its service; refusals are in that service's shape.
 
 Requests for the same endpoint that arrive together are scored together, in one
-``inplace_predict`` call per turn of the event loop. Capture is written off the request path
+prediction call per turn of the event loop (``model.DensePrediction``). Capture is written off the request path
 (``capture.py``). Deployments are followed: the endpoint store is polled, a new config's model
 is loaded beside the old one and swapped in; requests in flight finish on the old one.
 """
