@@ -7,7 +7,8 @@ Each round uses a fresh ``MLOPS_HOME`` and a fresh ``XDG_CACHE_HOME`` and measur
 - ``mlops run`` in another fresh home (the rendered definition kept, ``render_cache.py``: no SDK import);
 - ``mlops run`` again (every job step a cache hit, the definition kept);
 - ``mlops run --file definition.json`` again (cached, and no SDK import at all);
-and, inside the engine, each step's time from the cold run's records.
+and, inside the engine, each step's time from the cold run's records. Then how it grows: a cold
+run on ten times the rows (``--growth``), whole and per step, against the cold runs' medians.
 Baseline, in the same job: the same work without the engine — the two job scripts and the
 built-in XGBoost contract called one after the other in a fresh process each.
 Aims (issue 28): cold at most 1.2x the jobs alone, cached at most 1 s. Two baselines: the three
@@ -98,9 +99,37 @@ def bundle_jobs_alone(home: Path, execution_id: str) -> float:
     return seconds
 
 
+def larger_data(path: Path, times: int) -> Path:
+    """The bundled rows ``times`` over, every amount moved by up to half a dollar so that no two
+    rows are alike (repeated rows would reach the validation split and keep training going)."""
+    import numpy as np
+    import pandas as pd
+
+    data = pd.read_csv(DATA)
+    rows = pd.concat([data] * times, ignore_index=True)
+    amounts = [name for name in rows.columns if name.startswith(("LIMIT_BAL", "BILL_AMT", "PAY_AMT"))]
+    rows[amounts] = rows[amounts].to_numpy(dtype=float) + np.random.default_rng(times).uniform(-0.5, 0.5, (len(rows), len(amounts)))
+    rows.to_csv(path, index=False)
+    return path
+
+
+def grown(times: int, cold: float, per_step: dict[str, float]) -> None:
+    """A cold run on ``times`` the rows, against the cold runs' medians, whole and per step."""
+    with tempfile.TemporaryDirectory(prefix="bench-growth-") as tmp:
+        data = larger_data(Path(tmp) / "credit_default.csv", times)
+        overrides = json.dumps({"InputDataUrl": str(data)})
+        seconds, out = timed([sys.executable, "-m", "pipelines.cli.main", "run", "--json", "--parameters", overrides], Path(tmp) / "home")
+    steps = {step["StepName"]: step["Seconds"] for step in json.loads(out)["Steps"] if step["StepStatus"] == "Succeeded"}
+    print(f"growth: a cold run on {times}x the rows ({times * 30000:,}): {seconds:.2f} s, {seconds / cold:.1f}x the cold run's time")
+    for name, value in steps.items():
+        if per_step.get(name, 0) >= 0.05:  # the condition steps take no measurable time
+            print(f"{'  ' + name:<40} {value:8.2f} s, {value / per_step[name]:5.1f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--growth", type=int, default=10, help="a cold run on this many times the rows (0: not run)")
     args = parser.parse_args()
     python = sys.executable
     mlops = [python, "-m", "pipelines.cli.main"]
@@ -134,6 +163,8 @@ def main() -> int:
     print("cold run, time inside the engine per step:")
     for name, values in per_step.items():
         print(f"{'  ' + name:<40} {statistics.median(values):8.2f} {min(values):8.2f} {max(values):8.2f}")
+    if args.growth:
+        grown(args.growth, statistics.median(rows["mlops run (cold)"]), {name: statistics.median(values) for name, values in per_step.items()})
     base = statistics.median(rows["baseline: the seven jobs alone"])
     cold, rendered = statistics.median(rows["mlops run (cold)"]), statistics.median(rows["mlops run (fresh home, rendered)"])
     cached = statistics.median(rows["mlops run (cached)"])
