@@ -122,3 +122,18 @@ def test_a_record_no_endpoint_could_capture_is_malformed_and_the_rest_is_read(tm
     assert len(read.ids) == 3 and read.counters.malformed_lines == 1
     merged = merge.MergeCounters()
     assert merge.predictions(tmp_path, None, None, 0, merged).num_rows == 3 and merged.unreadable_predictions == 1
+
+
+def test_the_payloads_bytes_are_the_values_of_the_array_however_it_is_sliced() -> None:
+    """What the quick look for quotes, newlines and exponents reads: exactly the array's values."""
+    import pyarrow as pa
+
+    values = pa.array(["1,2", 'a"b', "3e5", "", "x\ny"])
+    assert dataset._text_bytes(values) == b'1,2a"b3e5x\ny'
+    assert dataset._text_bytes(values.slice(1, 1)) == b'a"b'
+    assert dataset._text_bytes(values.slice(2, 2)) == b"3e5"
+    assert dataset._text_bytes(values.slice(3, 1)) == b""
+    assert dataset._text_bytes(pa.array(["", ""])) == b""
+    assert dataset._text_bytes(pa.array([], pa.string())) == b""
+    record = pa.StructArray.from_arrays([pa.array(["0.1", "0.2", '"9"']), values.slice(0, 3)], ["output", "input"])
+    assert dataset._text_bytes(record.slice(2, 1).field("input")) == b"3e5"  # a struct's field keeps the slice

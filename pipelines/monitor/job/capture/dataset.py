@@ -171,9 +171,10 @@ def _columnar(table: pa.Table, names: list[str], counters: Counters, start: date
     encodings = pc.unique(pa.concat_arrays([request.field("encoding"), response.field("encoding")])).to_pylist()
     if encodings != ["CSV"] or inputs.null_count or outputs.null_count:
         return None
-    # One scan for anything unusual; the narrower question only when something was found.
-    unusual = any(pc.any(pc.match_substring_regex(a, '[\n"eE]')).as_py() for a in (inputs, outputs))
-    if unusual and any(pc.any(pc.match_substring_regex(a, '[\n"]')).as_py() for a in (inputs, outputs)):
+    # One look for anything unusual in the payloads' bytes; the narrower question only when something was found.
+    texts = [_text_bytes(inputs), _text_bytes(outputs)]
+    unusual = any(character in text for text in texts for character in (b"\n", b'"', b"e", b"E"))
+    if unusual and any(character in text for text in texts for character in (b"\n", b'"')):
         return None  # several rows in one request, or quoted values: the record-by-record path
     if start is not None or end is not None:
         times = table.column("eventMetadata").combine_chunks().field("inferenceTime")
@@ -210,6 +211,16 @@ def _columnar(table: pa.Table, names: list[str], counters: Counters, start: date
         return None
     flat = pc.list_flatten(parts)
     return [*_columns(outputs, rows, 1, unusual), *_columns(flat, rows, width, unusual)]
+
+
+def _text_bytes(strings: pa.Array) -> bytes:
+    """Every value of a string array, back to back, as one bytes object (what ``in`` searches at
+    memory speed: ten times faster than a regular expression over the values)."""
+    _, offsets, data = strings.buffers()
+    if not len(strings) or data is None:
+        return b""
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4)
+    return bytes(memoryview(data)[int(bounds[0]) : int(bounds[-1])])
 
 
 def _columns(flat: pa.Array, rows: int, width: int, exponents: bool = True) -> list[Any]:
