@@ -95,3 +95,17 @@ def test_distance_is_the_ks_statistic() -> None:
     shifted = linf_distance(KLLSketch().update(rng.normal(size=50000)), KLLSketch().update(rng.normal(0.5, size=50000)))
     assert same < 0.02
     assert 0.17 < shifted < 0.23  # the KS distance of N(0,1) and N(0.5,1) is 0.197
+
+
+def test_zeros_of_both_signs_keep_deequs_order() -> None:
+    """0.0 and -0.0 are equal to a sort but not in statistics.json: they keep the stable order."""
+    rng = np.random.default_rng(11)
+    values = rng.choice([0.0, -0.0, 1.0, -1.0], size=9000)
+    oracle = ItemByItem()
+    for value in values:
+        oracle.update(float(value))
+    sketch = KLLSketch()
+    for chunk in np.array_split(values, 5):
+        sketch.update(chunk)
+    assert [[repr(x) for x in level] for level in sketch.to_json()["data"]] == [[repr(x) for x in level] for level in oracle.buffers]
+    assert any("-0.0" in repr(level) for level in sketch.to_json()["data"])

@@ -30,6 +30,7 @@ class KLLSketch:
         self.sizes: list[int] = [0]
         self.compressions: list[int] = [0]
         self.offsets: list[int] = [0]
+        self._plain = True  # no NaN and no -0.0 added: equal items are the same bits, so any sort gives one order
 
     # -- building ---------------------------------------------------------------------------
     def capacity(self, height: int) -> int:
@@ -45,6 +46,8 @@ class KLLSketch:
     def update(self, values: np.ndarray) -> "KLLSketch":
         """Add values in order; the same as Deequ's ``update`` called for each of them."""
         values = np.asarray(values, dtype=np.float64)
+        if self._plain and len(values) and (np.isnan(values).any() or (np.signbit(values) & (values == 0)).any()):
+            self._plain = False
         position, count = 0, len(values)
         while position < count:
             room = self._total_capacity() - sum(self.sizes)
@@ -76,7 +79,10 @@ class KLLSketch:
         even = items - items % 2
         if self.compressions[height] % 2 == 1:
             self.offsets[height] = 1 - self.offsets[height]
-        output = np.sort(buffer[:even], kind="stable")[self.offsets[height] :: 2]
+        # Deequ's sort is stable. Without NaN or -0.0, equal items cannot be told apart and
+        # numpy's default sort (vectorised in numpy 2: ten times faster here) gives the same
+        # array; with them, the stable sort keeps Deequ's order of 0.0 and -0.0.
+        output = np.sort(buffer[:even], kind=None if self._plain else "stable")[self.offsets[height] :: 2]
         remaining = buffer[items - 1 :] if items % 2 else np.empty(0)
         self.levels[height] = [remaining] if len(remaining) else []
         self.sizes[height] = len(remaining)
