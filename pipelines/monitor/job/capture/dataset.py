@@ -121,7 +121,7 @@ def read_capture(root: Path, names: list[str], counters: Counters, start: dateti
 
     def load(file: Path) -> tuple[Chunk | None, Counters]:
         own = Counters()  # per file, added up in order below: no shared counters across threads
-        return _capture_chunk(file.read_bytes(), names, own, start, end), own
+        return _capture_chunk(file, names, own, start, end), own
 
     # Two files in flight: pyarrow releases the GIL, so both cores parse.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="capture") as pool:
@@ -136,17 +136,19 @@ def read_capture(root: Path, names: list[str], counters: Counters, start: dateti
                 yield chunk
 
 
-def _capture_chunk(data: bytes, names: list[str], counters: Counters, start: datetime | None, end: datetime | None) -> Chunk | None:
+def _capture_chunk(file: Path, names: list[str], counters: Counters, start: datetime | None, end: datetime | None) -> Chunk | None:
     """One capture file as columns: output, then input."""
     try:
-        # Only the fields the analysis reads, in blocks of a few MB so every core parses.
+        # Only the fields the analysis reads, in blocks of a few MB so every core parses, read
+        # from the file as they are parsed (the whole file is read into memory only if it has to
+        # be taken line by line).
         table = pajson.read_json(
-            io.BytesIO(data),
+            str(file),
             read_options=pajson.ReadOptions(use_threads=True, block_size=4 << 20),
             parse_options=pajson.ParseOptions(explicit_schema=_CAPTURE_SCHEMA, unexpected_field_behavior="ignore"),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        lines = _lines_one_by_one(data, counters, start, end)
+        lines = _lines_one_by_one(file.read_bytes(), counters, start, end)
     else:
         fast = _columnar(table, names, counters, start, end)
         if fast is not None:
