@@ -7,7 +7,7 @@ pipeline's default hyperparameters (max_depth 5, eta 0.1, up to 200 rounds, subs
 early stopping after 10 on the validation split), and for each size a CSV of that many rows
 drawn with replacement from the data (a fixed seed), header and label first, as the Explain
 step reads the test split; for each ``--distinct`` size the same again with every amount moved
-by up to half a dollar, so that no two rows are alike. Then, each in a fresh process, time and peak memory (ru_maxrss):
+by up to half a dollar, so that no two rows are alike. Then, each in a fresh process, time and peak memory (the process's own VmHWM: a child's ru_maxrss starts at its parent's size):
 - ours: the Explain job from the analyzer bundle (``monitor-analyzer.pyz explain``): reading
   the model and the rows, XGBoost's exact tree SHAP, analysis.json, every row's values in
   explanations_shap/out.csv and the report; and, from its log, the SHAP computation alone;
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 AIM_ROWS, AIM_SECONDS = 100000, 5.0
-PEAK = "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024"
+PEAK = 'int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024'  # the process's own peak (ru_maxrss starts at the parent's)
 TREE = f"""
 import json, resource, sys, time
 import numpy as np, pandas as pd

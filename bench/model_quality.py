@@ -5,7 +5,7 @@
 Setup (not timed): ``--records`` predictions of a binary classifier in SageMaker's capture
 layout (JSONL in hour folders, 50,000 an hour, each with an InferenceId), and their labels in
 the ground-truth layout, collected an hour after each prediction's hour and written in a
-shuffled order. Then, each in a fresh process, time and peak memory (ru_maxrss) of:
+shuffled order. Then, each in a fresh process, time and peak memory (the process's own VmHWM: a child's ru_maxrss starts at its parent's size) of:
 - ours: ``model_quality.monitor`` over the whole window: reading both sides, the join by id,
   every metric with its standard deviation (five 80% samples), the curves, the constraints
   check, the files;
@@ -45,7 +45,7 @@ work, hours = Path(sys.argv[1]), int(sys.argv[2])
 start = datetime(2026, 11, 1, tzinfo=timezone.utc)
 result = model_quality.monitor(work / "capture", work / "ground-truth", work / "out", work / "baseline" / "constraints.json",
                                start, start + timedelta(hours=hours), until=start + timedelta(hours=hours + 1), publish_metrics=True)
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024,
                   "matched": result.counters["matched"], "auc": result.metrics["auc"], "violations": len(result.violations)}))
 """
 
@@ -56,7 +56,7 @@ labels, scores = np.load(sys.argv[1]), np.load(sys.argv[2])
 started = time.perf_counter()
 from pipelines.monitor.job.model_quality import quality
 found = quality.binary_classification_metrics(labels, scores)
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "auc": found["auc"]["value"]}))
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024, "auc": found["auc"]["value"]}))
 """
 
 SKLEARN = """
@@ -70,7 +70,7 @@ found = {"matrix": sk.confusion_matrix(labels, predicted).tolist(), "accuracy": 
          "precision": sk.precision_score(labels, predicted), "recall": sk.recall_score(labels, predicted),
          "f0_5": sk.fbeta_score(labels, predicted, beta=0.5), "f1": sk.f1_score(labels, predicted), "f2": sk.fbeta_score(labels, predicted, beta=2),
          "auc": sk.roc_auc_score(labels, scores), "roc": len(sk.roc_curve(labels, scores)[0]), "pr": len(sk.precision_recall_curve(labels, scores)[0])}
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "auc": found["auc"]}))
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024, "auc": found["auc"]}))
 """
 
 

@@ -5,7 +5,7 @@
 Setup (not timed): the real pipeline's jobs make the baseline (the model's output and the 23
 features of the training rows); the test rows, scored by that model, are sampled into
 ``--records`` captured requests in SageMaker's capture layout (JSONL in hour folders).
-Then, each in a fresh process, time and peak memory (ru_maxrss) of:
+Then, each in a fresh process, time and peak memory (the process's own VmHWM: a child's ru_maxrss starts at its parent's size) of:
 - ours: ``python -m pipelines.monitor.job.environment`` on the capture (the container's contract):
   statistics.json with KLL sketches, and every check against the baseline;
 - the monitoring job that replaces Model Monitor on AWS (``monitor-analyzer.pyz monitor``, the
@@ -46,7 +46,7 @@ import json, os, resource, sys, time
 started = time.perf_counter()
 from pipelines.monitor.job import environment
 result = environment.run(os.environ)
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024,
                   "violations": len(result.violations), "rows": result.counters["rows"]}))
 """
 
@@ -60,7 +60,7 @@ try:
 except SystemExit as exit:
     code = exit.code
 import numpy, pyarrow
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024,
                   "exit": code, "libraries": f"numpy {numpy.__version__}, pyarrow {pyarrow.__version__}"}))
 """
 
@@ -74,7 +74,7 @@ reference = pd.read_csv(sys.argv[1])
 current = pd.read_csv(sys.argv[2], header=None, names=list(reference.columns))
 snapshot = Report([DataDriftPreset()]).run(current_data=current, reference_data=reference)
 drifted = [m for m in snapshot.dict()["metrics"] if "ValueDrift" in str(m.get("metric_id", "")) or "value_drift" in str(m.get("metric_id", "")).lower()]
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "metrics": len(snapshot.dict()["metrics"])}))
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024, "metrics": len(snapshot.dict()["metrics"])}))
 """
 
 
