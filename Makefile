@@ -52,14 +52,7 @@ test-busy: $(STAMP)
 	$(BIN)/python -m pytest -m busy
 
 bench: $(STAMP)
-	$(BIN)/python bench/definition.py
-	$(BIN)/python bench/local_pipeline.py
-	$(BIN)/python bench/monitor.py
-	$(BIN)/python bench/model_quality.py
-	$(BIN)/python bench/alarms.py
-	$(BIN)/python bench/explain.py
-	$(BIN)/python bench/endpoint.py
-	$(BIN)/python bench/auth.py
+	$(BIN)/python bench/all.py
 
 clean:
 	rm -rf .mlops build *.egg-info .pytest_cache
