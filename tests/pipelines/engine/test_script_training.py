@@ -18,9 +18,9 @@ from pipelines.runs import local_run
 
 
 @pytest.fixture
-def home(tmp_path: Path, preprocessed: Path) -> Home:
+def home(tmp_path: Path, script_train: Path) -> Home:
     home = Home.resolve(tmp_path / "home")
-    home.objects().put_file(preprocessed / "train" / "train.csv", "s3://bucket/data/train/train.csv")
+    home.objects().put_file(script_train, "s3://bucket/data/train/train.csv")
     return home
 
 
@@ -58,7 +58,7 @@ def step(home: Home, execution_id: str) -> dict:
     return found
 
 
-def test_the_script_gets_the_toolkit_contract_and_its_model_is_packed(home: Home, preprocessed: Path) -> None:
+def test_the_script_gets_the_toolkit_contract_and_its_model_is_packed(home: Home, script_train: Path) -> None:
     result = run(home, {"C": 0.25})
     assert result.status == "Succeeded", result.failure_reason
     fit = step(home, result.execution_id)
@@ -69,7 +69,7 @@ def test_the_script_gets_the_toolkit_contract_and_its_model_is_packed(home: Home
         assert archive.getnames() == ["model.pkl"]  # SM_MODEL_DIR, packed as SageMaker packs it
         model = pickle.loads(archive.extractfile("model.pkl").read())  # type: ignore[union-attr]  # noqa: S301 - our own test's model
     assert model.C == 0.25 and model.max_iter == 200  # the hyperparameters reached the script as --C 0.25 --max_iter 200
-    train = np.loadtxt(preprocessed / "train" / "train.csv", delimiter=",")
+    train = np.loadtxt(script_train, delimiter=",")
     (metric,) = properties["FinalMetricDataList"]  # the MetricDefinition's regex over the job's log
     assert metric["MetricName"] == "train:auc"
     assert metric["Value"] == pytest.approx(roc_auc_score(train[:, 0], model.predict_proba(train[:, 1:])[:, 1]), abs=1e-6)

@@ -94,7 +94,7 @@ def test_bayesian_search_proposes_each_batch_from_the_results_so_far(home: Home)
     assert sorted(json_key(s["TunedHyperParameters"]) for s in repeated) == sorted(json_key(s["TunedHyperParameters"]) for s in summaries)
 
 
-def test_tuning_a_script_runs_the_framework_containers_path(tmp_path: Path, preprocessed: Path) -> None:
+def test_tuning_a_script_runs_the_framework_containers_path(tmp_path: Path, script_train: Path) -> None:
     """A HyperparameterTuner over a ModelTrainer with a SourceCode: the SDK packs the code as
     sourcedir.tar.gz (noted while rendering, never uploaded) and passes sagemaker_program and
     sagemaker_submit_directory; each training job unpacks it and runs the script with its own C."""
@@ -102,7 +102,7 @@ def test_tuning_a_script_runs_the_framework_containers_path(tmp_path: Path, prep
     import tarfile
 
     home = Home.resolve(tmp_path / "home")
-    home.objects().put_file(preprocessed / "train" / "train.csv", "s3://bucket/data/train/train.csv")
+    home.objects().put_file(script_train, "s3://bucket/data/train/train.csv")
     document, name = local_run.load_definition("tests.builders.tuning_script", {}, None, None)
     result = Engine(home).run(document, name)
     assert result.status == "Succeeded", result.failure_reason
