@@ -6,16 +6,19 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterable, Union
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
+def write_text_atomic(path: Path, text: Union[str, Iterable[str]]) -> None:
+    """Write ``text`` (or its parts, one after another: a large file need not be one string in
+    memory) to ``path`` through a temporary file in the same directory and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            for part in [text] if isinstance(text, str) else text:
+                handle.write(part)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -76,7 +76,7 @@ def test_values_sum_to_the_margin_on_every_test_row(model_dir: Path, preprocesse
     assert max(global_shap, key=global_shap.get) == "PAY_0"  # the repayment status leads, as the data's studies find
     document = attribution.analysis(global_shap, expected)
     assert attribution.global_from(json.loads(json.dumps(document))) == global_shap
-    out = attribution.local_csv(values[:3], names).splitlines()
+    out = "".join(attribution.local_csv(values[:3], names)).splitlines()
     assert out[0].split(",") == [f"{name}_label0" for name in names] and len(out) == 4  # Clarify's header, which AWS's notebooks strip
     assert [float(v) for v in out[1].split(",")] == [float(v) for v in values[0]]
 
@@ -172,3 +172,17 @@ def test_an_early_stopped_model_is_explained_up_to_its_best_round_bit_for_bit(mo
     assert np.array_equal(values, own[:, :-1]) and expected == float(own[0, -1])
     whole = booster.predict(xgboost.DMatrix(features), pred_contribs=True)
     assert not np.array_equal(values, whole[:, :-1])  # the rounds after the best one are not explained
+
+
+def test_out_csv_in_parts_is_every_row_as_pythons_repr(tmp_path: Path) -> None:
+    """out.csv is written a part at a time; across the parts' seams it is the rows, each value
+    Python's repr of the float32 value, nothing lost or doubled."""
+    from pipelines.core.fileio import write_text_atomic
+
+    values = (np.random.default_rng(2).normal(size=(2 * attribution.CSV_ROWS + 7, 3)) * 10.0 ** np.arange(-6, 3, 3)).astype(np.float32)
+    names = ["a", "b,c", "d"]  # a name with a comma is quoted, as the csv module quotes it
+    write_text_atomic(tmp_path / "out.csv", attribution.local_csv(values, names))
+    lines = (tmp_path / "out.csv").read_text().split("\n")
+    assert lines[0] == 'a_label0,"b,c_label0",d_label0' and lines[-1] == ""
+    assert lines[1:-1] == [",".join(repr(float(v)) for v in row) for row in values]
+    assert sum(1 for _ in attribution.local_csv(values, names)) == 1 + 3  # the header, then three parts
