@@ -15,6 +15,7 @@ from typing import Sequence
 
 import click
 
+from pipelines.core import threads
 from pipelines.core.errors import MlopsError, disk_full, not_writable
 
 
@@ -41,6 +42,7 @@ def _hold_sdk_chatter(record: logging.LogRecord) -> bool:
 
 def run(command: click.Command, argv: Sequence[str] | None = None, prog_name: str | None = None) -> int:
     configure_logging()
+    threads.prefer_passive_waits()  # before any command imports XGBoost
     try:
         result = command.main(args=list(argv) if argv is not None else None, prog_name=prog_name, standalone_mode=False)
     except MlopsError as exc:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipelines.core import guard
+from pipelines.core import guard, threads
 from pipelines.core.graph import Node
 from pipelines.engine import confinement, framework, isolation
 from pipelines.engine.events import Artifact
@@ -215,7 +215,7 @@ def network_isolated(arguments: dict[str, Any]) -> bool:
 def run_process(command: list[str], cwd: Path, environment: dict[str, str], job: StepRun, limit: int | None) -> tuple[str, str | None]:
     """Run the job's command; stdout and stderr go to the step log, stderr's tail is kept."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT") if key in os.environ}
-    env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", **threads.WAIT_POLICY})
     named = command  # what the job's failure names: its script, not the wrappers
     isolated = network_isolated(job.arguments)
     if not isolated:  # S3 and STS as the job's role would reach them: the twin's (api/job_endpoint.py)

@@ -136,3 +136,45 @@ def test_a_job_writes_nowhere_but_its_sandbox_and_the_store(tmp_path: Path) -> N
             assert seen[str(path)] == "OSError: Read-only file system"
     assert seen[str(private)] == "written" and not private.exists()  # its own /tmp, gone with it
     assert seen[str(in_store)] == "written" and in_store.read_text() == "escaped"
+
+
+SEES_THREADS = """
+import argparse, json, os, pathlib
+p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
+pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
+(pathlib.Path(a.out) / "seen.json").write_text(json.dumps({"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}))
+"""
+
+
+def test_a_jobs_openmp_threads_sleep_while_they_wait_unless_its_environment_says_otherwise(tmp_path: Path) -> None:
+    """libgomp's threads spin at barriers by default; beside CPU-bound work that made a two-second
+    training take eighteen (pipelines/core/threads.py). Jobs start with OMP_WAIT_POLICY=PASSIVE."""
+    home = Home.resolve(tmp_path / "home")
+    assert run(home, tmp_path, "Threads", SEES_THREADS, []) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    path = tmp_path / "Own.py"
+    path.write_text(SEES_THREADS)
+    step = processing("Own", path, ["--out", "/opt/ml/processing/out"])
+    step["Arguments"]["Environment"] = {"OMP_WAIT_POLICY": "ACTIVE"}  # the job's own setting wins
+    result = Engine(home).run(definition([step]), "Threads")
+    with Records(home) as records:
+        (uri,) = [o["S3Output"]["S3Uri"] for o in records.step_properties(result.execution_id, "Own")["ProcessingOutputConfig"]["Outputs"]]
+    assert json.loads(home.objects().path(f"{uri}/seen.json").read_text()) == {"OMP_WAIT_POLICY": "ACTIVE"}
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_commands_set_the_wait_policy_before_anything_imports_xgboost(preset: str | None, expected: str, guarded_env: dict[str, str]) -> None:
+    """libgomp reads OMP_WAIT_POLICY once, when XGBoost loads it: the commands set it first."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys\n"
+        "from pipelines.cli import main\n"
+        "assert main.main(['--version']) == 0\n"
+        "print(os.environ.get('OMP_WAIT_POLICY'), 'xgboost' in sys.modules)\n"
+    )
+    env = {k: v for k, v in guarded_env.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split()[-2:] == [expected, "False"]
