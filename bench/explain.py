@@ -43,10 +43,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from peak import PEAK_MB  # noqa: E402
+from rows import distinct as distinct_rows  # noqa: E402
+
 AIM_ROWS, AIM_SECONDS = 100000, 5.0
-PEAK = 'int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024'  # the process's own peak (ru_maxrss starts at the parent's)
-TREE = f"""
-import json, resource, sys, time
+TREE = PEAK_MB + """
+import json, sys, time
 import numpy as np, pandas as pd
 started = time.perf_counter()
 import shap, xgboost
@@ -55,10 +57,10 @@ rows = pd.read_csv(sys.argv[2]).iloc[:, 1:].to_numpy(dtype=np.float32)
 values = shap.TreeExplainer(booster).shap_values(rows)
 seconds = time.perf_counter() - started
 ours = pd.read_csv(sys.argv[3]).to_numpy()
-print(json.dumps({{"seconds": seconds, "peak_mb": {PEAK}, "max_diff": float(np.abs(values - ours).max())}}))
+print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "max_diff": float(np.abs(values - ours).max())}))
 """
-KERNEL = f"""
-import json, resource, sys, time
+KERNEL = PEAK_MB + """
+import json, sys, time
 import numpy as np, pandas as pd
 import shap, xgboost
 booster = xgboost.Booster(); booster.load_model(sys.argv[1])
@@ -69,7 +71,7 @@ explainer = shap.KernelExplainer(predict, rows.mean(axis=0, keepdims=True))
 started = time.perf_counter()
 explainer.shap_values(rows[:count], silent=True)
 seconds = time.perf_counter() - started
-print(json.dumps({{"seconds": seconds, "per_row": seconds / count, "peak_mb": {PEAK}}}))
+print(json.dumps({"seconds": seconds, "per_row": seconds / count, "peak_mb": peak_mb()}))
 """
 
 
@@ -115,9 +117,7 @@ def rows_csv(work: Path, count: int, distinct: bool = False) -> Path:
     path.parent.mkdir()
     rows = data.sample(count, replace=True, random_state=count).reset_index(drop=True)
     if distinct:
-        amounts = [name for name in rows.columns if name.startswith(("LIMIT_BAL", "BILL_AMT", "PAY_AMT"))]
-        noise = np.random.default_rng(count).uniform(-0.5, 0.5, (count, len(amounts)))
-        rows[amounts] = rows[amounts].to_numpy(dtype=float) + noise
+        rows = distinct_rows(rows, count)
         assert not rows.iloc[:, 1:].duplicated().any()
     rows.to_csv(path, index=False)
     return path
@@ -130,12 +130,12 @@ def run_json(command: list[str]) -> dict:
 
 def ours(work: Path, rows: Path, pyz: Path) -> dict:
     output = rows.parent / "out"
-    probe = (
-        "import json, resource, runpy, sys, time\n"
+    probe = PEAK_MB + (
+        "import json, runpy, sys, time\n"
         "started = time.perf_counter()\n"
-        f"sys.argv = [sys.argv[1], 'explain', '--model', sys.argv[2], '--dataset', sys.argv[3], '--output', sys.argv[4], '--message', sys.argv[5]]\n"
+        "sys.argv = [sys.argv[1], 'explain', '--model', sys.argv[2], '--dataset', sys.argv[3], '--output', sys.argv[4], '--message', sys.argv[5]]\n"
         "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
-        f"print(json.dumps({{'seconds': time.perf_counter() - started, 'peak_mb': {PEAK}}}))\n"
+        "print(json.dumps({'seconds': time.perf_counter() - started, 'peak_mb': peak_mb()}))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     message = rows.parent / "message"

@@ -32,11 +32,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from peak import PEAK_MB  # noqa: E402  (bench/, this script's folder)
+
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 PER_HOUR = 50_000
 
-OURS = """
-import json, resource, sys, time
+OURS = PEAK_MB + """
+import json, sys, time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 started = time.perf_counter()
@@ -45,22 +48,22 @@ work, hours = Path(sys.argv[1]), int(sys.argv[2])
 start = datetime(2026, 11, 1, tzinfo=timezone.utc)
 result = model_quality.monitor(work / "capture", work / "ground-truth", work / "out", work / "baseline" / "constraints.json",
                                start, start + timedelta(hours=hours), until=start + timedelta(hours=hours + 1), publish_metrics=True)
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024,
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb(),
                   "matched": result.counters["matched"], "auc": result.metrics["auc"], "violations": len(result.violations)}))
 """
 
-METRICS_ALONE = """
-import json, resource, sys, time
+METRICS_ALONE = PEAK_MB + """
+import json, sys, time
 import numpy as np
 labels, scores = np.load(sys.argv[1]), np.load(sys.argv[2])
 started = time.perf_counter()
 from pipelines.monitor.job.model_quality import quality
 found = quality.binary_classification_metrics(labels, scores)
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024, "auc": found["auc"]["value"]}))
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "auc": found["auc"]["value"]}))
 """
 
-SKLEARN = """
-import json, resource, sys, time
+SKLEARN = PEAK_MB + """
+import json, sys, time
 import numpy as np
 labels, scores = np.load(sys.argv[1]), np.load(sys.argv[2])
 started = time.perf_counter()
@@ -70,7 +73,7 @@ found = {"matrix": sk.confusion_matrix(labels, predicted).tolist(), "accuracy": 
          "precision": sk.precision_score(labels, predicted), "recall": sk.recall_score(labels, predicted),
          "f0_5": sk.fbeta_score(labels, predicted, beta=0.5), "f1": sk.f1_score(labels, predicted), "f2": sk.fbeta_score(labels, predicted, beta=2),
          "auc": sk.roc_auc_score(labels, scores), "roc": len(sk.roc_curve(labels, scores)[0]), "pr": len(sk.precision_recall_curve(labels, scores)[0])}
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024, "auc": found["auc"]}))
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "auc": found["auc"]}))
 """
 
 

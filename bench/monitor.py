@@ -41,17 +41,19 @@ ROOT = Path(__file__).resolve().parents[1]
 AIM_RATIO, AIM_BYTES = 15.0, 0.5e9  # issue 28: at least 15x Evidently, under 0.5 GB
 sys.path.insert(0, str(ROOT))
 
-OURS = """
-import json, os, resource, sys, time
+from peak import PEAK_MB  # noqa: E402  (bench/, this script's folder)
+
+OURS = PEAK_MB + """
+import json, os, sys, time
 started = time.perf_counter()
 from pipelines.monitor.job import environment
 result = environment.run(os.environ)
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024,
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb(),
                   "violations": len(result.violations), "rows": result.counters["rows"]}))
 """
 
-JOB = """
-import json, resource, runpy, sys, time
+JOB = PEAK_MB + """
+import json, runpy, sys, time
 started = time.perf_counter()
 sys.argv = sys.argv[1:]
 try:
@@ -60,12 +62,12 @@ try:
 except SystemExit as exit:
     code = exit.code
 import numpy, pyarrow
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024,
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb(),
                   "exit": code, "libraries": f"numpy {numpy.__version__}, pyarrow {pyarrow.__version__}"}))
 """
 
-EVIDENTLY = """
-import json, resource, sys, time
+EVIDENTLY = PEAK_MB + """
+import json, sys, time
 started = time.perf_counter()
 import pandas as pd
 from evidently import Report
@@ -74,7 +76,7 @@ reference = pd.read_csv(sys.argv[1])
 current = pd.read_csv(sys.argv[2], header=None, names=list(reference.columns))
 snapshot = Report([DataDriftPreset()]).run(current_data=current, reference_data=reference)
 drifted = [m for m in snapshot.dict()["metrics"] if "ValueDrift" in str(m.get("metric_id", "")) or "value_drift" in str(m.get("metric_id", "")).lower()]
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024, "metrics": len(snapshot.dict()["metrics"])}))
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "metrics": len(snapshot.dict()["metrics"])}))
 """
 
 
