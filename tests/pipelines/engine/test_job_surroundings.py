@@ -41,12 +41,14 @@ pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
 """
 
 
-def run(home: Home, tmp_path: Path, name: str, script: str, arguments: list, isolated: bool = False) -> dict:
+def run(home: Home, tmp_path: Path, name: str, script: str, arguments: list, isolated: bool = False, environment: dict | None = None) -> dict:
     path = tmp_path / f"{name}.py"
     path.write_text(script)
     step = processing(name, path, ["--out", "/opt/ml/processing/out", *arguments])
     if isolated:
         step["Arguments"]["NetworkConfig"] = {"EnableNetworkIsolation": True}
+    if environment:
+        step["Arguments"]["Environment"] = environment
     result = Engine(home).run(definition([step]), "Network")
     assert result.status == "Succeeded", result.failure_reason
     with Records(home) as records:
@@ -151,14 +153,8 @@ def test_a_jobs_openmp_threads_sleep_while_they_wait_unless_its_environment_says
     training take eighteen (pipelines/core/threads.py). Jobs start with OMP_WAIT_POLICY=PASSIVE."""
     home = Home.resolve(tmp_path / "home")
     assert run(home, tmp_path, "Threads", SEES_THREADS, []) == {"OMP_WAIT_POLICY": "PASSIVE"}
-    path = tmp_path / "Own.py"
-    path.write_text(SEES_THREADS)
-    step = processing("Own", path, ["--out", "/opt/ml/processing/out"])
-    step["Arguments"]["Environment"] = {"OMP_WAIT_POLICY": "ACTIVE"}  # the job's own setting wins
-    result = Engine(home).run(definition([step]), "Threads")
-    with Records(home) as records:
-        (uri,) = [o["S3Output"]["S3Uri"] for o in records.step_properties(result.execution_id, "Own")["ProcessingOutputConfig"]["Outputs"]]
-    assert json.loads(home.objects().path(f"{uri}/seen.json").read_text()) == {"OMP_WAIT_POLICY": "ACTIVE"}
+    own = run(home, tmp_path, "Own", SEES_THREADS, [], environment={"OMP_WAIT_POLICY": "ACTIVE"})
+    assert own == {"OMP_WAIT_POLICY": "ACTIVE"}  # the job's own setting wins
 
 
 @pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
