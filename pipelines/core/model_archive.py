@@ -23,6 +23,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from pipelines.core import xgb
+
 ARCHIVE_FILE = "model.tar.gz"  # what a training job writes and a model points at
 MODEL_FILE = "xgboost-model"  # what the built-in XGBoost container loads
 MAX_UNPACKED_BYTES = 1 << 30  # 1 GiB: far above any model this container serves well
@@ -88,8 +90,7 @@ def load_booster(raw: bytes, where: str) -> Any:
     """The Booster in ``xgboost-model``'s bytes: XGBoost's own formats (JSON, UBJSON, legacy
     binary), or a pickled Booster, as the 0.90-x, 1.0-1 and 1.2-x containers write it (and their
     serving loads it: pickle first, then ``load_model``)."""
-    import xgboost
-
+    xgboost = xgb.module()
     if raw[:1] == b"\x80":  # a pickle (protocol 2 or later)
         try:
             booster = _BoosterOnly(io.BytesIO(raw)).load()

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from pipelines.core import xgb
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -247,8 +249,7 @@ def train(
     ``log`` receives the container's per-round lines; ``should_stop`` is asked after every
     round, and a True answer ends training with :class:`TrainingStopped`.
     """
-    import xgboost
-
+    xgboost = xgb.module()
     params = parse_hyperparameters(hyperparameters, version)
     if "train" not in channels:
         raise ChannelError("the built-in XGBoost algorithm needs a train channel")

@@ -19,7 +19,7 @@ from pathlib import Path
 NAME = "monitor-analyzer.pyz"
 PACKAGE = Path(__file__).resolve().parents[1]  # pipelines/
 JOB = PACKAGE / "monitor" / "job"  # walked: the bundle is what this folder holds, and the packages above it
-ABOVE = ("__init__.py", "core/__init__.py", "core/fileio.py", "core/model_archive.py", "monitor/__init__.py")
+ABOVE = ("__init__.py", "core/__init__.py", "core/fileio.py", "core/model_archive.py", "core/xgb.py", "monitor/__init__.py")
 # The folders that keep to the XGBoost image's Python 3.8 without pyarrow (explain, attribution-monitor).
 PYTHON_38 = ("common", "clarify", "html")
 

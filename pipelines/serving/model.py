@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.core import model_archive
+from pipelines.core import model_archive, xgb
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -170,8 +170,7 @@ class DensePrediction:
     def __init__(self, booster: Any, iterations: tuple) -> None:
         import ctypes
 
-        from xgboost import core
-
+        core = xgb.module().core
         self._ctypes = ctypes
         self._booster = booster
         self._function = core._LIB.XGBoosterPredictFromDense

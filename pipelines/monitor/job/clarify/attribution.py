@@ -38,7 +38,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pipelines.core import model_archive
+from pipelines.core import model_archive, xgb
 
 VERSION = "1.0"
 METHOD = "kernel_shap"  # Clarify's key for SHAP values in analysis.json
@@ -90,8 +90,7 @@ def shap_values(booster: Any, features: np.ndarray) -> Tuple[np.ndarray, float]:
 def _contributions(booster: Any, rows: np.ndarray, iterations: Optional[Tuple[int, int]], margin: bool = False) -> np.ndarray:
     """XGBoost's tree SHAP: rows x (features + 1), the last column the expected value (plus the
     model's base score, unless ``margin``: then a base margin of zero, so the column is the trees' alone)."""
-    import xgboost
-
+    xgboost = xgb.module()
     base = np.zeros(len(rows), dtype=np.float32) if margin else None
     matrix = xgboost.DMatrix(rows, missing=np.nan, base_margin=base)
     if iterations is None:

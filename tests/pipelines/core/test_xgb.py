@@ -1,0 +1,61 @@
+"""XGBoost without scikit-learn: what the jobs, the engine's training and the server load."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def in_a_fresh_process(program: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_xgboost_comes_without_scikit_learn_which_can_still_be_imported_after() -> None:
+    seen = in_a_fresh_process(
+        "import json, sys\n"
+        "from pipelines.core import xgb\n"
+        "xgboost = xgb.module()\n"
+        "before = sorted(m for m in sys.modules if m == 'sklearn' or m.startswith('sklearn.'))\n"
+        "import sklearn.metrics\n"
+        "print(json.dumps({'before': before, 'same': xgb.module() is xgboost, 'booster': xgboost.Booster.__module__,\n"
+        "                  'sklearn_after': sklearn.metrics.roc_auc_score([0, 1], [0.2, 0.9])}))\n"
+    )
+    assert seen == {"before": [], "same": True, "booster": "xgboost.core", "sklearn_after": 1.0}
+
+
+def test_a_process_that_loaded_scikit_learn_first_gets_xgboost_whole() -> None:
+    seen = in_a_fresh_process(
+        "import json, sklearn.base\n"
+        "from pipelines.core import xgb\n"
+        "xgboost = xgb.module()\n"
+        "print(json.dumps({'wrapper': xgboost.compat.SKLEARN_INSTALLED, 'classifier': type(xgboost.XGBClassifier(n_estimators=2)).__name__}))\n"
+    )
+    assert seen == {"wrapper": True, "classifier": "XGBClassifier"}
+
+
+def test_the_model_loaders_and_the_trainer_do_not_load_scikit_learn(tmp_path: Path) -> None:
+    """Training the built-in algorithm, loading its model as the server does, and explaining it
+    (the Explain job's SHAP): none of them imports scikit-learn."""
+    rows = "\n".join(f"{i % 2},{i},{(i * 7) % 5}" for i in range(200)) + "\n"
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "train.csv").write_text(rows)
+    seen = in_a_fresh_process(
+        "import json, sys, tarfile\n"
+        "from pathlib import Path\n"
+        "import numpy as np\n"
+        "from pipelines.engine import xgboost_algorithm\n"
+        "from pipelines.monitor.job.clarify import attribution\n"
+        "from pipelines.serving.model import Predictor\n"
+        f"work = Path({str(tmp_path)!r})\n"
+        "xgboost_algorithm.train({'train': work / 'train'}, {'objective': 'binary:logistic', 'num_round': '3'}, work / 'model')\n"
+        "model = Predictor.load(work / 'model' / 'model.tar.gz')\n"
+        "values, _ = attribution.shap_values(model.booster, np.array([[1.0, 2.0], [3.0, 4.0]]))\n"
+        "print(json.dumps({'sklearn': sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'), 'shap': values.shape}))\n"
+    )
+    assert seen == {"sklearn": [], "shap": [2, 2]}
