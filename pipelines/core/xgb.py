@@ -14,22 +14,27 @@ already imported scikit-learn, or XGBoost, gets XGBoost as it is.
 from __future__ import annotations
 
 import sys
+import threading
 from types import ModuleType
+
+_IMPORTING = threading.Lock()
 
 
 def module() -> ModuleType:
-    """The ``xgboost`` module, imported without importing scikit-learn if it is not loaded yet."""
-    loaded = sys.modules.get("xgboost")
-    if loaded is not None:
-        return loaded
-    if "sklearn" in sys.modules:
-        import xgboost
+    """The ``xgboost`` module, imported without importing scikit-learn if neither is loaded yet.
 
+    Threads may ask at once (a tuning job trains several models in the engine's process): one
+    imports while the others wait, so none sees a half-imported module or the hidden scikit-learn.
+    """
+    with _IMPORTING:
+        if "xgboost" in sys.modules or "sklearn" in sys.modules:
+            import xgboost  # done, or being done by an import outside this function: Python's import lock waits for it
+
+            return xgboost
+        sys.modules["sklearn"] = None  # type: ignore[assignment]  # ``import sklearn`` raises ImportError
+        try:
+            import xgboost
+        finally:
+            if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
+                del sys.modules["sklearn"]
         return xgboost
-    sys.modules["sklearn"] = None  # type: ignore[assignment]  # ``import sklearn`` raises ImportError
-    try:
-        import xgboost
-    finally:
-        if sys.modules.get("sklearn", 0) is None:
-            del sys.modules["sklearn"]
-    return xgboost

@@ -59,3 +59,20 @@ def test_the_model_loaders_and_the_trainer_do_not_load_scikit_learn(tmp_path: Pa
         "print(json.dumps({'sklearn': sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'), 'shap': values.shape}))\n"
     )
     assert seen == {"sklearn": [], "shap": [2, 2]}
+
+
+def test_threads_that_ask_at_once_each_get_the_whole_module() -> None:
+    """A tuning job trains in several threads of the engine's process: none may see XGBoost half
+    imported (the tuning steps failed with "partially initialized module 'xgboost'" before the lock)."""
+    seen = in_a_fresh_process(
+        "import json, sys, threading, time\n"
+        "from pipelines.core import xgb\n"
+        "found = []\n"
+        "def ask(delay):\n"
+        "    time.sleep(delay)  # spread over the first import, whatever its length: any moment must be safe\n"
+        "    found.append(hasattr(xgb.module(), 'DMatrix'))\n"
+        "threads = [threading.Thread(target=ask, args=(i / 100,)) for i in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(json.dumps({'whole': found, 'sklearn': sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn')}))\n"
+    )
+    assert seen == {"whole": [True] * 8, "sklearn": []}
