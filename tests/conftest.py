@@ -151,11 +151,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         if any(d.scope == "module" for defs in definitions.values() for d in defs) and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-    # The end-to-end modules at the top of tests/ (the demo, the corpus, the AWS path: the longest
-    # units of work) first, in their order, then the rest: xdist hands out work in this order, so
-    # short tests fill both workers at the end instead of one worker starting the demo last.
-    top = Path(__file__).resolve().parent
-    items.sort(key=lambda item: item.path.parent != top)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
