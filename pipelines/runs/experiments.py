@@ -30,6 +30,13 @@ def tracking_uri(home: Home) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home.mlflow_db}"
 
 
+def artifact_location(home: Home) -> str | None:
+    """Where the experiment's run artifacts go: under MLOPS_HOME with the local store (MLflow's
+    default is ``./mlruns`` of whatever folder the first run was logged from, outside the home
+    that ``make clean`` removes); the tracking server's own default with ``$MLFLOW_TRACKING_URI``."""
+    return None if os.environ.get("MLFLOW_TRACKING_URI") else (home.root / "mlruns").as_uri()
+
+
 def tracking_mode() -> str:
     """``$MLOPS_TRACKING``: async (the default), sync or off."""
     mode = os.environ.get(MODE_VARIABLE, "async").lower()
@@ -142,7 +149,7 @@ def log_execution(home: Home, execution_id: str) -> str:
     facts = summary(home, execution_id)
     client = MlflowClient(tracking_uri=tracking_uri(home))
     experiment = client.get_experiment_by_name(EXPERIMENT)
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(EXPERIMENT)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(EXPERIMENT, artifact_location=artifact_location(home))
     stamp = 0
     tags = {"mlops.execution_arn": facts["ExecutionArn"], "mlops.status": facts["Status"], "git.commit": facts["Commit"] or "", "mlflow.runName": facts["DisplayName"] or facts["ExecutionId"]}
     parent = client.create_run(experiment_id, tags=tags)

@@ -42,6 +42,8 @@ def test_an_execution_becomes_an_mlflow_run_with_nested_steps(runs: dict) -> Non
     assert {"Preprocess", "Train", "Evaluate", "DataQualityBaseline", "Register"} <= names
     train = next(c for c in children if c.data.tags["mlflow.runName"] == "Train")
     assert train.data.params["max_depth"] == "5" and "validation_auc" in train.data.metrics
+    # Its artifacts would go under the home, not into the folder the first run was logged from.
+    assert client.get_experiment(run.info.experiment_id).artifact_location == (runs["home"].root / "mlruns").as_uri()
 
 
 def test_compare_shows_what_differs(runs: dict, capsys: pytest.CaptureFixture[str]) -> None:
