@@ -36,24 +36,26 @@ def test_it_renders_offline_with_every_step_type_the_example_is_for() -> None:
 
 
 def run(home: Path, env: dict[str, str], answer: dict[str, Any]) -> dict[str, Any]:
-    """The pipeline in a process of its own; its review answered when its message arrives."""
+    """The pipeline in a process of its own; its review answered when its message arrives. The
+    process's pipes are closed however this ends (a failed assertion left them to the garbage
+    collector, whose ResourceWarning then failed a later test on the same worker)."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "lambdas.json").write_text(json.dumps({"summarize-tuning": "pipelines.breast_cancer.functions:summarize"}))
-    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli.main", "--home", str(home), "run", "--module-name", MODULE, "--json"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    local = Home.resolve(home)
-    message = None
-    while process.poll() is None and message is None:  # an event: the message appears, or the run ends
-        waiting = callbacks.pending(local)
-        message = waiting[0] if waiting else None
-        if message is None:
-            try:
-                process.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                pass
-    assert message is not None, process.stderr.read() if process.stderr else ""
-    callbacks.answer(local, message["token"], True, answer)
-    out, err = process.communicate(timeout=600)
+    command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(home), "run", "--module-name", MODULE, "--json"]
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        local = Home.resolve(home)
+        message = None
+        while process.poll() is None and message is None:  # an event: the message appears, or the run ends
+            waiting = callbacks.pending(local)
+            message = waiting[0] if waiting else None
+            if message is None:
+                try:
+                    process.wait(timeout=0.2)
+                except subprocess.TimeoutExpired:
+                    pass
+        assert message is not None, process.stderr.read() if process.stderr else ""
+        callbacks.answer(local, message["token"], True, answer)
+        out, err = process.communicate(timeout=600)
     result = json.loads(out) if out.strip() else {"stderr": err}
     result["message"] = message
     return result
