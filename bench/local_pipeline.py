@@ -101,10 +101,11 @@ def bundle_jobs_alone(home: Path, execution_id: str) -> float:
 
 def larger_data(path: Path, times: int) -> Path:
     """The bundled rows and ``times - 1`` times as many new customers (``rows.new_customers``:
-    each a mix of two real ones with the same label), shuffled: no row is a copy of another, so
-    no customer is in both the train and the validation split. The model trained on them still
-    runs all 200 rounds (the validation AUC keeps rising with ten times the rows), against 44 at
-    1x: the bench prints the rounds of both, since Train and Explain grow with them."""
+    each a mix of two real ones with the same label), shuffled together: no new row is a copy
+    of one customer, so copies of a customer do not reach both the train and the validation
+    split. The model trained on them still runs all 200 rounds (the validation AUC keeps rising
+    with ten times the rows), against 44 at 1x: the bench prints the rounds of both, since Train
+    and Explain grow with them."""
     import pandas as pd
     from rows import new_customers  # bench/rows.py
 
