@@ -11,6 +11,7 @@ import click
 
 from pipelines.cli.context import Settings
 from pipelines.core import guard
+from pipelines.core.errors import UsageError
 from pipelines.engine import runner
 from pipelines.runs import experiments
 from pipelines.runs.reproduce import reproduce as run_reproduction
@@ -52,7 +53,12 @@ def log(obj: Settings, execution: str) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.pass_obj
 def ui(obj: Settings, port: int) -> int:
+    from pipelines.serving.process import port_problem
+
     home = obj.home
+    taken = port_problem("127.0.0.1", port)  # MLflow itself logs the bind error and exits 0
+    if taken:
+        raise UsageError(taken)
     click.echo(f"MLflow UI for {experiments.tracking_uri(home)} on http://127.0.0.1:{port} (Ctrl-C stops)", err=True)
     # MLflow and its workers run under the guard: they end with this command however it ends
     # (Ctrl-C, SIGTERM, kill -9), and the port is free again. One worker for one local user (its

@@ -51,3 +51,14 @@ def group_members_of_children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             groups.append(int(fields[2]))
     return groups
+
+
+def test_a_taken_port_is_one_line_and_nothing_starts(tmp_path: Path, guarded_env: dict[str, str]) -> None:
+    """MLflow logs its bind error and exits 0; mlops ui says so first, as mlops serve does."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "--home", str(tmp_path / "home"), "ui", "--port", str(port)],
+                              cwd=ROOT, env=guarded_env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == f"usage error: port {port} on 127.0.0.1 is taken (Address already in use): stop what listens there, or choose another with --port\n"
+    assert not (tmp_path / "home" / "mlflow.db").exists()  # MLflow never started
