@@ -36,7 +36,8 @@ def home(tmp_path_factory: pytest.TempPathFactory, scored_test: Path) -> Home:
     """A pipeline run, an approval and deployment, a schedule and one monitoring execution."""
     home = Home.resolve(tmp_path_factory.mktemp("shapes-home"))
     document, name = local_run.load_definition(local_run.definitions.DEFAULT_MODULE, {}, None, None)
-    result = local_run.run(home, document, name, {}, None, tracking="off")
+    # At the commit `mlops run` resolves from here, so that its run below is this one's cache hits.
+    result = local_run.run(home, document, name, {}, local_run.local_commit(), tracking="off")
     assert result.status == "Succeeded", result.failure_reason
     with Records(home) as records:
         package = records.step_properties(result.execution_id, "Register")["ModelPackageArn"]
