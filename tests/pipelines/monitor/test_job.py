@@ -47,10 +47,11 @@ def store(tmp_path: Path, scored_test: Path, evaluated: Path) -> Path:
     return root
 
 
-def run_bundle(pyz: Path, store: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def run_bundle(pyz: Path, store: Path, tmp_path: Path, *args: str, python: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """``python -I [python...] monitor-analyzer.pyz args...`` over the store."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env[ROOT_VARIABLE] = str(store)
-    return subprocess.run([sys.executable, "-I", str(pyz), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-I", *python, str(pyz), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
 def monitor_args(tmp_path: Path, hour: int, *extra: str) -> list[str]:
@@ -102,6 +103,27 @@ def test_an_hour_through_the_job_is_the_analyzers_own_result_byte_for_byte(pyz: 
     flagged = {v["feature_name"] for v in direct.violations if v["constraint_check_type"] == "baseline_drift_check"}
     assert "EDUCATION" in flagged
     assert (tmp_path / "message").read_text() == direct.message
+
+
+AND_WHAT_IT_LOADED = (
+    "import runpy, sys\n"
+    "sys.argv = sys.argv[1:]\n"
+    "try:\n"
+    "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    "finally:\n"
+    "    print('loaded:', ' '.join(sorted(name for name, module in sys.modules.items() if module is not None)), file=sys.stderr)\n"
+)  # the bundle run as python runs it, then the modules its process loaded
+
+
+def test_the_job_never_imports_pandas_which_pyarrow_would_import_for_nothing(pyz: Path, store: Path, tmp_path: Path) -> None:
+    """pyarrow imports pandas (0.15 s) the first time it converts values, to ask whether they are
+    pandas objects; the job's process makes it unimportable (main.without_pandas), and the hour's
+    files are still the analyzer's own (the test above)."""
+    done = run_bundle(pyz, store, tmp_path, *monitor_args(tmp_path, 3), python=("-c", AND_WHAT_IT_LOADED))
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = set(done.stderr.split("loaded: ", 1)[1].split())
+    assert {"pyarrow.compute", "numpy"} <= loaded  # what it does need
+    assert not {name for name in loaded if name.split(".")[0] == "pandas"}
 
 
 def test_an_empty_window_fails_as_model_monitor_did(pyz: Path, store: Path, tmp_path: Path) -> None:
