@@ -93,6 +93,7 @@ def pipeline_session(region: str, default_bucket: str) -> Any:
     sent while a pipeline is being defined.
     """
     prepare(region)
+    _name_only_local_clients()
     import boto3
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
@@ -110,6 +111,29 @@ def pipeline_session(region: str, default_bucket: str) -> Any:
     # needs it (ModelBuilder.register does); the bucket is the caller's to provide.
     session._default_bucket = default_bucket
     return session
+
+
+def _name_only_local_clients() -> None:
+    """Let ProcessingStep and TransformStep read their method names without building a client.
+
+    Each of them builds a ``LocalSagemakerClient`` (a boto3 session, an S3 resource and clients:
+    about 48 ms) only to read ``create_processing_job.__name__`` or ``create_transform_job.__name__``
+    for a check of its arguments: two thirds of a pipeline's build once the SDK is imported. Their
+    module gets a subclass that builds nothing. Its methods are the real ones, so their names are;
+    anything else asked of it fails loudly (it has no session). Idempotent.
+    """
+    from sagemaker.mlops.workflow import steps
+
+    if getattr(steps.LocalSagemakerClient, "_name_only", False):
+        return
+
+    class NameOnlyLocalClient(steps.LocalSagemakerClient):  # type: ignore[misc, name-defined]
+        _name_only = True
+
+        def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+            pass
+
+    steps.LocalSagemakerClient = NameOnlyLocalClient  # type: ignore[misc]
 
 
 class OfflineRequest(Exception):
