@@ -73,6 +73,48 @@ def test_bad_lines_are_counted_not_fatal(tmp_path: Path) -> None:
     assert counters.malformed_lines == 1 and counters.undecodable_payloads == 1 and counters.widths == {2: 1}
 
 
+def test_the_files_read_as_csv_give_what_the_json_reader_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common file (one CSV row in, one value out, every line alike) is split at commas
+    (dataset._tokenized); anything else goes to the JSON reader. The analyzer's files and counters
+    are the same byte for byte either way, with exponents, empty values, integers and fractions,
+    and a window."""
+    taken: list[bool] = []
+    tokenized = dataset._tokenized
+
+    def spy(*args: object) -> object:
+        result = tokenized(*args)  # type: ignore[arg-type]
+        taken.append(result is not False)
+        return result
+
+    values = ["20000,2,0.5", "1.5e-05,3,7", "30000.0,,2", "4,5,6.25", "-1,0,1E3"]
+    alike = [record(values[i % 5], f"0.{i + 1}", START + timedelta(minutes=7 * i)) for i in range(20)]
+    (tmp_path / "baseline.csv").write_text("out,a,b,c\n" + "".join(f"0.{i + 1},{values[i % 5]}\n" for i in range(20)))
+    analyzer.baseline(tmp_path / "baseline.csv", tmp_path / "baseline")
+    write_capture(tmp_path / "alike", alike)
+    odd = [dict(r, eventMetadata=dict(r["eventMetadata"], inferenceId=f"id,{i}")) for i, r in enumerate(alike[:5])]  # a comma in an id
+    write_capture(tmp_path / "comma", odd)
+    escaped = [record("1,2,3", "0.5", START), record("4,5,6", '0.5"', START + timedelta(minutes=1))]  # a quote, escaped in JSON
+    write_capture(tmp_path / "escaped", escaped)
+    reordered = [record("1,2,3", "0.5", START), {"eventVersion": "0", **record("4,5,6", "0.6", START + timedelta(minutes=1))}]  # keys in another order
+    write_capture(tmp_path / "reordered", reordered)
+    huge = [record("1,2,3", "0.5", START), record("1," + "2" * (25 << 20) + ",3", "0.6", START + timedelta(minutes=1))]  # the right shape, too long to capture
+    write_capture(tmp_path / "huge", huge)
+    window = (START + timedelta(minutes=30), START + timedelta(minutes=100))
+    hour = (START, START + timedelta(hours=1))
+    for case, (start, end) in {"alike": (START, START + timedelta(hours=3)), "alike-window": window, "comma": hour, "escaped": hour, "reordered": hour, "huge": hour}.items():
+        outputs = []
+        for reader in (spy, lambda *args: False):
+            monkeypatch.setattr(dataset, "_tokenized", reader)
+            taken.clear()
+            out = tmp_path / "out" / case / str(len(outputs))
+            result = analyzer.monitor(tmp_path / case.split("-")[0] / "ep" / "AllTraffic", out, tmp_path / "baseline" / "statistics.json", tmp_path / "baseline" / "constraints.json", start=start, end=end)
+            outputs.append((result.counters, [json.loads((out / name).read_text()) for name in ("statistics.json", "constraint_violations.json")]))
+            if reader is spy:
+                assert taken and taken == [case.startswith("alike")] * len(taken), case  # the fast path only where every line is alike
+        assert outputs[0] == outputs[1], case
+    assert outputs[0][0]["records"] == 1 and outputs[0][0]["malformed_lines"] == 1  # the last case: one record read, one line too long
+
+
 @pytest.fixture(scope="module")
 def base(evaluated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("capture-baseline")
