@@ -225,8 +225,6 @@ def _tokenized(file: Path, names: list[str], counters: Counters, start: datetime
 
     def value_of(key: str, column: Any, first_token: bool, last_token: bool) -> pa.Array | None:
         column = column.combine_chunks()
-        if b"\\" in _text_bytes(column):
-            return None
         _, before, after = spans[key]
         if first_token and before:
             if not pc.all(pc.starts_with(column, before)).as_py():
@@ -245,6 +243,9 @@ def _tokenized(file: Path, names: list[str], counters: Counters, start: datetime
     del columns
     if outputs is None or times is None or any(column is None for column in inputs):
         return False
+    if b"\\" in _text_bytes(times):
+        return False  # an escape in a JSON string: the values' own are checked in _block
+    outside = 0
     if start is not None or end is not None:
         try:
             moments = times.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("ms"))
@@ -258,42 +259,41 @@ def _tokenized(file: Path, names: list[str], counters: Counters, start: datetime
         if end is not None:
             keep = pc.and_(keep, pc.less(moments, pa.scalar(naive_utc(end), pa.timestamp("ms"))))
         kept = int(pc.sum(keep).as_py() or 0)
-        counters.outside_window += len(moments) - kept
+        outside = len(moments) - kept
         outputs, inputs = outputs.filter(keep), [column.filter(keep) for column in inputs]
     rows = len(outputs)
+    output_block, input_block = _block(rows, [outputs]), _block(rows, inputs)
+    if output_block is None or input_block is None:
+        return False
+    counters.outside_window += outside
     counters.records += rows
     counters.rows += rows
-    if not rows:
-        return None
-    return [*_block(rows, [outputs]), *_block(rows, inputs)]
+    return [*output_block, *input_block] if rows else None
 
 
-def _block(rows: int, columns: list[pa.Array]) -> list[Any]:
+def _block(rows: int, columns: list[pa.Array]) -> list[Any] | None:
     """What ``_columns`` makes of a row-major block, from its columns: numbers where every value
     of the block is a plain decimal number, all of them strings where one is not, and a column
-    with an exponent as strings."""
+    with an exponent as strings. None where a string holds a backslash (an escape in the JSON
+    the CSV reader did not decode)."""
     parsed = []
     for column in columns:
         try:
             values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return list(columns)
-        if not np.isfinite(values).all():
-            return list(columns)
+            values = None
+        if values is None or not np.isfinite(values).all():
+            return None if any(b"\\" in _text_bytes(c) for c in columns) else list(columns)
         parsed.append(values)
     block: list[Any] = []
     for column, values in zip(columns, parsed):
-        if _has_exponents(column):
+        text = _text_bytes(column)  # a number has at most one point: counting bytes counts values
+        if b"e" in text or b"E" in text:
             block.append(column)
         else:
-            points = int(pc.sum(pc.match_substring(column, ".")).as_py() or 0)
+            points = text.count(b".")
             block.append(NumericColumn(values, rows - points, points))
     return block
-
-
-def _has_exponents(strings: pa.Array) -> bool:
-    text = _text_bytes(strings)
-    return b"e" in text or b"E" in text
 
 
 def _joined(lines: list[str]) -> bytes:
