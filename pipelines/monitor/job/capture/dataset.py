@@ -247,19 +247,10 @@ def _tokenized(file: Path, names: list[str], counters: Counters, start: datetime
         return False  # an escape in a JSON string: the values' own are checked in _block
     outside = 0
     if start is not None or end is not None:
-        try:
-            moments = times.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("ms"))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        keep = _in_window(times, start, end)
+        if keep is None:
             return False
-        if moments.null_count:
-            return False
-        keep = pc.is_valid(moments)
-        if start is not None:
-            keep = pc.and_(keep, pc.greater_equal(moments, pa.scalar(naive_utc(start), pa.timestamp("ms"))))
-        if end is not None:
-            keep = pc.and_(keep, pc.less(moments, pa.scalar(naive_utc(end), pa.timestamp("ms"))))
-        kept = int(pc.sum(keep).as_py() or 0)
-        outside = len(moments) - kept
+        outside = len(keep) - int(pc.sum(keep).as_py() or 0)
         outputs, inputs = outputs.filter(keep), [column.filter(keep) for column in inputs]
     rows = len(outputs)
     output_block, input_block = _block(rows, [outputs]), _block(rows, inputs)
@@ -318,21 +309,10 @@ def _columnar(table: pa.Table, names: list[str], counters: Counters, start: date
     if unusual and any(character in text for text in texts for character in (b"\n", b'"')):
         return None  # several rows in one request, or quoted values: the record-by-record path
     if start is not None or end is not None:
-        times = table.column("eventMetadata").combine_chunks().field("inferenceTime")
-        try:
-            # ISO-8601 with "Z" (fractions of a second allowed): UTC, compared as naive UTC.
-            moments = times.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("ms"))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        keep = _in_window(table.column("eventMetadata").combine_chunks().field("inferenceTime"), start, end)
+        if keep is None:
             return None
-        if moments.null_count:
-            return None
-        keep = pa.array(np.ones(len(moments), dtype=bool))
-        if start is not None:
-            keep = pc.and_(keep, pc.greater_equal(moments, pa.scalar(naive_utc(start), pa.timestamp("ms"))))
-        if end is not None:
-            keep = pc.and_(keep, pc.less(moments, pa.scalar(naive_utc(end), pa.timestamp("ms"))))
-        kept = int(pc.sum(keep).as_py() or 0)
-        counters.outside_window += len(moments) - kept
+        counters.outside_window += len(keep) - int(pc.sum(keep).as_py() or 0)
         inputs, outputs = inputs.filter(keep), outputs.filter(keep)
     counters.records += len(inputs)
     if not len(inputs):
@@ -352,6 +332,24 @@ def _columnar(table: pa.Table, names: list[str], counters: Counters, start: date
         return None
     flat = pc.list_flatten(parts)
     return [*_columns(outputs, rows, 1, unusual), *_columns(flat, rows, width, unusual)]
+
+
+def _in_window(times: pa.Array, start: datetime | None, end: datetime | None) -> pa.Array | None:
+    """Which records' inferenceTime is in [start, end): ISO-8601 with "Z" (fractions of a second
+    allowed), UTC, compared as naive UTC. None when one is missing or in another format (the
+    record-by-record path)."""
+    try:
+        moments = times.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("ms"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if moments.null_count:
+        return None
+    keep = pc.is_valid(moments)
+    if start is not None:
+        keep = pc.and_(keep, pc.greater_equal(moments, pa.scalar(naive_utc(start), pa.timestamp("ms"))))
+    if end is not None:
+        keep = pc.and_(keep, pc.less(moments, pa.scalar(naive_utc(end), pa.timestamp("ms"))))
+    return keep
 
 
 def _text_bytes(strings: pa.Array) -> bytes:
