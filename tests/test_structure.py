@@ -141,3 +141,14 @@ def test_every_source_file_is_one_git_keeps() -> None:
     assert done.stdout.split() == []
     packages = [p for p in PACKAGE.rglob("*") if p.is_dir() and "__pycache__" not in p.parts and any(p.glob("*.py"))]
     assert [str(p.relative_to(ROOT)) for p in packages if not (p / "__init__.py").is_file()] == []
+
+
+def test_every_test_folder_is_one_pytest_collects(pytestconfig: pytest.Config) -> None:
+    """pytest does not enter folders that match ``norecursedirs``; its default holds "build", and
+    tests/pipelines/build (the render cache's tests, the SDK seam's) went unrun by make test."""
+    import fnmatch
+
+    patterns = pytestconfig.getini("norecursedirs")
+    folders = sorted({p.parent for p in (ROOT / "tests").rglob("test_*.py") if "__pycache__" not in p.parts})
+    skipped = [str(f.relative_to(ROOT)) for f in folders if any(fnmatch.fnmatch(part, pattern) for part in f.relative_to(ROOT).parts for pattern in patterns)]
+    assert folders and skipped == []
