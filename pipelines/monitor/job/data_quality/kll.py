@@ -79,10 +79,14 @@ class KLLSketch:
         even = items - items % 2
         if self.compressions[height] % 2 == 1:
             self.offsets[height] = 1 - self.offsets[height]
-        # Deequ's sort is stable. Without NaN or -0.0, equal items cannot be told apart and
-        # numpy's default sort (vectorised in numpy 2: ten times faster here) gives the same
-        # array; with them, the stable sort keeps Deequ's order of 0.0 and -0.0.
-        output = np.sort(buffer[:even], kind=None if self._plain else "stable")[self.offsets[height] :: 2]
+        # Deequ's sort is stable. Without NaN or -0.0, equal items cannot be told apart and any
+        # sort gives the same array: above level 0 the buffer is a few sorted runs (earlier
+        # compactions' outputs), which the stable sort (timsort) merges in linear time, two to
+        # three times faster than the default; level 0 holds items as they came, where numpy's
+        # default sort (vectorised in numpy 2) is four times faster than the stable one. With
+        # NaN or -0.0, the stable sort keeps Deequ's order of 0.0 and -0.0.
+        kind = "stable" if height or not self._plain else None
+        output = np.sort(buffer[:even], kind=kind)[self.offsets[height] :: 2]
         remaining = buffer[items - 1 :] if items % 2 else np.empty(0)
         self.levels[height] = [remaining] if len(remaining) else []
         self.sizes[height] = len(remaining)
