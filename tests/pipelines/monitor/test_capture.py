@@ -99,20 +99,32 @@ def test_the_files_read_as_csv_give_what_the_json_reader_gives(tmp_path: Path, m
     write_capture(tmp_path / "reordered", reordered)
     huge = [record("1,2,3", "0.5", START), record("1," + "2" * (25 << 20) + ",3", "0.6", START + timedelta(minutes=1))]  # the right shape, too long to capture
     write_capture(tmp_path / "huge", huge)
+    texts = [record(f"1,{word},3", "0.5", START + timedelta(minutes=i)) for i, word in enumerate(["café", "2", "naïve"])]
+    hour_folder = tmp_path / "{}" / "ep" / "AllTraffic" / START.strftime("%Y/%m/%d/%H")
+    for case, lines in {
+        "unicode": [json.dumps(r, ensure_ascii=False).encode() for r in texts],  # UTF-8 as it is, no escapes: read as CSV
+        "invalid": [json.dumps(texts[1]).encode(), json.dumps(texts[0]).encode().replace(b"caf\\u00e9", b"caf\xe9")],  # not UTF-8
+        "invalid-id": [json.dumps(texts[1]).encode(), json.dumps(texts[1]).encode().replace(b'"eventId": "', b'"eventId": "\xff')],  # not read, either way
+    }.items():
+        Path(str(hour_folder).format(case)).mkdir(parents=True)
+        (Path(str(hour_folder).format(case)) / "00-00-000-a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     window = (START + timedelta(minutes=30), START + timedelta(minutes=100))
     hour = (START, START + timedelta(hours=1))
-    for case, (start, end) in {"alike": (START, START + timedelta(hours=3)), "alike-window": window, "comma": hour, "escaped": hour, "reordered": hour, "huge": hour}.items():
+    for case, (start, end) in {"alike": (START, START + timedelta(hours=3)), "alike-window": window, "comma": hour, "escaped": hour, "reordered": hour, "huge": hour, "unicode": hour, "invalid": hour, "invalid-id": hour}.items():
         outputs = []
         for reader in (spy, lambda *args: False):
             monkeypatch.setattr(dataset, "_tokenized", reader)
             taken.clear()
             out = tmp_path / "out" / case / str(len(outputs))
-            result = analyzer.monitor(tmp_path / case.split("-")[0] / "ep" / "AllTraffic", out, tmp_path / "baseline" / "statistics.json", tmp_path / "baseline" / "constraints.json", start=start, end=end)
+            result = analyzer.monitor(tmp_path / case.removesuffix("-window") / "ep" / "AllTraffic", out, tmp_path / "baseline" / "statistics.json", tmp_path / "baseline" / "constraints.json", start=start, end=end)
             outputs.append((result.counters, [json.loads((out / name).read_text()) for name in ("statistics.json", "constraint_violations.json")]))
             if reader is spy:
-                assert taken and taken == [case.startswith("alike")] * len(taken), case  # the fast path only where every line is alike
+                assert taken and taken == [case in ("alike", "alike-window", "unicode", "invalid-id")] * len(taken), case  # the fast path only where every line is alike
         assert outputs[0] == outputs[1], case
-    assert outputs[0][0]["records"] == 1 and outputs[0][0]["malformed_lines"] == 1  # the last case: one record read, one line too long
+        if case == "huge":
+            assert outputs[0][0]["records"] == 1 and outputs[0][0]["malformed_lines"] == 1  # one record read, one line too long
+        if case == "invalid":
+            assert outputs[0][0]["records"] == 1 and outputs[0][0]["malformed_lines"] == 1  # the line that is not UTF-8 left out
 
 
 @pytest.fixture(scope="module")

@@ -155,6 +155,12 @@ def _capture_chunk(file: Path, names: list[str], counters: Counters, start: date
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         lines = _lines_one_by_one(file.read_bytes(), counters, start, end)
     else:
+        try:
+            table.validate(full=True)  # the JSON reader lets a string that is not UTF-8 through
+        except pa.ArrowInvalid:
+            del table
+            lines = _lines_one_by_one(file.read_bytes(), counters, start, end)  # that line is malformed
+            return parse_rows(_joined(lines), names, counters) if lines else None
         fast = _columnar(table, names, counters, start, end)
         if fast is not None:
             return fast
@@ -209,9 +215,12 @@ def _tokenized(file: Path, names: list[str], counters: Counters, start: datetime
     try:
         table = pacsv.read_csv(
             str(file),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=True, block_size=4 << 20),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False, block_size=4 << 20),
             parse_options=pacsv.ParseOptions(delimiter=",", quote_char=False, escape_char=False, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(len(tokens))}),
+            # Bytes, not strings: the reader skips checking UTF-8 (a sixth of its work). Constant
+            # tokens are compared byte for byte, numbers parsed from the bytes, and only text that
+            # is kept is checked (_strings).
+            convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.binary() for i in range(len(tokens))}),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False  # a line longer than a block (4 MB) among them: the JSON reader's, which knows one no endpoint could capture
@@ -220,12 +229,17 @@ def _tokenized(file: Path, names: list[str], counters: Counters, start: datetime
     columns = table.columns
     del table
     for i, token in enumerate(tokens):
-        if i not in variable and not pc.all(pc.equal(columns[i], token)).as_py():
+        if i not in variable and not all(_all_equal(chunk, token.encode()) for chunk in columns[i].chunks):
             return False
 
     def value_of(key: str, column: Any, first_token: bool, last_token: bool) -> pa.Array | None:
         column = column.combine_chunks()
         _, before, after = spans[key]
+        if not (first_token and before or last_token and after):
+            return column  # bytes: _block makes numbers or strings of them
+        column = _strings(column)
+        if column is None:
+            return None
         if first_token and before:
             if not pc.all(pc.starts_with(column, before)).as_py():
                 return None
@@ -263,10 +277,10 @@ def _tokenized(file: Path, names: list[str], counters: Counters, start: datetime
 
 
 def _block(rows: int, columns: list[pa.Array]) -> list[Any] | None:
-    """What ``_columns`` makes of a row-major block, from its columns: numbers where every value
-    of the block is a plain decimal number, all of them strings where one is not, and a column
-    with an exponent as strings. None where a string holds a backslash (an escape in the JSON
-    the CSV reader did not decode)."""
+    """What ``_columns`` makes of a row-major block, from its columns (strings or bytes): numbers
+    where every value of the block is a plain decimal number, all of them strings where one is
+    not, and a column with an exponent as strings. None where a value holds a backslash (an
+    escape in the JSON the CSV reader did not decode) or is not UTF-8."""
     parsed = []
     for column in columns:
         try:
@@ -274,13 +288,16 @@ def _block(rows: int, columns: list[pa.Array]) -> list[Any] | None:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             values = None
         if values is None or not np.isfinite(values).all():
-            return None if any(b"\\" in _text_bytes(c) for c in columns) else list(columns)
+            if any(b"\\" in _text_bytes(c) for c in columns):
+                return None
+            strings = [_strings(c) for c in columns]
+            return None if any(c is None for c in strings) else strings
         parsed.append(values)
     block: list[Any] = []
     for column, values in zip(columns, parsed):
         text = _text_bytes(column)  # a number has at most one point: counting bytes counts values
         if b"e" in text or b"E" in text:
-            block.append(column)
+            block.append(column.cast(pa.string()))  # a number: ASCII
         else:
             points = text.count(b".")
             block.append(NumericColumn(values, rows - points, points))
@@ -350,6 +367,33 @@ def _in_window(times: pa.Array, start: datetime | None, end: datetime | None) ->
     if end is not None:
         keep = pc.and_(keep, pc.less(moments, pa.scalar(naive_utc(end), pa.timestamp("ms"))))
     return keep
+
+
+def _strings(values: pa.Array) -> pa.Array | None:
+    """Bytes as strings, None where they are not UTF-8 (ASCII, the common case, is known at once)."""
+    if pa.types.is_string(values.type):
+        return values
+    if _text_bytes(values).isascii():
+        return values.view(pa.string())
+    try:
+        return values.cast(pa.string())
+    except pa.ArrowInvalid:
+        return None
+
+
+def _all_equal(strings: pa.Array, token: bytes) -> bool:
+    """Whether every value of a string or binary array (no nulls) is ``token``: every value that
+    long, and the values back to back the token repeated (a hundred times faster than comparing
+    value by value)."""
+    if strings.null_count:
+        return False
+    _, offsets, data = strings.buffers()
+    if not len(strings):
+        return True
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4)
+    if not (np.diff(bounds) == len(token)).all():
+        return False
+    return data is not None and bytes(memoryview(data)[int(bounds[0]) : int(bounds[-1])]) == token * len(strings)
 
 
 def _text_bytes(strings: pa.Array) -> bytes:
