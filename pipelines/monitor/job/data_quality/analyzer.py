@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
@@ -95,11 +94,12 @@ def monitor(
 
 
 def _profile_all(profiles: list[statistics.Profile], chunks: Iterator[dataset.Chunk]) -> None:
-    """Feed every chunk to the profiles, two columns at a time (pyarrow and numpy release the
-    GIL); the capture reader parses the next files meanwhile."""
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="profile") as pool:
-        for chunk in chunks:
-            list(pool.map(lambda pair: pair[0].add(pair[1]), zip(profiles, chunk)))
+    """Feed every chunk to the profiles, in this thread, while the capture reader parses the next
+    two files on its own (pyarrow and numpy release the GIL). Profiling the columns on two more
+    threads only made a third busy thread for two cores: 3% slower on 1M records."""
+    for chunk in chunks:
+        for profile, column in zip(profiles, chunk):
+            profile.add(column)
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
