@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
-from pipelines.monitor.job.common import layout
+from pipelines.monitor.job.common import layout, process
 from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, JobFailed, Result
 
 logger = logging.getLogger("pipelines.monitor.job.environment")
@@ -129,6 +129,7 @@ def _model_quality(environ: Mapping[str, str]) -> Result:
 
 
 def main() -> int:
+    process.without_pandas()  # this is the program's own process (python -m)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         result = run(os.environ)

@@ -45,7 +45,7 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional
 
-from pipelines.monitor.job.common import hours, layout, metrics
+from pipelines.monitor.job.common import hours, layout, metrics, process
 from pipelines.monitor.job.common.hours import fetch_capture, fetch_hours, glued
 from pipelines.monitor.job.common.objects import Objects
 from pipelines.monitor.job.common.result import CONSTRAINTS, STATISTICS, JobFailed, Result, write_message
@@ -204,30 +204,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def without_pandas() -> None:
-    """Make pandas unimportable in this job's process: pyarrow would import it (0.15 s, a quarter
-    of an hourly execution) the first time it converts values, only to ask whether they are pandas
-    objects or types, and these modes never have any. pyarrow goes on without it, as where pandas
-    is not installed. A process that has already imported pandas is left as it is."""
-    if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _Unimportable("pandas"))
-
-
-class _Unimportable:
-    """A finder that makes one top-level module unimportable while it is on ``sys.meta_path``."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
-        if fullname == self.name:
-            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
-        return None
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     if argv is None:  # the job's own process (the bundle's __main__), not a caller's
-        without_pandas()
+        process.without_pandas()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:

@@ -212,12 +212,23 @@ def test_string_features_get_categorical_statistics_domains_and_drift(tmp_path: 
     assert kinds == {("colour", "baseline_drift_check"), ("colour", "categorical_values_check")}
 
 
+AS_THE_PROGRAM_THEN_WHAT_IT_LOADED = (
+    "import runpy, sys\n"
+    "try:\n"
+    "    runpy.run_module('pipelines.monitor.job.environment', run_name='__main__', alter_sys=True)\n"
+    "finally:\n"
+    "    print('loaded:', ' '.join(sorted(name for name, module in sys.modules.items() if module is not None)), file=sys.stderr)\n"
+)  # python -m pipelines.monitor.job.environment, then the modules its process loaded
+
+
 def test_the_container_contract_from_the_environment(evaluated: Path, base: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "PYTHON"))}
     env.update({"dataset_format": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}), "dataset_source": str(evaluated / "baseline"), "output_path": str(tmp_path / "suggested"), "publish_cloudwatch_metrics": "Disabled"})
-    done = subprocess.run([sys.executable, "-m", "pipelines.monitor.job.environment"], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", AS_THE_PROGRAM_THEN_WHAT_IT_LOADED], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "suggested" / "statistics.json").read_text()) == json.loads((base / "statistics.json").read_text())
+    loaded = set(done.stderr.split("loaded: ", 1)[1].split())
+    assert "pyarrow.compute" in loaded and not {name for name in loaded if name.split(".")[0] == "pandas"}  # pyarrow would import it for nothing (0.15 s)
     empty = tmp_path / "empty"
     empty.mkdir()
     env.update({"dataset_source": str(empty), "output_path": str(tmp_path / "nothing")})

@@ -117,7 +117,7 @@ AND_WHAT_IT_LOADED = (
 
 def test_the_job_never_imports_pandas_which_pyarrow_would_import_for_nothing(pyz: Path, store: Path, tmp_path: Path) -> None:
     """pyarrow imports pandas (0.15 s) the first time it converts values, to ask whether they are
-    pandas objects; the job's process makes it unimportable (main.without_pandas), and the hour's
+    pandas objects; the job's process makes it unimportable (common/process.without_pandas), and the hour's
     files are still the analyzer's own (the test above)."""
     done = run_bundle(pyz, store, tmp_path, *monitor_args(tmp_path, 3), python=("-c", AND_WHAT_IT_LOADED))
     assert done.returncode == 0, done.stderr[-3000:]
