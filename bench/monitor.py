@@ -51,6 +51,8 @@ OURS = PEAK_MB + """
 import json, os, sys, time
 started = time.perf_counter()
 from pipelines.monitor.job import environment
+from pipelines.monitor.job.common import process
+process.without_pandas()  # as the program's main() does
 result = environment.run(os.environ)
 print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb(),
                   "violations": len(result.violations), "rows": result.counters["rows"]}))
