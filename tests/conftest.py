@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.core import threads
 from tests.helpers import netguard
 
 ROOT = Path(__file__).resolve().parents[1]  # on sys.path by pytest.ini's pythonpath: tests.helpers, tests.builders
@@ -41,6 +42,7 @@ if "PYTEST_XDIST_WORKER" not in os.environ:
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "MLOPS_HOME"):
     os.environ.pop(_name, None)
 os.environ.update(FAKE_AWS_ENV)
+threads.prefer_passive_waits()  # as the CLI does, before anything here imports numpy or XGBoost
 netguard.install()
 
 DATA_DIR = ROOT / "data" / "credit-card-default"

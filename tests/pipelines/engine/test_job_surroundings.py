@@ -144,17 +144,18 @@ SEES_THREADS = """
 import argparse, json, os, pathlib
 p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
 pathlib.Path(a.out).mkdir(parents=True, exist_ok=True)
-(pathlib.Path(a.out) / "seen.json").write_text(json.dumps({"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}))
+(pathlib.Path(a.out) / "seen.json").write_text(json.dumps({k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}))
 """
 
 
 def test_a_jobs_openmp_threads_sleep_while_they_wait_unless_its_environment_says_otherwise(tmp_path: Path) -> None:
     """libgomp's threads spin at barriers by default; beside CPU-bound work that made a two-second
-    training take eighteen (pipelines/core/threads.py). Jobs start with OMP_WAIT_POLICY=PASSIVE."""
+    training take eighteen (pipelines/core/threads.py). Jobs start with OMP_WAIT_POLICY=PASSIVE, and
+    OpenBLAS's threads (numpy's, scipy's) sleep at once (OPENBLAS_THREAD_TIMEOUT=4)."""
     home = Home.resolve(tmp_path / "home")
-    assert run(home, tmp_path, "Threads", SEES_THREADS, []) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert run(home, tmp_path, "Threads", SEES_THREADS, []) == {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
     own = run(home, tmp_path, "Own", SEES_THREADS, [], environment={"OMP_WAIT_POLICY": "ACTIVE"})
-    assert own == {"OMP_WAIT_POLICY": "ACTIVE"}  # the job's own setting wins
+    assert own == {"OMP_WAIT_POLICY": "ACTIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}  # the job's own setting wins
 
 
 @pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
