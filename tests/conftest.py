@@ -163,3 +163,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     lost = [item.nodeid for item in session.items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid.rsplit("]", 1)[-1]]
     if lost:
         raise pytest.UsageError(f"--dist loadgroup is not grouping here (pytest {pytest.__version__}; pytest-xdist#1386): {lost[0]} has no @group")
+
+
+_HOST_OPT_ML = Path("/opt/ml")
+_HOST_OPT_ML_BEFORE = _HOST_OPT_ML.exists()  # the controller's look, before any test ran
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run when a test wrote to the host's /opt/ml: a job's /opt/ml is its sandbox's
+    (bubblewrap), and without bubblewrap a script that hard-codes it writes to the host's, where
+    the next run's tests would find it (a test's script did, found when a run without bubblewrap
+    failed the next run's /opt/ml checks)."""
+    if "PYTEST_XDIST_WORKER" in os.environ or _HOST_OPT_ML_BEFORE or not _HOST_OPT_ML.exists():
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"a test wrote to the host's {_HOST_OPT_ML}, which did not exist before the run: {sorted(str(p) for p in _HOST_OPT_ML.rglob('*'))[:5]}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
