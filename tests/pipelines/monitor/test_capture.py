@@ -191,3 +191,20 @@ def test_the_payloads_bytes_are_the_values_of_the_array_however_it_is_sliced() -
     assert dataset._text_bytes(pa.array([], pa.string())) == b""
     record = pa.StructArray.from_arrays([pa.array(["0.1", "0.2", '"9"']), values.slice(0, 3)], ["output", "input"])
     assert dataset._text_bytes(record.slice(2, 1).field("input")) == b"3e5"  # a struct's field keeps the slice
+
+
+def test_a_constant_token_is_every_value_byte_for_byte_however_the_array_is_sliced() -> None:
+    """How the CSV path checks the tokens every line must share: the values' lengths and their
+    bytes back to back, so that values split elsewhere ("a", "bab") are not the token twice."""
+    import pyarrow as pa
+
+    def tokens(*values: bytes) -> pa.Array:
+        return pa.array(list(values), pa.binary())
+
+    assert dataset._all_equal(tokens(b"ab", b"ab"), b"ab")
+    assert not dataset._all_equal(tokens(b"a", b"bab"), b"ab")  # the same bytes back to back, split otherwise
+    assert not dataset._all_equal(tokens(b"ab", b"ac"), b"ab")
+    assert dataset._all_equal(tokens(b"ac", b"ab", b"ab").slice(1), b"ab")
+    assert not dataset._all_equal(tokens(b"ab", b"ac", b"ab").slice(0, 2), b"ab")
+    assert dataset._all_equal(tokens(b"", b""), b"") and dataset._all_equal(tokens(), b"x")
+    assert not dataset._all_equal(pa.array([b"ab", None], pa.binary()), b"ab")

@@ -393,6 +393,8 @@ def _all_equal(strings: pa.Array, token: bytes) -> bool:
     bounds = np.frombuffer(offsets, dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4)
     if not (np.diff(bounds) == len(token)).all():
         return False
+    if not token:
+        return True  # every value empty: there may be no data buffer at all
     return data is not None and bytes(memoryview(data)[int(bounds[0]) : int(bounds[-1])]) == token * len(strings)
 
 
