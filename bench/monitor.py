@@ -237,10 +237,10 @@ def main() -> int:
             python = evidently_python()
             runs["Evidently 0.7 DataDriftPreset on a CSV"] = lambda: child(EVIDENTLY, [str(work / "baseline" / "baseline.csv"), str(plain)], dict(os.environ), python)
         measured: dict[str, list[dict]] = {name: [] for name in runs}
-        for round in range(args.repeat):
+        for turn in range(args.repeat):
             for name, run in runs.items():
                 measured[name].append(run())
-                print(f"round {round + 1}: {name}: {measured[name][-1]['seconds']:.2f} s", flush=True)
+                print(f"round {turn + 1}: {name}: {measured[name][-1]['seconds']:.2f} s", flush=True)
         rows = [(name, best(figures)) for name, figures in measured.items()]
         ours = rows[0][1]
         growth = None

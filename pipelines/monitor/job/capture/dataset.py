@@ -152,15 +152,10 @@ def _capture_chunk(file: Path, names: list[str], counters: Counters, start: date
             read_options=pajson.ReadOptions(use_threads=True, block_size=4 << 20),
             parse_options=pajson.ParseOptions(explicit_schema=_CAPTURE_SCHEMA, unexpected_field_behavior="ignore"),
         )
+        table.validate(full=True)  # the reader lets a string that is not UTF-8 through: line by line, that line is malformed
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         lines = _lines_one_by_one(file.read_bytes(), counters, start, end)
     else:
-        try:
-            table.validate(full=True)  # the JSON reader lets a string that is not UTF-8 through
-        except pa.ArrowInvalid:
-            del table
-            lines = _lines_one_by_one(file.read_bytes(), counters, start, end)  # that line is malformed
-            return parse_rows(_joined(lines), names, counters) if lines else None
         fast = _columnar(table, names, counters, start, end)
         if fast is not None:
             return fast
