@@ -73,6 +73,7 @@ def test_bad_lines_are_counted_not_fatal(tmp_path: Path) -> None:
     assert counters.malformed_lines == 1 and counters.undecodable_payloads == 1 and counters.widths == {2: 1}
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # nothing printed as "Exception ignored"
 def test_the_files_read_as_csv_give_what_the_json_reader_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The common file (one CSV row in, one value out, every line alike) is split at commas
     (dataset._tokenized); anything else goes to the JSON reader. The analyzer's files and counters
@@ -104,13 +105,14 @@ def test_the_files_read_as_csv_give_what_the_json_reader_gives(tmp_path: Path, m
     for case, lines in {
         "unicode": [json.dumps(r, ensure_ascii=False).encode() for r in texts],  # UTF-8 as it is, no escapes: read as CSV
         "invalid": [json.dumps(texts[1]).encode(), json.dumps(texts[0]).encode().replace(b"caf\\u00e9", b"caf\xe9")],  # not UTF-8
+        "cut": [json.dumps(texts[1]).encode(), json.dumps(texts[0]).encode()[:60] + b"\xff"],  # a line cut short, not UTF-8 where it ends
         "invalid-id": [json.dumps(texts[1]).encode(), json.dumps(texts[1]).encode().replace(b'"eventId": "', b'"eventId": "\xff')],  # not read, either way
     }.items():
         Path(str(hour_folder).format(case)).mkdir(parents=True)
         (Path(str(hour_folder).format(case)) / "00-00-000-a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     window = (START + timedelta(minutes=30), START + timedelta(minutes=100))
     hour = (START, START + timedelta(hours=1))
-    for case, (start, end) in {"alike": (START, START + timedelta(hours=3)), "alike-window": window, "comma": hour, "escaped": hour, "reordered": hour, "huge": hour, "unicode": hour, "invalid": hour, "invalid-id": hour}.items():
+    for case, (start, end) in {"alike": (START, START + timedelta(hours=3)), "alike-window": window, "comma": hour, "escaped": hour, "reordered": hour, "huge": hour, "unicode": hour, "invalid": hour, "cut": hour, "invalid-id": hour}.items():
         outputs = []
         for reader in (spy, lambda *args: False):
             monkeypatch.setattr(dataset, "_tokenized", reader)
@@ -123,7 +125,7 @@ def test_the_files_read_as_csv_give_what_the_json_reader_gives(tmp_path: Path, m
         assert outputs[0] == outputs[1], case
         if case == "huge":
             assert outputs[0][0]["records"] == 1 and outputs[0][0]["malformed_lines"] == 1  # one record read, one line too long
-        if case == "invalid":
+        if case in ("invalid", "cut"):
             assert outputs[0][0]["records"] == 1 and outputs[0][0]["malformed_lines"] == 1  # the line that is not UTF-8 left out
 
 

@@ -201,25 +201,22 @@ def _tokenized(file: Path, names: list[str], counters: Counters, start: datetime
     tokens = text.split(",")
     ids = {i for i, t in enumerate(tokens) if '"eventId"' in t or '"inferenceId"' in t}
     variable = set(range(spans["input"][0], spans["input"][0] + width)) | {spans["output"][0], spans["time"][0]} | ids
-    bad = [0]
-
-    def invalid(_row: Any) -> str:
-        bad[0] += 1
-        return "skip"
-
     try:
         table = pacsv.read_csv(
             str(file),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False, block_size=4 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=",", quote_char=False, escape_char=False, invalid_row_handler=invalid),
+            parse_options=pacsv.ParseOptions(delimiter=",", quote_char=False, escape_char=False),
             # Bytes, not strings: the reader skips checking UTF-8 (a sixth of its work). Constant
             # tokens are compared byte for byte, numbers parsed from the bytes, and only text that
             # is kept is checked (_strings).
             convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.binary() for i in range(len(tokens))}),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False  # a line longer than a block (4 MB) among them: the JSON reader's, which knows one no endpoint could capture
-    if bad[0] or table.num_columns != len(tokens):
+        # A line of another number of tokens, or one longer than a block (4 MB): the JSON
+        # reader's, which knows a line no endpoint could capture. (No invalid-row handler:
+        # pyarrow decodes the row for it and prints a traceback for one that is not UTF-8.)
+        return False
+    if table.num_columns != len(tokens):
         return False
     columns = table.columns
     del table
