@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,13 +29,31 @@ print(json.dumps({"name": name, "sdk": "sagemaker" in sys.modules, "definition":
 """
 
 
-@pytest.fixture
-def builder(tmp_path: Path) -> Path:
-    package = tmp_path / "src" / "cachedbuilder"
+@pytest.fixture(scope="module")
+def first_rendering(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The builder rendered once for the module, in a fresh process as every load here is (a
+    rendering imports the SDK: about 4 s): the folder it lives in, and what that load answered.
+    The cache as the rendering left it is kept aside in ``rendered``."""
+    root = tmp_path_factory.mktemp("render-cache")
+    package = root / "src" / "cachedbuilder"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "pipeline.py").write_text(BUILDER.format(name="First"))
-    return package / "pipeline.py"
+    first = load(root)
+    shutil.copytree(root / "cache", root / "rendered")
+    return root, first
+
+
+@pytest.fixture
+def builder(first_rendering: tuple[Path, dict]) -> Path:
+    """The builder as first rendered, and the cache holding only that rendering: each test
+    starts from there, whatever the one before it changed."""
+    root, _ = first_rendering
+    shutil.rmtree(root / "cache")
+    shutil.copytree(root / "rendered", root / "cache")
+    path = root / "src" / "cachedbuilder" / "pipeline.py"
+    path.write_text(BUILDER.format(name="First"))
+    return path
 
 
 def load(tmp_path: Path, kwargs: dict | None = None, module: str = "cachedbuilder.pipeline", **environment: str) -> dict:
@@ -48,40 +67,44 @@ def entries(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "cache" / "mlops" / "definitions").glob("*.json"))
 
 
-def test_the_second_run_takes_the_same_definition_without_importing_the_sdk(builder: Path, tmp_path: Path) -> None:
-    first = load(tmp_path)
-    assert first["sdk"] and first["name"] == "First" and len(entries(tmp_path)) == 1
-    again = load(tmp_path)
+def test_the_second_run_takes_the_same_definition_without_importing_the_sdk(first_rendering: tuple[Path, dict], builder: Path) -> None:
+    root, first = first_rendering
+    assert first["sdk"] and first["name"] == "First" and len(entries(root)) == 1
+    again = load(root)
     assert not again["sdk"]
     assert again == {**first, "sdk": False}
-    sources = json.loads(entries(tmp_path)[0].read_text())["sources"]
+    sources = json.loads(entries(root)[0].read_text())["sources"]
     assert str(builder.resolve()) in sources  # the user's builder
     assert str((ROOT / "steps" / "evaluate.py").resolve()) in sources  # a job script it ships
     assert str((ROOT / "pipelines" / "monitor" / "job" / "main.py").resolve()) in sources  # the bundle it ships
 
 
-def test_a_changed_builder_is_rendered_again(builder: Path, tmp_path: Path) -> None:
-    assert load(tmp_path)["name"] == "First"
+def test_a_changed_builder_is_rendered_again(builder: Path) -> None:
+    root = builder.parents[2]
+    kept = load(root)
+    assert kept["name"] == "First" and not kept["sdk"]  # the first rendering
     builder.write_text(BUILDER.format(name="Second"))
-    changed = load(tmp_path)
+    changed = load(root)
     assert changed["sdk"] and changed["name"] == "Second"
-    assert load(tmp_path)["name"] == "Second"  # and that rendering is the one kept
+    assert load(root) == {**changed, "sdk": False}  # and that rendering is the one kept
 
 
-def test_other_arguments_or_region_are_other_entries(builder: Path, tmp_path: Path) -> None:
-    load(tmp_path)
-    other = load(tmp_path, {"model_package_group_name": "Other"})
+def test_other_arguments_or_region_are_other_entries(builder: Path) -> None:
+    root = builder.parents[2]
+    assert not load(root)["sdk"]
+    other = load(root, {"model_package_group_name": "Other"})
     assert other["sdk"] and "Other" in json.dumps(other["definition"])
-    elsewhere = load(tmp_path, AWS_DEFAULT_REGION="eu-west-1")
+    elsewhere = load(root, AWS_DEFAULT_REGION="eu-west-1")
     assert elsewhere["sdk"]
-    assert len(entries(tmp_path)) == 3
+    assert len(entries(root)) == 3
 
 
-def test_a_damaged_entry_is_rendered_again(builder: Path, tmp_path: Path) -> None:
-    first = load(tmp_path)
-    entries(tmp_path)[0].write_text('{"definition": ')
-    again = load(tmp_path)
+def test_a_damaged_entry_is_rendered_again(first_rendering: tuple[Path, dict], builder: Path) -> None:
+    root, first = first_rendering
+    entries(root)[0].write_text('{"definition": ')
+    again = load(root)
     assert again["sdk"] and again["definition"] == first["definition"]
+    assert not load(root)["sdk"]  # the entry rendered again replaced the damaged one
 
 
 def test_a_rendering_that_uploads_local_code_is_not_kept(tmp_path: Path) -> None:
@@ -96,11 +119,12 @@ def test_a_rendering_that_uploads_local_code_is_not_kept(tmp_path: Path) -> None
 def test_another_checkout_of_the_same_module_is_another_entry(builder: Path, tmp_path: Path) -> None:
     """Two checkouts import the same module name from different folders: each its own rendering
     (a fresh clone once took the other clone's definition, whose files it did not ship)."""
+    root = builder.parents[2]
     other = tmp_path / "other" / "cachedbuilder"
     other.mkdir(parents=True)
     (other / "__init__.py").write_text("")
     (other / "pipeline.py").write_text(BUILDER.format(name="Elsewhere"))
-    assert load(tmp_path)["name"] == "First"
-    elsewhere = load(tmp_path, PYTHONPATH=os.pathsep.join([str(tmp_path / "other"), str(ROOT)]))
+    assert load(root)["name"] == "First"
+    elsewhere = load(root, PYTHONPATH=os.pathsep.join([str(tmp_path / "other"), str(ROOT)]))
     assert elsewhere["sdk"] and elsewhere["name"] == "Elsewhere"
-    assert load(tmp_path)["name"] == "First" and not load(tmp_path)["sdk"]
+    assert load(root)["name"] == "First" and not load(root)["sdk"]
