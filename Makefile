@@ -46,7 +46,7 @@ $(CORPUS)/%/.installed: tests/corpus/%.constraints.txt
 # (the demo again beside CPU-bound load) is .ci/run's: make test-busy.
 test: $(STAMP) $(PACKAGE_VENVS) $(NOTEBOOK_VENVS)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
 
 test-busy: $(STAMP)
 	$(BIN)/python -m pytest -m busy

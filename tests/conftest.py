@@ -153,6 +153,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         if any(d.scope == "module" for defs in definitions.values() for d in defs) and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # The long tests first (each kind in the order collected): xdist hands the workers their work
+    # in this order (make test: --no-loadscope-reorder), so the short ones fill the end and both
+    # workers finish together; collected last, the corpus tests kept one worker busy alone.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -21,6 +21,8 @@ import pytest
 
 from tests.helpers.moto_server import MotoServer
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = "arn:aws:iam::123456789012:role/credit-default-pipeline-execution"
 BUCKET = "credit-default-bucket"

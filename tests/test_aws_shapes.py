@@ -24,6 +24,8 @@ from tests.helpers.aws_shapes import problems
 from tests.helpers.capture_helpers import capture_frame
 from tests.helpers.retrainers import FakeRetrainer
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 CAPTURE = "s3://sagemaker-us-east-1-mlops/credit-default/data-capture"
 

@@ -23,6 +23,8 @@ from pipelines.local.home import Home
 from tests.helpers import timescale
 from tests.helpers.serving_helpers import RunningServer, twin_environment
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 ABALONE = ROOT / ".venv-corpus" / "abalone-sdk2"
 SDK3 = ROOT / ".venv-corpus" / "sdk3"

@@ -78,7 +78,7 @@ def assert_the_verdicts(output: str) -> None:
     assert [attribution_status for kind, _, attribution_status in fairness if kind == "drifted"] == ["CompletedWithViolations"] * 2
 
 
-pytestmark = pytest.mark.xdist_group("demo")  # one worker: the tests share the demo's home, in order
+pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.long]  # one worker: the tests share the demo's home, in order; run first (conftest.py)
 
 
 @pytest.fixture(scope="module")

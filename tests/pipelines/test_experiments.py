@@ -12,6 +12,8 @@ from pipelines.local.home import Home
 from pipelines.runs import commit as commits
 from pipelines.runs import experiments, local_run
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -17,6 +17,7 @@ from pipelines.lineage.store import LineageStore
 from pipelines.local.home import Home
 
 
+@pytest.mark.long  # run first (conftest.py)
 def test_the_story_in_eu_west_1_keeps_one_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")

@@ -29,6 +29,8 @@ from pipelines.serving.stages import stages
 from tests.conftest import RAW_CSV
 from tests.helpers.serving_helpers import RunningServer, twin_environment
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "sagemaker-us-east-1-mlops"  # the builder's default bucket
 DATA_KEY = "credit-default/data/credit_default.csv"  # InputDataUrl's default

@@ -20,6 +20,8 @@ from pipelines.engine.runtimes import Runtimes
 from pipelines.engine.validation import validate
 from pipelines.local.home import Home
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 ROOT = Path(__file__).resolve().parents[3]
 MODULE = "pipelines.breast_cancer.pipeline"
 

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[3]
 BUILDER = '''
 from pipelines.credit_default.pipeline import get_pipeline as _credit_default
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 NAME = "{name}"
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import git
+import pytest
 
 from pipelines.api import sagemaker as api
 from pipelines.ci import hook
@@ -24,6 +25,7 @@ def mlops(home: Home, arguments: list[str], cwd: Path) -> subprocess.CompletedPr
     return subprocess.run([str(Path(sys.executable).parent / "mlops"), "--home", str(home.root), *arguments], cwd=cwd, capture_output=True, text=True, timeout=1800)
 
 
+@pytest.mark.long  # run first (conftest.py)
 def test_the_projects_buildspec_builds_a_fresh_clone_to_an_execution_of_its_commit(tmp_path: Path) -> None:
     clone = git.Repo.clone_from(str(ROOT), tmp_path / "clone")
     sha = clone.head.commit.hexsha

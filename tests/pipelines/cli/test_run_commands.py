@@ -11,6 +11,8 @@ import pytest
 from pipelines import run_pipeline
 from pipelines.cli import main as mlops
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:

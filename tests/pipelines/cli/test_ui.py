@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.serving_helpers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,6 +28,7 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+@pytest.mark.long  # run first (conftest.py)
 def test_sigterm_stops_mlflow_and_every_worker(tmp_path: Path, guarded_env: dict[str, str]) -> None:
     port = free_port()
     command = [sys.executable, "-m", "pipelines.cli.main", "--home", str(tmp_path / "home"), "ui", "--port", str(port)]

@@ -14,6 +14,8 @@ from pipelines.engine.records import Records
 from pipelines.local.home import Home
 from pipelines.runs import local_run
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 
 @pytest.fixture
 def home(tmp_path: Path, preprocessed: Path) -> Home:

@@ -25,6 +25,8 @@ from steps.preprocess import plain_decimals
 from tests.helpers.capture_helpers import capture_frame
 from tests.helpers.retrainers import FakeRetrainer
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 COMMIT = commits.Commit(sha="a" * 40, branch="main", remote_url="https://git.example.com/team/credit.git", author="Ada <ada@example.com>", date="2026-11-20T09:00:00+00:00", subject="Tune depth")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 
