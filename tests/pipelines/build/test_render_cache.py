@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.long  # run first (conftest.py)
+
 ROOT = Path(__file__).resolve().parents[3]
 BUILDER = '''
 from pipelines.credit_default.pipeline import get_pipeline as _credit_default
-
-pytestmark = pytest.mark.long  # run first (conftest.py)
 
 NAME = "{name}"
 
