@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = """
 import time
@@ -42,6 +44,7 @@ def run(scale: str | None) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.long  # 6 s of a waiter's sleeps: run first (conftest.py)
 def test_sleeps_are_shorter_and_a_waiter_asks_as_much_more_often_as_it_sleeps_less() -> None:
     calls, slept, _, exhausted = run("20")
     assert int(calls) == 80 and exhausted == "True"  # 4 attempts x 20, each 0.5 s / 20 apart
