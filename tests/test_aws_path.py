@@ -30,11 +30,19 @@ GROUP = "CreditDefaultPackageGroup"
 CONSTRAINTS = ROOT / "tests" / "golden" / "monitor" / "constraints_xgb_churn.json"
 
 
-@pytest.fixture
-def moto(tmp_path: Path) -> Iterator[MotoServer]:
-    server = MotoServer(tmp_path / "moto.log")
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto_server for the module (each start imports moto: about a second and a half)."""
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer) -> MotoServer:
+    """The module's moto_server, emptied: each test starts from an AWS account with nothing in it."""
+    moto_server.reset()
+    return moto_server
 
 
 @pytest.fixture
