@@ -32,7 +32,7 @@ CONSTRAINTS = ROOT / "tests" / "golden" / "monitor" / "constraints_xgb_churn.jso
 
 @pytest.fixture(scope="module")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    """One moto_server for the module (each start imports moto: about a second and a half)."""
+    """One moto_server for the module, not one per test (a start took about half a second)."""
     server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
     yield server
     server.stop()
