@@ -379,15 +379,11 @@ def _all_equal(strings: pa.Array, token: bytes) -> bool:
     value by value)."""
     if strings.null_count:
         return False
-    _, offsets, data = strings.buffers()
     if not len(strings):
         return True
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4)
-    if not (np.diff(bounds) == len(token)).all():
-        return False
-    if not token:
-        return True  # every value empty: there may be no data buffer at all
-    return data is not None and bytes(memoryview(data)[int(bounds[0]) : int(bounds[-1])]) == token * len(strings)
+    _, offsets, _ = strings.buffers()
+    lengths = np.diff(np.frombuffer(offsets, dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4))
+    return bool((lengths == len(token)).all()) and _text_bytes(strings) == token * len(strings)
 
 
 def _text_bytes(strings: pa.Array) -> bytes:
