@@ -51,8 +51,8 @@ class KLLSketch:
         position, count = 0, len(values)
         sizes = self.sizes
         while position < count:
-            # The capacity changes only when a level is added, and the sizes only here and in
-            # _compact: a compaction per pass, thousands per column of a large window.
+            # Computed once a pass: the capacity changes only when _condense adds a level, and a
+            # pass condenses at most once (thousands of passes per column of a large window).
             total_capacity = self._total_capacity()
             take = min(total_capacity - sum(sizes) + 1, count - position)  # the item that overflows triggers a condense
             if take > 0:
