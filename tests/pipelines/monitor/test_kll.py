@@ -109,3 +109,53 @@ def test_zeros_of_both_signs_keep_deequs_order() -> None:
         sketch.update(chunk)
     assert [[repr(x) for x in level] for level in sketch.to_json()["data"]] == [[repr(x) for x in level] for level in oracle.buffers]
     assert any("-0.0" in repr(level) for level in sketch.to_json()["data"])
+
+
+def _stream(kind: str) -> list[np.ndarray]:
+    rng = np.random.default_rng(len(kind))
+    n = 30000
+    if kind == "codes":  # a handful of small integers, one 16-bit pass
+        values = rng.integers(-2, 9, n).astype(float)
+    elif kind == "amounts":  # integers millions apart: two passes
+        values = rng.integers(-300_000, 2_000_000, n).astype(float)
+    elif kind == "17 bits":  # just over one pass: the second pass orders 65536 after 65535
+        values = rng.integers(0, 70000, n).astype(float)
+    elif kind == "widest":  # 2**32 - 1 apart, the most two passes order
+        values = rng.choice([-(2.0**31), 2.0**32 - 1 - 2.0**31, 0.0, 1.0, 65535.0, 65536.0], n)
+    elif kind == "huge":  # integers, but beyond the exact range: the float sort
+        values = rng.integers(0, 1000, n) * 2.0**54
+    elif kind == "too wide":  # 2**32 apart: the float sort
+        values = rng.choice([0.0, 2.0**32, 7.0], n)
+    elif kind == "turns fractional":  # integers, then one fraction: the float sort from then on
+        values = rng.integers(0, 100, n).astype(float)
+        values[20000] = 0.5
+    else:  # "negative zero": the stable float sort keeps Deequ's order of 0.0 and -0.0
+        values = rng.choice([0.0, -0.0, 3.0], n)
+    return np.array_split(values, 9)
+
+
+@pytest.mark.parametrize("kind", ["codes", "17 bits", "amounts", "widest", "huge", "too wide", "turns fractional", "negative zero"])
+def test_radix_keys_make_the_same_sketch(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 16-bit radix sort that numpy before 1.25 uses for integers gives the float sort's bytes."""
+    from pipelines.monitor.job.data_quality import kll
+
+    sketches, compactions = {}, {}
+    radix_calls = []
+    real = kll._radix_sorted
+    monkeypatch.setattr(kll, "_radix_sorted", lambda *a: radix_calls.append(1) or real(*a))
+    chunks = _stream(kind)
+    for radix in (False, True):
+        monkeypatch.setattr(kll, "RADIX", radix)
+        sketch = KLLSketch()
+        for chunk in chunks:
+            if not (chunk == np.rint(chunk)).all():
+                compactions["before the fraction"] = sketch.compressions[0]
+            sketch.update(chunk)
+        sketches[radix] = [np.concatenate(level).tobytes() if level else b"" for level in sketch.levels]
+        compactions["all"] = sketch.compressions[0]
+    assert sketches[True] == sketches[False]
+    # The radix sort took every level-0 compaction while the items were integers near enough.
+    radix_used = {"codes": compactions["all"], "17 bits": compactions["all"], "amounts": compactions["all"], "widest": compactions["all"]}
+    radix_used["turns fractional"] = compactions.get("before the fraction")
+    assert 0 < compactions.get("before the fraction", 1) < compactions["all"]
+    assert len(radix_calls) == radix_used.get(kind, 0)

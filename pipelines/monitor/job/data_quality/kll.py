@@ -19,6 +19,12 @@ import numpy as np
 
 SKETCH_SIZE = 2048
 SHRINKING_FACTOR = 0.64
+# numpy before 1.25 sorts float64 with a scalar quicksort on every CPU (SIMD sorts came in 1.25
+# for AVX-512 and in 2.0 for AVX2). There, a level-0 buffer of integers (counts, codes, amounts:
+# 21 of the credit capture's 24 columns) sorts two to three times faster as 16-bit radix keys,
+# one pass below 2**16 apart, two below 2**32; with SIMD sorts the float sort is faster.
+RADIX = np.lib.NumpyVersion(np.__version__) < "1.25.0"
+_EXACT = 2.0**53  # integers up to here are exact in float64, and so are their differences
 
 
 class KLLSketch:
@@ -31,6 +37,8 @@ class KLLSketch:
         self.compressions: list[int] = [0]
         self.offsets: list[int] = [0]
         self._plain = True  # no NaN and no -0.0 added: equal items are the same bits, so any sort gives one order
+        self._low, self._high = math.inf, -math.inf
+        self._integers = RADIX  # every item so far an integer, all of them less than 2**32 apart: radix keys
 
     # -- building ---------------------------------------------------------------------------
     def capacity(self, height: int) -> int:
@@ -48,6 +56,9 @@ class KLLSketch:
         values = np.asarray(values, dtype=np.float64)
         if self._plain and len(values) and (np.isnan(values).any() or (np.signbit(values) & (values == 0)).any()):
             self._plain = False
+        if self._integers and len(values):
+            self._low, self._high = min(self._low, values.min()), max(self._high, values.max())
+            self._integers = bool(-_EXACT < self._low and self._high < _EXACT and self._high - self._low < 2.0**32 and (values == np.rint(values)).all())
         position, count = 0, len(values)
         sizes = self.sizes
         while position < count:
@@ -90,8 +101,11 @@ class KLLSketch:
         # default sort (vectorised in numpy 2) is four times faster than the stable one. With
         # NaN or -0.0, the stable sort keeps Deequ's order of 0.0 and -0.0. A copy of the even
         # part is sorted in place (the method: np.sort's dispatch is per call, 30k calls a 1M window).
-        ordered = buffer[:even].copy()
-        ordered.sort(kind="stable" if height or not self._plain else None)
+        if height == 0 and self._plain and self._integers:
+            ordered = _radix_sorted(buffer[:even], self._low, self._high)
+        else:
+            ordered = buffer[:even].copy()
+            ordered.sort(kind="stable" if height or not self._plain else None)
         output = ordered[self.offsets[height] :: 2]
         if items % 2:
             self.levels[height] = [buffer[items - 1 :]]
@@ -161,7 +175,21 @@ class KLLSketch:
         sketch.sizes = [len(level) for level in levels]
         sketch.compressions = [0] * len(levels)
         sketch.offsets = [0] * len(levels)
+        sketch._integers = False  # the items read are not in _low.._high
         return sketch
+
+
+def _radix_sorted(items: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``items`` (integers from ``low`` to ``high``, less than 2**32 apart) sorted by a least
+    significant digit first radix sort: numpy's stable sort of 16-bit integers is a radix sort."""
+    if high - low < 1 << 16:
+        keys = (items - low).astype(np.uint16)
+        keys.sort(kind="stable")
+        return keys + low  # exact: integers below 2**53
+    keys = (items - low).astype(np.uint32)
+    order = np.argsort(keys.astype(np.uint16), kind="stable")
+    order = order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
+    return items[order]
 
 
 def linf_distance(first: KLLSketch, second: KLLSketch) -> float:
