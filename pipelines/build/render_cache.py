@@ -112,16 +112,24 @@ def store(entry_key: str, definition: dict[str, Any], name: str) -> None:
 
 
 def _project_sources() -> list[Path]:
-    """The source files of every imported module that is neither Python's nor an installed library's."""
-    libraries = {Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
+    """The source files of every imported module that is neither Python's nor an installed library's.
+
+    Resolved a folder at a time (a file only if it is a link itself): a test worker or a CLI
+    process holds thousands of modules in a few hundred folders, and resolving every file took
+    0.2 s a rendering."""
+    libraries = tuple({os.path.join(os.path.realpath(p), "") for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))})
+    folders: dict[str, str] = {}
     found = []
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
         if not file or not file.endswith(".py"):
             continue
-        path = Path(file).resolve()
-        if not any(library in path.parents for library in libraries):
-            found.append(path)
+        folder, name = os.path.split(file)
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder)
+        path = os.path.realpath(file) if os.path.islink(file) else os.path.join(folders[folder], name)
+        if not path.startswith(libraries):
+            found.append(Path(path))
     return found
 
 

@@ -130,3 +130,35 @@ def test_another_checkout_of_the_same_module_is_another_entry(builder: Path, tmp
     elsewhere = load(root, PYTHONPATH=os.pathsep.join([str(tmp_path / "other"), str(ROOT)]))
     assert elsewhere["sdk"] and elsewhere["name"] == "Elsewhere"
     assert load(root)["name"] == "First" and not load(root)["sdk"]
+
+
+def test_the_key_names_each_imported_project_file_at_its_real_path(tmp_path: Path) -> None:
+    """The files a rendering depends on: every imported module outside Python's and the installed
+    libraries' folders, links resolved (through a linked folder, and a module file that is a link)."""
+    import importlib
+
+    import numpy
+
+    from pipelines.build import render_cache
+
+    real = tmp_path / "real"
+    (real / "probe_sources").mkdir(parents=True)
+    (real / "probe_sources" / "__init__.py").write_text("")
+    (real / "probe_sources" / "plain.py").write_text("X = 1\n")
+    (tmp_path / "elsewhere.py").write_text("Y = 2\n")
+    (real / "probe_sources" / "linked.py").symlink_to(tmp_path / "elsewhere.py")
+    (tmp_path / "via").symlink_to(real, target_is_directory=True)
+    sys.path.insert(0, str(tmp_path / "via"))
+    try:
+        importlib.import_module("probe_sources.plain")
+        importlib.import_module("probe_sources.linked")
+        found = render_cache._project_sources()
+    finally:
+        sys.path.remove(str(tmp_path / "via"))
+        for name in ("probe_sources", "probe_sources.plain", "probe_sources.linked"):
+            sys.modules.pop(name, None)
+    base = real.resolve()
+    assert {base / "probe_sources" / "__init__.py", base / "probe_sources" / "plain.py", (tmp_path / "elsewhere.py").resolve()} <= set(found)
+    assert not any("via" in path.parts or path.name == "linked.py" for path in found)
+    assert Path(__file__).resolve() in found and Path(render_cache.__file__).resolve() in found
+    assert Path(json.__file__).resolve() not in found and Path(numpy.__file__).resolve() not in found
