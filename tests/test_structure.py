@@ -4,6 +4,7 @@ and the monitoring job's seam (what the bundle ships imports nothing of the host
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -20,21 +21,27 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
-def imports(path: Path) -> list[tuple[str, list[str], int]]:
+@functools.cache  # the tests below walk the same files, some of them several times
+def tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text())
+
+
+@functools.cache
+def imports(path: Path) -> tuple[tuple[str, tuple[str, ...], int], ...]:
     """(module imported, names taken from it, line) of every import of ``path``, lazy ones included."""
     found = []
     package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Import):
-            found.extend((alias.name, [], node.lineno) for alias in node.names)
+            found.extend((alias.name, (), node.lineno) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
             for alias in node.names:
                 full = f"{base}.{alias.name}"
-                found.append((full, [], node.lineno) if full in MODULES else (base, [alias.name], node.lineno))
-    return found
+                found.append((full, (), node.lineno) if full in MODULES else (base, (alias.name,), node.lineno))
+    return tuple(found)
 
 
 def graph() -> dict[str, set[str]]:
@@ -74,7 +81,6 @@ def test_no_module_imports_itself_back_through_others() -> None:
 def test_no_private_name_is_used_outside_its_module() -> None:
     used = []
     for name, path in MODULES.items():
-        tree = ast.parse(path.read_text())
         aliases = {}
         for target, names, line in imports(path):
             for taken in names:
@@ -82,13 +88,13 @@ def test_no_private_name_is_used_outside_its_module() -> None:
                     used.append(f"{path.relative_to(ROOT)}:{line} imports {target}.{taken}")
             if target in MODULES and not names:
                 aliases[target.rpartition(".")[2]] = target
-        for node in ast.walk(tree):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.ImportFrom):
                 for alias in node.names:
                     full = f"{node.module}.{alias.name}"
                     if full in MODULES:
                         aliases[alias.asname or alias.name] = full
-        for node in ast.walk(tree):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
                 if node.attr.startswith("_") and not node.attr.startswith("__") and aliases[node.value.id] != name:
                     used.append(f"{path.relative_to(ROOT)}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}")

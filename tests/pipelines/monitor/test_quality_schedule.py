@@ -35,18 +35,26 @@ def predictions(model_dir: Path, preprocessed: Path, tmp_path_factory: pytest.Te
     return pd.read_csv(out / "predictions" / "predictions.csv")
 
 
-@pytest.fixture
-def home(tmp_path: Path, predictions: pd.DataFrame) -> Home:
-    home = Home.resolve(tmp_path / "home")
-    predictions.iloc[:2000].to_csv(tmp_path / "baseline.csv", index=False)
-    model_quality.baseline(tmp_path / "baseline.csv", tmp_path / "mq", "probability", "label")
+@pytest.fixture(scope="module")
+def reviewed_baseline(predictions: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model-quality baseline of 2,000 predictions (its bootstrap takes half a second),
+    made once for the module; each test publishes it into its own home."""
+    folder = tmp_path_factory.mktemp("quality-baseline")
+    predictions.iloc[:2000].to_csv(folder / "baseline.csv", index=False)
+    model_quality.baseline(folder / "baseline.csv", folder / "mq", "probability", "label")
     # Reviewed, as AWS advises for suggested constraints (the baseline's own values): AUC only,
     # 0.1 under the baseline's, so an hour's sampling noise is no violation.
-    constraints = json.loads((tmp_path / "mq" / "constraints.json").read_text())
+    constraints = json.loads((folder / "mq" / "constraints.json").read_text())
     auc = constraints["binary_classification_constraints"]["auc"]["threshold"]
     constraints["binary_classification_constraints"] = {"auc": {"threshold": round(auc - 0.1, 4), "comparison_operator": "LessThanThreshold"}}
-    (tmp_path / "mq" / "constraints.json").write_text(json.dumps(constraints, indent=2))
-    home.objects().publish(tmp_path / "mq", "s3://bucket/baselines/mq")
+    (folder / "mq" / "constraints.json").write_text(json.dumps(constraints, indent=2))
+    return folder / "mq"
+
+
+@pytest.fixture
+def home(tmp_path: Path, reviewed_baseline: Path) -> Home:
+    home = Home.resolve(tmp_path / "home")
+    home.objects().publish(reviewed_baseline, "s3://bucket/baselines/mq")
     return home
 
 
